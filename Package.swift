@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Data flows one way: interchange line → validated event (EscalationDomain)
+// → log (EventLog, over the LMDB layer) → projections and exports.
+let package = Package(
+    name: "EscalationLedger",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Ledger", targets: ["Ledger"]),
+        .executable(name: "ledger", targets: ["ledger"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        // The C library, found by pkg-config (Debian: liblmdb-dev).
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // The only module that touches LMDB's C API.
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // Append-only, hash-chained event log with group commit.
+        .target(
+            name: "EventLog",
+            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Events, the interchange line, rules and findings: pure Swift, no storage.
+        .target(name: "EscalationDomain"),
+        // Ticket state, scorecards, findings and audit trail, kept in LMDB.
+        .target(name: "Projections", dependencies: ["EscalationDomain", "EventLog", "LMDB"]),
+        // Merkle trees (RFC 9162), signed checkpoints, export bundles and their verification.
+        .target(
+            name: "Compliance",
+            dependencies: ["EventLog", "EscalationDomain", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The ledger: ties the log, the rules, personal-data sealing, projections and exports together.
+        .target(
+            name: "Ledger",
+            dependencies: [
+                "LMDB", "EventLog", "EscalationDomain", "Projections", "Compliance",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "ledger",
+            dependencies: ["Ledger", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // Test support: a child process that appends durably until killed (crash tests).
+        .executableTarget(name: "ledger-stress", dependencies: ["EventLog"]),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB"]),
+        .testTarget(name: "EscalationDomainTests", dependencies: ["EscalationDomain"]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "EscalationDomain"]),
+        .testTarget(name: "ComplianceTests", dependencies: ["Compliance"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+        .testTarget(name: "CLITests", dependencies: []),
+    ]
+)
