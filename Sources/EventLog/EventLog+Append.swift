@@ -1,0 +1,200 @@
+import Crypto
+import LMDB
+
+/// An event ready to append: its id, stream, canonical bytes and content digest.
+public struct EventDraft: Sendable {
+    public var id: EventID
+    public var stream: String
+    /// The event's canonical JSON: stored, hashed and exported as it is.
+    public var payload: [UInt8]
+    /// 32 bytes identifying the content for idempotency: the same id with the same
+    /// digest is a duplicate, with another digest a refusal.
+    public var digest: [UInt8]
+    /// Optimistic concurrency: the stream's version the writer has seen.
+    public var expectedVersion: UInt64?
+
+    public init(id: EventID, stream: String, payload: [UInt8], digest: [UInt8], expectedVersion: UInt64? = nil) {
+        self.id = id; self.stream = stream; self.payload = payload; self.digest = digest
+        self.expectedVersion = expectedVersion
+    }
+}
+
+/// Where an appended event landed.
+public struct Position: Sendable, Equatable {
+    public var seq: UInt64
+    public var version: UInt64
+    public var recordedAt: Int64
+}
+
+/// Checks an event against state kept in the same transaction and records its effects there
+/// (the domain's rules). Called in order for each draft, after the log's own checks.
+public protocol AppendHook: Sendable {
+    /// Admits draft `index` of the batch at `position`, or throws to refuse it.
+    /// It must throw before writing anything: a refused event changes nothing.
+    func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws
+    /// Called after a batch's transaction body ran, before commit (e.g. to persist caches).
+    func finish(in txn: WriteTransaction) throws
+}
+
+extension AppendHook {
+    public func finish(in txn: WriteTransaction) throws {}
+}
+
+/// Why the log itself refused an event.
+public struct LogRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable { case duplicateId, conflict }
+    public let kind: Kind
+    public let id: EventID
+    public let message: String
+    public var description: String { "\(kind.rawValue): \(message)" }
+}
+
+/// What happened to each draft of a batch.
+public enum AppendOutcome: Sendable {
+    case appended(Position)
+    /// The same id with the same content was appended before, at this seq.
+    case duplicate(seq: UInt64)
+    /// Refused (by the log or the hook); nothing was written for it.
+    case refused(any Error)
+}
+
+/// How a batch is applied.
+public enum BatchMode: Sendable {
+    /// Each draft stands alone: refusals are reported and the rest is appended.
+    case eachAlone
+    /// All or nothing: the first refusal is thrown and nothing is appended.
+    case atomic
+}
+
+/// The error an atomic batch throws when one of its drafts is refused.
+public struct BatchRefused: Error, Sendable, CustomStringConvertible {
+    /// Index of the refused draft in the batch.
+    public let index: Int
+    public let reason: any Error
+    public var description: String { "draft \(index) refused: \(reason)" }
+}
+
+/// One batch's outcomes, in draft order.
+public struct AppendReport: Sendable {
+    public var outcomes: [AppendOutcome]
+    public var appended: Int { outcomes.reduce(0) { if case .appended = $1 { return $0 + 1 } else { return $0 } } }
+    public var duplicates: Int { outcomes.reduce(0) { if case .duplicate = $1 { return $0 + 1 } else { return $0 } } }
+    public var lastPosition: Position? {
+        for o in outcomes.reversed() { if case .appended(let p) = o { return p } }
+        return nil
+    }
+}
+
+extension EventLog {
+    /// Appends `drafts` and returns once committed (durably, in a durable environment).
+    /// Concurrent calls are committed together.
+    /// - throws: ``BatchRefused`` (atomic mode), ``LMDBError``, or what `hook` throws in atomic mode.
+    public func append(_ drafts: [EventDraft], mode: BatchMode = .eachAlone, hook: (any AppendHook)? = nil) async throws -> AppendReport {
+        try await withCheckedThrowingContinuation { cont in
+            committer.submit(.init(drafts: drafts, mode: mode, hook: hook) { cont.resume(with: $0) })
+        }
+    }
+
+    /// Blocking form of ``append(_:mode:hook:)`` for threads outside Swift concurrency.
+    public func appendSync(_ drafts: [EventDraft], mode: BatchMode = .eachAlone, hook: (any AppendHook)? = nil) throws -> AppendReport {
+        let latch = Latch<Result<AppendReport, any Error>>()
+        committer.submit(.init(drafts: drafts, mode: mode, hook: hook) { latch.set($0) })
+        return try latch.wait().get()
+    }
+
+    /// Appends one batch inside `txn`, advancing `head`. Runs on the writer thread.
+    func applyBatch(_ drafts: [EventDraft], mode: BatchMode, hook: (any AppendHook)?,
+                    head: inout Head, txn: WriteTransaction) throws -> AppendReport {
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(drafts.count)
+        var record = [UInt8]()
+        let now = clock()
+        for (index, draft) in drafts.enumerated() {
+            do {
+                if let o = try appendOne(draft, index: index, hook: hook, now: now, head: &head, record: &record, txn: txn) {
+                    outcomes.append(o)
+                }
+            } catch {
+                if mode == .atomic { throw BatchRefused(index: index, reason: error) }
+                if error is LMDBError { throw error }
+                outcomes.append(.refused(error))
+            }
+        }
+        try hook?.finish(in: txn)
+        return AppendReport(outcomes: outcomes)
+    }
+
+    /// Checks and writes one draft. Returns its outcome; throws a refusal before writing anything.
+    @inline(__always)
+    private func appendOne(_ draft: EventDraft, index: Int, hook: (any AppendHook)?, now: Int64,
+                           head: inout Head, record: inout [UInt8], txn: WriteTransaction) throws -> AppendOutcome? {
+        precondition(draft.digest.count == 32, "a content digest is 32 bytes")
+        // 1. Idempotency.
+        if let seen = try draft.id.withBytes({ try txn.get(dbs.ids, key: $0) }) {
+            let same = draft.digest.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: seen[8..<40])) }
+            if same { return .duplicate(seq: BigEndianKey.uint64(seen)) }
+            throw LogRefusal(kind: .duplicateId, id: draft.id,
+                             message: "id \(draft.id.uuidString) was appended before (seq \(BigEndianKey.uint64(seen))) with other content")
+        }
+        let streamName = Array(draft.stream.utf8)
+        guard streamName.count <= RecordLayout.maxStreamLength, !streamName.isEmpty else {
+            throw LogError.streamNameTooLong(streamName.count)
+        }
+        // 2. Stream version and optimistic concurrency.
+        var streamNumber: UInt64, version: UInt64
+        if let s = try streamName.withUnsafeBytes({ try txn.get(dbs.streams, key: $0) }) {
+            streamNumber = BigEndianKey.uint64(s, at: 0); version = BigEndianKey.uint64(s, at: 8)
+        } else {
+            streamNumber = head.streams + 1; version = 0
+        }
+        if let expected = draft.expectedVersion, expected != version {
+            throw LogRefusal(kind: .conflict, id: draft.id,
+                             message: "stream \(draft.stream) is at version \(version), the writer expected \(expected)")
+        }
+        let position = Position(seq: head.seq + 1, version: version + 1, recordedAt: max(now, head.recordedAt))
+        // 3. The domain's rules.
+        try hook?.admit(index, at: position, in: txn)
+        // 4. Write: record, hashes, id, stream index, stream head.
+        let size = RecordLayout.size(streamCount: streamName.count, payloadCount: draft.payload.count)
+        if record.count != size { record = [UInt8](repeating: 0, count: size) }
+        record.withUnsafeMutableBytes { out in
+            streamName.withUnsafeBytes { s in
+                draft.payload.withUnsafeBytes { p in
+                    RecordLayout.write(into: out, seq: position.seq, recordedAt: position.recordedAt, version: position.version,
+                                       id: draft.id, stream: s, payload: p)
+                }
+            }
+        }
+        var hashes = [UInt8](); hashes.reserveCapacity(64)
+        record.withUnsafeBytes { r in
+            var chain = SHA256()
+            chain.update(data: head.hash)
+            chain.update(bufferPointer: r)
+            hashes.append(contentsOf: chain.finalize())
+            var leaf = SHA256()
+            leaf.update(data: [0])
+            leaf.update(bufferPointer: r)
+            hashes.append(contentsOf: leaf.finalize())
+        }
+        try BigEndianKey.with(position.seq) { key in
+            try record.withUnsafeBytes { try txn.put(dbs.events, key: key, value: $0, flags: .append) }
+            try hashes.withUnsafeBytes { try txn.put(dbs.hashes, key: key, value: $0, flags: .append) }
+            try draft.id.withBytes { id in
+                try (BigEndianKey.bytes(position.seq) + draft.digest).withUnsafeBytes { try txn.put(dbs.ids, key: id, value: $0) }
+            }
+        }
+        try (BigEndianKey.bytes(streamNumber) + BigEndianKey.bytes(position.version)).withUnsafeBytes { k in
+            try BigEndianKey.with(position.seq) { try txn.put(dbs.streamEvents, key: k, value: $0) }
+        }
+        try streamName.withUnsafeBytes { k in
+            try (BigEndianKey.bytes(streamNumber) + BigEndianKey.bytes(position.version)).withUnsafeBytes {
+                try txn.put(dbs.streams, key: k, value: $0)
+            }
+        }
+        if version == 0 { head.streams += 1 }
+        head.seq = position.seq
+        head.recordedAt = position.recordedAt
+        head.hash = Array(hashes[0..<32])
+        return .appended(position)
+    }
+}

@@ -1,0 +1,274 @@
+import Crypto
+import LMDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The append-only, hash-chained event log (see docs/FORMAT.md).
+///
+/// ```swift
+/// let log = try EventLog(path: dir)
+/// let report = try await log.append([draft])
+/// try log.verify().ok
+/// ```
+///
+/// Appends from any number of tasks are committed together by one writer
+/// thread (group commit: one fsync for many); processes share the log
+/// through LMDB's writer lock. Readers see only committed events and never
+/// block the writer.
+public final class EventLog: Sendable {
+    /// The LMDB environment the log lives in (shared with the projections).
+    public let environment: Environment
+    let dbs: Databases
+    let clock: @Sendable () -> Int64
+    let committer: GroupCommitter
+
+    /// The log's named databases.
+    struct Databases: Sendable {
+        /// seq (u64 BE) → record.
+        let events: Database
+        /// seq (u64 BE) → chain hash (32) ‖ Merkle leaf hash (32).
+        let hashes: Database
+        /// event id (16) → seq (u64 BE) ‖ content digest (32).
+        let ids: Database
+        /// stream name (UTF-8) → stream number (u64 BE) ‖ version (u64 BE).
+        let streams: Database
+        /// stream number (u64 BE) ‖ version (u64 BE) → seq (u64 BE).
+        let streamEvents: Database
+        /// "head" → seq ‖ recordedAt ‖ stream count ‖ chain hash; "format" → format name.
+        let meta: Database
+    }
+
+    public static let formatName = "escalation-ledger/1"
+
+    /// Where the log stands.
+    public struct Head: Sendable, Equatable {
+        public var seq: UInt64
+        public var recordedAt: Int64
+        public var streams: UInt64
+        public var hash: [UInt8]
+        public static let empty = Head(seq: 0, recordedAt: 0, streams: 0, hash: [UInt8](repeating: 0, count: 32))
+    }
+
+    /// Opens the log in `environment` (creating its databases unless read-only).
+    /// - Parameter clock: microseconds since the epoch; injectable for tests.
+    public init(environment: Environment, clock: @escaping @Sendable () -> Int64 = EventLog.systemClock) throws {
+        self.environment = environment
+        self.clock = clock
+        let ro = environment.options.readOnly
+        func open(_ name: String) throws -> Database { try environment.openDatabase(name) }
+        if !ro {
+            dbs = try environment.write { txn in
+                let d = Databases(events: try txn.database("events"), hashes: try txn.database("hashes"),
+                                  ids: try txn.database("ids"), streams: try txn.database("streams"),
+                                  streamEvents: try txn.database("stream_events"), meta: try txn.database("meta"))
+                let fmt = Array(EventLog.formatName.utf8)
+                if let existing = try txn.get(d.meta, key: Array("format".utf8)) {
+                    guard existing == fmt else {
+                        throw LogError.badFormat("this directory holds \(String(decoding: existing, as: UTF8.self)), expected \(EventLog.formatName)")
+                    }
+                } else {
+                    try txn.put(d.meta, key: Array("format".utf8), value: fmt)
+                }
+                return d
+            }
+        } else {
+            dbs = Databases(events: try open("events"), hashes: try open("hashes"), ids: try open("ids"),
+                            streams: try open("streams"), streamEvents: try open("stream_events"), meta: try open("meta"))
+        }
+        committer = GroupCommitter()
+        committer.log = self
+    }
+
+    /// Opens (or creates) a log in directory `path`.
+    public convenience init(path: String, options: Environment.Options = Environment.Options(),
+                            clock: @escaping @Sendable () -> Int64 = EventLog.systemClock) throws {
+        try self.init(environment: try Environment(path: path, options: options), clock: clock)
+    }
+
+    deinit { committer.stop() }
+
+    /// Wall-clock microseconds since the epoch.
+    public static let systemClock: @Sendable () -> Int64 = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+    }
+
+    // MARK: Head
+
+    static let headKey = Array("head".utf8)
+
+    func readHead(_ txn: ReadTransaction) throws -> Head {
+        guard let v = try headKeyGet(txn) else { return .empty }
+        return Head(seq: BigEndianKey.uint64(v, at: 0), recordedAt: Int64(bitPattern: BigEndianKey.uint64(v, at: 8)),
+                    streams: BigEndianKey.uint64(v, at: 16), hash: Array(v[24..<56]))
+    }
+
+    private func headKeyGet(_ txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
+        try EventLog.headKey.withUnsafeBytes { try txn.get(dbs.meta, key: $0) }
+    }
+
+    func writeHead(_ head: Head, _ txn: WriteTransaction) throws {
+        var v = [UInt8](); v.reserveCapacity(56)
+        v += BigEndianKey.bytes(head.seq); v += BigEndianKey.bytes(UInt64(bitPattern: head.recordedAt))
+        v += BigEndianKey.bytes(head.streams); v += head.hash
+        try txn.put(dbs.meta, key: EventLog.headKey, value: v)
+    }
+
+    /// The last seq, its recordedAt and chain hash, and the number of streams.
+    public func head() throws -> Head { try environment.read { try readHead($0) } }
+
+    /// The head as seen by a transaction the caller holds (for projections reading in the same snapshot).
+    public func head(in txn: ReadTransaction) throws -> Head { try readHead(txn) }
+
+    // MARK: Reads
+
+    /// Runs `body` over records `from...through` (inclusive) in seq order, in one snapshot;
+    /// `body` returns false to stop early.
+    public func scan(from: UInt64 = 1, through: UInt64 = .max,
+                     in txn: ReadTransaction, _ body: (RecordView) throws -> Bool) throws {
+        try txn.withCursor(dbs.events) { c in
+            var entry = try c.seek(atLeast: max(from, 1))
+            while let e = entry {
+                guard let r = RecordView(e.value) else { throw LogError.corrupt(seq: BigEndianKey.uint64(e.key), "record layout") }
+                if r.seq > through { return }
+                if try !body(r) { return }
+                entry = try c.next()
+            }
+        }
+    }
+
+    /// Owned copies of up to `limit` events from seq `from`, cut at `through`.
+    public func events(from: UInt64 = 1, through: UInt64 = .max, limit: Int = .max) throws -> [RecordedEvent] {
+        try environment.read { txn in
+            var out: [RecordedEvent] = []
+            try scan(from: from, through: through, in: txn) { r in
+                out.append(r.copy(hash: try chainHash(r.seq, txn)))
+                return out.count < limit
+            }
+            return out
+        }
+    }
+
+    /// The event at `seq`, if any.
+    public func event(seq: UInt64) throws -> RecordedEvent? {
+        try environment.read { txn in
+            guard let v = try txn.get(dbs.events, key: seq), let r = RecordView(v) else { return nil }
+            return r.copy(hash: try chainHash(seq, txn))
+        }
+    }
+
+    /// The chain hash stored for `seq`.
+    public func chainHash(_ seq: UInt64, _ txn: ReadTransaction) throws -> [UInt8] {
+        guard let h = try txn.get(dbs.hashes, key: seq), h.count == 64 else { throw LogError.corrupt(seq: seq, "missing hash") }
+        return Array(h[0..<32])
+    }
+
+    /// The Merkle leaf hash (SHA-256(0x00 ‖ record)) stored for `seq`.
+    public func leafHash(_ seq: UInt64, _ txn: ReadTransaction) throws -> [UInt8] {
+        guard let h = try txn.get(dbs.hashes, key: seq), h.count == 64 else { throw LogError.corrupt(seq: seq, "missing hash") }
+        return Array(h[32..<64])
+    }
+
+    /// Calls `body` with each stored (chain hash, leaf hash) pair for seqs `from...through`.
+    public func scanHashes(from: UInt64, through: UInt64, in txn: ReadTransaction,
+                           _ body: (UInt64, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        guard from <= through else { return }
+        try txn.withCursor(dbs.hashes) { c in
+            var entry = try c.seek(atLeast: from)
+            while let e = entry {
+                let seq = BigEndianKey.uint64(e.key)
+                if seq > through { return }
+                guard e.value.count == 64 else { throw LogError.corrupt(seq: seq, "hash entry") }
+                try body(seq, UnsafeRawBufferPointer(rebasing: e.value[0..<32]), UnsafeRawBufferPointer(rebasing: e.value[32..<64]))
+                entry = try c.next()
+            }
+        }
+    }
+
+    /// A stream's current version (0 when it has no events).
+    public func streamVersion(_ stream: String, in txn: ReadTransaction) throws -> UInt64 {
+        guard let v = try Array(stream.utf8).withUnsafeBytes({ try txn.get(dbs.streams, key: $0) }) else { return 0 }
+        return BigEndianKey.uint64(v, at: 8)
+    }
+
+    /// Reading direction in a stream.
+    public enum Direction: Sendable { case forward, backward }
+
+    /// Runs `body` over a stream's events in `direction`, starting at version `from`
+    /// (forward: the first version >= from; backward: the last <= from), seeing only
+    /// events with seq <= `asOf`. `body` returns false to stop.
+    public func scanStream(_ stream: String, from: UInt64? = nil, direction: Direction = .forward,
+                           asOf: UInt64 = .max, in txn: ReadTransaction, _ body: (RecordView) throws -> Bool) throws {
+        guard let s = try Array(stream.utf8).withUnsafeBytes({ try txn.get(dbs.streams, key: $0) }) else { return }
+        let number = BigEndianKey.uint64(s, at: 0)
+        let start: UInt64 = from ?? (direction == .forward ? 1 : .max)
+        let key = BigEndianKey.bytes(number) + BigEndianKey.bytes(start)
+        try txn.withCursor(dbs.streamEvents) { c in
+            var entry: Cursor.Entry? = try key.withUnsafeBytes { k in
+                direction == .forward ? try c.seek(atLeast: k) : try c.seek(atMost: k)
+            }
+            while let e = entry, BigEndianKey.uint64(e.key, at: 0) == number {
+                let seq = BigEndianKey.uint64(e.value)
+                if seq <= asOf {
+                    guard let v = try txn.get(dbs.events, key: seq), let r = RecordView(v) else { throw LogError.corrupt(seq: seq, "stream index points nowhere") }
+                    if try !body(r) { return }
+                } else if direction == .forward {
+                    return // later versions have later seqs
+                }
+                entry = direction == .forward ? try c.next() : try c.previous()
+            }
+        }
+    }
+
+    /// Owned copies of a stream's events (see ``scanStream(_:from:direction:asOf:in:_:)``).
+    public func stream(_ stream: String, from: UInt64? = nil, direction: Direction = .forward,
+                       asOf: UInt64 = .max, limit: Int = .max) throws -> [RecordedEvent] {
+        try environment.read { txn in
+            var out: [RecordedEvent] = []
+            try scanStream(stream, from: from, direction: direction, asOf: asOf, in: txn) { r in
+                out.append(r.copy(hash: try chainHash(r.seq, txn)))
+                return out.count < limit
+            }
+            return out
+        }
+    }
+
+    /// The last seq whose recordedAt is <= `time` (0 if none): what the ledger knew then.
+    /// recordedAt never decreases along seq, so this is a binary search.
+    public func seq(asOfTime time: Int64, in txn: ReadTransaction) throws -> UInt64 {
+        let head = try readHead(txn)
+        var lo: UInt64 = 0, hi = head.seq  // invariant: recordedAt(lo) <= time (lo = 0 is "before all")
+        while lo < hi {
+            let mid = lo + (hi - lo + 1) / 2
+            guard let v = try txn.get(dbs.events, key: mid), let r = RecordView(v) else { throw LogError.corrupt(seq: mid, "missing event") }
+            if r.recordedAt <= time { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    public func seq(asOfTime time: Int64) throws -> UInt64 { try environment.read { try seq(asOfTime: time, in: $0) } }
+
+    /// The seq of an event id, if the log holds it.
+    public func seq(of id: EventID, in txn: ReadTransaction) throws -> UInt64? {
+        try id.withBytes { k in try txn.get(dbs.ids, key: k).map { BigEndianKey.uint64($0) } }
+    }
+}
+
+/// Failures of the log itself (not refusals of an event).
+public enum LogError: Error, Sendable, CustomStringConvertible, Equatable {
+    case badFormat(String)
+    case corrupt(seq: UInt64, String)
+    case closed
+    case streamNameTooLong(Int)
+
+    public var description: String {
+        switch self {
+        case .badFormat(let m): return "not an escalation ledger: \(m)"
+        case .corrupt(let seq, let m): return "log damaged at seq \(seq): \(m)"
+        case .closed: return "the log is closed"
+        case .streamNameTooLong(let n): return "stream name of \(n) bytes is longer than \(RecordLayout.maxStreamLength)"
+        }
+    }
+}

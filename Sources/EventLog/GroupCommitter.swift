@@ -1,0 +1,132 @@
+import Foundation
+import LMDB
+
+/// Commits appends from many callers together: one writer thread drains every
+/// request waiting when the previous commit finished and runs them in one LMDB
+/// write transaction, so one fsync serves them all (group commit).
+///
+/// Each request keeps its own semantics inside the shared transaction: an
+/// atomic request runs in a nested transaction, so its failure discards only
+/// its own writes. A map-full transaction is retried whole by ``Environment``.
+final class GroupCommitter: @unchecked Sendable {
+    struct Request {
+        let drafts: [EventDraft]
+        let mode: BatchMode
+        let hook: (any AppendHook)?
+        let completion: @Sendable (Result<AppendReport, any Error>) -> Void
+    }
+
+    weak var log: EventLog?
+    private let condition = NSCondition()
+    private var pending: [Request] = []
+    private var started = false
+    private var stopped = false
+
+    /// Commits performed and requests they carried (for tests and stats).
+    private(set) var commits = 0
+    private(set) var requestsCommitted = 0
+
+    func submit(_ request: Request) {
+        condition.lock()
+        if stopped {
+            condition.unlock()
+            request.completion(.failure(LogError.closed))
+            return
+        }
+        pending.append(request)
+        if !started {
+            started = true
+            let thread = Thread { [self] in run() }
+            thread.name = "ledger-writer"
+            thread.start()
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopped { condition.wait() }
+            if pending.isEmpty && stopped { condition.unlock(); return }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            condition.unlock()
+            // Callers are resumed only after this thread let go of the log, so that a
+            // caller dropping its last reference closes the environment at once.
+            let results: [Result<AppendReport, any Error>]
+            if let log { results = commit(batch, log) } else { results = batch.map { _ in .failure(LogError.closed) } }
+            for (request, result) in zip(batch, results) { request.completion(result) }
+        }
+    }
+
+    private func commit(_ batch: [Request], _ log: EventLog) -> [Result<AppendReport, any Error>] {
+        var results: [Result<AppendReport, any Error>] = []
+        do {
+            try log.environment.write { txn in
+                results.removeAll(keepingCapacity: true)  // the closure reruns after map growth
+                var head = try log.readHead(txn)
+                for request in batch {
+                    switch request.mode {
+                    case .eachAlone:
+                        results.append(.success(try log.applyBatch(request.drafts, mode: .eachAlone, hook: request.hook, head: &head, txn: txn)))
+                    case .atomic:
+                        do {
+                            var h = head
+                            let report = try txn.nested { child in
+                                try log.applyBatch(request.drafts, mode: .atomic, hook: request.hook, head: &h, txn: child)
+                            }
+                            head = h
+                            results.append(.success(report))
+                        } catch let error as LMDBError {
+                            throw error
+                        } catch {
+                            results.append(.failure(error))
+                        }
+                    }
+                }
+                try log.writeHead(head, txn)
+            }
+        } catch {
+            results = batch.map { _ in .failure(error) }
+        }
+        condition.lock()
+        commits += 1
+        requestsCommitted += batch.count
+        condition.unlock()
+        return results
+    }
+
+    var statistics: (commits: Int, requests: Int) {
+        condition.lock(); defer { condition.unlock() }
+        return (commits, requestsCommitted)
+    }
+}
+
+/// A one-shot value handed from one thread to a waiting one.
+final class Latch<Value>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value: Value?
+
+    func set(_ v: Value) {
+        condition.lock(); value = v; condition.signal(); condition.unlock()
+    }
+
+    func wait() -> Value {
+        condition.lock(); defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}
+
+extension EventLog {
+    /// How many commits the writer thread made and how many append requests they carried.
+    public var commitStatistics: (commits: Int, requests: Int) { committer.statistics }
+}

@@ -1,0 +1,262 @@
+import CLMDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An LMDB environment: one directory holding `data.mdb` and `lock.mdb`.
+///
+/// Open it once per process (a second open of the same directory throws),
+/// then read and write through closures:
+///
+/// ```swift
+/// let env = try Environment(path: dir, options: .init())
+/// let events = try env.openDatabase("events")
+/// try env.write { txn in try txn.put(events, key: k, value: v) }
+/// let n = try env.read { txn in try txn.count(events) }
+/// ```
+///
+/// The map grows by itself: a write that meets `MDB_MAP_FULL` is aborted, the
+/// map is doubled and the whole closure runs again (so a write closure must
+/// have no effects outside its transaction, or tolerate running twice). A map
+/// grown by another process is adopted (`MDB_MAP_RESIZED`). Stale reader
+/// slots left by dead processes are cleared at open.
+public final class Environment: @unchecked Sendable {
+    /// How an environment is opened.
+    public struct Options: Sendable {
+        /// Initial map size in bytes; it grows on demand.
+        public var mapSize: Int = 64 << 20
+        /// How many named databases may exist.
+        public var maxDatabases: UInt32 = 32
+        /// Reader slots (concurrent read transactions across all processes).
+        public var maxReaders: UInt32 = 126
+        /// Open read-only: every write fails with an error.
+        public var readOnly: Bool = false
+        /// Durability of commits.
+        public var durability: Durability = .durable
+        /// Permissions of created files.
+        public var fileMode: mode_t = 0o600
+        public init() {}
+    }
+
+    /// What a commit promises.
+    public enum Durability: Sendable {
+        /// A commit returns once its data and meta page are on disk (fsync).
+        case durable
+        /// No fsync at commit (`MDB_NOSYNC`): a process crash loses nothing
+        /// committed, but an OS crash or power loss may lose the last commits
+        /// (LMDB keeps the database consistent only where the file system
+        /// preserves write order). Call ``sync()`` to make everything durable.
+        case relaxed
+    }
+
+    let env: OpaquePointer
+    /// The directory.
+    public let path: String
+    public let options: Options
+    /// Held shared by every transaction of this process, exclusively while the map is resized.
+    private var resizeLock = pthread_rwlock_t()
+    private let sizeLock = NSLockLite()
+    private var currentMapSize: Int
+
+    private static let registryLock = NSLockLite()
+    nonisolated(unsafe) private static var openPaths: Set<String> = []
+    private let registryKey: String
+
+    /// Opens (or creates, unless read-only) the environment in directory `path`.
+    /// - throws: ``LMDBError`` when the directory cannot be opened, or when
+    ///   this process has it open already.
+    public init(path: String, options: Options = Options()) throws {
+        self.path = path
+        self.options = options
+        if !options.readOnly { mkdir(path, 0o700) }
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard realpath(path, &resolved) != nil else {
+            throw LMDBError(code: errno, context: "open environment \(path)")
+        }
+        let key = String(decoding: resolved.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try Environment.registryLock.withLock { () throws(LMDBError) in
+            if Environment.openPaths.contains(key) {
+                throw LMDBError(message: "this process already has the environment open; share that instance", context: "open environment \(path)")
+            }
+            Environment.openPaths.insert(key)
+        }
+        registryKey = key
+        var envp: OpaquePointer?
+        do {
+            try check(mdb_env_create(&envp), "mdb_env_create")
+            try check(mdb_env_set_maxdbs(envp, MDB_dbi(options.maxDatabases)), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_maxreaders(envp, options.maxReaders), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_mapsize(envp, options.mapSize), "mdb_env_set_mapsize")
+            var flags = UInt32(MDB_NOTLS)
+            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+            if options.durability == .relaxed { flags |= UInt32(MDB_NOSYNC) }
+            try check(mdb_env_open(envp, path, flags, options.fileMode), "mdb_env_open \(path)")
+            var dead: Int32 = 0
+            try check(mdb_reader_check(envp, &dead), "mdb_reader_check")
+        } catch {
+            if let envp { mdb_env_close(envp) }
+            Environment.registryLock.withLock { _ = Environment.openPaths.remove(key) }
+            throw error
+        }
+        env = envp!
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        currentMapSize = info.me_mapsize
+        pthread_rwlock_init(&resizeLock, nil)
+    }
+
+    deinit {
+        mdb_env_close(env)
+        pthread_rwlock_destroy(&resizeLock)
+        Environment.registryLock.withLock { _ = Environment.openPaths.remove(registryKey) }
+    }
+
+    /// The current map size in bytes.
+    public var mapSize: Int { sizeLock.withLock { currentMapSize } }
+
+    /// Opens (creating it unless read-only) a named database.
+    public func openDatabase(_ name: String, flags: Database.Flags = []) throws -> Database {
+        if options.readOnly {
+            // A handle opened in a read transaction survives only if that transaction commits.
+            pthread_rwlock_rdlock(&resizeLock)
+            defer { pthread_rwlock_unlock(&resizeLock) }
+            let txn = try begin(flags: UInt32(MDB_RDONLY))
+            let handle = ReadTransaction(txn: txn)
+            let db: Database
+            do { db = try handle.openDatabase(name, flags: flags, create: false) } catch {
+                handle.finish(); mdb_txn_abort(txn); throw error
+            }
+            handle.finish()
+            try check(mdb_txn_commit(txn), "mdb_txn_commit(open \(name))")
+            return db
+        }
+        return try write { txn in try txn.openDatabase(name, flags: flags, create: true) }
+    }
+
+    /// Runs `body` in a read-only snapshot transaction, then ends it.
+    /// Readers never block the writer and see only committed data.
+    public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        pthread_rwlock_rdlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
+        let txn = try begin(flags: UInt32(MDB_RDONLY))
+        let handle = ReadTransaction(txn: txn)
+        defer { handle.finish(); mdb_txn_abort(txn) }
+        return try body(handle)
+    }
+
+    /// Runs `body` in the write transaction (one at a time per environment,
+    /// across processes) and commits when it returns; aborts when it throws.
+    /// On `MDB_MAP_FULL` the map is doubled and `body` runs again.
+    /// - throws: what `body` throws, or ``LMDBError`` (read-only: `isReadOnly`).
+    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+        if options.readOnly {
+            throw LMDBError(code: 13, context: "write to read-only environment \(path)")
+        }
+        while true {
+            do {
+                return try writeOnce(body)
+            } catch let error as LMDBError where error.isMapFull {
+                try grow(from: error)
+            }
+        }
+    }
+
+    private func writeOnce<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+        pthread_rwlock_rdlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
+        let txn = try begin(flags: 0)
+        let handle = WriteTransaction(txn: txn)
+        let result: T
+        do {
+            result = try body(handle)
+        } catch {
+            handle.finish()
+            mdb_txn_abort(txn)
+            throw error
+        }
+        handle.finish()
+        // A failed commit has already freed the transaction.
+        try check(mdb_txn_commit(txn), "mdb_txn_commit")
+        return result
+    }
+
+    private func begin(flags: UInt32) throws(LMDBError) -> OpaquePointer {
+        var attempts = 0
+        while true {
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, flags, &txn)
+            if rc == 0, let txn { return txn }
+            if rc == MDB_MAP_RESIZED, attempts < 3 {
+                attempts += 1
+                adoptResizedMap()
+                continue
+            }
+            throw LMDBError(code: rc, context: "mdb_txn_begin")
+        }
+    }
+
+    /// Another process grew the map: adopt its size. Needs no transaction of
+    /// ours to be active, so it briefly upgrades to the exclusive lock.
+    private func adoptResizedMap() {
+        pthread_rwlock_unlock(&resizeLock)
+        pthread_rwlock_wrlock(&resizeLock)
+        mdb_env_set_mapsize(env, 0)
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        sizeLock.withLock { currentMapSize = info.me_mapsize }
+        pthread_rwlock_unlock(&resizeLock)
+        pthread_rwlock_rdlock(&resizeLock)
+    }
+
+    private func grow(from error: LMDBError) throws {
+        pthread_rwlock_wrlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        // Double, but by at least 1 MiB and at most 1 GiB at a time.
+        let current = info.me_mapsize
+        let next = current + min(max(current, 1 << 20), 1 << 30)
+        try check(mdb_env_set_mapsize(env, next), "grow map to \(next) bytes")
+        mdb_env_info(env, &info)
+        sizeLock.withLock { currentMapSize = info.me_mapsize }
+    }
+
+    /// Flushes buffers to disk (needed after relaxed commits; `force` even when `MDB_NOSYNC`).
+    public func sync(force: Bool = true) throws {
+        try check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync")
+    }
+
+    /// Statistics of the environment.
+    public struct Info: Sendable {
+        public var mapSize: Int
+        public var lastPageNumber: Int
+        public var pageSize: Int
+        public var usedBytes: Int { (lastPageNumber + 1) * pageSize }
+        public var maxReaders: Int
+        public var readersInUse: Int
+    }
+
+    public func info() -> Info {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        var stat = MDB_stat()
+        mdb_env_stat(env, &stat)
+        return Info(mapSize: info.me_mapsize, lastPageNumber: info.me_last_pgno,
+                    pageSize: Int(stat.ms_psize), maxReaders: Int(info.me_maxreaders),
+                    readersInUse: Int(info.me_numreaders))
+    }
+}
+
+/// A minimal mutex (Foundation's NSLock would pull Foundation into the storage layer).
+final class NSLockLite: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
