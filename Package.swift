@@ -8,6 +8,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "LMDB", targets: ["LMDB"]),
+        .library(name: "Simulation", targets: ["Simulation"]),
         .executable(name: "ledger", targets: ["ledger"]),
     ],
     dependencies: [
@@ -30,6 +33,8 @@ let package = Package(
         ),
         // Events, the interchange line, rules and findings: pure Swift, no storage.
         .target(name: "EscalationDomain"),
+        // A seeded contact-centre simulation that writes interchange lines (demo and benchmarks).
+        .target(name: "Simulation"),
         // Ticket state, scorecards, findings and audit trail, kept in LMDB.
         .target(name: "Projections", dependencies: ["EscalationDomain", "EventLog", "LMDB"]),
         // Merkle trees (RFC 9162), signed checkpoints, export bundles and their verification.
@@ -41,7 +46,7 @@ let package = Package(
         .target(
             name: "Ledger",
             dependencies: [
-                "LMDB", "EventLog", "EscalationDomain", "Projections", "Compliance",
+                "LMDB", "EventLog", "EscalationDomain", "Projections", "Compliance", "Simulation",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -57,6 +62,7 @@ let package = Package(
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "EscalationDomain"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "CLITests", dependencies: []),
     ]
 )
