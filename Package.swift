@@ -46,13 +46,13 @@ let package = Package(
         .target(
             name: "Ledger",
             dependencies: [
-                "LMDB", "EventLog", "EscalationDomain", "Projections", "Compliance", "Simulation",
+                "LMDB", "EventLog", "EscalationDomain", "Projections", "Compliance",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
             name: "ledger",
-            dependencies: ["Ledger", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Ledger", "Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Test support: a child process that appends durably until killed (crash tests).
         .executableTarget(name: "ledger-stress", dependencies: ["EventLog"]),

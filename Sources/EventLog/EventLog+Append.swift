@@ -3,7 +3,7 @@ import LMDB
 
 /// An event ready to append: its id, stream, canonical bytes and content digest.
 public struct EventDraft: Sendable {
-    public var id: EventID
+    public var id: RecordID
     public var stream: String
     /// The event's canonical JSON: stored, hashed and exported as it is.
     public var payload: [UInt8]
@@ -13,7 +13,7 @@ public struct EventDraft: Sendable {
     /// Optimistic concurrency: the stream's version the writer has seen.
     public var expectedVersion: UInt64?
 
-    public init(id: EventID, stream: String, payload: [UInt8], digest: [UInt8], expectedVersion: UInt64? = nil) {
+    public init(id: RecordID, stream: String, payload: [UInt8], digest: [UInt8], expectedVersion: UInt64? = nil) {
         self.id = id; self.stream = stream; self.payload = payload; self.digest = digest
         self.expectedVersion = expectedVersion
     }
@@ -44,7 +44,7 @@ extension AppendHook {
 public struct LogRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable { case duplicateId, conflict }
     public let kind: Kind
-    public let id: EventID
+    public let id: RecordID
     public let message: String
     public var description: String { "\(kind.rawValue): \(message)" }
 }
@@ -100,6 +100,13 @@ extension EventLog {
         let latch = Latch<Result<AppendReport, any Error>>()
         committer.submit(.init(drafts: drafts, mode: mode, hook: hook) { latch.set($0) })
         return try latch.wait().get()
+    }
+
+    /// Submits `drafts` without waiting: `completion` runs on the writer thread once the
+    /// batch is committed (or failed). Lets a producer prepare the next batch meanwhile.
+    public func appendDetached(_ drafts: [EventDraft], mode: BatchMode = .eachAlone, hook: (any AppendHook)? = nil,
+                               completion: @escaping @Sendable (Result<AppendReport, any Error>) -> Void) {
+        committer.submit(.init(drafts: drafts, mode: mode, hook: hook, completion: completion))
     }
 
     /// Appends one batch inside `txn`, advancing `head`. Runs on the writer thread.

@@ -1,7 +1,7 @@
 import LMDB
 
 /// An event's id: 16 bytes (a UUID), the permanent idempotency key.
-public struct EventID: Hashable, Sendable {
+public struct RecordID: Hashable, Sendable {
     public var high: UInt64
     public var low: UInt64
     public init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
@@ -58,7 +58,7 @@ public enum RecordLayout {
     /// Writes a record into `out` (exactly `size(...)` bytes).
     @inline(__always)
     static func write(into out: UnsafeMutableRawBufferPointer, seq: UInt64, recordedAt: Int64, version: UInt64,
-                      id: EventID, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) {
+                      id: RecordID, stream: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) {
         out[0] = format
         out.storeBytes(of: seq.bigEndian, toByteOffset: 1, as: UInt64.self)
         out.storeBytes(of: UInt64(bitPattern: recordedAt).bigEndian, toByteOffset: 9, as: UInt64.self)
@@ -87,7 +87,7 @@ public struct RecordView {
     public var seq: UInt64 { BigEndianKey.uint64(bytes, at: 1) }
     public var recordedAt: Int64 { Int64(bitPattern: BigEndianKey.uint64(bytes, at: 9)) }
     public var version: UInt64 { BigEndianKey.uint64(bytes, at: 17) }
-    public var id: EventID { EventID(bytes: UnsafeRawBufferPointer(rebasing: bytes[25..<41])) }
+    public var id: RecordID { RecordID(bytes: UnsafeRawBufferPointer(rebasing: bytes[25..<41])) }
     private var streamLength: Int { Int(bytes[41]) << 8 | Int(bytes[42]) }
     public var streamBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[43..<43 + streamLength]) }
     public var stream: String { String(decoding: streamBytes, as: UTF8.self) }
@@ -109,7 +109,7 @@ public struct RecordedEvent: Sendable, Equatable {
     public var version: UInt64
     /// The ledger's clock when it was appended (microseconds since the epoch); never decreases with seq.
     public var recordedAt: Int64
-    public var id: EventID
+    public var id: RecordID
     public var stream: String
     /// The event's canonical JSON bytes, as stored.
     public var payload: [UInt8]

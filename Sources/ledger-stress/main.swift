@@ -31,7 +31,7 @@ await withTaskGroup(of: Void.self) { group in
             var n: UInt64 = 0
             while n < count {
                 n += 1
-                let id = EventID(high: tag << 32 | UInt64(t), low: n)
+                let id = RecordID(high: tag << 32 | UInt64(t), low: n)
                 let payload = Array("{\"n\":\(n),\"task\":\(t),\"writer\":\(tag)}".utf8)
                 let draft = EventDraft(id: id, stream: "stress:\(tag):\(t)", payload: payload,
                                        digest: Array(SHA256.hash(data: payload)))

@@ -46,7 +46,7 @@ import Testing
             try await log.append([draft(2), draft(3), draft(4)], mode: .atomic, hook: RefuseAt(indexes: [2]))
         }
         #expect(try log.head() == before)
-        #expect(try log.environment.read { txn in try log.seq(of: EventID(high: 0xABCD, low: 2), in: txn) } == nil)
+        #expect(try log.environment.read { txn in try log.seq(of: RecordID(high: 0xABCD, low: 2), in: txn) } == nil)
         // Without atomic, the others land.
         let report = try await log.append([draft(2), draft(3), draft(4)], hook: RefuseAt(indexes: [1]))
         #expect(report.appended == 2)

@@ -38,7 +38,7 @@ import Testing
                 try acknowledged.filter { id, seq in
                     let hex = id.replacingOccurrences(of: "-", with: "")
                     let high = UInt64(hex.prefix(16), radix: 16)!, low = UInt64(hex.suffix(16), radix: 16)!
-                    return try log.seq(of: EventID(high: high, low: low), in: txn) != seq
+                    return try log.seq(of: RecordID(high: high, low: low), in: txn) != seq
                 }.map(\.key)
             }
             #expect(lost.isEmpty, "round \(round) lost acknowledged events \(lost)")

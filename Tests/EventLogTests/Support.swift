@@ -11,7 +11,7 @@ func temporaryDirectory() -> String {
 
 func draft(_ n: UInt64, stream: String = "s", body: String? = nil, expected: UInt64? = nil) -> EventDraft {
     let payload = Array((body ?? "{\"n\":\(n)}").utf8)
-    return EventDraft(id: EventID(high: 0xABCD, low: n), stream: stream, payload: payload,
+    return EventDraft(id: RecordID(high: 0xABCD, low: n), stream: stream, payload: payload,
                       digest: Array(SHA256.hash(data: payload)), expectedVersion: expected)
 }
 

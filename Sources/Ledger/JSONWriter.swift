@@ -1,0 +1,83 @@
+/// Writes JSON text: objects with keys in the order given, strings escaped as
+/// Python's `json.dumps(..., ensure_ascii=False)` does. For machine output and
+/// small canonical objects.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma: [Bool] = [false]
+
+    public init() {}
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    private mutating func separate() {
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
+    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma.removeLast() }
+    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
+    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma.removeLast() }
+
+    /// Writes `"key":` — the next value belongs to it.
+    public mutating func key(_ k: String) {
+        separate()
+        JSONWriter.appendString(k, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma[needsComma.count - 1] = false
+    }
+
+    public mutating func string(_ s: String) { separate(); JSONWriter.appendString(s, to: &bytes) }
+    public mutating func int<I: BinaryInteger>(_ v: I) { separate(); bytes += Array(String(v).utf8) }
+    public mutating func bool(_ v: Bool) { separate(); bytes += Array((v ? "true" : "false").utf8) }
+    public mutating func null() { separate(); bytes += Array("null".utf8) }
+    /// A number with at most `decimals` fraction digits (trailing zeros trimmed).
+    public mutating func double(_ v: Double, decimals: Int = 6) {
+        separate()
+        bytes += Array(JSONWriter.format(v, decimals: decimals).utf8)
+    }
+    /// Inserts already-encoded JSON.
+    public mutating func raw(_ json: some Collection<UInt8>) { separate(); bytes += json }
+
+    public mutating func field(_ k: String, _ v: String) { key(k); string(v) }
+    public mutating func field(_ k: String, _ v: String?) { key(k); if let v { string(v) } else { null() } }
+    public mutating func field<I: BinaryInteger>(_ k: String, _ v: I) { key(k); int(v) }
+    public mutating func field(_ k: String, _ v: Bool) { key(k); bool(v) }
+    public mutating func field(_ k: String, _ v: Double?, decimals: Int = 6) {
+        key(k); if let v { double(v, decimals: decimals) } else { null() }
+    }
+
+    static func format(_ v: Double, decimals: Int) -> String {
+        guard v.isFinite else { return "null" }
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let r = (v * scale).rounded() / scale
+        if r == r.rounded() && abs(r) < 1e15 { return String(Int64(r)) }
+        var s = String(r)
+        if s.contains("e") { s = String(format: "%.\(decimals)f", r) }
+        return s
+    }
+
+    /// Appends `s` as a JSON string literal.
+    public static func appendString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out += [0x5C, 0x22]
+            case UInt8(ascii: "\\"): out += [0x5C, 0x5C]
+            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+            case 0x09: out += [0x5C, UInt8(ascii: "t")]
+            case 0x08: out += [0x5C, UInt8(ascii: "b")]
+            case 0x0C: out += [0x5C, UInt8(ascii: "f")]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+import Foundation

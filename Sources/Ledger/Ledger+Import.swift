@@ -1,0 +1,194 @@
+import EscalationDomain
+import EventLog
+import Foundation
+
+/// The result of an import (the `import --json` shape of CONTRACT.md section 8).
+public struct ImportReport: Sendable {
+    /// Lines read (blank lines included in the numbering, not here).
+    public var lines = 0
+    public var appended = 0
+    public var duplicates = 0
+    public var refused: [Refusal] = []
+    /// True when `--atomic` was asked and nothing was appended because of a refusal.
+    public var rolledBack = false
+}
+
+/// One refused line.
+public struct Refusal: Sendable, Equatable {
+    public var line: Int
+    public var id: String?
+    public var rule: String
+    public var field: String?
+    public var message: String
+
+    init(line: Int, _ v: RuleViolation) {
+        self.line = line; id = v.eventID; rule = v.rule.rawValue; field = v.field; message = v.message
+    }
+}
+
+extension Ledger {
+    /// Imports a JSON Lines file (`-` for standard input), streaming: memory stays bounded
+    /// by the batch size, whatever the file's size (except with `atomic`, which holds the file's events).
+    /// - Parameters:
+    ///   - atomic: all lines or none.
+    ///   - progress: called after each batch with (bytes read, total bytes if known).
+    public func importFile(_ path: String, atomic: Bool = false, batchSize: Int = 8192,
+                           progress: ((Int, Int?) -> Void)? = nil) throws -> ImportReport {
+        let handle: FileHandle
+        var total: Int?
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let h = FileHandle(forReadingAtPath: path) else { throw LedgerError.notFound("file \(path)") }
+            handle = h
+            total = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        }
+        defer { if path != "-" { try? handle.close() } }
+        let importer = Importer(ledger: self, atomic: atomic, batchSize: batchSize)
+        var pending = [UInt8]()
+        var lineNumber = 0
+        var read = 0
+        while true {
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { break }
+            read += chunk.count
+            pending.append(contentsOf: chunk)
+            var start = 0
+            try pending.withUnsafeBytes { buf in
+                while let nl = buf[start...].firstIndex(of: 0x0A) {
+                    lineNumber += 1
+                    try importer.add(UnsafeRawBufferPointer(rebasing: buf[start..<nl]), line: lineNumber)
+                    start = nl + 1
+                }
+            }
+            pending.removeFirst(start)
+            if importer.flushedSinceLastCheck() { progress?(read, total) }
+        }
+        if !pending.isEmpty {
+            lineNumber += 1
+            try pending.withUnsafeBytes { try importer.add($0, line: lineNumber) }
+        }
+        let report = try importer.finish()
+        progress?(read, total)
+        return report
+    }
+
+    /// Imports lines given in memory or generated (the demo, benchmarks), in order, as `importFile` does.
+    public func importLines<S: Sequence>(_ lines: S, atomic: Bool = false, batchSize: Int = 8192,
+                                         progress: ((Int) -> Void)? = nil) throws -> ImportReport where S.Element == [UInt8] {
+        let importer = Importer(ledger: self, atomic: atomic, batchSize: batchSize)
+        var n = 0
+        for line in lines {
+            n += 1
+            try line.withUnsafeBytes { try importer.add($0, line: n) }
+            if importer.flushedSinceLastCheck() { progress?(n) }
+        }
+        return try importer.finish()
+    }
+}
+
+/// Decodes and checks lines, prepares them in batches, and keeps one batch committing
+/// while the next is prepared (two cores: one parses and seals, one writes).
+final class Importer {
+    let ledger: Ledger
+    let atomic: Bool
+    let batchSize: Int
+    private let decoder = EventDecoder(mode: .interchange)
+    private var report = ImportReport()
+    private var batch: [(line: Int, event: Event)] = []
+    private var erasedInBatch: Set<String> = []
+    private var inFlight: (lines: [Int], events: [Event], latch: Latch<Result<AppendReport, any Error>>)?
+    private var flushed = false
+
+    init(ledger: Ledger, atomic: Bool, batchSize: Int) {
+        self.ledger = ledger; self.atomic = atomic; self.batchSize = batchSize
+    }
+
+    func flushedSinceLastCheck() -> Bool { defer { flushed = false }; return flushed }
+
+    func add(_ bytes: UnsafeRawBufferPointer, line: Int) throws {
+        var bytes = bytes
+        if bytes.last == 0x0D { bytes = UnsafeRawBufferPointer(rebasing: bytes.dropLast()) }
+        if bytes.isEmpty { return }  // blank lines are skipped (and keep their number)
+        report.lines += 1
+        let event: Event
+        do {
+            event = try decoder.decode(bytes)
+            try event.validateStandalone()
+        } catch {
+            report.refused.append(Refusal(line: line, error))
+            return
+        }
+        // A new call for a customer erased earlier in this batch must get a fresh key:
+        // finish the erasure first.
+        if case .callOpened(let b) = event.body, erasedInBatch.contains(b.customer.id) { try flush() }
+        if case .personalDataErased(let b) = event.body { erasedInBatch.insert(b.customer) }
+        batch.append((line, event))
+        if !atomic && batch.count >= batchSize { try flush() }
+    }
+
+    private func flush() throws {
+        guard !batch.isEmpty else { return }
+        // Erasures in flight must destroy their keys before this batch seals with them.
+        if let f = inFlight, f.events.contains(where: { $0.type == .personalDataErased }) { try collect() }
+        let events = batch.map(\.event)
+        try ledger.ensureKeys(for: events)
+        let prepared = try events.map { try ledger.prepare($0) }
+        try collect()
+        let latch = Latch<Result<AppendReport, any Error>>()
+        let stored = prepared.map(\.stored)
+        ledger.log.appendDetached(prepared.map(\.draft), mode: atomic ? .atomic : .eachAlone,
+                                  hook: RuleHook(events: stored, store: ledger.rules)) { latch.set($0) }
+        inFlight = (batch.map(\.line), stored, latch)
+        batch.removeAll(keepingCapacity: true)
+        erasedInBatch.removeAll()
+        flushed = true
+    }
+
+    /// Waits for the batch in flight and records its outcomes.
+    private func collect() throws {
+        guard let f = inFlight else { return }
+        inFlight = nil
+        switch f.latch.wait() {
+        case .success(let r):
+            for ((line, event), outcome) in zip(zip(f.lines, f.events), r.outcomes) {
+                switch Ledger.outcome(outcome, event: event) {
+                case .appended: report.appended += 1
+                case .duplicate: report.duplicates += 1
+                case .refused(let v): report.refused.append(Refusal(line: line, v))
+                }
+            }
+            try ledger.afterAppend(f.events)
+        case .failure(let refused as BatchRefused):
+            report.refused.append(Refusal(line: f.lines[refused.index], Ledger.violation(refused.reason, event: f.events[refused.index])))
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    func finish() throws -> ImportReport {
+        if atomic && !report.refused.isEmpty {
+            report.rolledBack = true
+            return report
+        }
+        try flush()
+        try collect()
+        if atomic && !report.refused.isEmpty { report.rolledBack = true; report.appended = 0; report.duplicates = 0 }
+        report.refused.sort { $0.line < $1.line }
+        return report
+    }
+}
+
+/// A one-shot value handed from the writer thread to the importer.
+final class Latch<Value>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value: Value?
+
+    func set(_ v: Value) { condition.lock(); value = v; condition.signal(); condition.unlock() }
+
+    func wait() -> Value {
+        condition.lock(); defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}

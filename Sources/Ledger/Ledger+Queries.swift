@@ -1,0 +1,231 @@
+import EscalationDomain
+import EventLog
+import Foundation
+import LMDB
+import Projections
+
+/// A point in the ledger's history: a seq, or a time (cut by `recordedAt`: what the ledger knew then).
+public enum AsOf: Sendable, Equatable {
+    case seq(UInt64)
+    case time(Timestamp)
+
+    /// Parses `123` as a seq and an RFC 3339 time as a time.
+    public init?(_ text: String) {
+        if let n = UInt64(text) { self = .seq(n) } else if let t = Timestamp(rfc3339: text) { self = .time(t) } else { return nil }
+    }
+}
+
+/// Where a query looks and which clock its deadlines use.
+public struct QueryPoint: Sendable {
+    /// The last seq the query sees.
+    public var seq: UInt64
+    /// The clock findings compare deadlines with.
+    public var clock: Timestamp
+    /// True when the query is cut before the head.
+    public var isHistorical: Bool
+}
+
+extension Ledger {
+    /// Resolves `--as-of` and `--now` (CONTRACT.md section 5: the `--now` time, else the as-of time, else now).
+    public func point(asOf: AsOf?, now: Timestamp?) throws -> QueryPoint {
+        let head = try log.head()
+        switch asOf {
+        case nil:
+            return QueryPoint(seq: head.seq, clock: now ?? .now(), isHistorical: false)
+        case .seq(let s):
+            let seq = min(s, head.seq)
+            let at = try log.event(seq: seq).map { Timestamp(microsecondsSinceEpoch: $0.recordedAt) }
+            return QueryPoint(seq: seq, clock: now ?? at ?? .now(), isHistorical: seq < head.seq)
+        case .time(let t):
+            let seq = try log.seq(asOfTime: t.microsecondsSinceEpoch)
+            return QueryPoint(seq: seq, clock: now ?? t, isHistorical: seq < head.seq)
+        }
+    }
+
+    /// Runs `body` on projections as they stood at `point`: the stored projection (brought up
+    /// to date) for the head, a replay of the log cut at the point otherwise.
+    public func withProjections<T>(at point: QueryPoint, _ body: (any ProjectionSnapshot) throws -> T) throws -> T {
+        if !point.isHistorical {
+            if !readOnly { try projector.catchUp() }
+            let fresh: T? = try projector.read { snapshot in
+                snapshot.checkpoint >= point.seq ? try body(snapshot) : nil
+            }
+            if let fresh { return fresh }
+        }
+        return try body(try projector.replay(through: point.seq))
+    }
+
+    // MARK: Tickets
+
+    /// One ticket as of `point` (folded from its own stream when historical), with its findings at the clock.
+    public func ticket(_ id: String, at point: QueryPoint) throws -> (state: TicketState, findings: [Finding])? {
+        let state: TicketState?
+        if point.isHistorical {
+            state = try projector.ticket(id, asOf: point.seq)
+        } else {
+            state = try withProjections(at: point) { try $0.ticket(id) }
+        }
+        guard let state else { return nil }
+        return (state, state.findings(clock: point.clock))
+    }
+
+    /// The ticket's events through `point`, as display lines (customer revealed or erased).
+    public func ticketEvents(_ id: String, at point: QueryPoint) throws -> [DisplayEvent] {
+        try log.stream("ticket:" + id, asOf: point.seq).map { try display($0) }
+    }
+
+    // MARK: Display
+
+    /// An event for people and scripts: the interchange line with the customer revealed
+    /// (or `[erased]`), and the ledger's fields.
+    public struct DisplayEvent: Sendable {
+        public var record: RecordedEvent
+        public var event: Event
+        /// The interchange line with `seq`, `version`, `recordedAt` and `hash` added.
+        public var json: [UInt8]
+    }
+
+    /// The marker shown in place of erased personal data.
+    public static let erased = "[erased]"
+
+    /// Decodes a stored event and reveals its customer where the key still exists.
+    public func display(_ record: RecordedEvent) throws -> DisplayEvent {
+        var event = try EventDecoder(mode: .stored).decode(record.payload)
+        event = try reveal(event)
+        var line = EventEncoder.encode(event)
+        line.removeLast()
+        var w = JSONWriter()
+        w.field("seq", record.seq)
+        w.field("version", record.version)
+        w.field("recordedAt", Timestamp(microsecondsSinceEpoch: record.recordedAt).description)
+        w.field("hash", record.hash.hex)
+        line += [UInt8(ascii: ",")] + w.bytes + [UInt8(ascii: "}")]
+        return DisplayEvent(record: record, event: event, json: line)
+    }
+
+    /// The event with its customer's real id and personal data, or `[erased]` where the key is gone.
+    public func reveal(_ stored: Event) throws -> Event {
+        var e = stored
+        switch e.body {
+        case .callOpened(var b):
+            let p = b.customer.id
+            let realID = try keys.customerID(p)
+            var customer = Customer(id: realID ?? p)
+            if let sealed = b.customer.sealed {
+                if let plain = try keys.unseal(sealed, pseudonym: p, eventID: stored.id.bytes),
+                   let obj = try? JSONSerialization.jsonObject(with: Data(plain)) as? [String: String] {
+                    customer.name = obj["name"]; customer.phone = obj["phone"]
+                } else {
+                    customer.name = Ledger.erased; customer.phone = Ledger.erased
+                }
+            }
+            b.customer = customer
+            e.body = .callOpened(b)
+        case .legalHoldPlaced(var b):
+            b.customer = try keys.customerID(b.customer) ?? b.customer; e.body = .legalHoldPlaced(b)
+        case .legalHoldReleased(var b):
+            b.customer = try keys.customerID(b.customer) ?? b.customer; e.body = .legalHoldReleased(b)
+        case .personalDataErased(var b):
+            b.customer = try keys.customerID(b.customer) ?? b.customer; e.body = .personalDataErased(b)
+        default: break
+        }
+        return e
+    }
+
+    // MARK: Audit trail
+
+    /// What to select from the audit trail.
+    public struct AuditFilter: Sendable {
+        public var ticket: String?
+        /// As actor or as subject (any staff field).
+        public var staff: String?
+        /// `at` from (inclusive) and to (inclusive).
+        public var from: Timestamp?
+        public var to: Timestamp?
+        public var channel: String?
+        public init(ticket: String? = nil, staff: String? = nil, from: Timestamp? = nil, to: Timestamp? = nil, channel: String? = nil) {
+            self.ticket = ticket; self.staff = staff; self.from = from; self.to = to; self.channel = channel
+        }
+    }
+
+    /// One audit-trail entry (CONTRACT.md section 6).
+    public struct AuditEntry: Sendable {
+        public var seq: UInt64
+        public var recordedAt: Timestamp
+        public var at: Timestamp
+        public var actor: String
+        public var channel: String
+        public var type: String
+        public var ticket: String?
+        public var summary: String
+        public var hash: String
+    }
+
+    /// The audit trail, in seq order. By ticket it reads that ticket's stream; otherwise it scans the log.
+    public func audit(_ filter: AuditFilter, limit: Int = .max) throws -> [AuditEntry] {
+        let decoder = EventDecoder(mode: .stored)
+        var out: [AuditEntry] = []
+        try log.environment.read { txn in
+            func consider(_ r: RecordView) throws -> Bool {
+                let e = try decoder.decode(r.payload)
+                if let c = filter.channel, e.channel != c { return true }
+                if let f = filter.from, e.at < f { return true }
+                if let t = filter.to, e.at > t { return true }
+                if let s = filter.staff, e.actor != s, !e.staffReferences().contains(where: { $0.staff == s }) { return true }
+                out.append(AuditEntry(seq: r.seq, recordedAt: Timestamp(microsecondsSinceEpoch: r.recordedAt), at: e.at,
+                                      actor: e.actor, channel: e.channel, type: e.type.rawValue, ticket: e.ticket,
+                                      summary: e.summary, hash: try log.chainHash(r.seq, txn).hex))
+                return out.count < limit
+            }
+            if let t = filter.ticket {
+                try log.scanStream("ticket:" + t, in: txn, consider)
+            } else {
+                try log.scan(in: txn, consider)
+            }
+        }
+        return out
+    }
+
+    // MARK: Stats and verification
+
+    /// What `ledger stats` reports.
+    public struct Stats: Sendable {
+        public var events: UInt64
+        public var streams: UInt64
+        public var lastSeq: UInt64
+        public var headHash: String
+        public var lastRecordedAt: Timestamp?
+        public var bytes: Int
+        public var mapSize: Int
+        public var mapUsed: Int
+        public var tickets: Int
+        public var staff: Int
+        public var customersWithKeys: Int
+        public var projectionCheckpoint: UInt64
+    }
+
+    public func stats() throws -> Stats {
+        let head = try log.head()
+        let info = log.environment.info()
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path + "/log/data.mdb")[.size] as? Int) ?? 0
+        let (tickets, staff) = try log.environment.read { txn in (try txn.count(rules.tickets), try txn.count(rules.staff)) }
+        return Stats(events: head.seq, streams: head.streams, lastSeq: head.seq, headHash: head.hash.hex,
+                     lastRecordedAt: head.seq > 0 ? Timestamp(microsecondsSinceEpoch: head.recordedAt) : nil,
+                     bytes: bytes, mapSize: info.mapSize, mapUsed: info.usedBytes, tickets: tickets, staff: staff,
+                     customersWithKeys: try keys.count(), projectionCheckpoint: try projector.checkpoint())
+    }
+}
+
+extension CustomerKeys {
+    func count() throws -> Int { try environment.read { try $0.count(customersDatabase) } }
+}
+
+extension Sequence where Element == UInt8 {
+    /// Lowercase hex.
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in self { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,85 @@
+import EscalationDomain
+import EventLog
+import LMDB
+
+/// The rules' state, kept in the log's environment and changed in the append
+/// transaction itself: staff (role, superior), tickets (owner, closed, open
+/// callbacks), customers' legal holds, and the queue of keys to destroy.
+final class RuleStore: Sendable {
+    let staff: Database
+    let tickets: Database
+    let holds: Database
+    /// pseudonym → seq of the erasure whose key is still to be destroyed.
+    let shredQueue: Database
+
+    init(environment: Environment) throws {
+        staff = try environment.openDatabase("rules.staff")
+        tickets = try environment.openDatabase("rules.tickets")
+        holds = try environment.openDatabase("rules.holds")
+        shredQueue = try environment.openDatabase("rules.shred")
+    }
+
+    static let roles = Role.allCases
+
+    func write(_ change: Rules.Change, seq: UInt64, txn: WriteTransaction) throws {
+        switch change {
+        case .staff(let id, let s):
+            var v: [UInt8] = [UInt8(RuleStore.roles.firstIndex(of: s.role)!)]
+            v += Array((s.reportsTo ?? "").utf8)
+            try txn.put(staff, key: Array(id.utf8), value: v)
+        case .ticket(let id, let t):
+            var v: [UInt8] = [t.resolved ? 1 : 0]
+            v += BigEndianKey.bytes(UInt64(t.openCallbacks))
+            v += Array(t.owner.utf8)
+            try txn.put(tickets, key: Array(id.utf8), value: v)
+        case .holds(let customer, let matters):
+            var v: [UInt8] = []
+            for m in matters { v += BigEndianKey.bytes(UInt64(m.utf8.count)) + Array(m.utf8) }
+            try txn.put(holds, key: Array(customer.utf8), value: v)
+        case .erased(let customer):
+            try txn.put(shredQueue, key: Array(customer.utf8), value: BigEndianKey.bytes(seq))
+        }
+    }
+}
+
+/// ``RuleState`` read through a transaction.
+struct TransactionRuleState: RuleState {
+    let store: RuleStore
+    let txn: ReadTransaction
+
+    func staff(_ id: String) throws -> Rules.Staff? {
+        guard let v = try txn.get(store.staff, key: Array(id.utf8)), let first = v.first else { return nil }
+        let reportsTo = String(decoding: v.dropFirst(), as: UTF8.self)
+        return Rules.Staff(role: RuleStore.roles[Int(first)], reportsTo: reportsTo.isEmpty ? nil : reportsTo)
+    }
+
+    func ticket(_ id: String) throws -> Rules.Ticket? {
+        guard let v = try txn.get(store.tickets, key: Array(id.utf8)), v.count >= 9 else { return nil }
+        let open = v.withUnsafeBytes { BigEndianKey.uint64($0, at: 1) }
+        return Rules.Ticket(owner: String(decoding: v[9...], as: UTF8.self), resolved: v[0] == 1, openCallbacks: Int(open))
+    }
+
+    func holds(_ customer: String) throws -> [String] {
+        guard let v = try txn.get(store.holds, key: Array(customer.utf8)) else { return [] }
+        var out: [String] = []
+        var i = 0
+        while i + 8 <= v.count {
+            let n = Int(v.withUnsafeBytes { BigEndianKey.uint64($0, at: i) })
+            out.append(String(decoding: v[(i + 8)..<(i + 8 + n)], as: UTF8.self))
+            i += 8 + n
+        }
+        return out
+    }
+}
+
+/// Runs the rules for each event of a batch inside the append transaction.
+struct RuleHook: AppendHook {
+    /// The batch's events in stored form (customer pseudonyms), in draft order.
+    let events: [Event]
+    let store: RuleStore
+
+    func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws {
+        let changes = try Rules.check(events[index], against: TransactionRuleState(store: store, txn: txn))
+        for change in changes { try store.write(change, seq: position.seq, txn: txn) }
+    }
+}

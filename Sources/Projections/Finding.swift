@@ -1,0 +1,70 @@
+import EscalationDomain
+
+/// A policy finding (CONTRACT.md section 5): recorded reality that breached a procedure.
+public struct Finding: Sendable, Hashable, Comparable {
+    /// The kinds of finding.
+    public enum Kind: String, CaseIterable, Sendable, Comparable {
+        case transferBeforeTwoAsks, requestDeclined, unavailableWithoutAlternative, unannouncedTransfer
+        case callbackOverdue, callbackByOther, noDebrief, followUpMissing
+
+        public static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public var kind: Kind
+    public var ticket: String
+    /// Who is accountable.
+    public var staff: String
+    /// The event that raised it, or the one it is about.
+    public var seq: UInt64
+
+    public init(kind: Kind, ticket: String, staff: String, seq: UInt64) {
+        self.kind = kind; self.ticket = ticket; self.staff = staff; self.seq = seq
+    }
+
+    public static func < (a: Finding, b: Finding) -> Bool {
+        (a.seq, a.kind.rawValue, a.staff) < (b.seq, b.kind.rawValue, b.staff)
+    }
+}
+
+/// Days allowed for a debrief after resolution (seed 002) and for feedback after a ticket reached a supervisor (seed 003).
+public enum Deadlines {
+    public static let debriefDays = 7
+    public static let followUpDays = 14
+}
+
+/// A staff member as the projections know them at a moment.
+public struct StaffInfo: Sendable, Equatable {
+    public var staff: String
+    public var name: String
+    public var role: Role
+    public var reportsTo: String?
+    public var `extension`: String?
+    public var hourlyCost: ExactDecimal?
+
+    public init(staff: String, name: String, role: Role, reportsTo: String? = nil,
+                extension: String? = nil, hourlyCost: ExactDecimal? = nil) {
+        self.staff = staff; self.name = name; self.role = role; self.reportsTo = reportsTo
+        self.extension = `extension`; self.hourlyCost = hourlyCost
+    }
+
+    /// Applies a staff event to the member it concerns (nil before enrolment).
+    public static func applying(_ event: Event, to current: StaffInfo?) -> StaffInfo? {
+        switch event.body {
+        case .staffEnrolled(let b):
+            return StaffInfo(staff: b.staff, name: b.name, role: b.role, reportsTo: b.reportsTo,
+                             extension: b.extension, hourlyCost: b.hourlyCost)
+        case .staffReassigned(let b):
+            guard var s = current else { return nil }
+            s.reportsTo = b.reportsTo
+            if let role = b.role { s.role = role }
+            return s
+        default:
+            return current
+        }
+    }
+}
+
+/// How a ticket fold finds staff members as they were when an event happened.
+public protocol StaffLookup {
+    func staff(_ id: String, atSeq seq: UInt64) throws -> StaffInfo?
+}

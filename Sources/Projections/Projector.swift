@@ -1,0 +1,330 @@
+import Crypto
+import EscalationDomain
+import EventLog
+import LMDB
+
+/// The stored projections: ticket states, the staff directory with scorecard
+/// counts, and an index of who is accountable where, kept in LMDB beside the
+/// log and brought up to date from a stored checkpoint.
+///
+/// Two generations of databases exist (`proj.0.*`, `proj.1.*`); readers use
+/// the active one. ``rebuild(progress:)`` fills the other from the log alone
+/// and flips `active` in the same transaction that finishes it, so a reader
+/// never sees a half-built projection.
+///
+/// ```swift
+/// let projector = try Projector(log: log)
+/// try projector.catchUp()
+/// let card = try projector.read { try $0.scorecards(clock: .now(), staff: "a-1") }
+/// ```
+public final class Projector: @unchecked Sendable {
+    public let log: EventLog
+    private let meta: Database
+    private let generations: [Generation]
+    /// Events applied per write transaction.
+    public var chunkSize = 100_000
+    /// Bump when the stored records' encoding or meaning changes: a mismatch forces a rebuild.
+    public static let schemaVersion: UInt64 = 1
+
+    struct Generation {
+        let tickets: Database
+        let staff: Database
+        let accountable: Database
+        let number: UInt8
+    }
+
+    public init(log: EventLog) throws {
+        self.log = log
+        let env = log.environment
+        meta = try env.openDatabase("proj.meta")
+        generations = try (0..<2).map { g in
+            Generation(tickets: try env.openDatabase("proj.\(g).tickets"), staff: try env.openDatabase("proj.\(g).staff"),
+                       accountable: try env.openDatabase("proj.\(g).accountable"), number: UInt8(g))
+        }
+        if !env.options.readOnly {
+            let schema = try env.read { try getUInt(Array("schema".utf8), $0) }
+            if schema != Projector.schemaVersion {
+                try rebuild()
+            }
+        }
+    }
+
+    // MARK: Meta
+
+    private func getUInt(_ key: [UInt8], _ txn: ReadTransaction) throws -> UInt64? {
+        try key.withUnsafeBytes { try txn.get(meta, key: $0) }.map { BigEndianKey.uint64($0) }
+    }
+
+    private func putUInt(_ key: [UInt8], _ value: UInt64, _ txn: WriteTransaction) throws {
+        try txn.put(meta, key: key, value: BigEndianKey.bytes(value))
+    }
+
+    private func active(_ txn: ReadTransaction) throws -> Generation {
+        generations[Int(try getUInt(Array("active".utf8), txn) ?? 0) & 1]
+    }
+
+    private func checkpointKey(_ g: Generation) -> [UInt8] { Array("checkpoint.\(g.number)".utf8) }
+
+    /// The last seq the active projection has applied.
+    public func checkpoint() throws -> UInt64 {
+        try log.environment.read { txn in try getUInt(checkpointKey(try active(txn)), txn) ?? 0 }
+    }
+
+    // MARK: Applying events
+
+    /// Applies the log's events after the active checkpoint, a chunk per write transaction.
+    /// - returns: how many events were applied.
+    @discardableResult
+    public func catchUp(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+        var applied: UInt64 = 0
+        while true {
+            let n = try log.environment.write { txn -> UInt64 in
+                let g = try active(txn)
+                return try applyChunk(into: g, txn: txn, limit: chunkSize)
+            }
+            applied += n
+            if let progress { progress(try checkpoint(), try log.head().seq) }
+            if n == 0 { return applied }
+        }
+    }
+
+    /// Rebuilds every projection from the log alone into the inactive generation, then swaps it in.
+    public func rebuild(progress: ((UInt64, UInt64) -> Void)? = nil) throws {
+        let target: Generation = try log.environment.write { txn in
+            let g = generations[1 - Int(try active(txn).number)]
+            try txn.clear(g.tickets); try txn.clear(g.staff); try txn.clear(g.accountable)
+            try putUInt(checkpointKey(g), 0, txn)
+            return g
+        }
+        let total = try log.head().seq
+        while true {
+            let (n, done) = try log.environment.write { txn -> (UInt64, Bool) in
+                let n = try applyChunk(into: target, txn: txn, limit: chunkSize)
+                // Finish (and swap) in the transaction that reaches the head, so no append slips between.
+                if n < UInt64(chunkSize) {
+                    try putUInt(Array("active".utf8), UInt64(target.number), txn)
+                    try putUInt(Array("schema".utf8), Projector.schemaVersion, txn)
+                    let old = generations[1 - Int(target.number)]
+                    try txn.clear(old.tickets); try txn.clear(old.staff); try txn.clear(old.accountable)
+                    try putUInt(checkpointKey(old), 0, txn)
+                    return (n, true)
+                }
+                return (n, false)
+            }
+            _ = n
+            if let progress {
+                let cp = try log.environment.read { try getUInt(checkpointKey(target), $0) ?? 0 }
+                progress(cp, max(total, cp))
+            }
+            if done { return }
+        }
+    }
+
+    /// Applies up to `limit` events after `g`'s checkpoint inside `txn`. Builds its in-memory
+    /// state afresh from the transaction, so a retried transaction (map growth) starts clean.
+    private func applyChunk(into g: Generation, txn: WriteTransaction, limit: Int) throws -> UInt64 {
+        let from = (try getUInt(checkpointKey(g), txn) ?? 0) + 1
+        let store = LMDBTicketStore(tickets: g.tickets, accountable: g.accountable, txn: txn)
+        let engine = ProjectionEngine(staff: try loadStaff(g, txn), tickets: store)
+        let decoder = EventDecoder(mode: .stored)
+        var last: UInt64 = from - 1
+        var count = 0
+        try log.scan(from: from, in: txn) { record in
+            let event = try decoder.decode(record.payload)
+            try engine.apply(event, seq: record.seq, version: record.version)
+            last = record.seq
+            count += 1
+            return count < limit
+        }
+        guard count > 0 else { return 0 }
+        try store.flush()
+        for s in engine.takeDirtyStaff() {
+            try Array(s.info.staff.utf8).withUnsafeBytes { k in try s.encode().withUnsafeBytes { try txn.put(g.staff, key: k, value: $0) } }
+        }
+        try putUInt(checkpointKey(g), last, txn)
+        return UInt64(count)
+    }
+
+    private func loadStaff(_ g: Generation, _ txn: ReadTransaction) throws -> [String: StaffRecord] {
+        var out: [String: StaffRecord] = [:]
+        try txn.withCursor(g.staff) { c in
+            var e = try c.first()
+            while let entry = e {
+                let r = try StaffRecord.decode(entry.value)
+                out[r.info.staff] = r
+                e = try c.next()
+            }
+        }
+        return out
+    }
+
+    // MARK: Reading
+
+    /// Runs `body` against the active stored projection in one read snapshot.
+    /// Call ``catchUp(progress:)`` first for the latest state.
+    public func read<T>(_ body: (StoredSnapshot) throws -> T) throws -> T {
+        try log.environment.read { txn in
+            let g = try active(txn)
+            let checkpoint = try getUInt(checkpointKey(g), txn) ?? 0
+            return try body(StoredSnapshot(txn: txn, generation: g, checkpoint: checkpoint, loadStaff: { try self.loadStaff(g, txn) }))
+        }
+    }
+
+    /// A stored projection seen through one read transaction.
+    public struct StoredSnapshot: ProjectionSnapshot {
+        let txn: ReadTransaction
+        let generation: Generation
+        /// The last seq applied.
+        public let checkpoint: UInt64
+        let loadStaff: () throws -> [String: StaffRecord]
+
+        public func staffRecords() throws -> [StaffRecord] { Array(try loadStaff().values) }
+
+        public func ticket(_ id: String) throws -> TicketState? {
+            try Array(id.utf8).withUnsafeBytes { try txn.get(generation.tickets, key: $0) }.map { try TicketState.decode($0) }
+        }
+
+        public func accountableTickets(_ staff: String) throws -> [TicketState] {
+            let prefix = Array(staff.utf8) + [0]
+            var ids: [String] = []
+            try txn.withCursor(generation.accountable) { c in
+                var e = try c.seek(atLeast: prefix)
+                while let entry = e, entry.key.starts(with: prefix) {
+                    ids.append(String(decoding: entry.key[prefix.count...], as: UTF8.self))
+                    e = try c.next()
+                }
+            }
+            return try ids.compactMap { try ticket($0) }
+        }
+
+        public func forEachTicket(_ body: (TicketState) throws -> Void) throws {
+            try txn.withCursor(generation.tickets) { c in
+                var e = try c.first()
+                while let entry = e {
+                    try body(try TicketState.decode(entry.value))
+                    e = try c.next()
+                }
+            }
+        }
+    }
+
+    /// SHA-256 over the active projection's databases, in key order (two rebuilds give the same digest).
+    public func digest() throws -> [UInt8] {
+        try log.environment.read { txn in
+            let g = try active(txn)
+            var h = SHA256()
+            for db in [g.tickets, g.staff, g.accountable] {
+                try txn.withCursor(db) { c in
+                    var e = try c.first()
+                    while let entry = e {
+                        h.update(data: BigEndianKey.bytes(UInt64(entry.key.count))); h.update(bufferPointer: entry.key)
+                        h.update(data: BigEndianKey.bytes(UInt64(entry.value.count))); h.update(bufferPointer: entry.value)
+                        e = try c.next()
+                    }
+                }
+                h.update(data: [0xFF])
+            }
+            return Array(h.finalize())
+        }
+    }
+
+    // MARK: As of a point
+
+    /// Replays the log through `seq` into memory: whole projections as they stood then.
+    /// Costs the whole log up to `seq`.
+    public func replay(through seq: UInt64) throws -> MemorySnapshot {
+        let store = MemoryTicketStore()
+        let engine = ProjectionEngine(tickets: store)
+        let decoder = EventDecoder(mode: .stored)
+        try log.environment.read { txn in
+            try log.scan(from: 1, through: seq, in: txn) { record in
+                try engine.apply(try decoder.decode(record.payload), seq: record.seq, version: record.version)
+                return true
+            }
+        }
+        return MemorySnapshot(engine: engine, store: store)
+    }
+
+    /// One ticket as it stood at `seq`, folded from its own stream (cost: that ticket's events
+    /// and the streams of the staff it names), with each staff member as they were at each event.
+    public func ticket(_ id: String, asOf seq: UInt64) throws -> TicketState? {
+        try log.environment.read { txn in
+            let decoder = EventDecoder(mode: .stored)
+            let staff = StreamStaffLookup(log: log, txn: txn, asOf: seq)
+            var state: TicketState?
+            try log.scanStream("ticket:" + id, asOf: seq, in: txn) { record in
+                let event = try decoder.decode(record.payload)
+                if state == nil, case .callOpened(let b) = event.body {
+                    state = TicketState(ticket: id, opened: b, at: event.at)
+                }
+                _ = try state?.apply(event, seq: record.seq, version: record.version, staff: staff)
+                return true
+            }
+            return state
+        }
+    }
+}
+
+/// Staff as they were at a seq, from their own streams (memoized per lookup).
+final class StreamStaffLookup: StaffLookup {
+    let log: EventLog
+    let txn: ReadTransaction
+    let asOf: UInt64
+    private var streams: [String: [(seq: UInt64, event: Event)]] = [:]
+
+    init(log: EventLog, txn: ReadTransaction, asOf: UInt64) { self.log = log; self.txn = txn; self.asOf = asOf }
+
+    func staff(_ id: String, atSeq seq: UInt64) throws -> StaffInfo? {
+        if streams[id] == nil {
+            var events: [(UInt64, Event)] = []
+            let decoder = EventDecoder(mode: .stored)
+            try log.scanStream("staff:" + id, asOf: asOf, in: txn) { r in
+                events.append((r.seq, try decoder.decode(r.payload))); return true
+            }
+            streams[id] = events
+        }
+        var info: StaffInfo?
+        for (s, e) in streams[id]! where s <= seq { info = StaffInfo.applying(e, to: info) }
+        return info
+    }
+}
+
+/// Tickets in LMDB behind a write-back cache, for one write transaction.
+final class LMDBTicketStore: TicketStore {
+    let tickets: Database
+    let accountableDB: Database
+    let txn: WriteTransaction
+    private var cache: [String: TicketState] = [:]
+    private var dirty: Set<String> = []
+    private var accountable: [[UInt8]] = []
+
+    init(tickets: Database, accountable: Database, txn: WriteTransaction) {
+        self.tickets = tickets; self.accountableDB = accountable; self.txn = txn
+    }
+
+    func ticket(_ id: String) throws -> TicketState? {
+        if let t = cache[id] { return t }
+        guard let bytes = try Array(id.utf8).withUnsafeBytes({ try txn.get(tickets, key: $0) }) else { return nil }
+        let t = try TicketState.decode(bytes)
+        cache[id] = t
+        return t
+    }
+
+    func put(_ state: TicketState) {
+        cache[state.ticket] = state
+        dirty.insert(state.ticket)
+    }
+
+    func noteAccountable(staff: String, ticket: String) {
+        accountable.append(Array(staff.utf8) + [0] + Array(ticket.utf8))
+    }
+
+    func flush() throws {
+        for id in dirty.sorted() {
+            try Array(id.utf8).withUnsafeBytes { k in try cache[id]!.encode().withUnsafeBytes { try txn.put(tickets, key: k, value: $0) } }
+        }
+        for key in accountable { try txn.put(accountableDB, key: key, value: []) }
+        dirty.removeAll()
+        accountable.removeAll()
+    }
+}

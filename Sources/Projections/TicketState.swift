@@ -1,0 +1,269 @@
+import EscalationDomain
+
+/// One ticket's state, folded from its stream (CONTRACT.md section 6), plus
+/// what its findings need. Pure: the same events give the same state.
+public struct TicketState: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        case open, escalationRequested, awaitingCallback, transferred, resolved
+    }
+
+    public struct Transfer: Sendable, Equatable {
+        public var seq: UInt64
+        public var at: Timestamp
+        public var from: String
+        public var to: String
+        public var mode: TransferMode
+        public var announced: Bool
+    }
+
+    public struct Callback: Sendable, Equatable {
+        public var seq: UInt64
+        public var owner: String
+        public var scheduledAt: Timestamp
+        public var dueBy: Timestamp
+        public var completedAt: Timestamp?
+        public var completedBy: String?
+        public var completedSeq: UInt64?
+        public var isOpen: Bool { completedAt == nil }
+    }
+
+    public var ticket: String
+    public var status: Status = .open
+    public var owner: String
+    public var openedBy: String
+    public var openedAt: Timestamp
+    /// The customer's id as stored (a pseudonym; see docs/FORMAT.md).
+    public var customer: String
+    /// The highest level requested.
+    public var level: Level?
+    /// Declined asks (askPermission/offerHelp) since the last request.
+    public var asks = 0
+    public var escalations = 0
+    public var transfers: [Transfer] = []
+    public var callbacks: [Callback] = []
+    public var version: UInt64 = 0
+    public var lastSeq: UInt64 = 0
+    public var resolvedAt: Timestamp?
+    public var resolvedSeq: UInt64?
+    public var resolution: Resolution?
+
+    /// Findings that need no clock, in the order raised.
+    var eventFindings: [Finding] = []
+    var statusBeforeCallback: Status = .open
+    var attempted = false
+    var pendingUnavailable: [UInt64] = []
+    var superiorAtResolution: String?
+    var debriefTimes: [Timestamp] = []
+    var followUpTimes: [Timestamp] = []
+    /// The first event that brought a supervisor or above onto the ticket.
+    var reachedSeq: UInt64?
+    var reachedAt: Timestamp?
+    var superiorAtReach: String?
+    /// Supervisors and above, with when the ticket first named them (for escalationCost).
+    var seniors: [(staff: String, at: Timestamp)] = []
+    /// Staff accountable for any finding here, noted once (the projection's index).
+    var accountable: [String] = []
+    /// What this ticket last added to its opener's scorecard (so a change can be undone).
+    var contributedDeEscalated = false
+    var contributedCost: Double = 0
+
+    public init(ticket: String, opened: Event.CallOpened, at: Timestamp) {
+        self.ticket = ticket
+        owner = opened.agent
+        openedBy = opened.agent
+        openedAt = at
+        customer = opened.customer.id
+    }
+
+    public static func == (a: TicketState, b: TicketState) -> Bool {
+        a.ticket == b.ticket && a.status == b.status && a.owner == b.owner && a.version == b.version
+            && a.lastSeq == b.lastSeq && a.callbacks == b.callbacks && a.transfers == b.transfers
+            && a.eventFindings == b.eventFindings && a.asks == b.asks && a.escalations == b.escalations
+            && a.level == b.level && a.resolution == b.resolution && a.resolvedSeq == b.resolvedSeq
+            && a.debriefTimes == b.debriefTimes && a.followUpTimes == b.followUpTimes && a.reachedSeq == b.reachedSeq
+            && a.accountable == b.accountable && a.seniors.map(\.staff) == b.seniors.map(\.staff)
+            && a.seniors.map(\.at) == b.seniors.map(\.at) && a.superiorAtReach == b.superiorAtReach
+            && a.superiorAtResolution == b.superiorAtResolution && a.pendingUnavailable == b.pendingUnavailable
+            && a.contributedCost == b.contributedCost && a.contributedDeEscalated == b.contributedDeEscalated
+    }
+
+    /// What applying one event changed, for the scorecards.
+    public struct Effects: Sendable {
+        /// Findings raised by this event (no clock needed).
+        public var raised: [Finding] = []
+        /// The callback this event completed, if any.
+        public var completedCallback: Callback?
+        /// True when this event brought the first supervisor onto the ticket.
+        public var reachedSupervisor = false
+        /// True when this event was the ticket's first escalation request.
+        public var firstRequest = false
+        /// Staff newly accountable for a finding (now or once a deadline passes).
+        public var newlyAccountable: [String] = []
+    }
+
+    /// Applies one of this ticket's events (not its `callOpened`, which made the state).
+    public mutating func apply(_ event: Event, seq: UInt64, version: UInt64, staff: some StaffLookup) throws -> Effects {
+        var fx = Effects()
+        self.version = version
+        lastSeq = seq
+        try noteSeniors(event, seq: seq, staff: staff)
+        switch event.body {
+        case .callOpened:
+            break
+        case .escalationRequested(let b):
+            escalations += 1
+            fx.firstRequest = escalations == 1
+            asks = 0
+            level = max(level ?? b.level, b.level)
+            setStatus(.escalationRequested)
+        case .deEscalationAttempted(let b):
+            attempted = true
+            if b.technique.isAsk && b.outcome == .declined { asks += 1 }
+        case .supervisorAvailability(let b):
+            if !b.available { pendingUnavailable.append(seq) }
+        case .alternativeOffered:
+            pendingUnavailable.removeAll()
+        case .requestDeclined(let b):
+            if attempted { raise(.requestDeclined, staff: b.by, seq: seq, &fx) }
+        case .transferred(let b):
+            if escalations > 0 && asks < 2 { raise(.transferBeforeTwoAsks, staff: b.from, seq: seq, &fx) }
+            let announced = b.mode != .blind && b.announcedName != nil && b.announcedExtension != nil
+            if !announced { raise(.unannouncedTransfer, staff: b.from, seq: seq, &fx) }
+            flushUnavailable(owner: owner, &fx)
+            transfers.append(Transfer(seq: seq, at: event.at, from: b.from, to: b.to, mode: b.mode, announced: announced))
+            owner = b.to
+            setStatus(.transferred)
+            if let role = try staff.staff(b.to, atSeq: seq)?.role, role.isSupervisorOrAbove {
+                try reach(seq: seq, at: event.at, staff: staff, &fx)
+            }
+        case .callbackScheduled(let b):
+            callbacks.append(Callback(seq: seq, owner: b.owner, scheduledAt: event.at, dueBy: b.dueBy))
+            if status != .awaitingCallback { statusBeforeCallback = status == .resolved ? .open : status }
+            status = .awaitingCallback
+            note(b.owner, &fx)
+            if let role = try staff.staff(b.owner, atSeq: seq)?.role, role.isSupervisorOrAbove {
+                try reach(seq: seq, at: event.at, staff: staff, &fx)
+            }
+        case .callbackCompleted(let b):
+            let index = callbacks.firstIndex { $0.isOpen && $0.owner == b.by } ?? callbacks.firstIndex { $0.isOpen }
+            if let index {
+                callbacks[index].completedAt = event.at
+                callbacks[index].completedBy = b.by
+                callbacks[index].completedSeq = seq
+                fx.completedCallback = callbacks[index]
+                if callbacks[index].owner != b.by {
+                    raise(.callbackByOther, staff: callbacks[index].owner, seq: seq, &fx)
+                }
+            }
+            if status == .awaitingCallback && !callbacks.contains(where: \.isOpen) { status = statusBeforeCallback }
+        case .ticketResolved(let b):
+            flushUnavailable(owner: owner, &fx)
+            status = .resolved
+            resolvedAt = event.at
+            resolvedSeq = seq
+            resolution = b.resolution
+            superiorAtResolution = try staff.staff(openedBy, atSeq: seq)?.reportsTo
+            if escalations > 0, let s = superiorAtResolution { note(s, &fx) }
+        case .ticketReopened:
+            status = .open
+            resolvedAt = nil
+            resolvedSeq = nil
+            resolution = nil
+        case .debriefHeld:
+            debriefTimes.append(event.at)
+        case .feedbackGiven(let b):
+            if b.agent == openedBy { followUpTimes.append(event.at) }
+        case .sanctionIssued(let b):
+            if b.agent == openedBy { followUpTimes.append(event.at) }
+        case .noteLogged, .staffEnrolled, .staffReassigned, .legalHoldPlaced, .legalHoldReleased,
+             .personalDataErased, .exportMade:
+            break
+        }
+        return fx
+    }
+
+    private mutating func setStatus(_ s: Status) {
+        if status == .awaitingCallback && callbacks.contains(where: \.isOpen) { statusBeforeCallback = s } else { status = s }
+    }
+
+    private mutating func raise(_ kind: Finding.Kind, staff: String, seq: UInt64, _ fx: inout Effects) {
+        let f = Finding(kind: kind, ticket: ticket, staff: staff, seq: seq)
+        eventFindings.append(f)
+        fx.raised.append(f)
+        note(staff, &fx)
+    }
+
+    private mutating func note(_ staff: String, _ fx: inout Effects) {
+        if !accountable.contains(staff) { accountable.append(staff); fx.newlyAccountable.append(staff) }
+    }
+
+    private mutating func flushUnavailable(owner: String, _ fx: inout Effects) {
+        for s in pendingUnavailable { raise(.unavailableWithoutAlternative, staff: owner, seq: s, &fx) }
+        pendingUnavailable.removeAll()
+    }
+
+    private mutating func reach(seq: UInt64, at: Timestamp, staff: some StaffLookup, _ fx: inout Effects) throws {
+        guard reachedSeq == nil else { return }
+        reachedSeq = seq
+        reachedAt = at
+        superiorAtReach = try staff.staff(openedBy, atSeq: seq)?.reportsTo
+        fx.reachedSupervisor = true
+        if let s = superiorAtReach { note(s, &fx) }
+    }
+
+    private mutating func noteSeniors(_ event: Event, seq: UInt64, staff: some StaffLookup) throws {
+        var names = event.staffReferences().map(\.staff)
+        names.append(event.actor)
+        for name in names where !seniors.contains(where: { $0.staff == name }) {
+            if let role = try staff.staff(name, atSeq: seq)?.role, role.isSupervisorOrAbove {
+                seniors.append((name, event.at))
+            }
+        }
+    }
+
+    // MARK: Derived
+
+    /// Every finding on the ticket at `clock` (CONTRACT.md section 5), ordered by seq.
+    public func findings(clock: Timestamp) -> [Finding] {
+        var out = eventFindings
+        for c in callbacks where clock > c.dueBy && (c.completedAt.map { $0 > c.dueBy } ?? true) {
+            out.append(Finding(kind: .callbackOverdue, ticket: ticket, staff: c.owner, seq: c.seq))
+        }
+        if escalations > 0, let resolvedAt, let resolvedSeq, let superior = superiorAtResolution {
+            let deadline = resolvedAt.adding(days: Deadlines.debriefDays)
+            if clock > deadline && !debriefTimes.contains(where: { $0 <= deadline }) {
+                out.append(Finding(kind: .noDebrief, ticket: ticket, staff: superior, seq: resolvedSeq))
+            }
+        }
+        if let reachedAt, let reachedSeq, let superior = superiorAtReach {
+            let deadline = reachedAt.adding(days: Deadlines.followUpDays)
+            if clock > deadline && !followUpTimes.contains(where: { $0 <= deadline }) {
+                out.append(Finding(kind: .followUpMissing, ticket: ticket, staff: superior, seq: reachedSeq))
+            }
+        }
+        return out.sorted()
+    }
+
+    /// True when the opener de-escalated it: a request, then resolved by the agent or withdrawn,
+    /// with no transfer and no callback.
+    public var isDeEscalated: Bool {
+        escalations > 0 && status == .resolved && (resolution == .resolvedByAgent || resolution == .customerWithdrew)
+            && transfers.isEmpty && callbacks.isEmpty
+    }
+
+    /// True once a supervisor or above was brought in.
+    public var reachedSupervisor: Bool { reachedSeq != nil }
+
+    /// Hours supervisors and above spent on the ticket, from when it first named each of them
+    /// to its resolution, priced at their hourly cost where known (0 while unresolved).
+    public func escalationCost(staff: some StaffLookup) throws -> Double {
+        guard let resolvedAt, let resolvedSeq else { return 0 }
+        var total = 0.0
+        for s in seniors {
+            guard let cost = try staff.staff(s.staff, atSeq: resolvedSeq)?.hourlyCost else { continue }
+            let hours = Double(max(0, resolvedAt.microseconds(since: s.at))) / 3_600_000_000
+            total += hours * cost.doubleValue
+        }
+        return total
+    }
+}
