@@ -84,7 +84,7 @@ public struct TicketState: Sendable, Equatable {
             && a.accountable == b.accountable && a.seniors.map(\.staff) == b.seniors.map(\.staff)
             && a.seniors.map(\.at) == b.seniors.map(\.at) && a.superiorAtReach == b.superiorAtReach
             && a.superiorAtResolution == b.superiorAtResolution && a.pendingUnavailable == b.pendingUnavailable
-            && a.contributedCost == b.contributedCost && a.contributedDeEscalated == b.contributedDeEscalated
+        // contributedDeEscalated/contributedCost are the scorecards' bookkeeping, not the ticket's state.
     }
 
     /// What applying one event changed, for the scorecards.

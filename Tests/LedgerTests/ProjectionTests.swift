@@ -1,0 +1,162 @@
+import EscalationDomain
+import Foundation
+import Projections
+import Testing
+@testable import Ledger
+
+@Suite struct ProjectionTests {
+    /// A hand-built scenario whose scorecard figures are worked out by hand below.
+    static func scenario(_ s: inout Script) -> [String] {
+        var lines = s.organisation()
+        let req = { (s: inout Script, t: String, m: Double, by: String) in
+            s.line("escalationRequested", m, actor: by, ticket: t,
+                   ["requestedBy": "customer", "scenario": "immediate", "reason": "policyException", "level": "supervisor", "goal": "discount"])
+        }
+        let ask = { (s: inout Script, t: String, m: Double, agent: String) in
+            s.line("deEscalationAttempted", m, actor: agent, ticket: t, ["agent": agent, "technique": "askPermission", "outcome": "declined"])
+        }
+        // T1 (a1): request, two declined asks, then resolved by the agent: de-escalated.
+        lines += [s.open("T1", 0, agent: "a1"), req(&s, "T1", 1, "a1"), ask(&s, "T1", 2, "a1"), ask(&s, "T1", 3, "a1"),
+                  s.line("ticketResolved", 10, actor: "a1", ticket: "T1", ["by": "a1", "resolution": "resolvedByAgent", "satisfied": true])]
+        // T2 (a1): request, one ask, blind transfer to s1 (two findings), s1 resolves after 90 minutes.
+        lines += [s.open("T2", 20, agent: "a1"), req(&s, "T2", 21, "a1"), ask(&s, "T2", 22, "a1"),
+                  s.line("transferred", 30, actor: "a1", ticket: "T2", ["from": "a1", "to": "s1", "mode": "blind"]),
+                  s.line("ticketResolved", 120, actor: "s1", ticket: "T2", ["by": "s1", "resolution": "resolvedByEscalation"])]
+        // T3 (a2): request, callback owned by s1 due at 300, completed late at 400 by s1; resolved at 420.
+        lines += [s.open("T3", 40, agent: "a2"), req(&s, "T3", 41, "a2"),
+                  s.line("callbackScheduled", 45, actor: "a2", ticket: "T3", ["owner": "s1", "dueBy": Script.time(300)]),
+                  s.line("callbackCompleted", 400, actor: "s1", ticket: "T3", ["by": "s1", "reached": true]),
+                  s.line("ticketResolved", 420, actor: "a2", ticket: "T3", ["by": "a2", "resolution": "resolvedByEscalation"]),
+                  s.line("feedbackGiven", 430, actor: "tl1", ticket: "T3", ["agent": "a2", "by": "tl1", "text": "ask twice"]),
+                  s.line("debriefHeld", 440, actor: "tl1", ticket: "T3", ["agent": "a2", "coach": "tl1", "lessons": "x"])]
+        // T4 (a2): no escalation, open callback owned by a2 due at 100, never completed.
+        lines += [s.open("T4", 50, agent: "a2"),
+                  s.line("callbackScheduled", 51, actor: "a2", ticket: "T4", ["owner": "a2", "dueBy": Script.time(100)])]
+        return lines
+    }
+
+    @Test func scorecardsMatchFiguresWorkedOutByHand() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        let report = try ledger.importStrings(ProjectionTests.scenario(&s))
+        #expect(report.refused.isEmpty, "\(report.refused)")
+        let clock = Timestamp(rfc3339: Script.time(600))!  // 10 hours in: before any 7- or 14-day deadline
+        let cards = try ledger.withProjections(at: try ledger.point(asOf: nil, now: clock)) { try $0.scorecards(clock: clock) }
+        let byStaff = Dictionary(uniqueKeysWithValues: cards.map { ($0.staff, $0) })
+        let a1 = try #require(byStaff["a1"])
+        #expect(a1.counters.callsOpened == 2)
+        #expect(a1.counters.escalationRequests == 2)
+        #expect(a1.counters.deEscalationAttempts == 3)
+        #expect(a1.counters.deEscalated == 1)            // T1 only
+        #expect(a1.deEscalationRate == 0.5)               // 1 of 2 tickets with a request
+        #expect(a1.counters.transfersOut == 1)
+        #expect(a1.twoAskCompliance == 0)                 // its one transfer came after one ask
+        #expect(a1.findings == [.transferBeforeTwoAsks: 1, .unannouncedTransfer: 1])
+        #expect(a1.counters.supervisorLoad == 1)          // T2 reached s1
+        // s1 on T2 from the transfer (minute 30) to resolution (120): 1.5 h at 60 = 90.
+        #expect(abs(a1.counters.escalationCost - 90) < 1e-9)
+        let a2 = try #require(byStaff["a2"])
+        #expect(a2.counters.callsOpened == 2)
+        #expect(a2.counters.deEscalated == 0)
+        #expect(a2.deEscalationRate == 0)
+        #expect(a2.twoAskCompliance == nil)
+        #expect(a2.counters.feedbackReceived == 1 && a2.counters.debriefs == 1)
+        #expect(a2.counters.callbacksOwed == 1)
+        #expect(a2.callbacksOverdue == 1)                 // T4's, due at 100, open at 600
+        #expect(a2.findings == [.callbackOverdue: 1])
+        #expect(a2.counters.supervisorLoad == 1)          // T3's callback owned by s1
+        // s1 on T3 from the callback scheduled at 45 to resolution at 420: 6.25 h at 60 = 375.
+        #expect(abs(a2.counters.escalationCost - 375) < 1e-9)
+        let s1 = try #require(byStaff["s1"])
+        #expect(s1.counters.callbacksOwed == 1 && s1.counters.callbacksLate == 1 && s1.counters.callbacksOnTime == 0)
+        #expect(s1.callbacksOverdue == 0)                 // completed (late): not open any more
+        #expect(s1.findings == [.callbackOverdue: 1])     // kept though completed later
+        #expect(byStaff["tl1"]?.findingsTotal == 0)       // no deadline has passed yet
+        // Thirty days on, the superior owes debriefs and follow-ups.
+        let later = Timestamp(rfc3339: Script.time(30 * 24 * 60))!
+        let tl1 = try ledger.withProjections(at: try ledger.point(asOf: nil, now: later)) { try $0.scorecards(clock: later, staff: "tl1") }
+        // noDebrief: T1 and T2 (T3 had one); followUpMissing: T2 (a1 got no feedback); T3 got feedback in time.
+        #expect(tl1.first?.findings == [.noDebrief: 2, .followUpMissing: 1])
+    }
+
+    @Test func asOfViewEqualsAFreshReplayCutThere() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        _ = try ledger.importStrings(ProjectionTests.scenario(&s))
+        let head = try ledger.log.head().seq
+        for cut in stride(from: UInt64(8), through: head, by: 3) {
+            let replay = try ledger.projector.replay(through: cut)
+            for t in ["T1", "T2", "T3", "T4"] {
+                let folded = try ledger.projector.ticket(t, asOf: cut)
+                #expect(folded == replay.ticket(t), "ticket \(t) as of \(cut)")
+            }
+            let point = try ledger.point(asOf: .seq(cut), now: nil)
+            let viaLedger = try ledger.withProjections(at: point) { try $0.scorecards(clock: point.clock) }
+            #expect(viaLedger == (try replay.scorecards(clock: point.clock)))
+        }
+        // The head view from the stored projection equals a full replay.
+        let clock = Timestamp(rfc3339: Script.time(10_000))!
+        let stored = try ledger.withProjections(at: try ledger.point(asOf: nil, now: clock)) { try $0.findings(clock: clock) }
+        #expect(stored == (try ledger.projector.replay(through: head).findings(clock: clock)))
+        #expect(!stored.isEmpty)
+    }
+
+    @Test func asOfTimeCutsByRecordedAt() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        _ = try ledger.importStrings(s.organisation() + [s.open("T1", 1)])
+        let between = Timestamp.now()
+        usleep(2000)
+        _ = try ledger.importStrings([s.line("ticketResolved", 2, actor: "a1", ticket: "T1", ["by": "a1", "resolution": "resolvedByAgent"])])
+        let then = try ledger.ticket("T1", at: try ledger.point(asOf: .time(between), now: nil))
+        #expect(then?.state.status == .open)
+        let now = try ledger.ticket("T1", at: try ledger.point(asOf: nil, now: nil))
+        #expect(now?.state.status == .resolved)
+    }
+
+    @Test func rebuildsAreIdenticalAndEqualTheIncrementalProjection() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        let lines = ProjectionTests.scenario(&s)
+        // Incremental: catch up after every few lines, with a small chunk size.
+        ledger.projector.chunkSize = 3
+        for chunk in stride(from: 0, to: lines.count, by: 4) {
+            _ = try ledger.importStrings(Array(lines[chunk..<min(chunk + 4, lines.count)]))
+            try ledger.projector.catchUp()
+        }
+        let incremental = try ledger.projector.digest()
+        try ledger.projector.rebuild()
+        let first = try ledger.projector.digest()
+        ledger.projector.chunkSize = 100_000
+        try ledger.projector.rebuild()
+        #expect(try ledger.projector.digest() == first)
+        #expect(first == incremental)
+        #expect(try ledger.projector.checkpoint() == (try ledger.log.head().seq))
+    }
+
+    @Test func erasureLeavesTheChainVerifiableAndTheFieldsUnreadable() throws {
+        let dir = temporaryDirectory()
+        var s = Script()
+        do {
+            let ledger = try Ledger.open(at: dir)
+            _ = try ledger.importStrings(s.organisation() + [s.open("T1", 1, customer: "c42"), s.open("T2", 2, customer: "c43")])
+            let before = try ledger.ticketEvents("T1", at: try ledger.point(asOf: nil, now: nil))
+            let shown = String(decoding: before[0].json, as: UTF8.self)
+            #expect(shown.contains("Jane Roe") && shown.contains("c42"))
+            // The stored bytes never hold the personal data in clear.
+            let stored = String(decoding: before[0].record.payload, as: UTF8.self)
+            #expect(!stored.contains("Jane") && !stored.contains("555") && !stored.contains("c42"))
+            let report = try ledger.importStrings([s.line("personalDataErased", 3, actor: "m1", ["customer": "c42"])])
+            #expect(report.appended == 1)
+        }
+        let ledger = try Ledger.open(at: dir)
+        #expect(try ledger.log.verify().ok)
+        let after = try ledger.ticketEvents("T1", at: try ledger.point(asOf: nil, now: nil))
+        let shown = String(decoding: after[0].json, as: UTF8.self)
+        #expect(!shown.contains("Jane Roe") && !shown.contains("c42"))
+        #expect(shown.contains(Ledger.erased))
+        // The other customer is untouched.
+        let other = String(decoding: try ledger.ticketEvents("T2", at: try ledger.point(asOf: nil, now: nil))[0].json, as: UTF8.self)
+        #expect(other.contains("Jane Roe") && other.contains("c43"))
+    }
+}

@@ -1,0 +1,174 @@
+import EscalationDomain
+import Foundation
+import Testing
+@testable import Ledger
+
+/// Every rule of CONTRACT.md section 4: an accepted case and a refused case, and a refusal changes nothing.
+@Suite struct RuleTests {
+    let ledger: Ledger
+    var s = Script()
+
+    init() throws {
+        ledger = try Ledger.open(at: temporaryDirectory())
+        let org = s.organisation()
+        #expect(try ledger.importStrings(org).appended == org.count)
+    }
+
+    /// Imports one line and returns its refusal, if any; checks a refusal appended nothing.
+    func attempt(_ line: String) throws -> Refusal? {
+        let before = try ledger.log.head()
+        let report = try ledger.importStrings([line])
+        if let r = report.refused.first {
+            #expect(try ledger.log.head() == before, "a refused event must change nothing")
+            return r
+        }
+        #expect(report.appended + report.duplicates == 1)
+        return nil
+    }
+
+    @Test mutating func schema() throws {
+        let r = try attempt(#"{"id":"00000000-0000-4000-8000-0000000000ff","type":"callOpened","at":"2026-03-02T09:00:00Z","actor":"a1","channel":"ask:x","ticket":"T1","agent":"a1","customer":{"id":"c1"},"issue":"x","mood":"angry"}"#)
+        #expect(r?.rule == "schema")
+        #expect(r?.field == "mood")
+        #expect(r?.line == 1)
+        #expect(try attempt(s.open("T1", 1)) == nil)
+    }
+
+    @Test mutating func directMessage() throws {
+        let r = try attempt(s.line("callOpened", 1, actor: "a1", ticket: "T1", channel: "dm:a1",
+                                   ["agent": "a1", "customer": ["id": "c1"], "issue": "x"]))
+        #expect(r?.rule == "directMessage")
+        #expect(r?.field == "channel")
+        #expect(try attempt(s.open("T1", 1)) == nil)
+    }
+
+    @Test mutating func unknownStaff() throws {
+        #expect(try attempt(s.open("T1", 1, agent: "ghost"))?.rule == "unknownStaff")
+        #expect(try attempt(s.line("escalationRequested", 1, actor: "system", ticket: "T1",
+                                   ["requestedBy": "customer", "scenario": "immediate", "reason": "other", "level": "supervisor", "goal": "x"]))?.rule == "unknownStaff")
+        #expect(try attempt(s.open("T1", 1)) == nil)
+        let r = try attempt(s.line("transferred", 2, actor: "a1", ticket: "T1", ["from": "a1", "to": "nobody", "mode": "warm"]))
+        #expect(r?.rule == "unknownStaff")
+        #expect(r?.field == "to")
+    }
+
+    @Test mutating func unknownTicketAndTicketExists() throws {
+        let request = s.line("escalationRequested", 1, actor: "a1", ticket: "T9",
+                             ["requestedBy": "customer", "scenario": "immediate", "reason": "other", "level": "supervisor", "goal": "x"])
+        #expect(try attempt(request)?.rule == "unknownTicket")
+        #expect(try attempt(s.open("T9", 1)) == nil)
+        #expect(try attempt(s.open("T9", 2))?.rule == "ticketExists")
+        #expect(try attempt(s.line("escalationRequested", 3, actor: "a1", ticket: "T9",
+                                   ["requestedBy": "customer", "scenario": "immediate", "reason": "other", "level": "supervisor", "goal": "x"])) == nil)
+    }
+
+    @Test mutating func ticketClosed() throws {
+        #expect(try attempt(s.open("T1", 1)) == nil)
+        #expect(try attempt(s.line("ticketResolved", 2, actor: "a1", ticket: "T1", ["by": "a1", "resolution": "resolvedByAgent"])) == nil)
+        let r = try attempt(s.line("transferred", 3, actor: "a1", ticket: "T1", ["from": "a1", "to": "s1", "mode": "warm"]))
+        #expect(r?.rule == "ticketClosed")
+        #expect(try attempt(s.line("debriefHeld", 4, actor: "tl1", ticket: "T1", ["agent": "a1", "coach": "tl1", "lessons": "ask twice"])) == nil)
+        #expect(try attempt(s.line("noteLogged", 5, actor: "a1", ticket: "T1", ["author": "a1", "text": "closed out"])) == nil)
+        #expect(try attempt(s.line("ticketReopened", 6, actor: "a1", ticket: "T1", ["by": "a1", "reason": "customer called back"])) == nil)
+        #expect(try attempt(s.line("transferred", 7, actor: "a1", ticket: "T1", ["from": "a1", "to": "s1", "mode": "warm"])) == nil)
+    }
+
+    @Test mutating func notOwner() throws {
+        #expect(try attempt(s.open("T1", 1)) == nil)
+        #expect(try attempt(s.line("noteLogged", 2, actor: "a2", ticket: "T1", ["author": "a2", "text": "x"]))?.rule == "notOwner")
+        #expect(try attempt(s.line("noteLogged", 2, actor: "a1", ticket: "T1", ["author": "a1", "text": "x"])) == nil)
+        #expect(try attempt(s.line("transferred", 3, actor: "a1", ticket: "T1",
+                                   ["from": "a1", "to": "s1", "mode": "warm", "announcedName": "Sam", "announcedExtension": "2774"])) == nil)
+        // Seed 002: the person referred to writes the further notes.
+        #expect(try attempt(s.line("noteLogged", 4, actor: "a1", ticket: "T1", ["author": "a1", "text": "x"]))?.rule == "notOwner")
+        #expect(try attempt(s.line("noteLogged", 4, actor: "s1", ticket: "T1", ["author": "s1", "text": "x"])) == nil)
+    }
+
+    @Test mutating func notDirectSuperior() throws {
+        #expect(try attempt(s.open("T1", 1)) == nil)
+        let r = try attempt(s.line("feedbackGiven", 2, actor: "s1", ticket: "T1", ["agent": "a1", "by": "s1", "text": "x"]))
+        #expect(r?.rule == "notDirectSuperior")
+        #expect(r?.field == "by")
+        #expect(try attempt(s.line("sanctionIssued", 2, actor: "m1", ticket: "T1", ["agent": "a1", "by": "m1", "severity": "coaching", "reason": "x"]))?.rule == "notDirectSuperior")
+        #expect(try attempt(s.line("feedbackGiven", 3, actor: "tl1", ticket: "T1", ["agent": "a1", "by": "tl1", "text": "x"])) == nil)
+        // At that moment: after a reassignment the new superior is the one.
+        #expect(try attempt(s.line("staffReassigned", 4, actor: "system", ["staff": "a1", "reportsTo": "s1"])) == nil)
+        #expect(try attempt(s.line("feedbackGiven", 5, actor: "tl1", ticket: "T1", ["agent": "a1", "by": "tl1", "text": "x"]))?.rule == "notDirectSuperior")
+        #expect(try attempt(s.line("sanctionIssued", 5, actor: "s1", ticket: "T1", ["agent": "a1", "by": "s1", "severity": "coaching", "reason": "x"])) == nil)
+    }
+
+    @Test mutating func selfTransfer() throws {
+        #expect(try attempt(s.open("T1", 1)) == nil)
+        #expect(try attempt(s.line("transferred", 2, actor: "a1", ticket: "T1", ["from": "a1", "to": "a1", "mode": "warm"]))?.rule == "selfTransfer")
+        let r = try attempt(s.line("transferred", 2, actor: "a2", ticket: "T1", ["from": "a2", "to": "s1", "mode": "warm"]))
+        #expect(r?.rule == "selfTransfer")
+        #expect(r?.field == "from")
+        #expect(try attempt(s.line("transferred", 2, actor: "a1", ticket: "T1", ["from": "a1", "to": "s1", "mode": "warm"])) == nil)
+    }
+
+    @Test mutating func callbacks() throws {
+        #expect(try attempt(s.open("T1", 1)) == nil)
+        #expect(try attempt(s.line("callbackCompleted", 2, actor: "s1", ticket: "T1", ["by": "s1", "reached": true]))?.rule == "noCallbackScheduled")
+        let past = try attempt(s.line("callbackScheduled", 3, actor: "a1", ticket: "T1", ["owner": "s1", "dueBy": Script.time(3)]))
+        #expect(past?.rule == "callbackInPast")
+        #expect(past?.field == "dueBy")
+        #expect(try attempt(s.line("callbackScheduled", 3, actor: "a1", ticket: "T1", ["owner": "s1", "dueBy": Script.time(60)])) == nil)
+        #expect(try attempt(s.line("callbackCompleted", 30, actor: "s1", ticket: "T1", ["by": "s1", "reached": true])) == nil)
+        #expect(try attempt(s.line("callbackCompleted", 31, actor: "s1", ticket: "T1", ["by": "s1", "reached": true]))?.rule == "noCallbackScheduled")
+    }
+
+    @Test mutating func legalHold() throws {
+        #expect(try attempt(s.open("T1", 1, customer: "c7")) == nil)
+        #expect(try attempt(s.line("legalHoldPlaced", 2, actor: "m1", ["customer": "c7", "matter": "case-12"])) == nil)
+        let r = try attempt(s.line("personalDataErased", 3, actor: "m1", ["customer": "c7"]))
+        #expect(r?.rule == "legalHold")
+        #expect(try attempt(s.line("legalHoldReleased", 4, actor: "m1", ["customer": "c7", "matter": "case-12"])) == nil)
+        #expect(try attempt(s.line("personalDataErased", 5, actor: "m1", ["customer": "c7"])) == nil)
+    }
+
+    @Test mutating func conflict() throws {
+        #expect(try attempt(s.line("callOpened", 1, actor: "a1", ticket: "T1", expectedVersion: 0,
+                                   ["agent": "a1", "customer": ["id": "c1"], "issue": "x"])) == nil)
+        let r = try attempt(s.line("noteLogged", 2, actor: "a1", ticket: "T1", expectedVersion: 0, ["author": "a1", "text": "x"]))
+        #expect(r?.rule == "conflict")
+        #expect(r?.field == "expectedVersion")
+        #expect(try attempt(s.line("noteLogged", 2, actor: "a1", ticket: "T1", expectedVersion: 1, ["author": "a1", "text": "x"])) == nil)
+    }
+
+    @Test mutating func duplicateId() throws {
+        let line = s.open("T1", 1)
+        #expect(try attempt(line) == nil)
+        let again = try ledger.importStrings([line])
+        #expect(again.duplicates == 1 && again.appended == 0 && again.refused.isEmpty)
+        // The same id and content is a duplicate whatever happened since (here: the ticket closed).
+        #expect(try attempt(s.line("ticketResolved", 2, actor: "a1", ticket: "T1", ["by": "a1", "resolution": "resolvedByAgent"])) == nil)
+        #expect(try ledger.importStrings([line]).duplicates == 1)
+        let id = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["id"] as! String
+        let r = try attempt(s.line("noteLogged", 3, actor: "a1", ticket: "T1", id: id, ["author": "a1", "text": "other"]))
+        #expect(r?.rule == "duplicateId")
+        #expect(r?.id == id)
+    }
+
+    @Test mutating func atomicImportIsAllOrNothing() throws {
+        let before = try ledger.log.head()
+        let lines = [s.open("T1", 1), s.line("noteLogged", 2, actor: "a2", ticket: "T1", ["author": "a2", "text": "x"]), s.open("T2", 3)]
+        let report = try ledger.importStrings(lines, atomic: true)
+        #expect(report.rolledBack)
+        #expect(report.appended == 0)
+        #expect(report.refused.map(\.line) == [2])
+        #expect(report.refused.first?.rule == "notOwner")
+        #expect(try ledger.log.head() == before)
+        let ok = try ledger.importStrings([lines[0], lines[2]], atomic: true)
+        #expect(ok.appended == 2 && !ok.rolledBack)
+    }
+
+    @Test mutating func concurrentWritersCannotBothOpenATicket() async throws {
+        let a = s.open("T5", 1, agent: "a1"), b = s.open("T5", 1, agent: "a2")
+        let ledger = self.ledger
+        async let r1 = Task.detached { try ledger.importStrings([a]) }.value
+        async let r2 = Task.detached { try ledger.importStrings([b]) }.value
+        let (x, y) = try await (r1, r2)
+        #expect(x.appended + y.appended == 1)
+        #expect((x.refused + y.refused).map(\.rule) == ["ticketExists"])
+    }
+}
