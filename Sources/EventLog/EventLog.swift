@@ -250,6 +250,9 @@ public final class EventLog: Sendable {
 
     public func seq(asOfTime time: Int64) throws -> UInt64 { try environment.read { try seq(asOfTime: time, in: $0) } }
 
+    /// The `events` database (record bytes by seq), for code that hands records on as they are.
+    public var eventsDatabase: Database { dbs.events }
+
     /// The seq of an event id, if the log holds it.
     public func seq(of id: RecordID, in txn: ReadTransaction) throws -> UInt64? {
         try id.withBytes { k in try txn.get(dbs.ids, key: k).map { BigEndianKey.uint64($0) } }

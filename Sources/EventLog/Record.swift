@@ -116,3 +116,17 @@ public struct RecordedEvent: Sendable, Equatable {
     /// The chain hash after this event.
     public var hash: [UInt8]
 }
+
+extension RecordLayout {
+    /// The record bytes for these fields (what a verifier rebuilds from an exported line).
+    public static func encode(seq: UInt64, recordedAt: Int64, version: UInt64, id: RecordID,
+                              stream: [UInt8], payload: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: size(streamCount: stream.count, payloadCount: payload.count))
+        out.withUnsafeMutableBytes { o in
+            stream.withUnsafeBytes { s in
+                payload.withUnsafeBytes { p in write(into: o, seq: seq, recordedAt: recordedAt, version: version, id: id, stream: s, payload: p) }
+            }
+        }
+        return out
+    }
+}

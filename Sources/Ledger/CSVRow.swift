@@ -1,0 +1,77 @@
+import EscalationDomain
+
+/// `events.csv`: one row per event, every field of the catalogue flattened into a fixed set
+/// of columns (RFC 4180 quoting), for spreadsheets.
+enum CSVRow {
+    static let columns = [
+        "seq", "version", "recordedAt", "stream", "id", "type", "at", "actor", "channel", "ticket", "expectedVersion",
+        "staff", "name", "role", "reportsTo", "extension", "hourlyCost",
+        "agent", "customer", "customerName", "customerPhone", "issue", "repeatOf",
+        "requestedBy", "scenario", "reason", "level", "goal", "technique", "outcome", "supervisor", "available",
+        "kind", "party", "accepted", "by", "from", "to", "mode", "announcedName", "announcedExtension",
+        "owner", "dueBy", "reached", "author", "text", "resolution", "satisfied", "coach", "lessons", "severity",
+        "matter", "count", "root", "hash",
+    ]
+    static let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+
+    static func render(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8],
+                       personal: [(String, String)]?) -> [UInt8] {
+        var cells = [String](repeating: "", count: columns.count)
+        func set(_ k: String, _ v: String?) { if let v { cells[index[k]!] = v } }
+        func set(_ k: String, _ v: Bool?) { if let v { cells[index[k]!] = v ? "true" : "false" } }
+        set("seq", String(seq)); set("version", String(version))
+        set("recordedAt", Timestamp(microsecondsSinceEpoch: recordedAt).description); set("stream", stream)
+        set("id", e.id.description); set("type", e.type.rawValue); set("at", e.at.description); set("actor", e.actor)
+        set("channel", e.channel); set("ticket", e.ticket); set("expectedVersion", e.expectedVersion.map { String($0) })
+        set("hash", hash.hex)
+        switch e.body {
+        case .staffEnrolled(let b):
+            set("staff", b.staff); set("name", b.name); set("role", b.role.rawValue); set("reportsTo", b.reportsTo)
+            set("extension", b.extension); set("hourlyCost", b.hourlyCost?.description)
+        case .staffReassigned(let b): set("staff", b.staff); set("reportsTo", b.reportsTo); set("role", b.role?.rawValue)
+        case .callOpened(let b): set("agent", b.agent); set("customer", b.customer.id); set("issue", b.issue); set("repeatOf", b.repeatOf)
+        case .escalationRequested(let b):
+            set("requestedBy", b.requestedBy.rawValue); set("scenario", b.scenario.rawValue); set("reason", b.reason.rawValue)
+            set("level", b.level.rawValue); set("goal", b.goal)
+        case .deEscalationAttempted(let b): set("agent", b.agent); set("technique", b.technique.rawValue); set("outcome", b.outcome.rawValue)
+        case .supervisorAvailability(let b): set("supervisor", b.supervisor); set("available", b.available)
+        case .alternativeOffered(let b): set("agent", b.agent); set("kind", b.kind.rawValue); set("party", b.party); set("accepted", b.accepted)
+        case .requestDeclined(let b): set("by", b.by); set("reason", b.reason)
+        case .transferred(let b):
+            set("from", b.from); set("to", b.to); set("mode", b.mode.rawValue)
+            set("announcedName", b.announcedName); set("announcedExtension", b.announcedExtension)
+        case .callbackScheduled(let b): set("owner", b.owner); set("dueBy", b.dueBy.description)
+        case .callbackCompleted(let b): set("by", b.by); set("reached", b.reached)
+        case .noteLogged(let b): set("author", b.author); set("text", b.text)
+        case .ticketResolved(let b): set("by", b.by); set("resolution", b.resolution.rawValue); set("satisfied", b.satisfied)
+        case .ticketReopened(let b): set("by", b.by); set("reason", b.reason)
+        case .debriefHeld(let b): set("agent", b.agent); set("coach", b.coach); set("lessons", b.lessons)
+        case .feedbackGiven(let b): set("agent", b.agent); set("by", b.by); set("text", b.text)
+        case .sanctionIssued(let b): set("agent", b.agent); set("by", b.by); set("severity", b.severity.rawValue); set("reason", b.reason)
+        case .legalHoldPlaced(let b), .legalHoldReleased(let b): set("customer", b.customer); set("matter", b.matter)
+        case .personalDataErased(let b): set("customer", b.customer)
+        case .exportMade(let b): set("from", String(b.from)); set("to", String(b.to)); set("count", String(b.count)); set("root", b.root)
+        }
+        for (k, v) in personal ?? [] {
+            switch k {
+            case "customer": set("customer", v)
+            case "name": set("customerName", v)
+            case "phone": set("customerPhone", v)
+            default: break
+            }
+        }
+        var out: [UInt8] = []
+        for (i, c) in cells.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if c.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                out.append(0x22)
+                for b in c.utf8 { if b == 0x22 { out.append(0x22) }; out.append(b) }
+                out.append(0x22)
+            } else {
+                out += Array(c.utf8)
+            }
+        }
+        out += [0x0D, 0x0A]
+        return out
+    }
+}

@@ -1,0 +1,215 @@
+import Compliance
+import Crypto
+import EscalationDomain
+import EventLog
+import Foundation
+import LMDB
+
+extension Ledger {
+    /// What to export.
+    public struct ExportRequest: Sendable {
+        public var from: AsOf?
+        public var to: AsOf?
+        public var ticket: String?
+        public var staff: String?
+        public var pseudonymize = false
+        public init(from: AsOf? = nil, to: AsOf? = nil, ticket: String? = nil, staff: String? = nil, pseudonymize: Bool = false) {
+            self.from = from; self.to = to; self.ticket = ticket; self.staff = staff; self.pseudonymize = pseudonymize
+        }
+    }
+
+    /// What an export wrote.
+    public struct ExportSummary: Sendable {
+        public var directory: String
+        public var count: Int
+        public var fromSeq: UInt64
+        public var toSeq: UInt64
+        public var merkleRoot: String
+        /// The `exportMade` event that recorded this export.
+        public var recordedAt: Position
+    }
+
+    /// Resolves a range bound: a seq as it is, a time by `recordedAt`.
+    func seqBounds(from: AsOf?, to: AsOf?) throws -> (UInt64, UInt64) {
+        let head = try log.head().seq
+        let lower: UInt64
+        switch from {
+        case nil: lower = 1
+        case .seq(let s): lower = max(s, 1)
+        case .time(let t): lower = try log.seq(asOfTime: t.microsecondsSinceEpoch - 1) + 1
+        }
+        let upper: UInt64
+        switch to {
+        case nil: upper = head
+        case .seq(let s): upper = min(s, head)
+        case .time(let t): upper = try log.seq(asOfTime: t.microsecondsSinceEpoch)
+        }
+        return (lower, upper)
+    }
+
+    /// Writes a bundle (docs/EXPORT.md) to `directory` (created; must be empty if it exists),
+    /// signs its manifest, and appends an `exportMade` event recording the export.
+    /// - Parameter progress: called with (events written, events in range) every 65,536 events.
+    public func export(to directory: String, _ request: ExportRequest, progress: ((Int, Int) -> Void)? = nil) throws -> ExportSummary {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: directory), let items = try? fm.contentsOfDirectory(atPath: directory), !items.isEmpty {
+            throw LedgerError.invalid("export directory \(directory) is not empty")
+        }
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let key = try signingKey()
+        let (lower, upper) = try seqBounds(from: request.from, to: request.to)
+        let contiguous = request.ticket == nil && request.staff == nil
+        let decoder = EventDecoder(mode: .stored)
+
+        let events = try BufferedFile(path: directory + "/" + Bundle.eventsFile)
+        let csv = try BufferedFile(path: directory + "/" + Bundle.csvFile)
+        let personal = try BufferedFile(path: directory + "/" + Bundle.personalFile)
+        csv.write(Array((CSVRow.columns.joined(separator: ",") + "\r\n").utf8))
+        var accumulator = MerkleRootAccumulator()
+        var count = 0, firstSeq: UInt64 = 0, lastSeq: UInt64 = 0
+        var chainBefore = [UInt8](repeating: 0, count: 32), chainAfter = chainBefore
+        let total = upper >= lower ? Int(upper - lower + 1) : 0
+
+        try log.environment.read { txn in
+            if lower > 1, lower <= upper { chainBefore = try log.chainHash(lower - 1, txn) }
+            var previous = chainBefore
+            func emit(_ r: RecordView) throws {
+                let chain = try log.chainHash(r.seq, txn)
+                let leaf = try log.leafHash(r.seq, txn)
+                let prev = contiguous ? previous : (r.seq > 1 ? try log.chainHash(r.seq - 1, txn) : [UInt8](repeating: 0, count: 32))
+                let payload = Array(r.payload)
+                let id = r.id.uuidString
+                var line = Bundle.line(payload: payload, hash: chain, id: id, prevHash: prev, recordedAtMicros: r.recordedAt,
+                                       seq: r.seq, stream: r.stream, version: r.version)
+                line.append(0x0A)
+                events.write(line)
+                let event = try decoder.decode(payload)
+                let shown = try personalFields(event, pseudonymize: request.pseudonymize)
+                if let shown {
+                    var w = JSONWriter()
+                    w.beginObject()
+                    w.field("seq", r.seq)
+                    for (k, v) in shown { w.field(k, v) }
+                    w.endObject()
+                    personal.write(w.bytes + [0x0A])
+                }
+                csv.write(CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
+                                        hash: chain, personal: shown))
+                accumulator.append(leafHash: MerkleHash(bytes: leaf)!)
+                if count == 0 { firstSeq = r.seq }
+                lastSeq = r.seq
+                count += 1
+                previous = chain
+                chainAfter = chain
+                if count & 0xFFFF == 0 { progress?(count, total) }
+            }
+            if let ticket = request.ticket {
+                try log.scanStream("ticket:" + ticket, in: txn) { r in
+                    if r.seq >= lower && r.seq <= upper && (request.staff.map { try! Ledger.names(r, $0, decoder) } ?? true) { try emit(r) }
+                    return r.seq <= upper
+                }
+            } else if lower <= upper {
+                try log.scan(from: lower, through: upper, in: txn) { r in
+                    if let s = request.staff, try !Ledger.names(r, s, decoder) { return true }
+                    try emit(r)
+                    return true
+                }
+            }
+        }
+        try events.close(); try csv.close(); try personal.close()
+        progress?(count, total)
+
+        var range: [String: CanonicalJSON] = ["fromSeq": .integer(Int64(lower)), "toSeq": .integer(Int64(upper))]
+        if let t = request.ticket { range["ticket"] = .string(t) }
+        if let s = request.staff { range["staff"] = .string(s) }
+        var files: [String: CanonicalJSON] = [:]
+        for name in [Bundle.eventsFile, Bundle.csvFile, Bundle.personalFile] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
+            files[name] = .object(["bytes": .integer(Int64(data.count)), "sha256": .string(Array(SHA256.hash(data: data)).hex)])
+        }
+        var manifest: [String: CanonicalJSON] = [
+            "format": .string(Bundle.format),
+            "createdAt": .string(Timestamp.now().description),
+            "range": .object(range),
+            "contiguous": .bool(contiguous),
+            "count": .integer(Int64(count)),
+            "firstSeq": .integer(Int64(firstSeq)),
+            "lastSeq": .integer(Int64(lastSeq)),
+            "chainBefore": .string(chainBefore.hex),
+            "chainAfter": .string(chainAfter.hex),
+            "merkleRoot": .string(accumulator.root.hex),
+            "pseudonymized": .bool(request.pseudonymize),
+            "publicKey": .string(key.publicKeyHex),
+            "files": .object(files),
+        ]
+        manifest["signature"] = .string(try key.sign(Bundle.signedBytes(manifest)).hex)
+        try Data(CanonicalJSON.object(manifest).encoded + [0x0A]).write(to: URL(fileURLWithPath: directory + "/" + Bundle.manifestFile))
+
+        let position = try appendSystemEvent(.exportMade(.init(from: firstSeq, to: lastSeq, count: UInt64(count), root: accumulator.root.hex)))
+        return ExportSummary(directory: directory, count: count, fromSeq: lower, toSeq: upper,
+                             merkleRoot: accumulator.root.hex, recordedAt: position)
+    }
+
+    /// True when `staff` is the actor or a subject of the record's event.
+    static func names(_ r: RecordView, _ staff: String, _ decoder: EventDecoder) throws -> Bool {
+        let e = try decoder.decode(r.payload)
+        return e.actor == staff || e.staffReferences().contains { $0.staff == staff }
+    }
+
+    /// The personal fields an export shows for an event that carries a customer, in key order:
+    /// the real id, name and phone; `[erased]` once erased; only the pseudonym when pseudonymising.
+    func personalFields(_ event: Event, pseudonymize: Bool) throws -> [(String, String)]? {
+        let pseudonym: String, sealed: String?
+        switch event.body {
+        case .callOpened(let b): pseudonym = b.customer.id; sealed = b.customer.sealed
+        case .legalHoldPlaced(let b), .legalHoldReleased(let b): pseudonym = b.customer; sealed = nil
+        case .personalDataErased(let b): pseudonym = b.customer; sealed = nil
+        default: return nil
+        }
+        guard let realID = try keys.customerID(pseudonym) else {
+            var out = [("customer", pseudonymize ? pseudonym : Ledger.erased)]
+            if sealed != nil { out += [("name", Ledger.erased), ("phone", Ledger.erased)] }
+            return out
+        }
+        if pseudonymize { return [("customer", pseudonym)] }
+        var out = [("customer", realID)]
+        if let sealed, let plain = try keys.unseal(sealed, pseudonym: pseudonym, eventID: event.id.bytes),
+           let obj = try? JSONSerialization.jsonObject(with: Data(plain)) as? [String: String] {
+            if let n = obj["name"] { out.append(("name", n)) }
+            if let p = obj["phone"] { out.append(("phone", p)) }
+        } else if sealed != nil {
+            out += [("name", Ledger.erased), ("phone", Ledger.erased)]
+        }
+        return out
+    }
+}
+
+/// A file written through a large buffer.
+final class BufferedFile {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw LedgerError.invalid("cannot create \(path)")
+        }
+        handle = h
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    func write(_ bytes: [UInt8]) {
+        buffer += bytes
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    private func flush() {
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        flush()
+        try handle.synchronize()
+        try handle.close()
+    }
+}

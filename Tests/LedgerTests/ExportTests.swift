@@ -1,0 +1,129 @@
+import Compliance
+import EscalationDomain
+import Foundation
+import Testing
+@testable import Ledger
+
+@Suite struct ExportTests {
+    /// A ledger with the projection scenario plus an erased customer.
+    static func ledgerWithHistory() throws -> (Ledger, Script) {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        var lines = ProjectionTests.scenario(&s)
+        lines += [s.open("T8", 500, agent: "a1", customer: "c-erase"), s.line("personalDataErased", 501, actor: "m1", ["customer": "c-erase"])]
+        #expect(try ledger.importStrings(lines).refused.isEmpty)
+        return (ledger, s)
+    }
+
+    static func mutate(_ dir: String, _ change: (inout [[UInt8]]) -> Void) throws {
+        let url = URL(fileURLWithPath: dir + "/" + Bundle.eventsFile)
+        var lines = try Data(contentsOf: url).split(separator: 0x0A).map { Array($0) }
+        change(&lines)
+        try Data(lines.flatMap { $0 + [0x0A] }).write(to: url)
+    }
+
+    @Test func goodBundleVerifiesAndTheExportIsOnTheRecord() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let before = try ledger.log.head().seq
+        let dir = temporaryDirectory()
+        let summary = try ledger.export(to: dir, .init())
+        #expect(summary.count == Int(before))
+        let result = BundleVerifier.verify(directory: dir, trustedPublicKey: try ledger.signingKey().publicKey)
+        #expect(result.ok, "\(result)")
+        #expect(result.checked == Int(before))
+        // exportMade is appended and describes the export.
+        let last = try #require(try ledger.log.event(seq: before + 1))
+        let made = try EventDecoder(mode: .stored).decode(last.payload)
+        guard case .exportMade(let b) = made.body else { Issue.record("expected exportMade"); return }
+        #expect(b.from == 1 && b.to == before && b.count == before && b.root == summary.merkleRoot)
+        // The root equals the log's own Merkle root over the same events.
+        #expect(try ledger.merkleRoot(size: before).hex == summary.merkleRoot)
+        let csv = try String(contentsOfFile: dir + "/" + Bundle.csvFile, encoding: .utf8)
+        #expect(csv.split(separator: "\r\n").count == Int(before) + 1)
+        #expect(csv.contains("Jane Roe"))
+    }
+
+    @Test func changedRemovedOrSwappedLinesAreNamed() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let key = try ledger.signingKey().publicKey
+        func fresh() throws -> String { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init(to: .seq(20))); return d }
+        // One byte changed inside line 12's event.
+        let changed = try fresh()
+        try ExportTests.mutate(changed) { lines in
+            let i = lines[11].firstIndex(of: UInt8(ascii: "a"))!
+            lines[11][i] = UInt8(ascii: "b")
+        }
+        let r1 = BundleVerifier.verify(directory: changed, trustedPublicKey: key)
+        #expect(!r1.ok && r1.firstBadLine == 12, "\(r1)")
+        // Line 7 removed: line 7 now holds seq 8, whose prevHash is seq 7's hash.
+        let removed = try fresh()
+        try ExportTests.mutate(removed) { $0.remove(at: 6) }
+        let r2 = BundleVerifier.verify(directory: removed, trustedPublicKey: key)
+        #expect(!r2.ok && r2.firstBadLine == 7, "\(r2)")
+        // Lines 3 and 4 swapped.
+        let swapped = try fresh()
+        try ExportTests.mutate(swapped) { $0.swapAt(2, 3) }
+        let r3 = BundleVerifier.verify(directory: swapped, trustedPublicKey: key)
+        #expect(!r3.ok && r3.firstBadLine == 3, "\(r3)")
+        // A tampered CSV is caught by its digest; an untrusted key by the signature check.
+        let csv = try fresh()
+        try "x".data(using: .utf8)!.write(to: URL(fileURLWithPath: csv + "/" + Bundle.csvFile))
+        #expect(BundleVerifier.verify(directory: csv).problem?.contains("events.csv") == true)
+        #expect(!BundleVerifier.verify(directory: try fresh(), trustedPublicKey: [UInt8](repeating: 1, count: 32)).ok)
+    }
+
+    @Test func pseudonymisedAndErasedExportsStillVerify() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let plain = temporaryDirectory(), pseudo = temporaryDirectory()
+        _ = try ledger.export(to: plain, .init())
+        _ = try ledger.export(to: pseudo, .init(pseudonymize: true))
+        #expect(BundleVerifier.verify(directory: plain).ok)
+        #expect(BundleVerifier.verify(directory: pseudo).ok)
+        let plainPersonal = try String(contentsOfFile: plain + "/" + Bundle.personalFile, encoding: .utf8)
+        let pseudoPersonal = try String(contentsOfFile: pseudo + "/" + Bundle.personalFile, encoding: .utf8)
+        let pseudoCSV = try String(contentsOfFile: pseudo + "/" + Bundle.csvFile, encoding: .utf8)
+        #expect(plainPersonal.contains("\"c1\"") && plainPersonal.contains("Jane Roe"))
+        #expect(!pseudoPersonal.contains("\"c1\"") && !pseudoPersonal.contains("Jane") && !pseudoCSV.contains("Jane"))
+        #expect(pseudoPersonal.contains("cus_"))
+        // The erased customer shows as erased in every export, pseudonymised or not.
+        #expect(!plainPersonal.contains("c-erase"))
+        #expect(plainPersonal.contains(Ledger.erased))
+        #expect(pseudoPersonal.contains(Ledger.erased))
+        // The same events give the same lines and root either way.
+        let a = try Data(contentsOf: URL(fileURLWithPath: plain + "/" + Bundle.eventsFile))
+        let b = try Data(contentsOf: URL(fileURLWithPath: pseudo + "/" + Bundle.eventsFile))
+        #expect(a.count > 0 && a.prefix(a.count) == b.prefix(a.count))
+    }
+
+    @Test func ticketAndStaffFilteredBundlesVerify() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let t = temporaryDirectory(), s = temporaryDirectory()
+        let ts = try ledger.export(to: t, .init(ticket: "T3"))
+        let ss = try ledger.export(to: s, .init(staff: "s1"))
+        #expect(ts.count == 7 && ss.count > 0)
+        #expect(BundleVerifier.verify(directory: t).ok)
+        #expect(BundleVerifier.verify(directory: s).ok)
+    }
+
+    @Test func proofsVerifyAgainstTheSignedCheckpoint() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let old = try ledger.checkpoint()
+        try old.verifySignature()
+        _ = try ledger.export(to: temporaryDirectory(), .init())  // appends exportMade: the log grows
+        let (head, proofs) = try ledger.proveTicket("T2")
+        try head.verifySignature()
+        #expect(head.treeSize == old.treeSize + 1)
+        #expect(proofs.count == 5)
+        for p in proofs {
+            #expect(MerkleTree.leafHash(p.record) == p.leafHash)
+            try MerkleTree.verifyInclusion(leafHash: p.leafHash, leafIndex: p.leafIndex, treeSize: head.treeSize, proof: p.path, rootHash: head.rootHash)
+        }
+        let (now, proof) = try ledger.proveConsistency(from: old.treeSize)
+        try MerkleTree.verifyConsistency(oldSize: old.treeSize, newSize: now.treeSize, oldRoot: old.rootHash, newRoot: now.rootHash, proof: proof)
+        var forged = proof
+        forged[0] = MerkleTree.leafHash([1, 2, 3])
+        #expect(throws: (any Error).self) {
+            try MerkleTree.verifyConsistency(oldSize: old.treeSize, newSize: now.treeSize, oldRoot: old.rootHash, newRoot: now.rootHash, proof: forged)
+        }
+    }
+}
