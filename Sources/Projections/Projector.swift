@@ -76,6 +76,10 @@ public final class Projector: @unchecked Sendable {
     /// - returns: how many events were applied.
     @discardableResult
     public func catchUp(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+        // Up to date already: no write transaction (no writer lock) for a query.
+        if try log.environment.read({ txn in try getUInt(checkpointKey(try active(txn)), txn) ?? 0 == (try log.head(in: txn).seq) }) {
+            return 0
+        }
         var applied: UInt64 = 0
         while true {
             let n = try log.environment.write { txn -> UInt64 in
