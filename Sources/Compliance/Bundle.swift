@@ -32,9 +32,10 @@ public enum Bundle {
 
     /// RFC 3339 UTC with exactly six fraction digits.
     public static func recordedAtText(_ micros: Int64) -> String {
-        let t = Timestamp(microsecondsSinceEpoch: micros - micros % 1_000_000).description  // "...:SSZ"
-        let fraction = String(format: "%06lld", micros % 1_000_000)
-        return String(t.dropLast()) + "." + fraction + "Z"
+        let whole = micros - ((micros % 1_000_000) + 1_000_000) % 1_000_000
+        let t = Timestamp(microsecondsSinceEpoch: whole).description  // "...:SSZ"
+        let digits = String(micros - whole)
+        return String(t.dropLast()) + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
     }
 
     /// A JSON string as Python's `json.dumps(..., ensure_ascii=False)` writes it.
@@ -49,7 +50,9 @@ public enum Bundle {
             case 0x09: out += [0x5C, UInt8(ascii: "t")]
             case 0x08: out += [0x5C, UInt8(ascii: "b")]
             case 0x0C: out += [0x5C, UInt8(ascii: "f")]
-            case 0..<0x20: out += Array(String(format: "\\u%04x", b).utf8)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
             default: out.append(b)
             }
         }

@@ -17,10 +17,12 @@ public final class CustomerKeys: @unchecked Sendable {
     private let secrets: Database
     private let customers: Database
     var customersDatabase: Database { customers }
-    private let pseudonymKey: SymmetricKey
-    private let digestKey: SymmetricKey
+    /// Keyed HMAC states, copied per message (re-keying HMAC for every event costs two SHA-256 blocks).
+    private let pseudonymMAC: HMAC<SHA256>
+    private let digestMAC: HMAC<SHA256>
     private let lock = NSLock()
     private var cache: [String: SymmetricKey] = [:]
+    private var pseudonyms: [String: String] = [:]
 
     init(path: String, readOnly: Bool) throws {
         var options = Environment.Options()
@@ -42,19 +44,31 @@ public final class CustomerKeys: @unchecked Sendable {
                 return fresh
             }
         }
-        pseudonymKey = try secret("pseudonym")
-        digestKey = try secret("digest")
+        pseudonymMAC = HMAC<SHA256>(key: try secret("pseudonym"))
+        digestMAC = HMAC<SHA256>(key: try secret("digest"))
     }
 
     /// The stable pseudonym of a customer id.
     public func pseudonym(_ customerID: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(customerID.utf8), using: pseudonymKey)
-        return "cus_" + Array(mac).prefix(16).map { String(format: "%02x", $0) }.joined()
+        lock.lock()
+        let known = pseudonyms[customerID]
+        lock.unlock()
+        if let known { return known }
+        var mac = pseudonymMAC
+        mac.update(data: Array(customerID.utf8))
+        let p = "cus_" + Array(mac.finalize()).prefix(16).hex
+        lock.lock()
+        if pseudonyms.count >= 200_000 { pseudonyms.removeAll(keepingCapacity: true) }  // bounded memory
+        pseudonyms[customerID] = p
+        lock.unlock()
+        return p
     }
 
     /// HMAC-SHA256 of an event's canonical plaintext bytes.
     public func digest(_ bytes: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: bytes, using: digestKey))
+        var mac = digestMAC
+        mac.update(data: bytes)
+        return Array(mac.finalize())
     }
 
     /// Creates keys for the customers that have none (one durable transaction).

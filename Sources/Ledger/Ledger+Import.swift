@@ -133,7 +133,7 @@ final class Importer {
         if let f = inFlight, f.events.contains(where: { $0.type == .personalDataErased }) { try collect() }
         let events = batch.map(\.event)
         try ledger.ensureKeys(for: events)
-        let prepared = try events.map { try ledger.prepare($0) }
+        let prepared = try Importer.prepareInParallel(events, ledger)
         try collect()
         let latch = Latch<Result<AppendReport, any Error>>()
         let stored = prepared.map(\.stored)
@@ -143,6 +143,24 @@ final class Importer {
         batch.removeAll(keepingCapacity: true)
         erasedInBatch.removeAll()
         flushed = true
+    }
+
+    /// Seals, pseudonymises and encodes a batch on every core (the writer thread is mostly idle meanwhile).
+    static func prepareInParallel(_ events: [Event], _ ledger: Ledger) throws -> [Ledger.Prepared] {
+        let parts = events.count >= 1024 ? 2 : 1
+        final class Slots: @unchecked Sendable {
+            var results: [Result<[Ledger.Prepared], any Error>]
+            init(_ n: Int) { results = Array(repeating: .success([]), count: n) }
+        }
+        let slots = Slots(parts)
+        slots.results.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let range = (events.count * part / parts)..<(events.count * (part + 1) / parts)
+                base[part] = Result { try events[range].map { try ledger.prepare($0) } }
+            }
+        }
+        return try slots.results.flatMap { try $0.get() }
     }
 
     /// Waits for the batch in flight and records its outcomes.

@@ -86,7 +86,8 @@ public final class Ledger: @unchecked Sendable {
     /// Seals personal data, pseudonymises the customer and encodes the stored bytes.
     /// Customer keys must exist (see ``ensureKeys(for:)``).
     func prepare(_ event: Event) throws -> Prepared {
-        let digest = keys.digest(EventEncoder.encode(event))
+        let plain = EventEncoder.encode(event)
+        let digest = keys.digest(plain)
         var stored = event
         switch event.body {
         case .callOpened(var b):
@@ -109,7 +110,10 @@ public final class Ledger: @unchecked Sendable {
         case .personalDataErased(var b):
             b.customer = keys.pseudonym(b.customer); stored.body = .personalDataErased(b)
         default:
-            break
+            // Nothing personal: the stored bytes are the canonical line itself.
+            let draft = EventDraft(id: event.id.bytes.withUnsafeBytes { RecordID(bytes: $0) }, stream: event.stream, payload: plain,
+                                   digest: digest, expectedVersion: event.expectedVersion)
+            return Prepared(stored: event, draft: draft)
         }
         let draft = EventDraft(id: event.id.bytes.withUnsafeBytes { RecordID(bytes: $0) }, stream: stored.stream, payload: EventEncoder.encode(stored),
                                digest: digest, expectedVersion: event.expectedVersion)
