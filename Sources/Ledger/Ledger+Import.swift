@@ -115,6 +115,7 @@ final class Importer {
         do {
             event = try decoder.decode(bytes)
             try event.validateStandalone()
+            try Ledger.refuseLedgerOnlyTypes(event)
         } catch {
             report.refused.append(Refusal(line: line, error))
             return

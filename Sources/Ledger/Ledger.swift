@@ -145,10 +145,24 @@ public final class Ledger: @unchecked Sendable {
     /// - throws: when `atomic` and one is refused: the ``RuleViolation``; storage failures.
     @discardableResult
     public func append(_ events: [Event], atomic: Bool = false) throws -> [Outcome] {
+        try append(events, atomic: atomic, system: false)
+    }
+
+    /// `exportMade` records the ledger's own exports: nobody else may write one.
+    static func refuseLedgerOnlyTypes(_ e: Event) throws(RuleViolation) {
+        if e.type == .exportMade {
+            throw e.violation(.schema, field: "type", "exportMade is appended by the ledger itself when it exports")
+        }
+    }
+
+    func append(_ events: [Event], atomic: Bool, system: Bool) throws -> [Outcome] {
         var outcomes = [Outcome?](repeating: nil, count: events.count)
         var ready: [(Int, Prepared)] = []
         for (i, e) in events.enumerated() {
-            do { try e.validateStandalone() } catch {
+            do {
+                try e.validateStandalone()
+                if !system { try Ledger.refuseLedgerOnlyTypes(e) }
+            } catch {
                 if atomic { throw error }
                 outcomes[i] = .refused(error)
                 continue
@@ -224,7 +238,7 @@ public final class Ledger: @unchecked Sendable {
     /// Appends an event the ledger writes itself (actor `system`, e.g. `exportMade`).
     func appendSystemEvent(_ body: Event.Body) throws -> Position {
         let event = Event(id: .random(), at: .now(), actor: "system", channel: "ask:ledger", body: body)
-        guard case .appended(let p) = try append([event], atomic: true)[0] else {
+        guard case .appended(let p) = try append([event], atomic: true, system: true)[0] else {
             throw LedgerError.invalid("the ledger could not record its own \(event.type.rawValue) event")
         }
         return p

@@ -172,3 +172,12 @@ import Testing
         #expect((x.refused + y.refused).map(\.rule) == ["ticketExists"])
     }
 }
+
+extension RuleTests {
+    @Test mutating func exportMadeIsTheLedgersOwn() throws {
+        let r = try attempt(s.line("exportMade", 1, actor: "system", channel: "ask:ledger",
+                                   ["from": 1, "to": 2, "count": 2, "root": String(repeating: "ab", count: 32)]))
+        #expect(r?.rule == "schema")
+        #expect(r?.field == "type")
+    }
+}
