@@ -1,0 +1,438 @@
+import Compliance
+import EscalationDomain
+import Foundation
+import Testing
+@testable import Ledger
+
+/// tools/verify_bundle.py is a second verifier written independently from the documents (Python's
+/// standard library, plus `cryptography` for Ed25519): on every bundle it must reach BundleVerifier's
+/// verdict and name the same first bad line; it checks the proof documents the ledger writes.
+/// The Python half of each test is skipped only when python3 is not installed.
+@Suite struct PythonVerifierTests {
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }()
+    static let script = packageRoot.appendingPathComponent("tools/verify_bundle.py").path
+    static let python3Present = (try? run(["python3", "-c", "pass"]).status) == 0
+    static let cryptographyPresent =
+        (try? run(["python3", "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519"]).status) == 0
+
+    /// Runs `/usr/bin/env args…`; stdout and stderr go through files (no pipe can fill up).
+    static func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let out = temporaryDirectory() + ".out", err = temporaryDirectory() + ".err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: err) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: err)
+        try p.run()
+        p.waitUntilExit()
+        return (p.terminationStatus, try String(contentsOfFile: out, encoding: .utf8), try String(contentsOfFile: err, encoding: .utf8))
+    }
+
+    /// What verify_bundle.py said: its exit status, its JSON line and its stderr.
+    struct Outcome: CustomStringConvertible {
+        var status: Int32
+        var json: [String: Any]
+        var stderr: String
+        var ok: Bool? { json["ok"] as? Bool }
+        func int(_ key: String) -> Int? { json[key] as? Int }
+        var problem: String? { json["problem"] as? String }
+        var description: String { "exit \(status): \(json) \(stderr)" }
+    }
+
+    /// Runs the Python verifier; nil when python3 is absent. `withoutCryptography` hides the
+    /// `cryptography` package from it, as on a machine that lacks it.
+    static func python(_ args: [String], withoutCryptography: Bool = false) throws -> Outcome? {
+        guard python3Present else { return nil }
+        let command = withoutCryptography
+            ? ["python3", "-c", "import runpy, sys; sys.modules['cryptography'] = None; path = sys.argv[1]; "
+                + "sys.argv = sys.argv[1:]; runpy.run_path(path, run_name='__main__')", script] + args
+            : ["python3", script] + args
+        let r = try run(command)
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let json = (try? JSONSerialization.jsonObject(with: Data(last.utf8))) as? [String: Any] ?? [:]
+        return Outcome(status: r.status, json: json, stderr: r.stderr)
+    }
+
+    /// Runs both verifiers on `dir` and expects the same verdict, count and first bad line and seq.
+    @discardableResult
+    static func verifyBoth(_ dir: String, key: [UInt8]?, sourceLocation: SourceLocation = #_sourceLocation) throws
+        -> (swift: BundleVerification, python: Outcome?)
+    {
+        let swift = BundleVerifier.verify(directory: dir, trustedPublicKey: key)
+        let py = try python([dir] + (key.map { ["--public-key", $0.hex] } ?? []))
+        if let py {
+            #expect(py.ok == swift.ok, "swift: \(swift); python: \(py)", sourceLocation: sourceLocation)
+            #expect(py.status == (swift.ok ? 0 : 4), "\(py)", sourceLocation: sourceLocation)
+            #expect(py.int("checked") == swift.checked, "swift: \(swift); python: \(py)", sourceLocation: sourceLocation)
+            #expect(py.int("firstBadLine") == swift.firstBadLine, "swift: \(swift); python: \(py)", sourceLocation: sourceLocation)
+            #expect(py.int("firstBadSeq") == swift.firstBadSeq.map { Int($0) }, "swift: \(swift); python: \(py)",
+                    sourceLocation: sourceLocation)
+            if swift.ok { #expect(py.json["signatureChecked"] as? Bool == cryptographyPresent, sourceLocation: sourceLocation) }
+        }
+        return (swift, py)
+    }
+
+    static func write(_ bytes: [UInt8]) throws -> String {
+        let path = temporaryDirectory() + ".json"
+        try Data(bytes + [0x0A]).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    // MARK: Bundles
+
+    @Test func goodBundlesVerifyWithBoth() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let key = try ledger.signingKey().publicKey
+        for request in [Ledger.ExportRequest(), .init(from: .seq(5), to: .seq(20)), .init(ticket: "T3"), .init(staff: "s1"),
+                        .init(from: .seq(10_000))] {
+            let dir = temporaryDirectory()
+            let summary = try ledger.export(to: dir, request)
+            let (swift, _) = try PythonVerifierTests.verifyBoth(dir, key: key)
+            #expect(swift.ok && swift.checked == summary.count, "\(request): \(swift)")
+            try PythonVerifierTests.verifyBoth(dir, key: nil)
+        }
+    }
+
+    @Test func damageIsNamedAtTheSameLineByBoth() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let key = try ledger.signingKey().publicKey
+        func fresh() throws -> String { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init(to: .seq(20))); return d }
+        func damaged(_ change: (inout [[UInt8]]) -> Void) throws -> String {
+            let dir = try fresh()
+            try ExportTests.mutate(dir, change)
+            return dir
+        }
+        // One byte changed inside line 12's event, in a value (the line stays canonical), in its hash.
+        let cases: [(String, String, Int?)] = [
+            ("key byte", try damaged { l in let i = l[11].firstIndex(of: UInt8(ascii: "a"))!; l[11][i] = UInt8(ascii: "b") }, 12),
+            ("value byte", try damaged { l in
+                let marker = Array(#""actor":""#.utf8)
+                let at = l[11].firstRange(of: marker)!.upperBound
+                l[11][at] = l[11][at] == UInt8(ascii: "x") ? UInt8(ascii: "y") : UInt8(ascii: "x")
+            }, 12),
+            ("hash byte", try damaged { l in
+                let at = l[11].firstRange(of: Array(#""hash":""#.utf8))!.upperBound
+                l[11][at] = l[11][at] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+            }, 12),
+            ("line 7 removed", try damaged { $0.remove(at: 6) }, 7),
+            ("lines 3 and 4 swapped", try damaged { $0.swapAt(2, 3) }, 3),
+            ("last line removed", try damaged { $0.removeLast() }, 20),
+            ("line 5 repeated", try damaged { $0.insert($0[4], at: 5) }, 6),
+            ("empty line", try damaged { $0.insert([], at: 9) }, 10),
+        ]
+        for (name, dir, line) in cases {
+            let (swift, py) = try PythonVerifierTests.verifyBoth(dir, key: key)
+            #expect(!swift.ok && swift.firstBadLine == line, "\(name): \(swift)")
+            if let py { #expect(py.stderr.contains("DAMAGED"), "\(name): \(py)") }
+        }
+
+        // Files covered only by their digest in the signed manifest.
+        for file in [Bundle.csvFile, Bundle.personalFile] {
+            let dir = try fresh()
+            let url = URL(fileURLWithPath: dir + "/" + file)
+            var bytes = Array(try Data(contentsOf: url))
+            bytes[bytes.count / 2] ^= 0x01
+            try Data(bytes).write(to: url)
+            let (swift, py) = try PythonVerifierTests.verifyBoth(dir, key: key)
+            #expect(!swift.ok && swift.problem?.contains(file) == true, "\(swift)")
+            #expect(py.map { $0.problem?.contains(file) == true } ?? true, "\(String(describing: py))")
+        }
+
+        // The manifest: a changed claim breaks the signature; another key is not the trusted one.
+        let manifest = try fresh()
+        let url = URL(fileURLWithPath: manifest + "/" + Bundle.manifestFile)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        try text.replacingOccurrences(of: #""count":20"#, with: #""count":19"#).write(to: url, atomically: true, encoding: .utf8)
+        let (m, pm) = try PythonVerifierTests.verifyBoth(manifest, key: key)
+        #expect(!m.ok && m.problem?.contains("signature") == true, "\(m)")
+        if let pm, PythonVerifierTests.cryptographyPresent { #expect(pm.problem?.contains("signature") == true, "\(pm)") }
+        let (other, _) = try PythonVerifierTests.verifyBoth(try fresh(), key: [UInt8](repeating: 7, count: 32))
+        #expect(!other.ok)
+    }
+
+    /// Escaping and numbers are where two JSON implementations part: non-ASCII (the manifest escapes
+    /// it, the lines keep UTF-8), characters outside the BMP, control characters, quotes, U+2028, and
+    /// hourly costs with four fraction digits (Python reads them as floats).
+    @Test func unusualTextVerifiesWithBoth() throws {
+        let (ledger, s0) = try ExportTests.ledgerWithHistory()
+        var s = s0
+        let key = try ledger.signingKey().publicKey
+        let ticket = "Tü☃😀 \"q\" \\ \t\u{7F}\u{2028}é"
+        let text = "line\nbreak\r\u{01}\u{1F}\u{2029} ☃ 😀 \\ \" </script>"
+        let costs = ["12.3456", "999999999.9999", "0.0001", "7.5"]
+        var lines = costs.enumerated().map { i, cost in
+            s.line("staffEnrolled", 700, actor: "system", ["staff": "x\(i)", "name": "Ünï \(i)", "role": "agent", "reportsTo": "tl1", "hourlyCost": 7777])
+                .replacingOccurrences(of: "7777", with: cost)
+        }
+        lines += [s.open(ticket, 701, agent: "a1", customer: "c-ü"),
+                  s.line("noteLogged", 702, actor: "a1", ticket: ticket, ["author": "a1", "text": text])]
+        let report = try ledger.importStrings(lines)
+        #expect(report.refused.isEmpty, "\(report.refused)")
+        for request in [Ledger.ExportRequest(), .init(ticket: ticket), .init(ticket: ticket, pseudonymize: true)] {
+            let dir = temporaryDirectory()
+            _ = try ledger.export(to: dir, request)
+            let (swift, _) = try PythonVerifierTests.verifyBoth(dir, key: key)
+            #expect(swift.ok, "\(request): \(swift)")
+        }
+        let events = try String(contentsOfFile: try { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init()); return d }()
+                                + "/" + Bundle.eventsFile, encoding: .utf8)
+        #expect(events.contains("999999999.9999") && events.contains("12.3456") && events.contains("0.0001"))
+        let proof = try #require(try PythonVerifierTests.python(["--proof", try PythonVerifierTests.write(try ledger.ticketProofDocument(ticket))]))
+        #expect(proof.status == 0 && proof.int("checked") == 2 && proof.json["ticket"] as? String == ticket, "\(proof)")
+    }
+
+    @Test func pseudonymisedBundleVerifiesWithBoth() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let dir = temporaryDirectory()
+        _ = try ledger.export(to: dir, .init(pseudonymize: true))
+        let (swift, _) = try PythonVerifierTests.verifyBoth(dir, key: try ledger.signingKey().publicKey)
+        #expect(swift.ok, "\(swift)")
+        let personal = try String(contentsOfFile: dir + "/" + Bundle.personalFile, encoding: .utf8)
+        #expect(personal.contains("cus_") && !personal.contains("Jane"))
+    }
+
+    /// Claims only a wrongly made (or forged and re-signed) manifest can get wrong: the Python verifier
+    /// also checks them (docs/VERIFY.md). The manifests here are signed by a key of the test's own,
+    /// passed as trusted, so only the claim is at fault.
+    @Test(.enabled(if: PythonVerifierTests.python3Present && PythonVerifierTests.cryptographyPresent,
+                   "needs python3 with the cryptography package"))
+    func pythonChecksTheManifestsOtherClaims() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let source = temporaryDirectory()
+        _ = try ledger.export(to: source, .init(to: .seq(20)))
+        let forger = try SigningKeyFile.create(at: temporaryDirectory() + ".key")
+        let edits: [(String, Int?, (inout [String: CanonicalJSON]) -> Void)] = [
+            ("firstSeq", nil, { $0["firstSeq"] = .integer(2) }),
+            ("range", 20, { $0["range"] = .object(["fromSeq": .integer(1), "toSeq": .integer(19)]) }),
+            ("events.csv", nil, { m in
+                var files = m["files"]!.objectValue!
+                files[Bundle.csvFile] = nil
+                m["files"] = .object(files)
+            }),
+            ("not a file of the bundle", nil, { m in
+                var files = m["files"]!.objectValue!
+                files["../manifest.json"] = files[Bundle.eventsFile]
+                m["files"] = .object(files)
+            }),
+            ("stream", 1, { $0["range"] = .object(["fromSeq": .integer(1), "toSeq": .integer(20), "ticket": .string("T1")]) }),
+        ]
+        for (expected, line, edit) in edits {
+            let dir = temporaryDirectory()
+            try FileManager.default.copyItem(atPath: source, toPath: dir)
+            let url = URL(fileURLWithPath: dir + "/" + Bundle.manifestFile)
+            var manifest = try #require(try CanonicalJSON.parse(Array(try Data(contentsOf: url)).dropLast()).objectValue)
+            edit(&manifest)
+            manifest["publicKey"] = .string(forger.publicKeyHex)
+            manifest["signature"] = .string(try forger.sign(Bundle.signedBytes(manifest)).hex)
+            try Data(CanonicalJSON.object(manifest).encoded + [0x0A]).write(to: url)
+            let py = try #require(try PythonVerifierTests.python([dir, "--public-key", forger.publicKeyHex]))
+            #expect(py.status == 4 && py.problem?.contains(expected) == true && py.int("firstBadLine") == line, "\(expected): \(py)")
+        }
+    }
+
+    @Test(.enabled(if: PythonVerifierTests.python3Present, "python3 is not installed"))
+    func withoutCryptographyEverythingButTheSignatureIsChecked() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let key = try ledger.signingKey().publicKey.hex
+        let dir = temporaryDirectory()
+        _ = try ledger.export(to: dir, .init(to: .seq(20)))
+        let good = try #require(try PythonVerifierTests.python([dir, "--public-key", key], withoutCryptography: true))
+        #expect(good.status == 0 && good.ok == true && good.json["signatureChecked"] as? Bool == false, "\(good)")
+        #expect(good.stderr.contains("NOT checked"), "\(good)")
+        let strict = try #require(try PythonVerifierTests.python([dir, "--require-signature"], withoutCryptography: true))
+        #expect(strict.status == 1, "\(strict)")
+        try ExportTests.mutate(dir) { $0.swapAt(2, 3) }
+        let bad = try #require(try PythonVerifierTests.python([dir], withoutCryptography: true))
+        #expect(bad.status == 4 && bad.int("firstBadLine") == 3, "\(bad)")
+    }
+
+    @Test(.enabled(if: PythonVerifierTests.python3Present, "python3 is not installed"))
+    func usageErrorsExitOne() throws {
+        let missing = temporaryDirectory()
+        for args in [[String](), [missing], ["--proof", missing], ["--consistency", missing], [NSTemporaryDirectory(), "--public-key", "abc"]] {
+            let r = try PythonVerifierTests.run(["python3", PythonVerifierTests.script] + args)
+            #expect(r.status == 1, "\(args): \(r)")
+        }
+    }
+
+    // MARK: Proof documents
+
+    @Test(.enabled(if: PythonVerifierTests.python3Present, "python3 is not installed"))
+    func ticketProofDocumentVerifies() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let key = try ledger.signingKey().publicKey
+        _ = try ledger.export(to: temporaryDirectory(), .init())  // the log grows past the ticket
+        let document = try ledger.ticketProofDocument("T2")
+        // The document is canonical and the Swift side checks it too.
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(document)) as? [String: Any])
+        let checkpoint = try #require(parsed["checkpoint"] as? [String: Any])
+        let head = try SignedTreeHead(json: try JSONSerialization.data(withJSONObject: checkpoint))
+        try head.verify(trustedPublicKey: key)
+        let proofs = try #require(parsed["proofs"] as? [[String: Any]])
+        #expect(proofs.count == 5 && parsed["ticket"] as? String == "T2")
+        for p in proofs {
+            let path = (p["path"] as? [String] ?? []).map { MerkleHash(hex: $0)! }
+            try MerkleTree.verifyInclusion(leafHash: MerkleHash(hex: p["leafHash"] as! String)!, leafIndex: p["leafIndex"] as! Int,
+                                           treeSize: head.treeSize, proof: path, rootHash: head.rootHash)
+        }
+        let good = try #require(try PythonVerifierTests.python(["--proof", try PythonVerifierTests.write(document), "--public-key", key.hex]))
+        #expect(good.status == 0 && good.ok == true && good.int("checked") == 5, "\(good)")
+        #expect(good.int("treeSize") == head.treeSize && good.json["rootHash"] as? String == head.rootHash.hex)
+        let canonical = try PythonVerifierTests.run(["python3", "-c",
+            "import json, sys; d = open(sys.argv[1], 'rb').read().rstrip(b'\\n'); "
+            + "sys.exit(0 if json.dumps(json.loads(d), sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode() == d else 3)",
+            try PythonVerifierTests.write(document)])
+        #expect(canonical.status == 0, "\(canonical)")
+
+        // Tampering is named at the proof it touches.
+        let (sth, original) = try ledger.proveTicket("T2")
+        func check(_ proofs: [Ledger.InclusionProof], head: SignedTreeHead = sth, key trusted: [UInt8] = key) throws -> Outcome {
+            let path = try PythonVerifierTests.write(Ledger.ticketProofJSON(ticket: "T2", checkpoint: head, proofs: proofs))
+            return try #require(try PythonVerifierTests.python(["--proof", path, "--public-key", trusted.hex]))
+        }
+        var path = original
+        path[1].path[0] = MerkleTree.leafHash([1, 2, 3])
+        let badPath = try check(path)
+        #expect(badPath.status == 4 && badPath.int("firstBadProof") == 2 && badPath.int("firstBadSeq") == Int(original[1].seq), "\(badPath)")
+        var record = original
+        record[2].record[record[2].record.count - 2] ^= 0x01
+        let badRecord = try check(record)
+        #expect(badRecord.status == 4 && badRecord.int("firstBadProof") == 3, "\(badRecord)")
+        var shortPath = original
+        shortPath[0].path.removeLast()
+        #expect(try check(shortPath).int("firstBadProof") == 1)
+        var dropped = original
+        dropped.remove(at: 1)  // each proof is sound, but the ticket's version 2 is missing
+        let gap = try check(dropped)
+        #expect(gap.status == 4 && gap.int("firstBadProof") == 2 && gap.problem?.contains("version") == true, "\(gap)")
+        var forgedHead = sth
+        forgedHead.treeSize += 1
+        #expect(try check(original, head: forgedHead).status == 4)
+        #expect(try check(original, key: [UInt8](repeating: 7, count: 32)).status == 4)
+    }
+
+    @Test(.enabled(if: PythonVerifierTests.python3Present, "python3 is not installed"))
+    func consistencyProofDocumentVerifies() throws {
+        let (ledger, s0) = try ExportTests.ledgerWithHistory()
+        var s = s0
+        let key = try ledger.signingKey().publicKey
+        let oldDocument = try ledger.checkpointDocument()
+        let old = try SignedTreeHead(json: oldDocument)
+        let oldPath = try PythonVerifierTests.write(oldDocument)
+        // The log grows: an export (exportMade) and more calls.
+        _ = try ledger.export(to: temporaryDirectory(), .init())
+        #expect(try ledger.importStrings([s.open("T20", 600), s.open("T21", 601), s.open("T22", 602)]).refused.isEmpty)
+
+        let document = try ledger.consistencyProofDocument(from: old.treeSize)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(document)) as? [String: Any])
+        let head = try SignedTreeHead(json: try JSONSerialization.data(withJSONObject: try #require(parsed["checkpoint"])))
+        let proof = (parsed["proof"] as? [String] ?? []).map { MerkleHash(hex: $0)! }
+        #expect(parsed["oldSize"] as? Int == old.treeSize && head.treeSize == old.treeSize + 4)
+        try MerkleTree.verifyConsistency(oldSize: old.treeSize, newSize: head.treeSize, oldRoot: old.rootHash, newRoot: head.rootHash, proof: proof)
+
+        let good = try #require(try PythonVerifierTests.python(
+            ["--consistency", try PythonVerifierTests.write(document), "--old", oldPath, "--public-key", key.hex]))
+        #expect(good.status == 0 && good.ok == true, "\(good)")
+        #expect(good.int("oldSize") == old.treeSize && good.int("newSize") == head.treeSize)
+        #expect(good.json["oldRoot"] as? String == old.rootHash.hex && good.json["newRoot"] as? String == head.rootHash.hex)
+
+        func check(_ doc: [UInt8], old: String = oldPath) throws -> Outcome {
+            try #require(try PythonVerifierTests.python(["--consistency", try PythonVerifierTests.write(doc), "--old", old]))
+        }
+        // A changed proof element, a proof from another size, another old root: all refused.
+        for i in proof.indices {
+            var forged = proof
+            forged[i] = MerkleTree.leafHash([UInt8(i)])
+            let r = try check(Ledger.consistencyProofJSON(oldSize: old.treeSize, checkpoint: head, proof: forged))
+            #expect(r.status == 4 && r.ok == false, "element \(i): \(r)")
+        }
+        let otherSize = try check(try ledger.consistencyProofDocument(from: old.treeSize - 1))
+        #expect(otherSize.status == 4 && otherSize.problem?.contains("size") == true, "\(otherSize)")
+        var otherOld = old
+        otherOld.rootHash = MerkleTree.leafHash([9])
+        otherOld.signature = try ledger.signingKey().sign(otherOld.signedBytes)  // even signed, it does not fit
+        #expect(try check(document, old: try PythonVerifierTests.write(otherOld.canonicalJSON)).status == 4)
+        // A kept proof document serves as the old checkpoint; equal sizes need an empty proof and equal roots.
+        let ticketDocument = try PythonVerifierTests.write(try ledger.ticketProofDocument("T2"))
+        let same = try check(try ledger.consistencyProofDocument(from: head.treeSize), old: ticketDocument)
+        #expect(same.status == 0 && same.ok == true, "\(same)")
+    }
+
+    /// The Python RFC 9162 verifiers accept every inclusion and consistency proof the Swift generator
+    /// makes for trees of 1 to 40 leaves, and refuse each proof with one hash changed or dropped.
+    @Test(.enabled(if: PythonVerifierTests.python3Present, "python3 is not installed"))
+    func pythonMerkleVerificationMatchesTheSwiftProofsForSmallTrees() throws {
+        let leaves = (0..<40).map { MerkleTree.leafHash([UInt8($0)]) }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("leaves"); w.beginArray(); for l in leaves { w.string(l.hex) }; w.endArray()
+        w.key("roots"); w.beginArray(); for n in 0...leaves.count { w.string(MerkleTree.root(leafHashes: leaves.prefix(n)).hex) }; w.endArray()
+        w.key("inclusion"); w.beginArray()
+        for n in 1...leaves.count {
+            for i in 0..<n {
+                let p = try MerkleTree.inclusionProof(leafIndex: i, treeSize: n, leafHash: { leaves[$0] })
+                w.beginArray(); w.int(i); w.int(n); for h in p { w.string(h.hex) }; w.endArray()
+            }
+        }
+        w.endArray()
+        w.key("consistency"); w.beginArray()
+        for n in 1...leaves.count {
+            for m in 1...n {
+                let p = try MerkleTree.consistencyProof(oldSize: m, newSize: n, leafHash: { leaves[$0] })
+                w.beginArray(); w.int(m); w.int(n); for h in p { w.string(h.hex) }; w.endArray()
+            }
+        }
+        w.endArray()
+        w.endObject()
+        let data = try PythonVerifierTests.write(w.bytes)
+        let program = """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        import verify_bundle as v
+        d = json.load(open(sys.argv[2]))
+        leaves = [bytes.fromhex(h) for h in d["leaves"]]
+        roots = [bytes.fromhex(h) for h in d["roots"]]
+        wrong, n_inc, n_con = [], 0, 0
+        assert v.MerkleRoot().root() == roots[0]
+        acc = v.MerkleRoot()
+        for n, leaf in enumerate(leaves, start=1):
+            acc.append(leaf)
+            if acc.root() != roots[n]: wrong.append(("root", n))
+        for i, n, *path in d["inclusion"]:
+            path = [bytes.fromhex(h) for h in path]
+            if v.root_from_inclusion_path(i, n, leaves[i], path) != roots[n]: wrong.append(("inclusion", i, n))
+            for k in range(len(path)):
+                bad = list(path); bad[k] = b"\\x00" * 32
+                if v.root_from_inclusion_path(i, n, leaves[i], bad) == roots[n]: wrong.append(("changed", i, n, k))
+            if path and v.root_from_inclusion_path(i, n, leaves[i], path[:-1]) == roots[n]: wrong.append(("short", i, n))
+            if v.root_from_inclusion_path(i, n, leaves[i], path + [leaves[0]]) == roots[n]: wrong.append(("long", i, n))
+            if n > 1 and v.root_from_inclusion_path((i + 1) % n, n, leaves[i], path) == roots[n]: wrong.append(("index", i, n))
+            n_inc += 1
+        for m, n, *proof in d["consistency"]:
+            proof = [bytes.fromhex(h) for h in proof]
+            if v.consistency_holds(m, n, roots[m], roots[n], proof) is not None: wrong.append(("consistency", m, n))
+            for k in range(len(proof)):
+                bad = list(proof); bad[k] = b"\\x00" * 32
+                if v.consistency_holds(m, n, roots[m], roots[n], bad) is None: wrong.append(("changed", m, n, k))
+            if proof and v.consistency_holds(m, n, roots[m], roots[n], proof[:-1]) is None: wrong.append(("short", m, n))
+            if m > 1 and v.consistency_holds(m - 1, n, roots[m - 1], roots[n], proof) is None: wrong.append(("size", m, n))
+            if v.consistency_holds(m, n, roots[m], b"\\x00" * 32, proof) is None: wrong.append(("newroot", m, n))
+            n_con += 1
+        print(json.dumps({"inclusion": n_inc, "consistency": n_con, "wrong": wrong[:10]}))
+        """
+        let r = try PythonVerifierTests.run(["python3", "-c", program, PythonVerifierTests.packageRoot.appendingPathComponent("tools").path, data])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r)")
+        #expect(summary["inclusion"] as? Int == 40 * 41 / 2 && summary["consistency"] as? Int == 40 * 41 / 2)
+        #expect((summary["wrong"] as? [Any])?.isEmpty == true, "\(summary)")
+    }
+}
