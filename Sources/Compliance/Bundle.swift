@@ -139,7 +139,7 @@ public enum BundleVerifier {
             guard let event = try? decoder.decode(payload), EventEncoder.encode(event) == payload else {
                 return bad(lineNumber, seq, "line \(lineNumber): the event is not in canonical stored form")
             }
-            guard event.id == id, event.stream == stream else {
+            guard event.id == id, idText == event.id.description, event.stream == stream else {
                 return bad(lineNumber, seq, "line \(lineNumber): id or stream differs from the event's")
             }
             let rebuilt = Bundle.line(payload: payload, hash: hash, id: idText, prevHash: prev, recordedAtMicros: micros,
@@ -173,6 +173,7 @@ public enum BundleVerifier {
             return bad(nil, nil, "the Merkle root of the events is \(accumulator.root.hex), the manifest says \(rootHex)")
         }
         for (name, entry) in files.sorted(by: { $0.key < $1.key }) {
+            guard !name.contains("/"), !name.hasPrefix(".") else { return bad(nil, nil, "manifest names a file outside the bundle: \(name)") }
             guard let digest = entry.objectValue?["sha256"]?.stringValue,
                   let data = try? Data(contentsOf: dir.appendingPathComponent(name)) else {
                 return bad(nil, nil, "\(name) is missing")

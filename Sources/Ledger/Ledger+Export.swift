@@ -55,7 +55,13 @@ extension Ledger {
         if fm.fileExists(atPath: directory), let items = try? fm.contentsOfDirectory(atPath: directory), !items.isEmpty {
             throw LedgerError.invalid("export directory \(directory) is not empty")
         }
-        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard !readOnly else { throw LedgerError.invalid("an export is recorded in the ledger (exportMade): open it writable") }
+        // Written under DIR.partial (0700, files 0600: they may hold personal data) and renamed into
+        // place only once the export is on record.
+        let final = directory
+        let directory = final + ".partial"
+        try? fm.removeItem(atPath: directory)
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try signingKey()
         let (lower, upper) = try seqBounds(from: request.from, to: request.to)
         let contiguous = request.ticket == nil && request.staff == nil
@@ -105,7 +111,7 @@ extension Ledger {
             }
             if let ticket = request.ticket {
                 try log.scanStream("ticket:" + ticket, in: txn) { r in
-                    if r.seq >= lower && r.seq <= upper && (request.staff.map { try! Ledger.names(r, $0, decoder) } ?? true) { try emit(r) }
+                    if r.seq >= lower && r.seq <= upper, try request.staff.map({ try Ledger.names(r, $0, decoder) }) ?? true { try emit(r) }
                     return r.seq <= upper
                 }
             } else if lower <= upper {
@@ -143,17 +149,26 @@ extension Ledger {
             "files": .object(files),
         ]
         manifest["signature"] = .string(try key.sign(Bundle.signedBytes(manifest)).hex)
-        try Data(CanonicalJSON.object(manifest).encoded + [0x0A]).write(to: URL(fileURLWithPath: directory + "/" + Bundle.manifestFile))
+        let manifestFile = try BufferedFile(path: directory + "/" + Bundle.manifestFile)
+        manifestFile.write(CanonicalJSON.object(manifest).encoded + [0x0A])
+        try manifestFile.close()
 
-        let position = try appendSystemEvent(.exportMade(.init(from: firstSeq, to: lastSeq, count: UInt64(count), root: accumulator.root.hex)))
-        return ExportSummary(directory: directory, count: count, fromSeq: lower, toSeq: upper,
+        let position: Position
+        do {
+            position = try appendSystemEvent(.exportMade(.init(from: firstSeq, to: lastSeq, count: UInt64(count), root: accumulator.root.hex)))
+        } catch {
+            try? fm.removeItem(atPath: directory)
+            throw error
+        }
+        if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }  // empty, checked above
+        try fm.moveItem(atPath: directory, toPath: final)
+        return ExportSummary(directory: final, count: count, fromSeq: lower, toSeq: upper,
                              merkleRoot: accumulator.root.hex, recordedAt: position)
     }
 
     /// True when `staff` is the actor or a subject of the record's event.
     static func names(_ r: RecordView, _ staff: String, _ decoder: EventDecoder) throws -> Bool {
-        let e = try decoder.decode(r.payload)
-        return e.actor == staff || e.staffReferences().contains { $0.staff == staff }
+        try decoder.decode(r.payload).names(staff)
     }
 
     /// The personal fields an export shows for an event that carries a customer, in key order:
@@ -190,7 +205,8 @@ final class BufferedFile {
     private var buffer: [UInt8] = []
 
     init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let h = FileHandle(forWritingAtPath: path) else {
             throw LedgerError.invalid("cannot create \(path)")
         }
         handle = h
@@ -211,5 +227,14 @@ final class BufferedFile {
         flush()
         try handle.synchronize()
         try handle.close()
+    }
+}
+
+extension Event {
+    /// True when `staff` is the actor or a subject: any staff field, the enrolled member included.
+    public func names(_ staff: String) -> Bool {
+        if actor == staff || staffReferences().contains(where: { $0.staff == staff }) { return true }
+        if case .staffEnrolled(let b) = body { return b.staff == staff }
+        return false
     }
 }

@@ -171,7 +171,7 @@ extension Ledger {
                 if let c = filter.channel, e.channel != c { return true }
                 if let f = filter.from, e.at < f { return true }
                 if let t = filter.to, e.at > t { return true }
-                if let s = filter.staff, e.actor != s, !e.staffReferences().contains(where: { $0.staff == s }) { return true }
+                if let s = filter.staff, !e.names(s) { return true }
                 out.append(AuditEntry(seq: r.seq, recordedAt: Timestamp(microsecondsSinceEpoch: r.recordedAt), at: e.at,
                                       actor: e.actor, channel: e.channel, type: e.type.rawValue, ticket: e.ticket,
                                       summary: e.summary, hash: try log.chainHash(r.seq, txn).hex))
