@@ -3,6 +3,9 @@ import EscalationDomain
 /// Where the engine keeps ticket states (in memory for as-of replays, LMDB for the stored projection).
 public protocol TicketStore: AnyObject {
     func ticket(_ id: String) throws -> TicketState?
+    /// The ticket, handed over for changing: the store lets go of it until ``put(_:)`` (so that
+    /// changing it does not copy its arrays).
+    func take(_ id: String) throws -> TicketState?
     func put(_ state: TicketState) throws
     /// Records that `staff` is accountable for a finding on `ticket` (an index for scorecards and findings by staff).
     func noteAccountable(staff: String, ticket: String) throws
@@ -71,7 +74,7 @@ public final class ProjectionEngine: StaffLookup {
             state = TicketState(ticket: ticket, opened: b, at: event.at)
             bump(b.agent) { $0.callsOpened += 1 }
         } else {
-            guard let existing = try tickets.ticket(ticket) else { return }
+            guard let existing = try tickets.take(ticket) else { return }
             state = existing
         }
         let fx = try state.apply(event, seq: seq, version: version, staff: self)
@@ -131,6 +134,7 @@ public final class MemoryTicketStore: TicketStore {
     public private(set) var accountable: [String: [String]] = [:]
     public init() {}
     public func ticket(_ id: String) -> TicketState? { states[id] }
+    public func take(_ id: String) -> TicketState? { states.removeValue(forKey: id) }
     public func put(_ state: TicketState) { states[state.ticket] = state }
     public func noteAccountable(staff: String, ticket: String) { accountable[staff, default: []].append(ticket) }
 }
