@@ -52,7 +52,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "ledger",
-            dependencies: ["Ledger", "Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Ledger", "Simulation", "EscalationDomain", "EventLog", "Projections", "Compliance",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         // Test support: a child process that appends durably until killed (crash tests).
         .executableTarget(name: "ledger-stress", dependencies: ["EventLog"]),

@@ -1,0 +1,79 @@
+import ArgumentParser
+import EscalationDomain
+import Ledger
+
+extension LedgerTool {
+    /// `ledger audit [--ticket T] [--staff S] [--from T1] [--to T2] [--channel C] [--json]`.
+    struct AuditCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "audit",
+            abstract: "Show the audit trail: every event with its seq, times, actor, channel and hash.",
+            discussion: """
+            Entries are in seq order. Filters combine: --staff matches the actor and any \
+            staff field of the event (the agent, the transfer's from and to, a callback's \
+            owner…); --from and --to bound the event's time (`at`, both inclusive).
+
+            Examples:
+              ledger audit --ticket T-0000042
+              ledger audit --staff ag-0017 --from 2026-03-02T00:00:00Z \\
+                --to 2026-03-03T00:00:00Z
+              ledger audit --channel ask:billing --json
+            """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: ArgumentHelp("Only events of this ticket.", valueName: "ticket"))
+        var ticket: String?
+
+        @Option(help: ArgumentHelp("Only events by or about this staff member.", valueName: "staff"))
+        var staff: String?
+
+        @Option(help: ArgumentHelp("Only events that happened at or after this RFC 3339 time.", valueName: "time"))
+        var from: String?
+
+        @Option(help: ArgumentHelp("Only events that happened at or before this RFC 3339 time.", valueName: "time"))
+        var to: String?
+
+        @Option(help: ArgumentHelp("Only events logged in this channel (e.g. ask:billing).", valueName: "channel"))
+        var channel: String?
+
+        @Flag(help: "Print a JSON array of audit entries instead of a table.")
+        var json = false
+
+        func validate() throws {
+            try validateTime(from, option: "--from")
+            try validateTime(to, option: "--to")
+            if let f = from.flatMap({ Timestamp(rfc3339: $0) }), let t = to.flatMap({ Timestamp(rfc3339: $0) }), t < f {
+                throw ValidationError("--to \(to!) is before --from \(from!)")
+            }
+        }
+
+        func run() throws {
+            let ledger = try global.openForQuery()
+            let filter = Ledger.AuditFilter(ticket: ticket, staff: staff, from: from.flatMap { Timestamp(rfc3339: $0) },
+                                            to: to.flatMap { Timestamp(rfc3339: $0) }, channel: channel)
+            let entries = try ledger.audit(filter)
+            if json {
+                var w = JSONWriter()
+                w.beginArray()
+                for e in entries { JSONShape.audit(e, into: &w) }
+                w.endArray()
+                Terminal.printBytes(w.bytes)
+                return
+            }
+            if entries.isEmpty {
+                Terminal.print("No events match.")
+                return
+            }
+            var table = Table([Table.Column("seq", numeric: true), Table.Column("recorded at"), Table.Column("at"),
+                               Table.Column("actor"), Table.Column("channel"), Table.Column("type"), Table.Column("ticket"),
+                               Table.Column("hash"), Table.Column("summary")])
+            for e in entries {
+                table.add([String(e.seq), e.recordedAt.description, e.at.description, e.actor, e.channel, e.type,
+                           e.ticket ?? "-", String(e.hash.prefix(12)), e.summary])
+            }
+            Terminal.print(table.render() + "\n\n\(Format.count(entries.count)) events")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import EscalationDomain
+import Ledger
+import Projections
+
+extension LedgerTool {
+    /// `ledger ticket ID [--as-of X] [--now T] [--json]`.
+    struct TicketCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ticket",
+            abstract: "Show one ticket's state, findings and timeline.",
+            discussion: """
+            The state is the ticket projection (CONTRACT.md section 6): status, owner, \
+            highest level requested, declined asks since the last request, counts of \
+            escalations and transfers, callbacks, and the findings at the clock.
+
+            Examples:
+              ledger ticket T-0000042
+              ledger ticket T-0000042 --as-of 1200     # as it stood at seq 1200
+              ledger ticket T-0000042 --now 2026-04-01T00:00:00Z
+              ledger ticket T-0000042 --json | jq .findings
+            """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The ticket id.", valueName: "id"))
+        var id: String
+
+        @OptionGroup var query: QueryOptions
+
+        func validate() throws {
+            if id.isEmpty { throw ValidationError("the ticket id must not be empty") }
+        }
+
+        func run() throws {
+            let ledger = try global.openForQuery()
+            let point = try query.point(in: ledger)
+            guard let (state, findings) = try ledger.ticket(id, at: point) else {
+                throw CommandFailure("no ticket \(id) in \(global.path)" + (point.isHistorical ? " as of seq \(point.seq)" : ""))
+            }
+            let events = try ledger.ticketEvents(id, at: point)
+            if query.json {
+                var w = JSONWriter()
+                JSONShape.ticket(state, findings: findings, events: events, into: &w)
+                Terminal.printBytes(w.bytes)
+                return
+            }
+            Terminal.print(TicketCommand.render(state, findings: findings, events: events, point: point))
+        }
+
+        static func render(_ t: TicketState, findings: [Finding], events: [Ledger.DisplayEvent], point: QueryPoint) -> String {
+            var lines: [String] = []
+            lines.append("Ticket \(t.ticket)" + (point.isHistorical ? "  (as of seq \(point.seq))" : "")
+                         + "  clock \(point.clock)")
+            var facts = Table([Table.Column("field"), Table.Column("value")])
+            facts.add(["status", t.status.rawValue])
+            facts.add(["owner", t.owner])
+            facts.add(["opened by", t.openedBy + " at " + t.openedAt.description])
+            facts.add(["level", t.level?.rawValue ?? "-"])
+            facts.add(["asks", String(t.asks)])
+            facts.add(["escalations", String(t.escalations)])
+            facts.add(["transfers", String(t.transfers.count)])
+            if let r = t.resolution { facts.add(["resolution", r.rawValue + (t.resolvedAt.map { " at \($0)" } ?? "")]) }
+            facts.add(["version", String(t.version)])
+            facts.add(["last seq", String(t.lastSeq)])
+            lines.append(facts.render())
+
+            if !t.callbacks.isEmpty {
+                lines.append("")
+                lines.append("Callbacks")
+                var table = Table([Table.Column("owner"), Table.Column("due by"), Table.Column("completed at"), Table.Column("state")])
+                for c in t.callbacks {
+                    let state: String
+                    if let done = c.completedAt {
+                        state = done <= c.dueBy ? "on time" : "late"
+                    } else {
+                        state = point.clock > c.dueBy ? "OVERDUE" : "open"
+                    }
+                    table.add([c.owner, c.dueBy.description, c.completedAt?.description ?? "-", state])
+                }
+                lines.append(table.render())
+            }
+
+            lines.append("")
+            if findings.isEmpty {
+                lines.append("Findings: none")
+            } else {
+                lines.append("Findings")
+                var table = Table([Table.Column("seq", numeric: true), Table.Column("kind"), Table.Column("accountable")])
+                for f in findings { table.add([String(f.seq), f.kind.rawValue, f.staff]) }
+                lines.append(table.render())
+            }
+
+            lines.append("")
+            lines.append("Timeline")
+            var timeline = Table([Table.Column("seq", numeric: true), Table.Column("at"), Table.Column("actor"),
+                                  Table.Column("type"), Table.Column("summary")])
+            for e in events {
+                timeline.add([String(e.record.seq), e.event.at.description, e.event.actor, e.event.type.rawValue, e.event.summary])
+            }
+            lines.append(timeline.render())
+            return lines.joined(separator: "\n")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+
+/// `ledger`: the escalation ledger's command-line tool (CONTRACT.md section 8).
+///
+/// Every subcommand is a nested type in `Commands/`; the options they share
+/// are in ``GlobalOptions`` and ``QueryOptions``. Errors are turned into exit
+/// statuses and messages in one place, ``main()``.
+@main
+struct LedgerTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "An append-only, verifiable ledger of contact-centre escalations.",
+        discussion: """
+        The ledger records every escalation action on a call (requests, de-escalation \
+        attempts, transfers, callbacks, debriefs, feedback) as events in a hash-chained \
+        log, refuses events that break the procedures, and flags the breaches that \
+        really happened as findings. Everything else is a projection of the log: \
+        ticket states, agent scorecards, findings and the audit trail, each also \
+        available as of any earlier point.
+
+        A ledger is a directory (default ./escalations.ledger, chosen with --ledger \
+        DIR before or after the command). It is created by the first import.
+
+        Events come in as JSON Lines, one interchange object a line:
+          {"id":"4f6c…","type":"callOpened","at":"2026-03-02T09:00:00Z",
+           "actor":"a-1","channel":"ask:billing","ticket":"T-1","agent":"a-1",
+           "customer":{"id":"c-9"},"issue":"double charge"}
+
+        Getting started:
+          ledger demo                      # simulate a contact centre (./demo.ledger)
+          ledger import calls.jsonl        # append events; exit 3 if a line is refused
+          ledger ticket T-42               # a ticket's state, findings and timeline
+          ledger scorecard a-17            # an agent's scorecard
+          ledger findings --kind callbackOverdue --now 2026-04-01T00:00:00Z
+          ledger audit --staff a-17 --from 2026-03-01T00:00:00Z
+          ledger verify                    # check the hash chain; exit 4 if damaged
+          ledger stats --json
+
+        Queries take --as-of SEQ|TIME (the ledger as it stood then; a time cuts by \
+        when events were recorded), --now TIME (the clock deadlines are judged \
+        against) and --json (machine output).
+
+        Exit status: 0 success; 3 an import refused a line; 4 verify found damage; \
+        1 any other failure, with the reason on standard error.
+        """,
+        version: "1.0",
+        subcommands: [
+            ImportCommand.self,
+            TicketCommand.self,
+            ScorecardCommand.self,
+            FindingsCommand.self,
+            AuditCommand.self,
+            VerifyCommand.self,
+            ReplayCommand.self,
+            StatsCommand.self,
+            DemoCommand.self,
+            // export, checkpoint and prove arrive with the compliance work.
+        ]
+    )
+
+    /// Lets `--ledger DIR` stand before the command name too.
+    @OptionGroup var global: GlobalOptions
+
+    /// Parses, runs, and maps every failure to the contract's exit status:
+    /// help and version exit 0, ``CommandFailure`` its own status, usage and
+    /// validation errors and anything else 1, with one line on standard error.
+    static func main() {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
+            Terminal.error(fullMessage(for: error))
+            Foundation.exit(1)
+        }
+        do {
+            var command = command
+            try command.run()
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch let failure as CommandFailure {
+            Terminal.error("ledger: " + failure.message)
+            Foundation.exit(failure.status)
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }
+            Terminal.error("ledger: " + CommandFailure.describe(error))
+            Foundation.exit(1)
+        }
+    }
+}

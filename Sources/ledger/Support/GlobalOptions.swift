@@ -1,0 +1,104 @@
+import ArgumentParser
+import EscalationDomain
+import Foundation
+import Ledger
+
+/// Options every command takes: where the ledger is.
+struct GlobalOptions: ParsableArguments {
+    static let defaultPath = "./escalations.ledger"
+
+    @Option(name: .customLong("ledger"),
+            help: ArgumentHelp("The ledger directory (default: \(defaultPath); for demo: ./demo.ledger). "
+                               + "Created by the first write.",
+                               valueName: "dir"))
+    var directory: String?
+
+    /// The directory to use.
+    var path: String { directory ?? GlobalOptions.defaultPath }
+
+    func validate() throws {
+        if let directory, directory.isEmpty { throw ValidationError("--ledger needs a directory name") }
+    }
+
+    /// True when `path` holds a ledger.
+    static func holdsLedger(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path + "/log/data.mdb")
+    }
+
+    /// Opens the ledger for writing, creating it when missing (import, replay, demo).
+    func openForWriting() throws -> Ledger {
+        do {
+            return try Ledger.open(at: path)
+        } catch {
+            throw CommandFailure("cannot open the ledger at \(path) for writing: \(CommandFailure.describe(error))")
+        }
+    }
+
+    /// Opens an existing ledger for a query: writable when the files allow it, so that
+    /// the projections can catch up with the log; read-only otherwise, or when
+    /// `readOnly` (a check such as `verify` that must change nothing).
+    /// - throws: a ``CommandFailure`` when there is no ledger at `path`.
+    func openForQuery(readOnly: Bool = false) throws -> Ledger {
+        guard GlobalOptions.holdsLedger(path) else {
+            throw CommandFailure("no ledger at \(path): import events first (ledger --ledger \(path) import FILE), "
+                                 + "or point --ledger at an existing ledger directory")
+        }
+        var options = Ledger.Options()
+        options.create = false
+        options.readOnly = readOnly || !GlobalOptions.writable(path)
+        do {
+            return try Ledger.open(at: path, options: options)
+        } catch {
+            throw CommandFailure("cannot open the ledger at \(path): \(CommandFailure.describe(error))")
+        }
+    }
+
+    /// True when the ledger's files and folders can be written by this process.
+    static func writable(_ path: String) -> Bool {
+        for p in [path, path + "/log", path + "/log/data.mdb", path + "/keys"] where FileManager.default.fileExists(atPath: p) {
+            if access(p, W_OK) != 0 { return false }
+        }
+        return true
+    }
+}
+
+/// Options of every query: the point in history, the clock, and the output format.
+struct QueryOptions: ParsableArguments {
+    @Option(name: .customLong("as-of"),
+            help: ArgumentHelp("Show the ledger as it stood at a seq (e.g. 1200) or an RFC 3339 time "
+                               + "(e.g. 2026-03-05T17:00:00Z; cuts by when events were recorded).",
+                               valueName: "seq|time"))
+    var asOf: String?
+
+    @Option(name: .customLong("now"),
+            help: ArgumentHelp("The clock deadlines are judged against (RFC 3339). Default: the --as-of time, else the current time.",
+                               valueName: "time"))
+    var now: String?
+
+    @Flag(name: .customLong("json"), help: "Print machine-readable JSON (CONTRACT.md section 8) instead of tables.")
+    var json = false
+
+    func validate() throws {
+        if let asOf, AsOf(asOf) == nil {
+            throw ValidationError("--as-of '\(asOf)' is neither a seq (a whole number) nor an RFC 3339 time such as 2026-03-05T17:00:00Z")
+        }
+        if let now, Timestamp(rfc3339: now) == nil {
+            throw ValidationError("--now '\(now)' is not an RFC 3339 time such as 2026-03-05T17:00:00Z")
+        }
+    }
+
+    var parsedAsOf: AsOf? { asOf.flatMap(AsOf.init) }
+    var parsedNow: Timestamp? { now.flatMap { Timestamp(rfc3339: $0) } }
+
+    /// Resolves the query point on `ledger`.
+    func point(in ledger: Ledger) throws -> QueryPoint {
+        try ledger.point(asOf: parsedAsOf, now: parsedNow)
+    }
+}
+
+/// Parses an RFC 3339 option value in `validate()`.
+func validateTime(_ value: String?, option: String) throws {
+    if let value, Timestamp(rfc3339: value) == nil {
+        throw ValidationError("\(option) '\(value)' is not an RFC 3339 time such as 2026-03-05T17:00:00Z")
+    }
+}

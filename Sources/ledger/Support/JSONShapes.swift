@@ -1,0 +1,162 @@
+import EscalationDomain
+import EventLog
+import Ledger
+import Projections
+
+/// The `--json` shapes of CONTRACT.md section 8, field names as in section 6.
+/// Each writes one value into a ``JSONWriter``.
+enum JSONShape {
+    /// `{"kind","ticket","staff","seq"}`.
+    static func finding(_ f: Finding, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("kind", f.kind.rawValue)
+        w.field("ticket", f.ticket)
+        w.field("staff", f.staff)
+        w.field("seq", f.seq)
+        w.endObject()
+    }
+
+    static func findings(_ list: [Finding], into w: inout JSONWriter) {
+        w.beginArray()
+        for f in list { finding(f, into: &w) }
+        w.endArray()
+    }
+
+    /// The ticket object of section 6; `events` (display lines, each a JSON object) when given.
+    ///
+    /// `transfers` is the number of transfers, like `escalations`; each transfer's
+    /// details (from, to, mode, announced name and extension) are in `events`.
+    static func ticket(_ t: TicketState, findings: [Finding], events: [Ledger.DisplayEvent]?, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("ticket", t.ticket)
+        w.field("status", t.status.rawValue)
+        w.field("owner", t.owner)
+        w.field("openedBy", t.openedBy)
+        w.field("level", t.level?.rawValue)
+        w.field("asks", t.asks)
+        w.field("escalations", t.escalations)
+        w.field("transfers", t.transfers.count)
+        w.key("callbacks")
+        w.beginArray()
+        for c in t.callbacks {
+            w.beginObject()
+            w.field("owner", c.owner)
+            w.field("dueBy", c.dueBy.description)
+            w.field("completedAt", c.completedAt?.description)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("findings")
+        JSONShape.findings(findings, into: &w)
+        w.field("version", t.version)
+        w.field("lastSeq", t.lastSeq)
+        w.field("openedAt", t.openedAt.description)
+        w.field("resolution", t.resolution?.rawValue)
+        w.field("resolvedAt", t.resolvedAt?.description)
+        if let events {
+            w.key("events")
+            w.beginArray()
+            for e in events { w.raw(e.json) }
+            w.endArray()
+        }
+        w.endObject()
+    }
+
+    /// One scorecard object: every field of section 6, plus `name` and `role`.
+    static func scorecard(_ s: Scorecard, into w: inout JSONWriter) {
+        let c = s.counters
+        w.beginObject()
+        w.field("staff", s.staff)
+        w.field("name", s.name)
+        w.field("role", s.role.rawValue)
+        w.field("callsOpened", c.callsOpened)
+        w.field("escalationRequests", c.escalationRequests)
+        w.field("deEscalationAttempts", c.deEscalationAttempts)
+        w.field("deEscalated", c.deEscalated)
+        w.field("deEscalationRate", s.deEscalationRate)
+        w.field("transfersOut", c.transfersOut)
+        w.field("twoAskCompliance", s.twoAskCompliance)
+        w.field("callbacksOwed", c.callbacksOwed)
+        w.field("callbacksOnTime", c.callbacksOnTime)
+        w.field("callbacksLate", c.callbacksLate)
+        w.field("callbacksOverdue", s.callbacksOverdue)
+        w.field("requestsDeclined", c.requestsDeclined)
+        w.field("feedbackReceived", c.feedbackReceived)
+        w.field("sanctionsReceived", c.sanctionsReceived)
+        w.field("debriefs", c.debriefs)
+        w.key("findings")
+        w.beginObject()
+        for kind in s.findings.keys.sorted() { w.field(kind.rawValue, s.findings[kind]!) }
+        w.endObject()
+        w.field("supervisorLoad", c.supervisorLoad)
+        w.field("escalationCost", c.escalationCost, decimals: 2)
+        w.endObject()
+    }
+
+    /// One audit-trail entry (section 6).
+    static func audit(_ e: Ledger.AuditEntry, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("seq", e.seq)
+        w.field("recordedAt", e.recordedAt.description)
+        w.field("at", e.at.description)
+        w.field("actor", e.actor)
+        w.field("channel", e.channel)
+        w.field("type", e.type)
+        w.field("ticket", e.ticket)
+        w.field("summary", e.summary)
+        w.field("hash", e.hash)
+        w.endObject()
+    }
+
+    /// `{"appended","duplicates","refused":[{"line","id","rule","field","message"}]}` and the lines read.
+    static func importReport(_ r: ImportReport, atomic: Bool, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("appended", r.appended)
+        w.field("duplicates", r.duplicates)
+        w.key("refused")
+        w.beginArray()
+        for f in r.refused {
+            w.beginObject()
+            w.field("line", f.line)
+            w.field("id", f.id)
+            w.field("rule", f.rule)
+            w.field("field", f.field)
+            w.field("message", f.message)
+            w.endObject()
+        }
+        w.endArray()
+        w.field("lines", r.lines)
+        w.field("atomic", atomic)
+        w.field("rolledBack", r.rolledBack)
+        w.endObject()
+    }
+
+    /// `{"ok","checked","firstBadSeq"}` and, when damaged, `problem`.
+    static func verify(_ r: VerifyResult, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("ok", r.ok)
+        w.field("checked", r.checked)
+        w.key("firstBadSeq")
+        if let s = r.firstBadSeq { w.int(s) } else { w.null() }
+        w.field("problem", r.problem)
+        w.endObject()
+    }
+
+    /// `{"events","streams","lastSeq","headHash","bytes"}` and more.
+    static func stats(_ s: Ledger.Stats, into w: inout JSONWriter) {
+        w.beginObject()
+        w.field("events", s.events)
+        w.field("streams", s.streams)
+        w.field("lastSeq", s.lastSeq)
+        w.field("headHash", s.headHash)
+        w.field("bytes", s.bytes)
+        w.field("lastRecordedAt", s.lastRecordedAt?.description)
+        w.field("mapSize", s.mapSize)
+        w.field("mapUsed", s.mapUsed)
+        w.field("tickets", s.tickets)
+        w.field("staff", s.staff)
+        w.field("customersWithKeys", s.customersWithKeys)
+        w.field("projectionCheckpoint", s.projectionCheckpoint)
+        w.endObject()
+    }
+}
