@@ -36,6 +36,8 @@ struct LedgerTool: ParsableCommand {
           ledger audit --staff a-17 --from 2026-03-01T00:00:00Z
           ledger verify                    # check the hash chain; exit 4 if damaged
           ledger stats --json
+          ledger export --out bundle       # a signed bundle a third party can verify
+          ledger verify --bundle bundle    # check a bundle (exit 4 naming the first bad line)
 
         Queries take --as-of SEQ|TIME (the ledger as it stood then; a time cuts by \
         when events were recorded), --now TIME (the clock deadlines are judged \
@@ -55,7 +57,9 @@ struct LedgerTool: ParsableCommand {
             ReplayCommand.self,
             StatsCommand.self,
             DemoCommand.self,
-            // export, checkpoint and prove arrive with the compliance work.
+            ExportCommand.self,
+            CheckpointCommand.self,
+            ProveCommand.self,
         ]
     )
 

@@ -3,7 +3,7 @@ import EventLog
 import Ledger
 
 extension LedgerTool {
-    /// `ledger verify [--json]`; the export work adds `--bundle DIR`.
+    /// `ledger verify [--bundle DIR [--public-key HEX]] [--json]`.
     struct VerifyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
@@ -13,6 +13,11 @@ extension LedgerTool {
             hash = SHA-256(previous hash ‖ record), each leaf hash, and the head. Exits 4 \
             at the first damaged seq, 0 when the whole chain verifies.
 
+            With --bundle DIR it checks an export bundle instead: the manifest's signature, \
+            each line's canonical form, hash and chain link, the Merkle root, the count and \
+            every file's digest; exit 4 naming the first bad line. JSON: \
+            {"ok","checked","firstBadLine","firstBadSeq","problem","signerTrusted"}.
+
             Examples:
               ledger verify
               ledger --ledger /srv/ledger verify --json
@@ -21,13 +26,18 @@ extension LedgerTool {
 
         @OptionGroup var global: GlobalOptions
 
-        // The export work adds `@Option var bundle: String?` here: `verify --bundle DIR`
-        // checks an export bundle without opening a ledger (same --json shape and exit 4).
+        @Option(help: ArgumentHelp("Check an export bundle instead of the ledger (no ledger needed).", valueName: "dir"))
+        var bundle: String?
+
+        @Option(name: .customLong("public-key"),
+                help: ArgumentHelp("With --bundle: the ledger's public key (hex) the bundle must be signed with.", valueName: "hex"))
+        var publicKey: String?
 
         @Flag(help: "Print {\"ok\":bool,\"checked\":N,\"firstBadSeq\":N|null} instead of a sentence.")
         var json = false
 
         func run() throws {
+            if let bundle { return try BundleCheck.run(directory: bundle, publicKey: publicKey, json: json) }
             let ledger = try global.openForQuery(readOnly: true)
             let head = try ledger.log.head()
             let bar = ProgressBar("verifying", unit: "events", total: Double(head.seq))

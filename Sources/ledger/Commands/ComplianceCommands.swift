@@ -1,0 +1,183 @@
+import ArgumentParser
+import Compliance
+import EscalationDomain
+import Foundation
+import Ledger
+
+extension LedgerTool {
+    /// `ledger export --out DIR [--from SEQ|TIME] [--to SEQ|TIME] [--ticket T] [--staff S] [--pseudonymize]`.
+    struct ExportCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Write a signed bundle that a third party verifies without this software.",
+            discussion: """
+            The bundle holds events.jsonl (each event's stored bytes with its seq, version, \
+            recordedAt and hashes), events.csv (one flattened row per event), personal.jsonl \
+            (customer data revealed, pseudonymised or shown as [erased]) and manifest.json \
+            (range, count, chain hashes, the RFC 9162 Merkle root, the ledger's public key, \
+            and an Ed25519 signature). Every export is itself recorded as an exportMade event. \
+            See docs/EXPORT.md; verify with `ledger verify --bundle DIR` or tools/verify_bundle.py.
+
+            Examples:
+              ledger export --out bundle
+              ledger export --out march --from 2026-03-01T00:00:00Z --to 2026-04-01T00:00:00Z --pseudonymize
+              ledger export --out t42 --ticket T-42
+            """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: ArgumentHelp("The bundle directory to create (must not exist, or be empty).", valueName: "dir"))
+        var out: String
+
+        @Option(help: ArgumentHelp("First seq, or the first time recorded (RFC 3339).", valueName: "seq|time"))
+        var from: String?
+
+        @Option(help: ArgumentHelp("Last seq, or the last time recorded (RFC 3339).", valueName: "seq|time"))
+        var to: String?
+
+        @Option(help: "Only this ticket's events.")
+        var ticket: String?
+
+        @Option(help: "Only events whose actor or subject is this staff member.")
+        var staff: String?
+
+        @Flag(help: "Show customers by their keyed pseudonym (HMAC), not their ids, names and phones.")
+        var pseudonymize = false
+
+        @Flag(help: "Print a JSON summary.")
+        var json = false
+
+        func validate() throws {
+            if let from, AsOf(from) == nil { throw ValidationError("--from takes a seq or an RFC 3339 time, got '\(from)'") }
+            if let to, AsOf(to) == nil { throw ValidationError("--to takes a seq or an RFC 3339 time, got '\(to)'") }
+        }
+
+        func run() throws {
+            let ledger = try global.openForQuery()
+            let bar = ProgressBar("exporting", unit: "events")
+            let s = try ledger.export(to: out, .init(from: from.flatMap(AsOf.init), to: to.flatMap(AsOf.init), ticket: ticket,
+                                                     staff: staff, pseudonymize: pseudonymize)) { done, total in
+                bar.update(Double(done))
+                _ = total
+            }
+            bar.finish()
+            if json {
+                var w = JSONWriter()
+                w.beginObject()
+                w.field("out", s.directory); w.field("count", s.count); w.field("fromSeq", s.fromSeq); w.field("toSeq", s.toSeq)
+                w.field("merkleRoot", s.merkleRoot); w.field("exportMadeSeq", s.recordedAt.seq)
+                w.endObject()
+                Terminal.printBytes(w.bytes)
+            } else {
+                Terminal.print("exported \(s.count) events (seq \(s.fromSeq)…\(s.toSeq)) to \(s.directory); Merkle root \(s.merkleRoot); "
+                               + "recorded as exportMade at seq \(s.recordedAt.seq)")
+            }
+        }
+    }
+
+    /// `ledger checkpoint`.
+    struct CheckpointCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "checkpoint",
+            abstract: "Print a signed tree head (size, Merkle root, time) over the whole log.",
+            discussion: """
+            Keep it: later, `ledger prove --consistency SIZE` shows that the log then was a \
+            prefix of the log now (history only appended to). The JSON is canonical; its \
+            signature covers {publicKey, rootHash, timestamp, treeSize}.
+
+            Example:
+              ledger checkpoint > checkpoint-$(date +%F).json
+            """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let ledger = try global.openForQuery(readOnly: true)
+            Terminal.printBytes(try ledger.checkpointDocument())
+        }
+    }
+
+    /// `ledger prove --ticket T` | `ledger prove --consistency OLD_SIZE`.
+    struct ProveCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "prove",
+            abstract: "Print Merkle proofs against a fresh signed checkpoint.",
+            discussion: """
+            --ticket T: an inclusion proof (RFC 9162) for each of the ticket's events. \
+            --consistency OLD_SIZE: a consistency proof from the tree of the first OLD_SIZE \
+            events (an older checkpoint's treeSize) to the current one. Verify with \
+            tools/verify_bundle.py --proof FILE, or --consistency FILE --old OLD_CHECKPOINT.
+
+            Examples:
+              ledger prove --ticket T-42 > t42-proof.json
+              ledger prove --consistency 120000 > consistency.json
+            """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: "Prove the inclusion of this ticket's events.")
+        var ticket: String?
+
+        @Option(help: ArgumentHelp("Prove that the log of this many events is a prefix of the current log.", valueName: "old-size"))
+        var consistency: Int?
+
+        func validate() throws {
+            if (ticket == nil) == (consistency == nil) { throw ValidationError("give exactly one of --ticket T or --consistency OLD_SIZE") }
+            if let c = consistency, c < 1 { throw ValidationError("--consistency takes a tree size of at least 1") }
+        }
+
+        func run() throws {
+            let ledger = try global.openForQuery(readOnly: true)
+            if let ticket {
+                Terminal.printBytes(try ledger.ticketProofDocument(ticket))
+            } else if let consistency {
+                Terminal.printBytes(try ledger.consistencyProofDocument(from: consistency))
+            }
+        }
+    }
+}
+
+/// `ledger verify --bundle DIR`: checks an export bundle without opening a ledger.
+struct BundleCheck {
+    static func run(directory: String, publicKey: String?, json: Bool) throws {
+        var trusted: [UInt8]?
+        if let publicKey {
+            guard publicKey.count == 64, let bytes = hexBytes(publicKey) else {
+                throw CommandFailure("--public-key takes the ledger's Ed25519 public key as 64 hex characters")
+            }
+            trusted = bytes
+        }
+        let r = BundleVerifier.verify(directory: directory, trustedPublicKey: trusted)
+        if json {
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("ok", r.ok); w.field("checked", r.checked)
+            w.key("firstBadLine"); if let l = r.firstBadLine { w.int(l) } else { w.null() }
+            w.key("firstBadSeq"); if let s = r.firstBadSeq { w.int(s) } else { w.null() }
+            w.field("problem", r.problem)
+            w.field("signerTrusted", trusted != nil)
+            w.endObject()
+            Terminal.printBytes(w.bytes)
+        } else if r.ok {
+            Terminal.print("ok: bundle \(directory) verified, \(r.checked) events"
+                           + (trusted == nil ? " (signed by the key in its manifest: pass --public-key to check whose it is)" : ""))
+        } else {
+            Terminal.print("DAMAGED" + (r.firstBadLine.map { " at line \($0)" } ?? "") + ": \(r.problem ?? "unknown problem")")
+        }
+        if !r.ok { throw ExitCode(ExitStatus.damaged) }
+    }
+
+    static func hexBytes(_ s: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var chars = Array(s.utf8)[...]
+        while chars.count >= 2 {
+            guard let b = UInt8(String(decoding: chars.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            out.append(b)
+            chars = chars.dropFirst(2)
+        }
+        return chars.isEmpty ? out : nil
+    }
+}
