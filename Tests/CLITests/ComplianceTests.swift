@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+@Suite("ledger export, checkpoint, prove, verify --bundle")
+struct ComplianceCLITests {
+    /// A ledger with the fixture's good lines.
+    func ledger() throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory()
+        let file = try dir.file("good.jsonl", Fixture.good)
+        #expect(try CLI.run(["--ledger", dir.ledger, "import", file]).status == 0)
+        return dir
+    }
+
+    @Test("export writes a bundle that verify --bundle accepts; a changed line exits 4 naming it; the export is recorded")
+    func exportAndVerifyBundle() throws {
+        let dir = try ledger()
+        let out = dir.url.appendingPathComponent("bundle").path
+        let before = try JSONCheck.object(try CLI.run(["--ledger", dir.ledger, "stats", "--json"]).json())["events"] as? Int
+        let export = try CLI.run(["--ledger", dir.ledger, "export", "--out", out, "--json"])
+        #expect(export.status == 0, "stderr: \(export.stderr)")
+        let summary = try JSONCheck.object(try export.json())
+        #expect(summary["count"] as? Int == before)
+        let after = try JSONCheck.object(try CLI.run(["--ledger", dir.ledger, "stats", "--json"]).json())["events"] as? Int
+        #expect(after == (before ?? 0) + 1, "exportMade is appended")
+        for name in ["events.jsonl", "events.csv", "personal.jsonl", "manifest.json"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + name))
+        }
+        let ok = try CLI.run(["verify", "--bundle", out, "--json"])
+        #expect(ok.status == 0)
+        let okJSON = try JSONCheck.object(try ok.json())
+        #expect(okJSON["ok"] as? Bool == true)
+        #expect(okJSON["checked"] as? Int == before)
+        // Change one byte of line 3.
+        let events = URL(fileURLWithPath: out + "/events.jsonl")
+        var lines = try String(contentsOf: events, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[2] = lines[2].replacingOccurrences(of: "\"version\":", with: "\"version\" :")
+        try (lines.joined(separator: "\n") + "\n").write(to: events, atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["verify", "--bundle", out, "--json"])
+        #expect(bad.status == 4)
+        #expect(try JSONCheck.object(try bad.json())["firstBadLine"] as? Int == 3)
+        // A second export into a non-empty directory is refused.
+        #expect(try CLI.run(["--ledger", dir.ledger, "export", "--out", out]).status == 1)
+    }
+
+    @Test("checkpoint is a signed tree head; prove --ticket and --consistency print proofs the Python verifier accepts")
+    func checkpointAndProofs() throws {
+        let dir = try ledger()
+        let cp = try CLI.run(["--ledger", dir.ledger, "checkpoint"])
+        #expect(cp.status == 0)
+        let head = try JSONCheck.object(try cp.json())
+        let size = try #require(head["treeSize"] as? Int)
+        #expect(size == Fixture.good.count)
+        for k in ["rootHash", "publicKey", "signature", "timestamp"] { #expect(head[k] != nil) }
+        let oldPath = try dir.file("old.json", [cp.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        // The log grows (an export is recorded), then prove.
+        _ = try CLI.run(["--ledger", dir.ledger, "export", "--out", dir.url.appendingPathComponent("b").path])
+        let proof = try CLI.run(["--ledger", dir.ledger, "prove", "--ticket", "T-1"])
+        #expect(proof.status == 0, "stderr: \(proof.stderr)")
+        let proofs = try JSONCheck.array(try JSONCheck.object(try proof.json())["proofs"])
+        #expect(!proofs.isEmpty)
+        let consistency = try CLI.run(["--ledger", dir.ledger, "prove", "--consistency", String(size)])
+        #expect(consistency.status == 0)
+        let proofPath = try dir.file("proof.json", [proof.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        let consistencyPath = try dir.file("consistency.json", [consistency.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        let script = CLI.packageRoot.appendingPathComponent("tools/verify_bundle.py").path
+        #expect(try python([script, "--proof", proofPath]) == 0)
+        #expect(try python([script, "--consistency", consistencyPath, "--old", oldPath]) == 0)
+        #expect(try CLI.run(["--ledger", dir.ledger, "prove"]).status == 1, "prove needs --ticket or --consistency")
+    }
+
+    func python(_ args: [String]) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3"] + args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}
