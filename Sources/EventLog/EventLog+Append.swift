@@ -114,13 +114,11 @@ extension EventLog {
                     head: inout Head, txn: WriteTransaction) throws -> AppendReport {
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(drafts.count)
-        var record = [UInt8]()
+        var scratch = Scratch()
         let now = clock()
         for (index, draft) in drafts.enumerated() {
             do {
-                if let o = try appendOne(draft, index: index, hook: hook, now: now, head: &head, record: &record, txn: txn) {
-                    outcomes.append(o)
-                }
+                outcomes.append(try appendOne(draft, index: index, hook: hook, now: now, head: &head, scratch: &scratch, txn: txn))
             } catch {
                 if mode == .atomic { throw BatchRefused(index: index, reason: error) }
                 if error is LMDBError { throw error }
@@ -131,10 +129,19 @@ extension EventLog {
         return AppendReport(outcomes: outcomes)
     }
 
+    /// Buffers reused across a batch, so that appending an event allocates (almost) nothing.
+    struct Scratch {
+        var record: [UInt8] = []
+        /// chain hash (32) ‖ leaf hash (32)
+        var hashes = [UInt8](repeating: 0, count: 64)
+        /// seq (8) ‖ content digest (32)
+        var idValue = [UInt8](repeating: 0, count: 40)
+    }
+
     /// Checks and writes one draft. Returns its outcome; throws a refusal before writing anything.
     @inline(__always)
     private func appendOne(_ draft: EventDraft, index: Int, hook: (any AppendHook)?, now: Int64,
-                           head: inout Head, record: inout [UInt8], txn: WriteTransaction) throws -> AppendOutcome? {
+                           head: inout Head, scratch: inout Scratch, txn: WriteTransaction) throws -> AppendOutcome {
         precondition(draft.digest.count == 32, "a content digest is 32 bytes")
         // 1. Idempotency.
         if let seen = try draft.id.withBytes({ try txn.get(dbs.ids, key: $0) }) {
@@ -143,65 +150,66 @@ extension EventLog {
             throw LogRefusal(kind: .duplicateId, id: draft.id,
                              message: "id \(draft.id.uuidString) was appended before (seq \(BigEndianKey.uint64(seen))) with other content")
         }
-        let streamName = Array(draft.stream.utf8)
-        guard streamName.count <= RecordLayout.maxStreamLength, !streamName.isEmpty else {
-            throw LogError.streamNameTooLong(streamName.count)
-        }
-        // 2. Stream version and optimistic concurrency.
-        var streamNumber: UInt64, version: UInt64
-        if let s = try streamName.withUnsafeBytes({ try txn.get(dbs.streams, key: $0) }) {
-            streamNumber = BigEndianKey.uint64(s, at: 0); version = BigEndianKey.uint64(s, at: 8)
-        } else {
-            streamNumber = head.streams + 1; version = 0
-        }
-        if let expected = draft.expectedVersion, expected != version {
-            throw LogRefusal(kind: .conflict, id: draft.id,
-                             message: "stream \(draft.stream) is at version \(version), the writer expected \(expected)")
-        }
-        let position = Position(seq: head.seq + 1, version: version + 1, recordedAt: max(now, head.recordedAt))
-        // 3. The domain's rules.
-        try hook?.admit(index, at: position, in: txn)
-        // 4. Write: record, hashes, id, stream index, stream head.
-        let size = RecordLayout.size(streamCount: streamName.count, payloadCount: draft.payload.count)
-        if record.count != size { record = [UInt8](repeating: 0, count: size) }
-        record.withUnsafeMutableBytes { out in
-            streamName.withUnsafeBytes { s in
+        var streamName = draft.stream
+        return try streamName.withUTF8 { name in
+            let name = UnsafeRawBufferPointer(name)
+            guard name.count <= RecordLayout.maxStreamLength, !name.isEmpty else { throw LogError.streamNameTooLong(name.count) }
+            // 2. Stream version and optimistic concurrency.
+            var streamNumber: UInt64, version: UInt64
+            if let s = try txn.get(dbs.streams, key: name) {
+                streamNumber = BigEndianKey.uint64(s, at: 0); version = BigEndianKey.uint64(s, at: 8)
+            } else {
+                streamNumber = head.streams + 1; version = 0
+            }
+            if let expected = draft.expectedVersion, expected != version {
+                throw LogRefusal(kind: .conflict, id: draft.id,
+                                 message: "stream \(draft.stream) is at version \(version), the writer expected \(expected)")
+            }
+            let position = Position(seq: head.seq + 1, version: version + 1, recordedAt: max(now, head.recordedAt))
+            // 3. The domain's rules.
+            try hook?.admit(index, at: position, in: txn)
+            // 4. Write: record, hashes, id, stream index, stream head.
+            let size = RecordLayout.size(streamCount: name.count, payloadCount: draft.payload.count)
+            if scratch.record.count != size { scratch.record = [UInt8](repeating: 0, count: size) }
+            scratch.record.withUnsafeMutableBytes { out in
                 draft.payload.withUnsafeBytes { p in
                     RecordLayout.write(into: out, seq: position.seq, recordedAt: position.recordedAt, version: position.version,
-                                       id: draft.id, stream: s, payload: p)
+                                       id: draft.id, stream: name, payload: p)
                 }
             }
-        }
-        var hashes = [UInt8](); hashes.reserveCapacity(64)
-        record.withUnsafeBytes { r in
-            var chain = SHA256()
-            chain.update(data: head.hash)
-            chain.update(bufferPointer: r)
-            hashes.append(contentsOf: chain.finalize())
-            var leaf = SHA256()
-            leaf.update(data: [0])
-            leaf.update(bufferPointer: r)
-            hashes.append(contentsOf: leaf.finalize())
-        }
-        try BigEndianKey.with(position.seq) { key in
-            try record.withUnsafeBytes { try txn.put(dbs.events, key: key, value: $0, flags: .append) }
-            try hashes.withUnsafeBytes { try txn.put(dbs.hashes, key: key, value: $0, flags: .append) }
-            try draft.id.withBytes { id in
-                try (BigEndianKey.bytes(position.seq) + draft.digest).withUnsafeBytes { try txn.put(dbs.ids, key: id, value: $0) }
+            scratch.record.withUnsafeBytes { r in
+                var chain = SHA256()
+                chain.update(data: head.hash)
+                chain.update(bufferPointer: r)
+                var leaf = SHA256()
+                withUnsafeBytes(of: UInt8(0)) { leaf.update(bufferPointer: $0) }
+                leaf.update(bufferPointer: r)
+                scratch.hashes.withUnsafeMutableBytes { h in
+                    chain.finalize().withUnsafeBytes { h.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                    leaf.finalize().withUnsafeBytes { (h.baseAddress! + 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                }
             }
-        }
-        try (BigEndianKey.bytes(streamNumber) + BigEndianKey.bytes(position.version)).withUnsafeBytes { k in
-            try BigEndianKey.with(position.seq) { try txn.put(dbs.streamEvents, key: k, value: $0) }
-        }
-        try streamName.withUnsafeBytes { k in
-            try (BigEndianKey.bytes(streamNumber) + BigEndianKey.bytes(position.version)).withUnsafeBytes {
-                try txn.put(dbs.streams, key: k, value: $0)
+            scratch.idValue.withUnsafeMutableBytes { v in
+                v.storeBytes(of: position.seq.bigEndian, toByteOffset: 0, as: UInt64.self)
+                draft.digest.withUnsafeBytes { (v.baseAddress! + 8).copyMemory(from: $0.baseAddress!, byteCount: 32) }
             }
+            try BigEndianKey.with(position.seq) { key in
+                try scratch.record.withUnsafeBytes { try txn.put(dbs.events, key: key, value: $0, flags: .append) }
+                try scratch.hashes.withUnsafeBytes { try txn.put(dbs.hashes, key: key, value: $0, flags: .append) }
+                try draft.id.withBytes { id in try scratch.idValue.withUnsafeBytes { try txn.put(dbs.ids, key: id, value: $0) } }
+            }
+            // stream number ‖ version is both the stream index key and the stream head value.
+            try withUnsafeBytes(of: (streamNumber.bigEndian, position.version.bigEndian)) { numberAndVersion in
+                try BigEndianKey.with(position.seq) { try txn.put(dbs.streamEvents, key: numberAndVersion, value: $0) }
+                try txn.put(dbs.streams, key: name, value: numberAndVersion)
+            }
+            if version == 0 { head.streams += 1 }
+            head.seq = position.seq
+            head.recordedAt = position.recordedAt
+            scratch.hashes.withUnsafeBytes { h in
+                head.hash.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: h[0..<32])) }
+            }
+            return .appended(position)
         }
-        if version == 0 { head.streams += 1 }
-        head.seq = position.seq
-        head.recordedAt = position.recordedAt
-        head.hash = Array(hashes[0..<32])
-        return .appended(position)
     }
 }
