@@ -47,7 +47,7 @@ extension Ledger {
             let proofs = try records.map { r -> InclusionProof in
                 let index = Int(r.seq - 1)
                 let path = try MerkleTree.inclusionProof(leafIndex: index, treeSize: size, leafHash: leaf, cachedSubtreeRoot: cache)
-                let record = try txn.get(try eventsDB(txn), key: r.seq).map { Array($0) } ?? []
+                let record = try txn.get(log.eventsDatabase, key: r.seq).map { Array($0) } ?? []
                 return InclusionProof(seq: r.seq, leafIndex: index, record: record, leafHash: try leaf(index), path: path)
             }
             return (head, proofs)
@@ -84,6 +84,4 @@ extension Ledger {
         }
         return (leaf, cache)
     }
-
-    private func eventsDB(_ txn: ReadTransaction) throws -> Database { try log.eventsDatabase }
 }

@@ -23,9 +23,10 @@ import Testing
     @Test func removedEventIsNamedByVerify() throws {
         let log = try EventLog(path: temporaryDirectory())
         _ = try log.appendSync((1...20).map { draft($0) })
-        try log.environment.write { txn in
+        let deleted = try log.environment.write { txn in
             try txn.delete(try txn.database("events"), key: BigEndianKey.bytes(12))
         }
+        #expect(deleted)
         #expect(try log.verify().firstBadSeq == 12)
     }
 

@@ -24,8 +24,8 @@ import Testing
     /// Runs `/usr/bin/env args…`; stdout and stderr go through files (no pipe can fill up).
     static func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let out = temporaryDirectory() + ".out", err = temporaryDirectory() + ".err"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: err) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
