@@ -11,6 +11,9 @@ let package = Package(
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "Simulation", targets: ["Simulation"]),
+        .library(name: "Compliance", targets: ["Compliance"]),
+        .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "EscalationDomain", targets: ["EscalationDomain"]),
         .executable(name: "ledger", targets: ["ledger"]),
     ],
     dependencies: [
