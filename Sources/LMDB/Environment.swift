@@ -223,6 +223,25 @@ public final class Environment: @unchecked Sendable {
         sizeLock.withLock { currentMapSize = info.me_mapsize }
     }
 
+    /// Drops this process's resident pages of the read-only memory map (they stay in the
+    /// kernel's page cache and fault back in when read). Long scans call it so that their
+    /// resident memory reflects their working set, not the size of the file.
+    public func releaseMappedPages() {
+        // LMDB does not expose its map's address (me_mapaddr is only set with MDB_FIXEDMAP):
+        // find the mapping of data.mdb in /proc/self/maps. Where that is unavailable, do nothing.
+        guard let maps = fopen("/proc/self/maps", "r") else { return }
+        defer { fclose(maps) }
+        let suffix = registryKey + "/data.mdb"
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), maps) != nil {
+            let text = String(decoding: line.prefix(while: { $0 != 0 && $0 != 10 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasSuffix(suffix), let dash = text.firstIndex(of: "-"), let space = text.firstIndex(of: " "),
+                  let start = UInt(text[..<dash], radix: 16), let end = UInt(text[text.index(after: dash)..<space], radix: 16),
+                  let base = UnsafeMutableRawPointer(bitPattern: start), end > start else { continue }
+            madvise(base, Int(end - start), MADV_DONTNEED)
+        }
+    }
+
     /// Flushes buffers to disk (needed after relaxed commits; `force` even when `MDB_NOSYNC`).
     public func sync(force: Bool = true) throws {
         try check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync")

@@ -88,6 +88,7 @@ public final class Projector: @unchecked Sendable {
                 return try applyChunk(into: g, txn: txn, limit: chunkSize)
             }
             applied += n
+            log.environment.releaseMappedPages()
             if let progress { progress(try checkpoint(), try log.head().seq) }
             if n == 0 { return applied }
         }
@@ -99,6 +100,7 @@ public final class Projector: @unchecked Sendable {
             let g = generations[1 - Int(try active(txn).number)]
             try txn.clear(g.tickets); try txn.clear(g.staff); try txn.clear(g.accountable)
             try putUInt(checkpointKey(g), 0, txn)
+            log.environment.releaseMappedPages()
             return g
         }
         let total = try log.head().seq
@@ -110,13 +112,16 @@ public final class Projector: @unchecked Sendable {
                     try putUInt(Array("active".utf8), UInt64(target.number), txn)
                     try putUInt(Array("schema".utf8), Projector.schemaVersion, txn)
                     let old = generations[1 - Int(target.number)]
+                    log.environment.releaseMappedPages()
                     try txn.clear(old.tickets); try txn.clear(old.staff); try txn.clear(old.accountable)
                     try putUInt(checkpointKey(old), 0, txn)
+                    log.environment.releaseMappedPages()
                     return (n, true)
                 }
                 return (n, false)
             }
             _ = n
+            log.environment.releaseMappedPages()
             if let progress {
                 let cp = try log.environment.read { try getUInt(checkpointKey(target), $0) ?? 0 }
                 progress(cp, max(total, cp))
@@ -137,10 +142,14 @@ public final class Projector: @unchecked Sendable {
         // cores, then fold it in seq order.
         var slice: [(seq: UInt64, version: UInt64, payload: [UInt8])] = []
         slice.reserveCapacity(Projector.sliceSize)
+        var folded = 0
         func fold() throws {
             let events = try Projector.decodeInParallel(slice.map(\.payload))
             for (r, event) in zip(slice, events) { try engine.apply(event, seq: r.seq, version: r.version) }
+            folded += slice.count
             slice.removeAll(keepingCapacity: true)
+            // Keep resident memory to the working set, not the log's size (see releaseMappedPages).
+            if folded % (8 * Projector.sliceSize) == 0 { log.environment.releaseMappedPages() }
         }
         try log.scan(from: from, in: txn) { record in
             slice.append((record.seq, record.version, Array(record.payload)))
