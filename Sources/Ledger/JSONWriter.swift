@@ -1,3 +1,5 @@
+import EscalationDomain
+
 /// Writes JSON text: objects with keys in the order given, strings escaped as
 /// Python's `json.dumps(..., ensure_ascii=False)` does. For machine output and
 /// small canonical objects.
@@ -59,25 +61,7 @@ public struct JSONWriter {
     }
 
     /// Appends `s` as a JSON string literal.
-    public static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out += [0x5C, 0x22]
-            case UInt8(ascii: "\\"): out += [0x5C, 0x5C]
-            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-            case 0x09: out += [0x5C, UInt8(ascii: "t")]
-            case 0x08: out += [0x5C, UInt8(ascii: "b")]
-            case 0x0C: out += [0x5C, UInt8(ascii: "f")]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
+    public static func appendString(_ s: String, to out: inout [UInt8]) { JSONString.append(s, to: &out) }
 }
 
 import Foundation
