@@ -16,17 +16,23 @@ public enum Bundle {
     /// stored payload embedded as it is under `event`.
     public static func line(payload: [UInt8], hash: [UInt8], id: String, prevHash: [UInt8], recordedAtMicros: Int64,
                             seq: UInt64, stream: String, version: UInt64) -> [UInt8] {
-        var out = Array(#"{"event":"#.utf8)
-        out += payload
-        out += Array(#","hash":""#.utf8) + Array(Hex.encode(hash).utf8)
-        out += Array(#"","id":""#.utf8) + Array(id.utf8)
-        out += Array(#"","prevHash":""#.utf8) + Array(Hex.encode(prevHash).utf8)
-        out += Array(#"","recordedAt":""#.utf8) + Array(recordedAtText(recordedAtMicros).utf8)
-        out += Array(#"","recordedAtMicros":"#.utf8) + Array(String(recordedAtMicros).utf8)
-        out += Array(#","seq":"#.utf8) + Array(String(seq).utf8)
-        out += Array(#","stream":"#.utf8)
-        appendJSONString(stream, to: &out)
-        out += Array(#","version":"#.utf8) + Array(String(version).utf8) + [UInt8(ascii: "}")]
+        var out = [UInt8]()
+        out.reserveCapacity(payload.count + 320)
+        func text(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func string(_ s: String) { out.append(contentsOf: s.utf8) }
+        func hex(_ bytes: [UInt8]) {
+            let digits: StaticString = "0123456789abcdef"
+            for b in bytes { out.append(digits.utf8Start[Int(b >> 4)]); out.append(digits.utf8Start[Int(b & 15)]) }
+        }
+        text(#"{"event":"#); out += payload
+        text(#","hash":""#); hex(hash)
+        text(#"","id":""#); string(id)
+        text(#"","prevHash":""#); hex(prevHash)
+        text(#"","recordedAt":""#); string(recordedAtText(recordedAtMicros))
+        text(#"","recordedAtMicros":"#); string(String(recordedAtMicros))
+        text(#","seq":"#); string(String(seq))
+        text(#","stream":"#); appendJSONString(stream, to: &out)
+        text(#","version":"#); string(String(version)); text("}")
         return out
     }
 

@@ -23,6 +23,8 @@ public final class CustomerKeys: @unchecked Sendable {
     private let lock = NSLock()
     private var cache: [String: SymmetricKey] = [:]
     private var pseudonyms: [String: String] = [:]
+    /// pseudonym → real id, for keys that exist (dropped on destruction).
+    private var ids: [String: String] = [:]
 
     init(path: String, readOnly: Bool) throws {
         var options = Environment.Options()
@@ -96,7 +98,18 @@ public final class CustomerKeys: @unchecked Sendable {
     }
 
     /// The customer's real id, or nil once erased.
-    public func customerID(_ pseudonym: String) throws -> String? { try record(pseudonym)?.id }
+    public func customerID(_ pseudonym: String) throws -> String? {
+        lock.lock(); let known = ids[pseudonym]; lock.unlock()
+        if let known { return known }
+        guard let r = try record(pseudonym) else { return nil }
+        lock.lock()
+        if ids.count >= 200_000 { ids.removeAll(keepingCapacity: true) }
+        ids[pseudonym] = r.id
+        if cache.count >= 200_000 { cache.removeAll(keepingCapacity: true) }
+        cache[pseudonym] = r.key
+        lock.unlock()
+        return r.id
+    }
 
     /// Seals `plaintext` for the customer (whose key must exist).
     func seal(_ plaintext: [UInt8], pseudonym: String, eventID: [UInt8]) throws -> String {
@@ -129,7 +142,7 @@ public final class CustomerKeys: @unchecked Sendable {
             if BigEndianKey.uint64(v.withUnsafeBytes { $0 }, at: 32) < erasedSeq { try txn.delete(customers, key: k) }
         }
         try environment.sync()
-        lock.lock(); cache[pseudonym] = nil; lock.unlock()
+        lock.lock(); cache[pseudonym] = nil; ids[pseudonym] = nil; lock.unlock()
     }
 }
 
