@@ -111,10 +111,9 @@ extension EventLog {
 
     /// Appends one batch inside `txn`, advancing `head`. Runs on the writer thread.
     func applyBatch(_ drafts: [EventDraft], mode: BatchMode, hook: (any AppendHook)?,
-                    head: inout Head, txn: WriteTransaction) throws -> AppendReport {
+                    head: inout Head, scratch: inout Scratch, txn: WriteTransaction) throws -> AppendReport {
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(drafts.count)
-        var scratch = Scratch()
         let now = clock()
         for (index, draft) in drafts.enumerated() {
             do {

@@ -73,15 +73,16 @@ final class GroupCommitter: @unchecked Sendable {
             try log.environment.write { txn in
                 results.removeAll(keepingCapacity: true)  // the closure reruns after map growth
                 var head = try log.readHead(txn)
+                var scratch = EventLog.Scratch()  // shared by every request of the commit
                 for request in batch {
                     switch request.mode {
                     case .eachAlone:
-                        results.append(.success(try log.applyBatch(request.drafts, mode: .eachAlone, hook: request.hook, head: &head, txn: txn)))
+                        results.append(.success(try log.applyBatch(request.drafts, mode: .eachAlone, hook: request.hook, head: &head, scratch: &scratch, txn: txn)))
                     case .atomic:
                         do {
                             var h = head
                             let report = try txn.nested { child in
-                                try log.applyBatch(request.drafts, mode: .atomic, hook: request.hook, head: &h, txn: child)
+                                try log.applyBatch(request.drafts, mode: .atomic, hook: request.hook, head: &h, scratch: &scratch, txn: child)
                             }
                             head = h
                             results.append(.success(report))
