@@ -37,7 +37,18 @@ let package = Package(
         ),
         // One process run: every workload for ours and the baselines on the same
         // event bytes, printed as one markdown table plus a JSON file.
-        .executableTarget(name: "ledger-bench", dependencies: ["LedgerBenchKit"]),
+        // Workloads 1, 4, 5 and 6 drive the real library (Ledger) on simulated interchange lines
+        // (Simulation) and verifies bundles (Compliance's BundleVerifier).
+        .executableTarget(
+            name: "ledger-bench",
+            dependencies: [
+                "LedgerBenchKit",
+                .product(name: "Ledger", package: root),
+                .product(name: "Simulation", package: root),
+                .product(name: "Compliance", package: root),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // ordo-one/benchmark suites (`swift package benchmark`): percentiles, malloc counts.
         .executableTarget(
             name: "LogAppend",

@@ -29,7 +29,7 @@ public enum Durability: String, Codable, Sendable {
     case durable
 
     var lmdb: Environment.Durability { self == .durable ? .durable : .relaxed }
-    var sqliteSynchronous: String { self == .durable ? "FULL" : "NORMAL" }
+    public var sqliteSynchronous: String { self == .durable ? "FULL" : "NORMAL" }
 }
 
 /// A fresh directory for one store, removed with everything in it by ``remove()``.

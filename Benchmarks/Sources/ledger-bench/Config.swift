@@ -16,6 +16,21 @@ struct Config: Codable, Sendable {
     var durableEvents = 12_800
     var durableSeconds = 4.0
     var systems = System.allCases
+    /// Workload 1: interchange lines imported per run, lines per transaction, runs (default: --runs).
+    var importLines = 1_000_000
+    var importBatch = 8_192
+    var importRuns: Int?
+    /// Workload 4: ledger sizes (lines) rebuilt; workload 5: ledger sizes queried, lookups per run.
+    var rebuildSizes = [1_000_000]
+    var asOfSizes = [100_000, 1_000_000]
+    var asOfLookups = 2_000
+    var scorecardLookups = 200
+    /// Workload 6: lines in the exported ledger.
+    var exportLines = 1_000_000
+    /// Adds the 10M-line ledger to workloads 4 and 5 (built once in --cache: several minutes).
+    var full = false
+    /// Where prebuilt ledgers (ours and SQLite, per seed and size) are kept between runs.
+    var cacheDir = Config.defaultScratchBase + "/ledger-bench-cache"
     /// Workload ids or numbers to run (empty: all).
     var only: [String] = []
     var scratchBase = Config.defaultScratchBase
@@ -41,7 +56,8 @@ struct Config: Codable, Sendable {
 
         USAGE: ledger-bench [options]
 
-          --quick                 smaller sizes (batch-events 20000, durable-events 2000, durable-seconds 1.5)
+          --quick                 smaller sizes (batch-events 20000, durable-events 2000, durable-seconds 1.5,
+                                  100k-line ledgers for workloads 1, 4, 5, 6)
           --runs N                measurements per case; the table shows the median (default 3)
           --seed N                corpus seed (default 20260301)
           --source NAME           corpus source: \(CorpusSource.all.map(\.name).joined(separator: ", "))
@@ -52,6 +68,16 @@ struct Config: Codable, Sendable {
           --durable-events N      workload 3: at most N events per run (default 12800)
           --durable-seconds S     workload 3: at most S seconds per run (default 4)
           --systems L             ours,raw-lmdb,sqlite (default all)
+          --import-lines N        workload 1: interchange lines per run (default 1000000)
+          --import-batch N        workload 1: lines per transaction (default 8192)
+          --import-runs N         workload 1: runs (default --runs)
+          --rebuild-sizes A,B     workload 4: ledger sizes in lines (default 1000000; --full adds 10000000)
+          --asof-sizes A,B        workload 5: ledger sizes in lines (default 100000,1000000; --full adds 10000000)
+          --asof-lookups N        workload 5: as-of ticket views per run (default 2000)
+          --scorecard-lookups N   workload 5: scorecard lookups per run (default 200)
+          --export-lines N        workload 6: lines in the exported ledger (default 1000000)
+          --full                  add the 10M-line ledger to workloads 4 and 5 (built once, minutes)
+          --cache PATH            prebuilt ledgers, kept between runs (default $TMPDIR/ledger-bench-cache)
           --only L                workloads by number or id (e.g. 2 or batch-append)
           --dir PATH              where scratch stores go (default $TMPDIR or /tmp); each is deleted after use
           --map-size BYTES        LMDB map size for ours and raw LMDB (default 4 GiB, sparse)
@@ -118,6 +144,16 @@ struct Config: Codable, Sendable {
                     }
                     return s
                 }
+            case "--import-lines": c.importLines = try int(a)
+            case "--import-batch": c.importBatch = try int(a)
+            case "--import-runs": c.importRuns = try int(a)
+            case "--rebuild-sizes": c.rebuildSizes = try ints(a)
+            case "--asof-sizes": c.asOfSizes = try ints(a)
+            case "--asof-lookups": c.asOfLookups = try int(a)
+            case "--scorecard-lookups": c.scorecardLookups = try int(a)
+            case "--export-lines": c.exportLines = try int(a)
+            case "--full": c.full = true
+            case "--cache": c.cacheDir = try value(a)
             case "--only": c.only = try value(a).split(separator: ",").map(String.init)
             case "--dir": c.scratchBase = try value(a)
             case "--map-size": c.mapSize = try int(a)
@@ -140,6 +176,16 @@ struct Config: Codable, Sendable {
             if !explicit.contains("--batch-events") { c.batchEvents = 20_000 }
             if !explicit.contains("--durable-events") { c.durableEvents = 2_000 }
             if !explicit.contains("--durable-seconds") { c.durableSeconds = 1.5 }
+            if !explicit.contains("--import-lines") { c.importLines = 100_000 }
+            if !explicit.contains("--rebuild-sizes") { c.rebuildSizes = [100_000] }
+            if !explicit.contains("--asof-sizes") { c.asOfSizes = [100_000] }
+            if !explicit.contains("--export-lines") { c.exportLines = 100_000 }
+            if !explicit.contains("--asof-lookups") { c.asOfLookups = 500 }
+            if !explicit.contains("--scorecard-lookups") { c.scorecardLookups = 50 }
+        }
+        if c.full {
+            if !explicit.contains("--rebuild-sizes") { c.rebuildSizes.append(10_000_000) }
+            if !explicit.contains("--asof-sizes") { c.asOfSizes.append(10_000_000) }
         }
         return (c, listOnly)
     }

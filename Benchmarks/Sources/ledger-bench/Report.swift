@@ -46,7 +46,7 @@ enum Report {
     /// The one table: a row per workload case, a column per system, the ratios, the noise.
     static func markdown(rows: [Row], config: Config) -> String {
         let systems = System.allCases.filter { config.systems.contains($0) }
-        var header = ["#", "workload (events/s; latency per append)"] + systems.map(\.title)
+        var header = ["#", "workload (events/s, lines/s or lookups/s; latency per call)"] + systems.map(\.title)
         let ratios: [(System, String)] = [(.rawLMDB, "ours ÷ raw"), (.sqlite, "ours ÷ SQLite")]
             .filter { systems.contains(.ours) && systems.contains($0.0) }
         header += ratios.map(\.1) + ["spread"]
@@ -66,7 +66,7 @@ enum Report {
     static func footnotes(rows: [Row], config: Config) -> [String] {
         var notes = [
             "Median of \(config.runs) run\(config.runs == 1 ? "" : "s") per cell, systems interleaved, each run in a fresh store under \(config.scratchBase) (deleted after). "
-                + "Latency: per append call, median over runs of each run's p50 / p99. CPU: process CPU time (all threads) per event over the timed section, median. spread = (max − min) / median of events/s over the runs, worst system in the row.",
+                + "Latency: per call (append, as-of view, scorecard), median over runs of each run's p50 / p99. CPU: process CPU time (all threads) per event over the timed section, median. spread = (max − min) / median of events/s over the runs, worst system in the row.",
         ]
         if let scaling = rows.first(where: { $0.workloadID == "durable-append" && $0.cells.values.contains { $0.ratio != nil } }),
            let ours = scaling.cell(.ours)?.ratio {

@@ -23,6 +23,12 @@ struct Workload: Sendable {
     var reportsPeakMemory = false
     /// Show CPU µs per event in the table (for CPU-bound rows).
     var reportsCPU = false
+    /// Always run each measurement in a child process (its peak RSS is the case's alone).
+    var isolated = false
+    /// Runs per case (default `--runs`).
+    var runs: (@Sendable (Config) -> Int)? = nil
+    /// Untimed set-up in the parent before any case (prebuilt ledgers).
+    var prepare: (@Sendable (Config) throws -> Void)? = nil
     /// The cases of one run, in the order they run.
     let cases: @Sendable (Config) -> [Case]
     /// Rows computed from the measured ones (ratios); none by default.
@@ -32,12 +38,12 @@ struct Workload: Sendable {
 enum Workloads {
     /// Every workload, in table order.
     static let all: [Workload] = [
-        // 1. import of 1M interchange lines                      — products Ledger + Simulation
+        ImportLines.workload,
         BatchAppend.workload,
         DurableAppend.workload,
-        // 4. projection rebuild, 1M and 10M events (+ peak RSS)   — product Ledger
-        // 5. ticket as-of view, scorecard lookup p50/p99          — product Ledger
-        // 6. export with Merkle root over 1M events, verification — product Ledger
+        Rebuild.workload,
+        AsOfViews.workload,
+        ExportBundle.workload,
     ]
 
     static func selected(_ config: Config) throws -> [Workload] {
@@ -182,12 +188,14 @@ struct Runner {
         var rows: [Row] = []
         for w in workloads {
             let cases = w.cases(config)
+            try w.prepare?(config)
+            let runs = w.runs?(config) ?? config.runs
             var samples: [String: [Sample]] = [:]
-            for run in 1...config.runs {
+            for run in 1...runs {
                 for c in cases {
                     let s = try await measure(c, of: w)
                     samples[c.key(w), default: []].append(s)
-                    var line = "[\(w.number) \(w.id) run \(run)/\(config.runs)] \(c.row) · \(c.system.title): \(fmtRate(s.eventsPerSecond)) ev/s"
+                    var line = "[\(w.number) \(w.id) run \(run)/\(runs)] \(c.row) · \(c.system.title): \(fmtRate(s.eventsPerSecond)) ev/s"
                     line += " (\(fmtCount(s.events)) events, \(String(format: "%.2f", s.seconds)) s"
                     if let p50 = s.latencyP50Ns, let p99 = s.latencyP99Ns { line += String(format: ", p50 %.2f ms, p99 %.2f ms", Double(p50) / 1e6, Double(p99) / 1e6) }
                     if let cpu = s.cpuMicrosPerEvent { line += String(format: ", CPU %.1f µs/event", cpu) }
@@ -199,6 +207,7 @@ struct Runner {
             }
             var measured: [Row] = []
             for c in cases {
+                guard samples[c.key(w)] != nil else { continue }
                 if let i = measured.firstIndex(where: { $0.label == c.row }) {
                     measured[i].cells[c.system.rawValue] = Cell(samples: samples[c.key(w)] ?? [])
                 } else {
@@ -213,7 +222,7 @@ struct Runner {
     }
 
     private func measure(_ c: Case, of w: Workload) async throws -> Sample {
-        guard config.isolate else {
+        guard config.isolate || w.isolated else {
             PeakMemory.reset()
             var s = try await c.measure(context)
             s.peakRSSBytes = PeakMemory.highWaterMarkBytes()
@@ -227,7 +236,10 @@ struct Runner {
         let result = try ChildProcess.run(args)
         guard result.status == 0 else { throw BenchError("child for \(c.key(w)) exited with \(result.status)") }
         var s = try JSONDecoder().decode(Sample.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
-        s.peakRSSBytes = result.peakRSSBytes
+        // The child's own VmHWM. wait4's ru_maxrss is not the child's alone on Linux: posix_spawn
+        // shares the parent's address space until exec, and exec carries that mm's high-water
+        // mark into the child's maxrss, so it is at least the parent's RSS at spawn time.
+        s.peakRSSBytes = s.peakRSSBytes ?? result.peakRSSBytes
         return s
     }
 
@@ -236,7 +248,8 @@ struct Runner {
         let context = Context(config: config)
         for w in Workloads.all {
             if let c = w.cases(config).first(where: { $0.key(w) == key }) {
-                let s = try await c.measure(context)
+                var s = try await c.measure(context)
+                s.peakRSSBytes = PeakMemory.highWaterMarkBytes()
                 try JSONEncoder().encode(s).write(to: URL(fileURLWithPath: out))
                 return
             }

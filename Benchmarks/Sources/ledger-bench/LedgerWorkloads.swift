@@ -1,0 +1,413 @@
+import Foundation
+import GRDB
+import Ledger
+import LedgerBenchKit
+import Simulation
+import Compliance  // BundleVerifier
+
+// MARK: - 1. Import of interchange lines
+
+/// Workload 1: import N simulated interchange lines, batches of 8,192 lines per transaction, durable.
+///
+/// - ours: `Ledger.importLines(lines, batchSize:)` on a fresh ledger (durable default): decode,
+///   validate, seal personal data, chain and leaf hashes, append, id and stream indexes.
+/// - raw LMDB: `mdb_put(MDB_APPEND)` of the line bytes keyed by seq, same batches, durable.
+/// - SQLite: ``SQLiteLedger/importBatch(_:into:)`` (JSONSerialization parse, required fields,
+///   INSERT into `events` with 3 indexes + UPSERT into `tickets`), same batches, WAL, synchronous FULL.
+///
+/// The lines are generated before the clock starts (held in memory, same bytes for all).
+enum ImportLines {
+    static let workload = Workload(
+        id: "import", number: 1, title: "Import of interchange lines (parse, validate, seal, hash, append, index)",
+        reportsCPU: true,
+        runs: { $0.importRuns ?? $0.runs },
+        cases: { config in
+            let label = "import \(fmtSize(config.importLines)) lines, \(fmtCount(config.importBatch))/txn, durable (lines/s)"
+            return config.systems.map { system in
+                Case(row: label, system: system) { ctx in try measure(system, ctx) }
+            }
+        }
+    )
+
+    static func measure(_ system: System, _ ctx: Context) throws -> Sample {
+        let config = ctx.config
+        let lines = Lines.inMemory(count: config.importLines, seed: config.seed)
+        let n = lines.count, batch = config.importBatch
+        let scratch = try ctx.scratch("\(system.rawValue)-import")
+        defer { scratch.remove() }
+        var sample: Sample
+        switch system {
+        case .ours:
+            var options = Ledger.Options()
+            options.durability = .durable
+            options.mapSize = config.mapSize
+            let ledger = try Ledger.open(at: scratch.file("ledger"), options: options)
+            let meter = Meter.start()
+            let report = try ledger.importLines(lines, batchSize: batch)
+            let reading = meter.stop()
+            guard report.lines == n, report.appended + report.duplicates + report.refused.count == n, report.appended > n / 2 else {
+                throw BenchError("ours imported \(report.appended) + \(report.duplicates) dup + \(report.refused.count) refused of \(n)")
+            }
+            sample = Sample(events: n, reading)
+            sample.extra["appended"] = Double(report.appended)
+            sample.extra["refused"] = Double(report.refused.count)
+        case .rawLMDB:
+            let store = try RawLMDBStore(path: scratch.file("raw"), durability: .durable, mapSize: config.mapSize)
+            let meter = Meter.start()
+            for s in stride(from: 0, to: n, by: batch) {
+                try store.appendBatch(lines[s..<min(s + batch, n)], firstSeq: UInt64(s + 1))
+            }
+            let reading = meter.stop()
+            guard try store.count() == n else { throw BenchError("raw LMDB holds \(try store.count()) of \(n)") }
+            sample = Sample(events: n, reading)
+        case .sqlite:
+            let db = try SQLiteLedger(path: scratch.file("events.sqlite"), durability: .durable)
+            var tally = SQLiteLedger.Tally()
+            let meter = Meter.start()
+            for s in stride(from: 0, to: n, by: batch) {
+                try db.importBatch(lines[s..<min(s + batch, n)], into: &tally)
+            }
+            let reading = meter.stop()
+            guard tally.appended + tally.duplicates + tally.refused == n else { throw BenchError("SQLite tally does not add up") }
+            sample = Sample(events: n, reading)
+            sample.extra["appended"] = Double(tally.appended)
+            sample.extra["refused"] = Double(tally.refused)
+        }
+        sample.diskBytes = scratch.diskBytes()
+        return sample
+    }
+}
+
+// MARK: - 4. Projection rebuild
+
+/// Workload 4: rebuild every projection of a prebuilt ledger from its log, each measurement in
+/// its own child process (peak RSS is the rebuild's: opening the ledger plus the rebuild).
+///
+/// - ours: `ledger.projector.rebuild()` (tickets, staff, accountable index; into the inactive
+///   generation, then swapped in).
+/// - SQLite: `CREATE TABLE ticket_state AS SELECT ... FROM events WHERE ticket IS NOT NULL GROUP BY
+///   ticket`: per ticket, its event count, first and last seq and time, escalation requests,
+///   callbacks scheduled minus completed, and whether its last resolution is after its last
+///   reopening. A fraction of what ours folds (no staff, findings or deadlines): for scale.
+enum Rebuild {
+    static let stateSQL = """
+        CREATE TABLE ticket_state AS
+        SELECT ticket,
+               count(*) AS events,
+               min(seq) AS first_seq, max(seq) AS last_seq,
+               min(at) AS opened_at, max(at) AS last_at,
+               sum(type = 'escalationRequested') AS escalations,
+               sum(type = 'callbackScheduled') - sum(type = 'callbackCompleted') AS open_callbacks,
+               coalesce(max(CASE WHEN type = 'ticketResolved' THEN seq END), 0)
+                 > coalesce(max(CASE WHEN type = 'ticketReopened' THEN seq END), 0) AS resolved
+        FROM events WHERE ticket IS NOT NULL GROUP BY ticket
+        """
+
+    static let workload = Workload(
+        id: "rebuild", number: 4, title: "Full projection rebuild",
+        reportsPeakMemory: true, reportsCPU: true, isolated: true,
+        prepare: { config in for n in config.rebuildSizes { try LedgerCache.ensure(config, lines: n) } },
+        cases: { config in
+            config.rebuildSizes.flatMap { size in
+                config.systems.filter { $0 != .rawLMDB }.map { system in
+                    Case(row: "projection rebuild, \(fmtSize(size))-line ledger (events/s)", system: system) { ctx in
+                        try measure(system, lines: size, ctx)
+                    }
+                }
+            }
+        }
+    )
+
+    static func measure(_ system: System, lines: Int, _ ctx: Context) throws -> Sample {
+        let built = try LedgerCache.ensure(ctx.config, lines: lines)
+        switch system {
+        case .ours:
+            var options = Ledger.Options()
+            options.mapSize = 1 << 30
+            let ledger = try Ledger.open(at: built.ledgerPath, options: options)
+            let events = Int(try ledger.log.head().seq)
+            let meter = Meter.start()
+            try ledger.projector.rebuild()
+            let reading = meter.stop()
+            guard try ledger.projector.checkpoint() == UInt64(events) else { throw BenchError("rebuild stopped short of the head") }
+            return Sample(events: events, reading)
+        case .sqlite:
+            let db = try SQLiteLedger(path: built.sqlitePath, durability: .durable, create: false)
+            try db.pool.write { try $0.execute(sql: "DROP TABLE IF EXISTS ticket_state") }
+            let events = try db.count()
+            let meter = Meter.start()
+            try db.pool.write { try $0.execute(sql: stateSQL) }
+            let reading = meter.stop()
+            let tickets = try db.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM ticket_state") ?? 0 }
+            var s = Sample(events: events, reading)
+            s.extra["tickets"] = Double(tickets)
+            try db.pool.write { try $0.execute(sql: "DROP TABLE ticket_state") }
+            return s
+        case .rawLMDB:
+            throw BenchError("no raw LMDB peer for a rebuild")
+        }
+    }
+}
+
+// MARK: - 5. As-of ticket view and scorecard lookup
+
+/// Workload 5: latency of one ticket's as-of view and of one staff member's scorecard, on
+/// prebuilt ledgers of several sizes. The queries (ticket, historical seq; staff id) are picked
+/// with a fixed seed before the clock starts; the clock covers each call.
+///
+/// - ours, as-of: `ledger.ticket(id, at: point)` with a historical point (`projector.ticket(id, asOf:)`:
+///   the ticket's stream folded up to the seq, staff as they were). The ticket is the one of the
+///   event at a random seq, the point a random seq after it (so the ticket exists there).
+/// - ours, scorecard: `ledger.withProjections(at: head) { $0.scorecards(clock:staff:) }` for a
+///   random staff id (stored projection, caught up).
+/// - SQLite, as-of: `SELECT payload FROM events WHERE stream = ? AND seq <= ? ORDER BY version`,
+///   each payload parsed with JSONSerialization and folded (event count, last type).
+/// - SQLite, scorecard: `SELECT type, count(*), count(DISTINCT ticket) FROM events WHERE actor = ?
+///   GROUP BY type` (index on actor). Far less than ours computes (no findings, deadlines or
+///   accountability): for scale.
+enum AsOfViews {
+    static let workload = Workload(
+        id: "as-of", number: 5, title: "Ticket as-of view and scorecard lookup latency",
+        prepare: { config in for n in config.asOfSizes { try LedgerCache.ensure(config, lines: n) } },
+        cases: { config in
+            let systems = config.systems.filter { $0 != .rawLMDB }
+            var cases: [Case] = []
+            for size in config.asOfSizes {
+                for system in systems {
+                    cases.append(Case(row: "as-of ticket view, \(fmtSize(size))-line ledger (lookups/s)", system: system) { ctx in
+                        try asOf(system, lines: size, ctx)
+                    })
+                }
+                for system in systems {
+                    cases.append(Case(row: "scorecard lookup, \(fmtSize(size))-line ledger (lookups/s)", system: system) { ctx in
+                        try scorecard(system, lines: size, ctx)
+                    })
+                }
+            }
+            return cases
+        },
+        derive: { config, rows in
+            guard let small = config.asOfSizes.min(), let large = config.asOfSizes.max(), large > small else { return [] }
+            var out: [Row] = []
+            for kind in ["as-of ticket view", "scorecard lookup"] {
+                guard let a = rows.first(where: { $0.label.hasPrefix("\(kind), \(fmtSize(small))-") }),
+                      let b = rows.first(where: { $0.label.hasPrefix("\(kind), \(fmtSize(large))-") }) else { continue }
+                var cells: [String: Cell] = [:]
+                for (key, cell) in b.cells {
+                    if let p99b = cell.latencyP99Ms, let p99a = a.cells[key]?.latencyP99Ms, p99a > 0 { cells[key] = Cell(ratio: p99b / p99a) }
+                }
+                out.append(Row(workload: 5, workloadID: "as-of", label: "\(kind): p99 \(fmtSize(large)) ÷ p99 \(fmtSize(small))",
+                               cells: cells, note: kind == "as-of ticket view" ? "target for ours: ≤ 1.5×" : ""))
+            }
+            return out
+        }
+    )
+
+    /// The ticket ids and historical seqs (ours' seqs; SQLite's scaled to its own log).
+    static func asOfQueries(_ ledger: Ledger, count: Int, seed: UInt64) throws -> [(ticket: String, seq: UInt64)] {
+        let head = try ledger.log.head().seq
+        var rng = SplitMix(seed: seed ^ 0xA5)
+        var out: [(String, UInt64)] = []
+        var attempts = 0
+        while out.count < count && attempts < count * 20 {
+            attempts += 1
+            let s = UInt64.random(in: 1...(head - 1), using: &rng)
+            guard let r = try ledger.log.event(seq: s), r.stream.hasPrefix("ticket:") else { continue }
+            out.append((String(r.stream.dropFirst(7)), UInt64.random(in: s...(head - 1), using: &rng)))
+        }
+        return out
+    }
+
+    static func openOurs(_ path: String) throws -> Ledger {
+        var options = Ledger.Options()
+        options.mapSize = 1 << 30
+        return try Ledger.open(at: path, options: options)
+    }
+
+    static func asOf(_ system: System, lines: Int, _ ctx: Context) throws -> Sample {
+        let built = try LedgerCache.ensure(ctx.config, lines: lines)
+        let count = ctx.config.asOfLookups
+        // The queries come from ours' log (same simulated tickets in both).
+        let ledger = try openOurs(built.ledgerPath)
+        let queries = try asOfQueries(ledger, count: count, seed: ctx.config.seed)
+        let oursHead = try ledger.log.head().seq
+        var latencies: [UInt64] = []
+        latencies.reserveCapacity(queries.count)
+        let reading: Meter.Reading
+        switch system {
+        case .ours:
+            let points = try queries.map { try ledger.point(asOf: .seq($0.seq), now: nil) }
+            guard points.allSatisfy(\.isHistorical) else { throw BenchError("a point is not historical") }
+            let meter = Meter.start()
+            for (q, p) in zip(queries, points) {
+                let t0 = Now.ns()
+                let view = try ledger.ticket(q.ticket, at: p)
+                latencies.append(Now.ns() - t0)
+                guard view != nil else { throw BenchError("ticket \(q.ticket) missing at seq \(q.seq)") }
+            }
+            reading = meter.stop()
+        case .sqlite:
+            let db = try SQLiteLedger(path: built.sqlitePath, durability: .durable, create: false)
+            let sqliteHead = UInt64(try db.pool.read { try Int.fetchOne($0, sql: "SELECT max(seq) FROM events") ?? 0 })
+            let meter = Meter.start()
+            try db.pool.read { dbc in
+                let statement = try dbc.cachedStatement(sql: "SELECT payload FROM events WHERE stream = ? AND seq <= ? ORDER BY version")
+                for q in queries {
+                    let seq = Int64(Double(q.seq) * Double(sqliteHead) / Double(oursHead))
+                    let t0 = Now.ns()
+                    var events = 0, lastType = ""
+                    let cursor = try Data.fetchCursor(statement, arguments: ["ticket:" + q.ticket, seq])
+                    while let payload = try cursor.next() {
+                        if let o = try JSONSerialization.jsonObject(with: payload) as? [String: Any] { lastType = o["type"] as? String ?? lastType }
+                        events += 1
+                    }
+                    latencies.append(Now.ns() - t0)
+                    if events == 0 && lastType.isEmpty { continue }
+                }
+            }
+            reading = meter.stop()
+        case .rawLMDB:
+            throw BenchError("no raw LMDB peer for as-of views")
+        }
+        var s = Sample(events: latencies.count, reading)
+        s.setLatencies(latencies)
+        return s
+    }
+
+    static func scorecard(_ system: System, lines: Int, _ ctx: Context) throws -> Sample {
+        let built = try LedgerCache.ensure(ctx.config, lines: lines)
+        let count = ctx.config.scorecardLookups
+        let ledger = try openOurs(built.ledgerPath)
+        let head = try ledger.log.head().seq
+        let point = try ledger.point(asOf: .seq(head), now: nil)
+        let staff = try ledger.withProjections(at: point) { try $0.staffRecords().map(\.info.staff) }.sorted()
+        guard !staff.isEmpty else { throw BenchError("no staff in the projection") }
+        var rng = SplitMix(seed: ctx.config.seed ^ 0x5C)
+        let picks = (0..<count).map { _ in staff[Int.random(in: 0..<staff.count, using: &rng)] }
+        var latencies: [UInt64] = []
+        let reading: Meter.Reading
+        switch system {
+        case .ours:
+            let meter = Meter.start()
+            for id in picks {
+                let t0 = Now.ns()
+                let cards = try ledger.withProjections(at: point) { try $0.scorecards(clock: point.clock, staff: id) }
+                latencies.append(Now.ns() - t0)
+                guard cards.count == 1 else { throw BenchError("scorecard for \(id): \(cards.count) cards") }
+            }
+            reading = meter.stop()
+        case .sqlite:
+            let db = try SQLiteLedger(path: built.sqlitePath, durability: .durable, create: false)
+            let meter = Meter.start()
+            try db.pool.read { dbc in
+                let statement = try dbc.cachedStatement(sql: "SELECT type, count(*), count(DISTINCT ticket) FROM events WHERE actor = ? GROUP BY type")
+                for id in picks {
+                    let t0 = Now.ns()
+                    let rows = try GRDB.Row.fetchAll(statement, arguments: [id])
+                    latencies.append(Now.ns() - t0)
+                    _ = rows.count
+                }
+            }
+            reading = meter.stop()
+        case .rawLMDB:
+            throw BenchError("no raw LMDB peer for scorecards")
+        }
+        var s = Sample(events: latencies.count, reading)
+        s.setLatencies(latencies)
+        return s
+    }
+}
+
+// MARK: - 6. Export with Merkle root, and verification
+
+/// Workload 6: export a prebuilt ledger as a signed bundle, then verify the bundle.
+///
+/// - ours: `ledger.export(to:_:)` of the whole log (events.jsonl with chain hashes, events.csv,
+///   personal.jsonl, the RFC 9162 Merkle root, a signed manifest; it appends one `exportMade`
+///   event to the ledger). The derived row times `BundleVerifier.verify(directory:)` on that
+///   bundle (hashes every file, rebuilds the chain and the Merkle root, checks the signature).
+/// - SQLite: `SELECT seq, stream, version, payload FROM events ORDER BY seq` written as JSON lines
+///   (no hashes, no Merkle root, no CSV): for scale.
+enum ExportBundle {
+    static let workload = Workload(
+        id: "export", number: 6, title: "Export with Merkle root, and bundle verification",
+        reportsCPU: true,
+        prepare: { config in try LedgerCache.ensure(config, lines: config.exportLines) },
+        cases: { config in
+            config.systems.filter { $0 != .rawLMDB }.map { system in
+                Case(row: "export \(fmtSize(config.exportLines))-line ledger (events/s)", system: system) { ctx in
+                    try measure(system, ctx)
+                }
+            }
+        },
+        derive: { _, rows in
+            guard let export = rows.first, let ours = export.cell(.ours) else { return [] }
+            let samples = ours.samples.compactMap { s -> Sample? in
+                guard let secs = s.extra["verify_s"], let checked = s.extra["verified"] else { return nil }
+                var v = Sample(events: Int(checked), seconds: secs)
+                v.cpuSeconds = s.extra["verify_cpu_s"]
+                return v
+            }
+            guard !samples.isEmpty else { return [] }
+            return [Row(workload: 6, workloadID: "export", label: "verify that bundle (BundleVerifier) (events/s)",
+                        cells: [System.ours.rawValue: Cell(samples: samples)], showCPU: true)]
+        }
+    )
+
+    static func measure(_ system: System, _ ctx: Context) throws -> Sample {
+        let built = try LedgerCache.ensure(ctx.config, lines: ctx.config.exportLines)
+        let scratch = try ctx.scratch("\(system.rawValue)-export")
+        defer { scratch.remove() }
+        switch system {
+        case .ours:
+            var options = Ledger.Options()
+            options.mapSize = 1 << 30
+            let ledger = try Ledger.open(at: built.ledgerPath, options: options)
+            let bundle = scratch.file("bundle")
+            let meter = Meter.start()
+            let summary = try ledger.export(to: bundle, Ledger.ExportRequest())
+            let reading = meter.stop()
+            var s = Sample(events: summary.count, reading)
+            s.diskBytes = scratch.diskBytes()
+            let verifyMeter = Meter.start()
+            let v = BundleVerifier.verify(directory: bundle, trustedPublicKey: nil)
+            let verified = verifyMeter.stop()
+            guard v.ok, v.checked == summary.count else {
+                throw BenchError("bundle verification failed: \(v.problem ?? "?") (checked \(v.checked) of \(summary.count))")
+            }
+            s.extra["verify_s"] = verified.seconds
+            s.extra["verify_cpu_s"] = verified.cpuSeconds
+            s.extra["verified"] = Double(v.checked)
+            return s
+        case .sqlite:
+            let db = try SQLiteLedger(path: built.sqlitePath, durability: .durable, create: false)
+            let path = scratch.file("events.jsonl")
+            FileManager.default.createFile(atPath: path, contents: nil)
+            guard let out = FileHandle(forWritingAtPath: path) else { throw BenchError("cannot write \(path)") }
+            let meter = Meter.start()
+            var count = 0
+            try db.pool.read { dbc in
+                var buffer = [UInt8]()
+                buffer.reserveCapacity(1 << 20)
+                let rows = try GRDB.Row.fetchCursor(dbc, sql: "SELECT seq, stream, version, payload FROM events ORDER BY seq")
+                while let row = try rows.next() {
+                    let seq: Int64 = row[0], stream: String = row[1], version: Int64 = row[2]
+                    buffer += Array("{\"seq\":\(seq),\"stream\":\"\(stream)\",\"version\":\(version),\"event\":".utf8)
+                    try row.withUnsafeData(atIndex: 3) { d in if let d { buffer += d } }
+                    buffer += [UInt8(ascii: "}"), 0x0A]
+                    count += 1
+                    if buffer.count >= 1 << 20 { out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
+                }
+                out.write(Data(buffer))
+            }
+            try out.synchronize()
+            try out.close()
+            let reading = meter.stop()
+            var s = Sample(events: count, reading)
+            s.diskBytes = scratch.diskBytes()
+            return s
+        case .rawLMDB:
+            throw BenchError("no raw LMDB peer for an export")
+        }
+    }
+}
