@@ -111,16 +111,18 @@ final class GroupCommitter: @unchecked Sendable {
     }
 }
 
-/// A one-shot value handed from one thread to a waiting one.
-final class Latch<Value>: @unchecked Sendable {
+/// A one-shot value handed from one thread to a waiting one (e.g. an ``EventLog/appendDetached(_:mode:hook:completion:)`` result).
+public final class Latch<Value>: @unchecked Sendable {
     private let condition = NSCondition()
     private var value: Value?
 
-    func set(_ v: Value) {
+    public init() {}
+
+    public func set(_ v: Value) {
         condition.lock(); value = v; condition.signal(); condition.unlock()
     }
 
-    func wait() -> Value {
+    public func wait() -> Value {
         condition.lock(); defer { condition.unlock() }
         while value == nil { condition.wait() }
         return value!

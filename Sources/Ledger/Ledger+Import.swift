@@ -197,17 +197,3 @@ final class Importer {
         return report
     }
 }
-
-/// A one-shot value handed from the writer thread to the importer.
-final class Latch<Value>: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var value: Value?
-
-    func set(_ v: Value) { condition.lock(); value = v; condition.signal(); condition.unlock() }
-
-    func wait() -> Value {
-        condition.lock(); defer { condition.unlock() }
-        while value == nil { condition.wait() }
-        return value!
-    }
-}
