@@ -32,7 +32,7 @@ extension Ledger {
     /// - Parameters:
     ///   - atomic: all lines or none.
     ///   - progress: called after each batch with (bytes read, total bytes if known).
-    public func importFile(_ path: String, atomic: Bool = false, batchSize: Int = 8192,
+    public func importFile(_ path: String, atomic: Bool = false, batchSize: Int = 32_768,
                            progress: ((Int, Int?) -> Void)? = nil) throws -> ImportReport {
         let handle: FileHandle
         var total: Int?
@@ -74,7 +74,7 @@ extension Ledger {
     }
 
     /// Imports lines given in memory or generated (the demo, benchmarks), in order, as `importFile` does.
-    public func importLines<S: Sequence>(_ lines: S, atomic: Bool = false, batchSize: Int = 8192,
+    public func importLines<S: Sequence>(_ lines: S, atomic: Bool = false, batchSize: Int = 32_768,
                                          progress: ((Int) -> Void)? = nil) throws -> ImportReport where S.Element == [UInt8] {
         let importer = Importer(ledger: self, atomic: atomic, batchSize: batchSize)
         var n = 0
@@ -97,6 +97,8 @@ final class Importer {
     private var report = ImportReport()
     private var batch: [(line: Int, event: Event)] = []
     private var erasedInBatch: Set<String> = []
+    /// Customers erased by the batch in flight (their keys are destroyed when it is collected).
+    private var erasedInFlight: Set<String> = []
     private var inFlight: (lines: [Int], events: [Event], latch: Latch<Result<AppendReport, any Error>>)?
     private var flushed = false
 
@@ -130,8 +132,13 @@ final class Importer {
 
     private func flush() throws {
         guard !batch.isEmpty else { return }
-        // Erasures in flight must destroy their keys before this batch seals with them.
-        if let f = inFlight, f.events.contains(where: { $0.type == .personalDataErased }) { try collect() }
+        // A customer erased by the batch in flight must lose their key before this batch seals
+        // new data for them; other batches go on preparing while it commits.
+        if !erasedInFlight.isEmpty, batch.contains(where: {
+            if case .callOpened(let b) = $0.event.body { return erasedInFlight.contains(b.customer.id) } else { return false }
+        }) {
+            try collect()
+        }
         let events = batch.map(\.event)
         try ledger.ensureKeys(for: events)
         let prepared = try Importer.prepareInParallel(events, ledger)
@@ -142,6 +149,7 @@ final class Importer {
                                   hook: RuleHook(events: stored, store: ledger.rules)) { latch.set($0) }
         inFlight = (batch.map(\.line), stored, latch)
         batch.removeAll(keepingCapacity: true)
+        erasedInFlight = erasedInBatch
         erasedInBatch.removeAll()
         flushed = true
     }
@@ -168,6 +176,7 @@ final class Importer {
     private func collect() throws {
         guard let f = inFlight else { return }
         inFlight = nil
+        erasedInFlight.removeAll()
         switch f.latch.wait() {
         case .success(let r):
             for ((line, event), outcome) in zip(zip(f.lines, f.events), r.outcomes) {

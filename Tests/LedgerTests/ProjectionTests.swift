@@ -160,3 +160,22 @@ import Testing
         #expect(other.contains("Jane Roe") && other.contains("c43"))
     }
 }
+
+extension ProjectionTests {
+    @Test func aNewCallAfterAnErasureInTheBatchBeforeGetsAFreshKey() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        _ = try ledger.importStrings(s.organisation())
+        // Batches of two lines: the erasure commits in one batch while the next is prepared.
+        let lines = [s.open("T1", 1, customer: "c9"), s.line("noteLogged", 2, actor: "a1", ticket: "T1", ["author": "a1", "text": "x"]),
+                     s.line("personalDataErased", 3, actor: "m1", ["customer": "c9"]), s.line("noteLogged", 4, actor: "a1", ticket: "T1", ["author": "a1", "text": "y"]),
+                     s.open("T2", 5, customer: "c9"), s.line("noteLogged", 6, actor: "a1", ticket: "T2", ["author": "a1", "text": "z"])]
+        let report = try ledger.importLines(lines.map { Array($0.utf8) }, batchSize: 2)
+        #expect(report.appended == lines.count)
+        let point = try ledger.point(asOf: nil, now: nil)
+        let old = String(decoding: try ledger.ticketEvents("T1", at: point)[0].json, as: UTF8.self)
+        let new = String(decoding: try ledger.ticketEvents("T2", at: point)[0].json, as: UTF8.self)
+        #expect(old.contains(Ledger.erased) && !old.contains("Jane Roe"))
+        #expect(new.contains("Jane Roe") && new.contains("\"c9\""), "the new call's data is sealed under a fresh key")
+    }
+}
