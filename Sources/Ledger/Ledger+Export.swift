@@ -122,17 +122,16 @@ extension Ledger {
                 }
             }
         }
-        try events.close(); try csv.close(); try personal.close()
+        var files: [String: CanonicalJSON] = [:]
+        for (name, file) in [(Bundle.eventsFile, events), (Bundle.csvFile, csv), (Bundle.personalFile, personal)] {
+            let (digest, bytes) = try file.close()
+            files[name] = .object(["bytes": .integer(Int64(bytes)), "sha256": .string(digest.hex)])
+        }
         progress?(count, total)
 
         var range: [String: CanonicalJSON] = ["fromSeq": .integer(Int64(lower)), "toSeq": .integer(Int64(upper))]
         if let t = request.ticket { range["ticket"] = .string(t) }
         if let s = request.staff { range["staff"] = .string(s) }
-        var files: [String: CanonicalJSON] = [:]
-        for name in [Bundle.eventsFile, Bundle.csvFile, Bundle.personalFile] {
-            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
-            files[name] = .object(["bytes": .integer(Int64(data.count)), "sha256": .string(Array(SHA256.hash(data: data)).hex)])
-        }
         var manifest: [String: CanonicalJSON] = [
             "format": .string(Bundle.format),
             "createdAt": .string(Timestamp.now().description),
@@ -199,10 +198,12 @@ extension Ledger {
     }
 }
 
-/// A file written through a large buffer.
+/// A file written through a large buffer, hashed (SHA-256) as it is written.
 final class BufferedFile {
     private let handle: FileHandle
     private var buffer: [UInt8] = []
+    private var hasher = SHA256()
+    private var written = 0
 
     init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
@@ -219,14 +220,19 @@ final class BufferedFile {
     }
 
     private func flush() {
+        hasher.update(data: buffer)
+        written += buffer.count
         handle.write(Data(buffer))
         buffer.removeAll(keepingCapacity: true)
     }
 
-    func close() throws {
+    /// Flushes, syncs and closes; returns the file's SHA-256 and size.
+    @discardableResult
+    func close() throws -> (sha256: [UInt8], bytes: Int) {
         flush()
         try handle.synchronize()
         try handle.close()
+        return (Array(hasher.finalize()), written)
     }
 }
 
