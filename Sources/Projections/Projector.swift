@@ -24,6 +24,8 @@ public final class Projector: @unchecked Sendable {
     private let generations: [Generation]
     /// Events applied per write transaction.
     public var chunkSize = 100_000
+    /// Staff histories for as-of ticket views.
+    let staffHistory = StaffHistory()
     /// Bump when the stored records' encoding or meaning changes: a mismatch forces a rebuild.
     public static let schemaVersion: UInt64 = 1
 
@@ -294,7 +296,7 @@ public final class Projector: @unchecked Sendable {
     public func ticket(_ id: String, asOf seq: UInt64) throws -> TicketState? {
         try log.environment.read { txn in
             let decoder = EventDecoder(mode: .stored)
-            let staff = StreamStaffLookup(log: log, txn: txn, asOf: seq)
+            let staff = StreamStaffLookup(history: staffHistory, log: log, txn: txn, asOf: seq)
             var state: TicketState?
             try log.scanStream("ticket:" + id, asOf: seq, in: txn) { record in
                 let event = try decoder.decode(record.payload)
@@ -309,27 +311,59 @@ public final class Projector: @unchecked Sendable {
     }
 }
 
-/// Staff as they were at a seq, from their own streams (memoized per lookup).
-final class StreamStaffLookup: StaffLookup {
+/// Staff members' histories, folded once and kept: staff events never change, so a member's
+/// state after each of their events is cached and only extended when a view asks about a
+/// point past what was read. An as-of view then costs the ticket's events, not the length of
+/// the staff's histories.
+final class StaffHistory: @unchecked Sendable {
+    struct Member {
+        /// The member's state after each of their events, in seq order.
+        var states: [(seq: UInt64, info: StaffInfo?)] = []
+        /// The log's head when the stream was last read: every event up to it is in `states`.
+        var readThrough: UInt64 = 0
+    }
+
+    private let lock = NSLock()
+    private var members: [String: Member] = [:]
+
+    func member(_ id: String, through seq: UInt64, log: EventLog, txn: ReadTransaction) throws -> Member {
+        lock.lock()
+        let cached = members[id]
+        lock.unlock()
+        if let cached, cached.readThrough >= seq { return cached }
+        var m = cached ?? Member()
+        let head = try log.head(in: txn).seq
+        let decoder = EventDecoder(mode: .stored)
+        // A staff stream's versions run 1...n: continue after the ones already folded.
+        try log.scanStream("staff:" + id, from: UInt64(m.states.count + 1), in: txn) { r in
+            m.states.append((r.seq, StaffInfo.applying(try decoder.decode(r.payload), to: m.states.last?.info ?? nil)))
+            return true
+        }
+        m.readThrough = head
+        lock.lock()
+        if members.count > 100_000 { members.removeAll() }  // bounded memory
+        members[id] = m
+        lock.unlock()
+        return m
+    }
+}
+
+/// Staff as they were at a seq, from their cached histories.
+struct StreamStaffLookup: StaffLookup {
+    let history: StaffHistory
     let log: EventLog
     let txn: ReadTransaction
     let asOf: UInt64
-    private var streams: [String: [(seq: UInt64, event: Event)]] = [:]
-
-    init(log: EventLog, txn: ReadTransaction, asOf: UInt64) { self.log = log; self.txn = txn; self.asOf = asOf }
 
     func staff(_ id: String, atSeq seq: UInt64) throws -> StaffInfo? {
-        if streams[id] == nil {
-            var events: [(UInt64, Event)] = []
-            let decoder = EventDecoder(mode: .stored)
-            try log.scanStream("staff:" + id, asOf: asOf, in: txn) { r in
-                events.append((r.seq, try decoder.decode(r.payload))); return true
-            }
-            streams[id] = events
+        let cut = min(seq, asOf)
+        let m = try history.member(id, through: cut, log: log, txn: txn)
+        var lo = 0, hi = m.states.count  // the last state at or before the cut
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if m.states[mid].seq <= cut { lo = mid + 1 } else { hi = mid }
         }
-        var info: StaffInfo?
-        for (s, e) in streams[id]! where s <= seq { info = StaffInfo.applying(e, to: info) }
-        return info
+        return lo == 0 ? nil : m.states[lo - 1].info
     }
 }
 
