@@ -37,7 +37,7 @@ let package = Package(
         // Events, the interchange line, rules and findings: pure Swift, no storage.
         .target(name: "EscalationDomain"),
         // A seeded contact-centre simulation that writes interchange lines (demo and benchmarks).
-        .target(name: "Simulation"),
+        .target(name: "Simulation", dependencies: ["EscalationDomain"]),
         // Ticket state, scorecards, findings and audit trail, kept in LMDB.
         .target(name: "Projections", dependencies: ["EscalationDomain", "EventLog", "LMDB"]),
         // Merkle trees (RFC 9162), signed checkpoints, export bundles and their verification.

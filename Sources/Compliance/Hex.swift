@@ -1,10 +1,9 @@
-// Lowercase hexadecimal encoding and decoding, shared by the Compliance types.
-
-enum Hex {
+/// Lowercase hexadecimal encoding and decoding, shared by the Compliance types, the ledger and its tool.
+public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Lowercase hex of `bytes` (two characters per byte, no separators).
-    static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
         for b in bytes {
@@ -15,7 +14,7 @@ enum Hex {
     }
 
     /// Bytes of an even-length hex string (either case); nil if malformed.
-    static func decode(_ string: String) -> [UInt8]? {
+    public static func decode(_ string: String) -> [UInt8]? {
         let utf8 = Array(string.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var out = [UInt8]()

@@ -105,7 +105,7 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
         }
         guard i == n else { return nil }
 
-        let days = Int64(daysFromCivil(year, month, day))
+        let days = Int64(Self.daysFromCivil(year, month, day))
         let seconds = Int64(hour * 3600 + minute * 60 + second - offsetMinutes * 60)
         let t = Timestamp(microsecondsSinceEpoch: days * microsecondsPerDay + seconds * microsecondsPerSecond + Int64(micros))
         guard t >= .min, t <= .max else { return nil }
@@ -132,7 +132,7 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
         var days = us / Self.microsecondsPerDay
         var rest = us % Self.microsecondsPerDay
         if rest < 0 { rest += Self.microsecondsPerDay; days -= 1 }
-        let (y, m, d) = civilFromDays(Int(days))
+        let (y, m, d) = Self.civilFromDays(Int(days))
         let secOfDay = Int(rest / Self.microsecondsPerSecond)
         let frac = Int(rest % Self.microsecondsPerSecond)
         let year = Swift.max(0, Swift.min(9999, y))
@@ -202,26 +202,28 @@ func daysInMonth(_ y: Int, _ m: Int) -> Int {
     }
 }
 
-/// Days since 1970-01-01 of a civil date.
-func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yoe = y - era * 400
-    let mp = month > 2 ? month - 3 : month + 9
-    let doy = (153 * mp + 2) / 5 + day - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return era * 146_097 + doe - 719_468
-}
+extension Timestamp {
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    public static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = month > 2 ? month - 3 : month + 9
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
 
-/// The civil date of a count of days since 1970-01-01.
-func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    /// The proleptic Gregorian date of a count of days since 1970-01-01 (H. Hinnant's algorithm).
+    public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
 }

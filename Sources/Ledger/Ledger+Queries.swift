@@ -1,3 +1,4 @@
+import Compliance
 import EscalationDomain
 import EventLog
 import Foundation
@@ -220,12 +221,7 @@ extension CustomerKeys {
     func count() throws -> Int { try environment.read { try $0.count(customersDatabase) } }
 }
 
-extension Sequence where Element == UInt8 {
+extension Collection where Element == UInt8 {
     /// Lowercase hex.
-    public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in self { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var hex: String { Hex.encode(self) }
 }

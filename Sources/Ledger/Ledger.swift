@@ -157,7 +157,7 @@ public final class Ledger: @unchecked Sendable {
 
     func append(_ events: [Event], atomic: Bool, system: Bool) throws -> [Outcome] {
         var outcomes = [Outcome?](repeating: nil, count: events.count)
-        var ready: [(Int, Prepared)] = []
+        var valid: [(Int, Event)] = []
         for (i, e) in events.enumerated() {
             do {
                 try e.validateStandalone()
@@ -167,8 +167,10 @@ public final class Ledger: @unchecked Sendable {
                 outcomes[i] = .refused(error)
                 continue
             }
-            ready.append((i, try prepareWithKeys(e)))
+            valid.append((i, e))
         }
+        try ensureKeys(for: valid.map(\.1))  // one key-store transaction for the batch
+        let ready = try valid.map { ($0.0, try prepare($0.1)) }
         let hook = RuleHook(events: ready.map(\.1.stored), store: rules)
         do {
             let report = try log.appendSync(ready.map(\.1.draft), mode: atomic ? .atomic : .eachAlone, hook: hook)
@@ -178,11 +180,6 @@ public final class Ledger: @unchecked Sendable {
         }
         try afterAppend(ready.map(\.1.stored))
         return outcomes.map { $0! }
-    }
-
-    private func prepareWithKeys(_ e: Event) throws -> Prepared {
-        try ensureKeys(for: [e])
-        return try prepare(e)
     }
 
     static func outcome(_ o: AppendOutcome, event: Event) -> Outcome {

@@ -1,3 +1,4 @@
+import EscalationDomain
 /// A UTC instant for the simulation: microseconds since 1970-01-01T00:00:00Z.
 ///
 ///     let t = SimulationTime(rfc3339: "2026-03-02T08:00:00Z")!
@@ -47,7 +48,7 @@ public struct SimulationTime: Sendable, Hashable, Comparable, CustomStringConver
             for _ in digits..<6 { micros *= 10 }
         }
         guard i == b.count - 1 else { return nil }
-        let days = Int64(daysFromCivil(y, mo, d))
+        let days = Int64(Timestamp.daysFromCivil(y, mo, d))
         microseconds = (days * 86_400 + Int64(h * 3600 + mi * 60 + s)) * 1_000_000 + Int64(micros)
     }
 
@@ -77,7 +78,7 @@ struct DayCache {
         if rest < 0 { rest += 86_400_000_000; days -= 1 }
         if days != day {
             day = days
-            let (y, m, d) = civilFromDays(Int(days))
+            let (y, m, d) = Timestamp.civilFromDays(Int(days))
             let year = max(0, min(9999, y))
             func digit(_ v: Int) -> UInt8 { UInt8(48 + v % 10) }
             date = (digit(year / 1000), digit(year / 100), digit(year / 10), digit(year), UInt8(ascii: "-"),
@@ -108,28 +109,4 @@ struct DayCache {
         }
         w.put(UInt8(ascii: "Z"))
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant).
-func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yoe = y - era * 400
-    let mp = month > 2 ? month - 3 : month + 9
-    let doy = (153 * mp + 2) / 5 + day - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return era * 146_097 + doe - 719_468
-}
-
-/// The date of a count of days since 1970-01-01 (Hinnant).
-func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
 }

@@ -145,7 +145,7 @@ struct BundleCheck {
     static func run(directory: String, publicKey: String?, json: Bool) throws {
         var trusted: [UInt8]?
         if let publicKey {
-            guard publicKey.count == 64, let bytes = hexBytes(publicKey) else {
+            guard publicKey.count == 64, let bytes = Hex.decode(publicKey) else {
                 throw CommandFailure("--public-key takes the ledger's Ed25519 public key as 64 hex characters")
             }
             trusted = bytes
@@ -168,16 +168,5 @@ struct BundleCheck {
             Terminal.print("DAMAGED" + (r.firstBadLine.map { " at line \($0)" } ?? "") + ": \(r.problem ?? "unknown problem")")
         }
         if !r.ok { throw ExitCode(ExitStatus.damaged) }
-    }
-
-    static func hexBytes(_ s: String) -> [UInt8]? {
-        var out: [UInt8] = []
-        var chars = Array(s.utf8)[...]
-        while chars.count >= 2 {
-            guard let b = UInt8(String(decoding: chars.prefix(2), as: UTF8.self), radix: 16) else { return nil }
-            out.append(b)
-            chars = chars.dropFirst(2)
-        }
-        return chars.isEmpty ? out : nil
     }
 }
