@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "Simulation", targets: ["Simulation"]),
         .library(name: "Compliance", targets: ["Compliance"]),
+        .library(name: "Privacy", targets: ["Privacy"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "EscalationDomain", targets: ["EscalationDomain"]),
         .executable(name: "ledger", targets: ["ledger"]),
@@ -45,11 +46,16 @@ let package = Package(
             name: "Compliance",
             dependencies: ["EventLog", "EscalationDomain", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Personal data: random pseudonyms, per-customer keys, sealing and physical erasure (docs/PRIVACY.md).
+        .target(
+            name: "Privacy",
+            dependencies: ["LMDB", "EscalationDomain", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The ledger: ties the log, the rules, personal-data sealing, projections and exports together.
         .target(
             name: "Ledger",
             dependencies: [
-                "LMDB", "EventLog", "EscalationDomain", "Projections", "Compliance",
+                "LMDB", "EventLog", "EscalationDomain", "Projections", "Compliance", "Privacy",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

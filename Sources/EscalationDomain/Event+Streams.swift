@@ -8,7 +8,7 @@ extension Event {
         case .staffReassigned(let b): return "staff:" + b.staff
         case .legalHoldPlaced(let b), .legalHoldReleased(let b): return "customer:" + b.customer
         case .personalDataErased(let b): return "customer:" + b.customer
-        case .exportMade: return "ledger"
+        case .exportMade, .personalDataRevealed: return "ledger"
         default: return "ticket:" + (ticket ?? "")
         }
     }
@@ -40,7 +40,9 @@ extension Event {
         case .debriefHeld(let b): return [("agent", b.agent), ("coach", b.coach)]
         case .feedbackGiven(let b): return [("agent", b.agent), ("by", b.by)]
         case .sanctionIssued(let b): return [("agent", b.agent), ("by", b.by)]
-        case .legalHoldPlaced, .legalHoldReleased, .personalDataErased, .exportMade: return []
+        case .legalHoldPlaced, .legalHoldReleased, .personalDataErased: return []
+        case .exportMade(let b): return [("operator", b.operator)]
+        case .personalDataRevealed(let b): return [("operator", b.operator)]
         }
     }
 
@@ -101,7 +103,9 @@ extension Event {
         case .personalDataErased(let b):
             return "personal data of customer \(b.customer) erased"
         case .exportMade(let b):
-            return "export of seq \(b.from)–\(b.to) (\(b.count) events), root \(b.root.prefix(16))"
+            return "export of seq \(b.from)–\(b.to) (\(b.count) events) for \(b.operator), root \(b.root.prefix(16))"
+        case .personalDataRevealed(let b):
+            return "personal data of \(b.customers.count) customer(s) revealed to \(b.operator) (\(b.query))"
         }
     }
 }

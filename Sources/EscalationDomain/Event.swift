@@ -23,12 +23,16 @@ public struct Event: Hashable, Sendable {
     public var expectedVersion: UInt64?
     /// The type-specific fields.
     public var body: Body
+    /// The stored form's sealed personal data (`<pseudonym>:<base64>`, see docs/PRIVACY.md);
+    /// never on interchange lines.
+    public var sealed: String?
 
     /// Creates an event.
     public init(
         id: EventID, at: Timestamp, actor: String, channel: String, ticket: String? = nil,
-        expectedVersion: UInt64? = nil, body: Body
+        expectedVersion: UInt64? = nil, body: Body, sealed: String? = nil
     ) {
+        self.sealed = sealed
         self.id = id
         self.at = at
         self.actor = actor
@@ -50,7 +54,7 @@ public enum EventType: String, CaseIterable, Sendable {
     case ticketReopened, debriefHeld
     case feedbackGiven, sanctionIssued
     case legalHoldPlaced, legalHoldReleased, personalDataErased
-    case exportMade
+    case exportMade, personalDataRevealed
 
     /// Which family the type belongs to, which decides its stream and whether it has a `ticket`.
     public var category: Category {
@@ -58,7 +62,7 @@ public enum EventType: String, CaseIterable, Sendable {
         case .staffEnrolled, .staffReassigned: .staff
         case .feedbackGiven, .sanctionIssued: .discipline
         case .legalHoldPlaced, .legalHoldReleased, .personalDataErased: .compliance
-        case .exportMade: .ledger
+        case .exportMade, .personalDataRevealed: .ledger
         default: .ticket
         }
     }
@@ -81,8 +85,8 @@ public enum EventType: String, CaseIterable, Sendable {
     }
 }
 
-/// The customer on `callOpened`. `name` and `phone` are personal data; the
-/// ledger stores them sealed in `sealed` (accepted only by the `.stored` decoder).
+/// The customer on `callOpened`. All three fields are personal data: the
+/// ledger stores a pseudonym for `id` and seals the values (see ``Event/sealed``).
 public struct Customer: Hashable, Sendable {
     /// The customer's id.
     public var id: String
@@ -90,15 +94,12 @@ public struct Customer: Hashable, Sendable {
     public var name: String?
     /// Personal data.
     public var phone: String?
-    /// The ledger's sealed form of the personal data (never on interchange lines).
-    public var sealed: String?
 
     /// Creates a customer.
-    public init(id: String, name: String? = nil, phone: String? = nil, sealed: String? = nil) {
+    public init(id: String, name: String? = nil, phone: String? = nil) {
         self.id = id
         self.name = name
         self.phone = phone
-        self.sealed = sealed
     }
 }
 
@@ -126,6 +127,7 @@ extension Event {
         case legalHoldReleased(LegalHold)
         case personalDataErased(PersonalDataErased)
         case exportMade(ExportMade)
+        case personalDataRevealed(PersonalDataRevealed)
 
         /// The body's event type.
         public var type: EventType {
@@ -151,6 +153,7 @@ extension Event {
             case .legalHoldReleased: .legalHoldReleased
             case .personalDataErased: .personalDataErased
             case .exportMade: .exportMade
+            case .personalDataRevealed: .personalDataRevealed
             }
         }
     }
@@ -429,11 +432,45 @@ extension Event {
         /// The export's Merkle root, lowercase hex.
         public var root: String
 
-        public init(from: UInt64, to: UInt64, count: UInt64, root: String) {
+        /// The staff member who asked for the export.
+        public var `operator`: String
+        /// Why, as they stated it.
+        public var purpose: String
+        /// The selection as given (`--from 1 --to 500 --ticket T-1`; empty for everything).
+        public var filter: String
+        /// True when customers were shown by pseudonym only.
+        public var pseudonymized: Bool
+
+        public init(from: UInt64, to: UInt64, count: UInt64, root: String, operator: String, purpose: String,
+                    filter: String, pseudonymized: Bool) {
             self.from = from
             self.to = to
             self.count = count
             self.root = root
+            self.operator = `operator`
+            self.purpose = purpose
+            self.filter = filter
+            self.pseudonymized = pseudonymized
+        }
+    }
+
+    /// `personalDataRevealed`: appended by the ledger (actor `system`) before a query or an
+    /// export shows personal data in clear (CONTRACT.md section 7).
+    public struct PersonalDataRevealed: Hashable, Sendable {
+        /// The staff member who asked.
+        public var `operator`: String
+        /// Why, as they stated it.
+        public var purpose: String
+        /// The pseudonyms of the customers shown.
+        public var customers: [String]
+        /// What was asked (`ticket T-1`, `customer …`).
+        public var query: String
+
+        public init(operator: String, purpose: String, customers: [String], query: String) {
+            self.operator = `operator`
+            self.purpose = purpose
+            self.customers = customers
+            self.query = query
         }
     }
 }

@@ -13,9 +13,9 @@
 public struct EventDecoder: Sendable {
     /// Which lines are accepted.
     public enum Mode: Sendable, Hashable {
-        /// What users send: `customer.sealed` is an unknown field.
+        /// What users send: `sealed` is an unknown field.
         case interchange
-        /// What the ledger stores: `customer.sealed` is allowed.
+        /// What the ledger stores: `sealed` (the sealed personal data) is allowed.
         case stored
     }
 
@@ -71,19 +71,17 @@ public struct EventDecoder: Sendable {
 /// Slot indices: one per `Key` (by raw value), then `customer`'s four keys.
 enum SlotIndex {
     /// `Key.allCases.count` (checked by a test), as a constant.
-    static let keyCount = 48
+    static let keyCount = 55
     static let customerID = keyCount
     static let customerName = keyCount + 1
     static let customerPhone = keyCount + 2
-    static let customerSealed = keyCount + 3
-    static let count = keyCount + 4
+    static let count = keyCount + 3
 }
 
 private let slotCount = SlotIndex.count
 private let customerID = SlotIndex.customerID
 private let customerName = SlotIndex.customerName
 private let customerPhone = SlotIndex.customerPhone
-private let customerSealed = SlotIndex.customerSealed
 
 private enum ValueKind: UInt8 {
     case string, number, trueValue, falseValue, null, object, array
@@ -266,13 +264,12 @@ private struct LineParser {
         }
     }
 
-    /// The slot of a `customer` key, nil when unknown (or `sealed` in interchange mode).
+    /// The slot of a `customer` key, nil when unknown.
     func customerIndex(_ name: PackedName) -> Int? {
         switch (name.count, name.w0) {
         case (2, 0x6469): return customerID  // id
         case (4, 0x656d_616e): return customerName  // name
         case (5, 0x65_6e6f_6870): return customerPhone  // phone
-        case (6, 0x6465_6c61_6573): return allowSealed ? customerSealed : nil  // sealed
         default: return nil
         }
     }
@@ -692,6 +689,29 @@ extension LineParser {
         }
     }
 
+    /// An array of strings (the ledger's own `personalDataRevealed`).
+    func stringArray(_ k: Key) throws(RuleViolation) -> [String] {
+        let s = try required(slot(k), k.name)
+        guard s.kind == .array else { throw fail(k.name, "expected an array of strings, found \(s.kind.name)") }
+        var inner = self
+        inner.i = Int(s.start) + 1
+        var out: [String] = []
+        inner.skipWhitespace()
+        if inner.i < n, p[inner.i] == UInt8(ascii: "]") { return out }
+        while true {
+            guard inner.i < n, p[inner.i] == UInt8(ascii: "\"") else { throw fail(k.name, "expected an array of strings") }
+            inner.i += 1
+            let (a, b, esc) = try inner.scanString()
+            out.append(decodeString(a, b, esc))
+            inner.skipWhitespace()
+            guard inner.i < n else { throw fail(k.name, "expected an array of strings") }
+            if p[inner.i] == UInt8(ascii: "]") { return out }
+            guard p[inner.i] == UInt8(ascii: ",") else { throw fail(k.name, "expected an array of strings") }
+            inner.i += 1
+            inner.skipWhitespace()
+        }
+    }
+
     func hexText(_ k: Key) throws(RuleViolation) -> String {
         let value = try text(k)
         let utf8 = value.utf8
@@ -708,7 +728,6 @@ extension LineParser {
         var c = Customer(id: id)
         if let s = optional(customerSlot(customerName)) { c.name = try text(s, "customer.name") }
         if let s = optional(customerSlot(customerPhone)) { c.phone = try text(s, "customer.phone") }
-        if let s = optional(customerSlot(customerSealed)) { c.sealed = try text(s, "customer.sealed") }
         return c
     }
 
@@ -728,6 +747,7 @@ extension LineParser {
             let key = Key(rawValue: UInt8(extra.trailingZeroBitCount))!
             throw fail(key.name, "not a field of \(type.rawValue)")
         }
+        if !allowSealed, seen & Key.sealed.bit != 0 { throw fail("sealed", "unknown field (the ledger's stored form only)") }
 
         let idSlot = try required(slot(.id), "id")
         guard idSlot.kind == .string else { throw fail("id", "expected a UUID string, found \(idSlot.kind.name)") }
@@ -746,8 +766,9 @@ extension LineParser {
         let ticket = try type.category.hasTicket ? ident(.ticket) : nil
         let expectedVersion = try optionalUnsigned(.expectedVersion)
         let body = try body(type)
+        let sealed = try optional(slot(.sealed)).map { s throws(RuleViolation) in try text(s, "sealed") }
         return Event(id: id, at: at, actor: actor, channel: channel, ticket: ticket,
-                     expectedVersion: expectedVersion, body: body)
+                     expectedVersion: expectedVersion, body: body, sealed: sealed)
     }
 
     func body(_ type: EventType) throws(RuleViolation) -> Event.Body {
@@ -813,7 +834,13 @@ extension LineParser {
             return .personalDataErased(.init(customer: try ident(.customer)))
         case .exportMade:
             return .exportMade(.init(
-                from: try unsigned(.from), to: try unsigned(.to), count: try unsigned(.count), root: try hexText(.root)))
+                from: try unsigned(.from), to: try unsigned(.to), count: try unsigned(.count), root: try hexText(.root),
+                operator: try ident(.operator), purpose: try text(.purpose), filter: try text(.filter),
+                pseudonymized: try bool(.pseudonymized)))
+        case .personalDataRevealed:
+            return .personalDataRevealed(.init(
+                operator: try ident(.operator), purpose: try text(.purpose), customers: try stringArray(.customers),
+                query: try text(.query)))
         }
     }
 }

@@ -60,11 +60,11 @@ public enum EventEncoder {
             w.string("id", b.customer.id)
             if let v = b.customer.name { w.string("name", v) }
             if let v = b.customer.phone { w.string("phone", v) }
-            if let v = b.customer.sealed { w.string("sealed", v) }
             w.closeObject()
             expectedVersionAndID(e, &w)
             w.string("issue", b.issue)
             if let v = b.repeatOf { w.string("repeatOf", v) }
+            sealed(e, &w)
             ticketAndType(e, &w)
         case .escalationRequested(let b):
             envelopeHead(e, &w)
@@ -75,6 +75,7 @@ public enum EventEncoder {
             w.string("reason", b.reason.rawValue)
             w.string("requestedBy", b.requestedBy.rawValue)
             w.string("scenario", b.scenario.rawValue)
+            sealed(e, &w)
             ticketAndType(e, &w)
         case .deEscalationAttempted(let b):
             w.string("actor", e.actor)
@@ -110,6 +111,7 @@ public enum EventEncoder {
             w.string("channel", e.channel)
             expectedVersionAndID(e, &w)
             w.string("reason", b.reason)
+            sealed(e, &w)
             ticketAndType(e, &w)
         case .transferred(let b):
             w.string("actor", e.actor)
@@ -144,6 +146,7 @@ public enum EventEncoder {
             w.string("author", b.author)
             w.string("channel", e.channel)
             expectedVersionAndID(e, &w)
+            sealed(e, &w)
             w.string("text", b.text)
             ticketAndType(e, &w)
         case .ticketResolved(let b):
@@ -162,6 +165,7 @@ public enum EventEncoder {
             w.string("channel", e.channel)
             expectedVersionAndID(e, &w)
             w.string("reason", b.reason)
+            sealed(e, &w)
             ticketAndType(e, &w)
         case .debriefHeld(let b):
             w.string("actor", e.actor)
@@ -171,6 +175,7 @@ public enum EventEncoder {
             w.string("coach", b.coach)
             expectedVersionAndID(e, &w)
             w.string("lessons", b.lessons)
+            sealed(e, &w)
             ticketAndType(e, &w)
         case .feedbackGiven(let b):
             w.string("actor", e.actor)
@@ -179,6 +184,7 @@ public enum EventEncoder {
             w.string("by", b.by)
             w.string("channel", e.channel)
             expectedVersionAndID(e, &w)
+            sealed(e, &w)
             w.string("text", b.text)
             ticketAndType(e, &w)
         case .sanctionIssued(let b):
@@ -189,6 +195,7 @@ public enum EventEncoder {
             w.string("channel", e.channel)
             expectedVersionAndID(e, &w)
             w.string("reason", b.reason)
+            sealed(e, &w)
             w.string("severity", b.severity.rawValue)
             ticketAndType(e, &w)
         case .legalHoldPlaced(let b), .legalHoldReleased(let b):
@@ -206,10 +213,30 @@ public enum EventEncoder {
             envelopeHead(e, &w)
             w.unsigned("count", b.count)
             if let v = e.expectedVersion { w.unsigned("expectedVersion", v) }
+            w.string("filter", b.filter)
             w.unsigned("from", b.from)
             w.id(e.id)
+            w.string("operator", b.operator)
+            w.bool("pseudonymized", b.pseudonymized)
+            w.string("purpose", b.purpose)
             w.string("root", b.root)
             w.unsigned("to", b.to)
+            w.type(e)
+        case .personalDataRevealed(let b):
+            envelopeHead(e, &w)
+            w.key("customers")
+            w.sink.reserve(1)
+            w.sink.put(UInt8(ascii: "["))
+            for (i, c) in b.customers.enumerated() {
+                if i > 0 { w.sink.reserve(1); w.sink.put(UInt8(ascii: ",")) }
+                w.sink.putJSONString(c)
+            }
+            w.sink.reserve(1)
+            w.sink.put(UInt8(ascii: "]"))
+            expectedVersionAndID(e, &w)
+            w.string("operator", b.operator)
+            w.string("purpose", b.purpose)
+            w.string("query", b.query)
             w.type(e)
         }
         w.closeObject()
@@ -228,6 +255,12 @@ public enum EventEncoder {
     private static func expectedVersionAndID(_ e: Event, _ w: inout CanonicalWriter) {
         if let v = e.expectedVersion { w.unsigned("expectedVersion", v) }
         w.id(e.id)
+    }
+
+    /// `sealed`, in the stored form of an event with personal data.
+    @inline(__always)
+    private static func sealed(_ e: Event, _ w: inout CanonicalWriter) {
+        if let v = e.sealed { w.string("sealed", v) }
     }
 
     /// `ticket`, `type`.

@@ -49,10 +49,10 @@ struct PackedName: Hashable, Sendable {
 /// canonical order), so a key's raw value is also its rank.
 enum Key: UInt8, CaseIterable, Sendable {
     case accepted, actor, agent, announcedExtension, announcedName, at, author, available, by, channel
-    case coach, count, customer, dueBy, expectedVersion, `extension`, from, goal, hourlyCost, id
-    case issue, kind, lessons, level, matter, mode, name, outcome, owner, party
+    case coach, count, customer, customers, dueBy, expectedVersion, `extension`, filter, from, goal, hourlyCost, id
+    case issue, kind, lessons, level, matter, mode, name, `operator`, outcome, owner, party, pseudonymized, purpose, query
     case reached, reason, repeatOf, reportsTo, requestedBy, resolution, role, root, satisfied, scenario
-    case severity, staff, supervisor, technique, text, ticket, to, type
+    case sealed, severity, staff, supervisor, technique, text, ticket, to, type
 
     @inline(__always) var bit: UInt64 { 1 &<< UInt64(rawValue) }
 
@@ -96,6 +96,7 @@ enum Key: UInt8, CaseIterable, Sendable {
             case 0x7942657564: return .dueBy
             case 0x6575737369: return .issue
             case 0x6c6576656c: return .level
+            case 0x7972657571: return .query
             case 0x72656e776f: return .owner
             case 0x7974726170: return .party
             case 0x6666617473: return .staff
@@ -106,12 +107,15 @@ enum Key: UInt8, CaseIterable, Sendable {
             case 0x726f68747561: return .author
             case 0x72657474616d: return .matter
             case 0x6e6f73616572: return .reason
+            case 0x7265746c6966: return .filter
+            case 0x64656c616573: return .sealed
             case 0x74656b636974: return .ticket
             default: return nil
             }
         case 7:
             switch name.w0 {
             case 0x6c656e6e616863: return .channel
+            case 0x65736f70727570: return .purpose
             case 0x736e6f7373656c: return .lessons
             case 0x656d6f6374756f: return .outcome
             case 0x64656863616572: return .reached
@@ -121,6 +125,7 @@ enum Key: UInt8, CaseIterable, Sendable {
             switch name.w0 {
             case 0x6465747065636361: return .accepted
             case 0x72656d6f74737563: return .customer
+            case 0x726f74617265706f: return .`operator`
             case 0x664f746165706572: return .repeatOf
             case 0x6f6972616e656373: return .scenario
             case 0x7974697265766573: return .severity
@@ -128,6 +133,7 @@ enum Key: UInt8, CaseIterable, Sendable {
             }
         case 9:
             if name.w0 == 0x6c62616c69617661 && name.w1 == 0x65 { return .available }
+            if name.w0 == 0x72656d6f74737563 && name.w1 == 0x73 { return .customers }
             if name.w0 == 0x6f69736e65747865 && name.w1 == 0x6e { return .`extension` }
             if name.w0 == 0x547374726f706572 && name.w1 == 0x6f { return .reportsTo }
             if name.w0 == 0x6569667369746173 && name.w1 == 0x64 { return .satisfied }
@@ -143,6 +149,7 @@ enum Key: UInt8, CaseIterable, Sendable {
             return nil
         case 13:
             if name.w0 == 0x65636e756f6e6e61 && name.w1 == 0x656d614e64 { return .announcedName }
+            if name.w0 == 0x796e6f6475657370 && name.w1 == 0x64657a696d { return .pseudonymized }
             return nil
         case 15:
             if name.w0 == 0x6465746365707865 && name.w1 == 0x6e6f6973726556 { return .expectedVersion }
@@ -220,7 +227,8 @@ extension EventType {
         case .sanctionIssued: [.agent, .by, .severity, .reason]
         case .legalHoldPlaced, .legalHoldReleased: [.customer, .matter]
         case .personalDataErased: [.customer]
-        case .exportMade: [.from, .to, .count, .root]
+        case .exportMade: [.from, .to, .count, .root, .operator, .purpose, .filter, .pseudonymized]
+        case .personalDataRevealed: [.operator, .purpose, .customers, .query]
         }
     }
 
@@ -230,6 +238,7 @@ extension EventType {
         for k in [Key.id, .type, .at, .actor, .channel, .expectedVersion] { mask |= k.bit }
         if entry.value.category.hasTicket { mask |= Key.ticket.bit }
         for k in entry.value.bodyKeys { mask |= k.bit }
+        if entry.value.hasPersonalText { mask |= Key.sealed.bit }  // stored form only (checked by the decoder)
         return mask
     }
 }

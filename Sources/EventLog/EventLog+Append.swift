@@ -28,16 +28,40 @@ public struct Position: Sendable, Equatable {
 
 /// Checks an event against state kept in the same transaction and records its effects there
 /// (the domain's rules). Called in order for each draft, after the log's own checks.
+///
+/// For each draft that is not a duplicate, ``prepare(_:draft:in:)`` and then (unless the log
+/// refuses it for a version conflict) ``admit(_:at:in:)`` are called back to back, with no
+/// other draft in between.
 public protocol AppendHook: Sendable {
+    /// Checks draft `index` and may complete it (its stream and payload), before the log
+    /// looks at its stream. It must not write anything: throwing refuses the draft.
+    func prepare(_ index: Int, draft: inout EventDraft, in txn: WriteTransaction) throws
     /// Admits draft `index` of the batch at `position`, or throws to refuse it.
     /// It must throw before writing anything: a refused event changes nothing.
     func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws
+    /// Draft `index` has the id and digest of the event at `seq`: throw to refuse it as
+    /// different content that the digest does not cover.
+    func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws
     /// Called after a batch's transaction body ran, before commit (e.g. to persist caches).
     func finish(in txn: WriteTransaction) throws
 }
 
 extension AppendHook {
+    public func prepare(_ index: Int, draft: inout EventDraft, in txn: WriteTransaction) throws {}
+    public func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws {}
     public func finish(in txn: WriteTransaction) throws {}
+}
+
+/// Sees every append transaction of a log as a whole (set once, before the first append).
+public protocol CommitObserver: AnyObject, Sendable {
+    /// At the start of each attempt of an append transaction (an attempt reruns after map growth).
+    func willBegin()
+    /// After every request of the transaction ran, before it commits.
+    func willCommit(_ txn: WriteTransaction) throws
+    /// After the transaction committed.
+    func didCommit()
+    /// After the transaction failed and was discarded.
+    func didAbort()
 }
 
 /// Why the log itself refused an event.
@@ -145,10 +169,16 @@ extension EventLog {
         // 1. Idempotency.
         if let seen = try draft.id.withBytes({ try txn.get(dbs.ids, key: $0) }) {
             let same = draft.digest.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: seen[8..<40])) }
-            if same { return .duplicate(seq: BigEndianKey.uint64(seen)) }
+            let seq = BigEndianKey.uint64(seen)
+            if same {
+                try hook?.duplicate(index, of: seq, in: txn)
+                return .duplicate(seq: seq)
+            }
             throw LogRefusal(kind: .duplicateId, id: draft.id,
-                             message: "id \(draft.id.uuidString) was appended before (seq \(BigEndianKey.uint64(seen))) with other content")
+                             message: "id \(draft.id.uuidString) was appended before (seq \(seq)) with other content")
         }
+        var draft = draft
+        try hook?.prepare(index, draft: &draft, in: txn)
         var streamName = draft.stream
         return try streamName.withUTF8 { name in
             let name = UnsafeRawBufferPointer(name)

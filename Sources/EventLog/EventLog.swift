@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import LMDB
 #if canImport(Glibc)
@@ -22,6 +23,7 @@ public final class EventLog: Sendable {
     let dbs: Databases
     let clock: @Sendable () -> Int64
     let committer: GroupCommitter
+    private let observer = ObserverSlot()
 
     /// The log's named databases.
     struct Databases: Sendable {
@@ -39,7 +41,9 @@ public final class EventLog: Sendable {
         let meta: Database
     }
 
-    public static let formatName = "escalation-ledger/1"
+    /// The format this version writes and reads (docs/FORMAT.md). Version 2 moved personal
+    /// data into sealed fields and the log's own transaction (docs/PRIVACY.md).
+    public static let formatName = "escalation-ledger/2"
 
     /// Where the log stands.
     public struct Head: Sendable, Equatable {
@@ -64,17 +68,19 @@ public final class EventLog: Sendable {
                                   streamEvents: try txn.database("stream_events"), meta: try txn.database("meta"))
                 let fmt = Array(EventLog.formatName.utf8)
                 if let existing = try txn.get(d.meta, key: Array("format".utf8)) {
-                    guard existing == fmt else {
-                        throw LogError.badFormat("this directory holds \(String(decoding: existing, as: UTF8.self)), expected \(EventLog.formatName)")
-                    }
+                    try EventLog.checkFormat(existing)
                 } else {
                     try txn.put(d.meta, key: Array("format".utf8), value: fmt)
                 }
                 return d
             }
         } else {
-            dbs = Databases(events: try open("events"), hashes: try open("hashes"), ids: try open("ids"),
-                            streams: try open("streams"), streamEvents: try open("stream_events"), meta: try open("meta"))
+            let d = Databases(events: try open("events"), hashes: try open("hashes"), ids: try open("ids"),
+                              streams: try open("streams"), streamEvents: try open("stream_events"), meta: try open("meta"))
+            dbs = d
+            if let existing = try environment.read({ try $0.get(d.meta, key: Array("format".utf8)) }) {
+                try EventLog.checkFormat(existing)
+            }
         }
         committer = GroupCommitter()
         committer.log = self
@@ -87,6 +93,21 @@ public final class EventLog: Sendable {
     }
 
     deinit { committer.stop() }
+
+    /// Refuses a log of another format, saying what to do.
+    static func checkFormat(_ stored: [UInt8]) throws {
+        guard stored != Array(formatName.utf8) else { return }
+        let found = String(decoding: stored.prefix(64), as: UTF8.self)
+        throw LogError.badFormat("this ledger is in format \(found); this version reads only \(formatName). Nothing was changed. "
+            + "Open it with the version that wrote it and export its events (ledger export), or start a new ledger "
+            + "(format 1 kept personal data in a way that cannot be erased physically; see docs/PRIVACY.md)")
+    }
+
+    /// The observer of whole append transactions (the ledger's personal-data store).
+    public var commitObserver: (any CommitObserver)? { observer.value }
+
+    /// Sets the observer of whole append transactions; call before the first append.
+    public func setCommitObserver(_ o: any CommitObserver) { observer.set(o) }
 
     /// Wall-clock microseconds since the epoch.
     public static let systemClock: @Sendable () -> Int64 = {
@@ -274,4 +295,12 @@ public enum LogError: Error, Sendable, CustomStringConvertible, Equatable {
         case .streamNameTooLong(let n): return "stream name of \(n) bytes is longer than \(RecordLayout.maxStreamLength)"
         }
     }
+}
+
+/// A lock-protected reference to the commit observer.
+final class ObserverSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var stored: (any CommitObserver)?
+    var value: (any CommitObserver)? { lock.lock(); defer { lock.unlock() }; return stored }
+    func set(_ o: any CommitObserver) { lock.lock(); stored = o; lock.unlock() }
 }

@@ -69,9 +69,11 @@ final class GroupCommitter: @unchecked Sendable {
 
     private func commit(_ batch: [Request], _ log: EventLog) -> [Result<AppendReport, any Error>] {
         var results: [Result<AppendReport, any Error>] = []
+        let observer = log.commitObserver
         do {
             try log.environment.write { txn in
                 results.removeAll(keepingCapacity: true)  // the closure reruns after map growth
+                observer?.willBegin()
                 var head = try log.readHead(txn)
                 var scratch = EventLog.Scratch()  // shared by every request of the commit
                 for request in batch {
@@ -94,8 +96,11 @@ final class GroupCommitter: @unchecked Sendable {
                     }
                 }
                 try log.writeHead(head, txn)
+                try observer?.willCommit(txn)
             }
+            observer?.didCommit()
         } catch {
+            observer?.didAbort()
             results = batch.map { _ in .failure(error) }
         }
         condition.lock()

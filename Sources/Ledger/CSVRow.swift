@@ -10,12 +10,12 @@ enum CSVRow {
         "requestedBy", "scenario", "reason", "level", "goal", "technique", "outcome", "supervisor", "available",
         "kind", "party", "accepted", "by", "from", "to", "mode", "announcedName", "announcedExtension",
         "owner", "dueBy", "reached", "author", "text", "resolution", "satisfied", "coach", "lessons", "severity",
-        "matter", "count", "root", "hash",
+        "matter", "count", "root", "operator", "purpose", "filter", "pseudonymized", "customers", "query", "hash",
     ]
     static let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
 
-    static func render(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8],
-                       personal: [(String, String)]?) -> [UInt8] {
+    /// One row for `e`, an event as the export shows it (personal data revealed, masked or erased).
+    static func render(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8]) -> [UInt8] {
         var cells = [String](repeating: "", count: columns.count)
         func set(_ k: String, _ v: String?) { if let v { cells[index[k]!] = v } }
         func set(_ k: String, _ v: Bool?) { if let v { cells[index[k]!] = v ? "true" : "false" } }
@@ -29,7 +29,9 @@ enum CSVRow {
             set("staff", b.staff); set("name", b.name); set("role", b.role.rawValue); set("reportsTo", b.reportsTo)
             set("extension", b.extension); set("hourlyCost", b.hourlyCost?.description)
         case .staffReassigned(let b): set("staff", b.staff); set("reportsTo", b.reportsTo); set("role", b.role?.rawValue)
-        case .callOpened(let b): set("agent", b.agent); set("customer", b.customer.id); set("issue", b.issue); set("repeatOf", b.repeatOf)
+        case .callOpened(let b):
+            set("agent", b.agent); set("customer", b.customer.id); set("customerName", b.customer.name)
+            set("customerPhone", b.customer.phone); set("issue", b.issue); set("repeatOf", b.repeatOf)
         case .escalationRequested(let b):
             set("requestedBy", b.requestedBy.rawValue); set("scenario", b.scenario.rawValue); set("reason", b.reason.rawValue)
             set("level", b.level.rawValue); set("goal", b.goal)
@@ -50,15 +52,11 @@ enum CSVRow {
         case .sanctionIssued(let b): set("agent", b.agent); set("by", b.by); set("severity", b.severity.rawValue); set("reason", b.reason)
         case .legalHoldPlaced(let b), .legalHoldReleased(let b): set("customer", b.customer); set("matter", b.matter)
         case .personalDataErased(let b): set("customer", b.customer)
-        case .exportMade(let b): set("from", String(b.from)); set("to", String(b.to)); set("count", String(b.count)); set("root", b.root)
-        }
-        for (k, v) in personal ?? [] {
-            switch k {
-            case "customer": set("customer", v)
-            case "name": set("customerName", v)
-            case "phone": set("customerPhone", v)
-            default: break
-            }
+        case .exportMade(let b):
+            set("from", String(b.from)); set("to", String(b.to)); set("count", String(b.count)); set("root", b.root)
+            set("operator", b.operator); set("purpose", b.purpose); set("filter", b.filter); set("pseudonymized", b.pseudonymized)
+        case .personalDataRevealed(let b):
+            set("operator", b.operator); set("purpose", b.purpose); set("customers", b.customers.joined(separator: " ")); set("query", b.query)
         }
         var out: [UInt8] = []
         for (i, c) in cells.enumerated() {

@@ -12,9 +12,18 @@ extension Ledger {
         public var to: AsOf?
         public var ticket: String?
         public var staff: String?
+        /// Only this customer's events (their tickets and compliance events), by real id or pseudonym.
+        public var customer: String?
         public var pseudonymize = false
-        public init(from: AsOf? = nil, to: AsOf? = nil, ticket: String? = nil, staff: String? = nil, pseudonymize: Bool = false) {
-            self.from = from; self.to = to; self.ticket = ticket; self.staff = staff; self.pseudonymize = pseudonymize
+        /// The staff member exporting, and why (both recorded in `exportMade`).
+        public var `operator`: String
+        public var purpose: String
+        /// The selection as given, recorded in `exportMade` (the command line's options).
+        public var filter: String
+        public init(from: AsOf? = nil, to: AsOf? = nil, ticket: String? = nil, staff: String? = nil, customer: String? = nil,
+                    pseudonymize: Bool = false, operator: String, purpose: String, filter: String = "") {
+            self.from = from; self.to = to; self.ticket = ticket; self.staff = staff; self.customer = customer
+            self.pseudonymize = pseudonymize; self.operator = `operator`; self.purpose = purpose; self.filter = filter
         }
     }
 
@@ -56,6 +65,21 @@ extension Ledger {
             throw LedgerError.invalid("export directory \(directory) is not empty")
         }
         guard !readOnly else { throw LedgerError.invalid("an export is recorded in the ledger (exportMade): open it writable") }
+        guard !request.purpose.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw LedgerError.invalid("an export needs a purpose (--purpose): it is recorded in exportMade")
+        }
+        // Showing personal data in clear takes a compliance officer; any enrolled member may
+        // export pseudonymised data (the rules check the operator is enrolled).
+        if !request.pseudonymize { try requireComplianceOperator(request.operator) }
+        var customerStreams: (stream: String, tickets: Set<String>)?
+        if let c = request.customer {
+            let p: String? = try log.environment.read { txn in
+                if let p = try vault.pseudonym(forCustomer: c, in: txn) { return p }
+                return try vault.customer(pseudonym: c, in: txn) != nil ? c : nil
+            }
+            guard let p else { throw LedgerError.notFound("customer \(c)") }
+            customerStreams = ("customer:" + p, Set(try vault.tickets(of: p, in: log.environment).map { "ticket:" + $0 }))
+        }
         // Written under DIR.partial (0700, files 0600: they may hold personal data) and renamed into
         // place only once the export is on record.
         let final = directory
@@ -64,7 +88,8 @@ extension Ledger {
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = try signingKey()
         let (lower, upper) = try seqBounds(from: request.from, to: request.to)
-        let contiguous = request.ticket == nil && request.staff == nil
+        let contiguous = request.ticket == nil && request.staff == nil && request.customer == nil
+        let view: PersonalDataView = request.pseudonymize ? .masked : .revealed
         let decoder = EventDecoder(mode: .stored)
 
         let events = try BufferedFile(path: directory + "/" + Bundle.eventsFile)
@@ -89,18 +114,19 @@ extension Ledger {
                                        seq: r.seq, stream: r.stream, version: r.version)
                 line.append(0x0A)
                 events.write(line)
-                let event = try decoder.decode(payload)
-                let shown = try personalFields(event, pseudonymize: request.pseudonymize)
-                if let shown {
+                let event = try present(try decoder.decode(payload), view, in: txn)
+                let shown = Ledger.personalFields(event)
+                if !shown.isEmpty {
                     var w = JSONWriter()
                     w.beginObject()
+                    for (k, v) in shown where k < "seq" { w.field(k, v) }
                     w.field("seq", r.seq)
-                    for (k, v) in shown { w.field(k, v) }
+                    for (k, v) in shown where k > "seq" { w.field(k, v) }
                     w.endObject()
                     personal.write(w.bytes + [0x0A])
                 }
                 csv.write(CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
-                                        hash: chain, personal: shown))
+                                        hash: chain))
                 accumulator.append(leafHash: MerkleHash(bytes: leaf)!)
                 if count == 0 { firstSeq = r.seq }
                 lastSeq = r.seq
@@ -116,6 +142,7 @@ extension Ledger {
                 }
             } else if lower <= upper {
                 try log.scan(from: lower, through: upper, in: txn) { r in
+                    if let c = customerStreams, r.stream != c.stream, !c.tickets.contains(r.stream) { return true }
                     if let s = request.staff, try !Ledger.names(r, s, decoder) { return true }
                     try emit(r)
                     return true
@@ -154,7 +181,9 @@ extension Ledger {
 
         let position: Position
         do {
-            position = try appendSystemEvent(.exportMade(.init(from: firstSeq, to: lastSeq, count: UInt64(count), root: accumulator.root.hex)))
+            position = try appendSystemEvent(.exportMade(.init(
+                from: firstSeq, to: lastSeq, count: UInt64(count), root: accumulator.root.hex, operator: request.operator,
+                purpose: request.purpose, filter: request.filter, pseudonymized: request.pseudonymize)))
         } catch {
             try? fm.removeItem(atPath: directory)
             throw error
@@ -170,31 +199,13 @@ extension Ledger {
         try decoder.decode(r.payload).names(staff)
     }
 
-    /// The personal fields an export shows for an event that carries a customer, in key order:
-    /// the real id, name and phone; `[erased]` once erased; only the pseudonym when pseudonymising.
-    func personalFields(_ event: Event, pseudonymize: Bool) throws -> [(String, String)]? {
-        let pseudonym: String, sealed: String?
-        switch event.body {
-        case .callOpened(let b): pseudonym = b.customer.id; sealed = b.customer.sealed
-        case .legalHoldPlaced(let b), .legalHoldReleased(let b): pseudonym = b.customer; sealed = nil
-        case .personalDataErased(let b): pseudonym = b.customer; sealed = nil
-        default: return nil
-        }
-        guard let realID = try keys.customerID(pseudonym) else {
-            var out = [("customer", pseudonymize ? pseudonym : Ledger.erased)]
-            if sealed != nil { out += [("name", Ledger.erased), ("phone", Ledger.erased)] }
-            return out
-        }
-        if pseudonymize { return [("customer", pseudonym)] }
-        var out = [("customer", realID)]
-        if let sealed, let plain = try keys.unseal(sealed, pseudonym: pseudonym, eventID: event.id.bytes),
-           let obj = try? JSONSerialization.jsonObject(with: Data(plain)) as? [String: String] {
-            if let n = obj["name"] { out.append(("name", n)) }
-            if let p = obj["phone"] { out.append(("phone", p)) }
-        } else if sealed != nil {
-            out += [("name", Ledger.erased), ("phone", Ledger.erased)]
-        }
-        return out
+    /// The personal fields of an event as shown (`customer` for the customer id, then the
+    /// free-text paths), in code-point order of their names.
+    static func personalFields(_ event: Event) -> [(String, String)] {
+        var out: [(String, String)] = []
+        if let c = event.customerID { out.append(("customer", c)) }
+        out += event.personalText.map { ($0.path, $0.value) }
+        return out.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
     }
 }
 

@@ -11,6 +11,8 @@ public struct ImportReport: Sendable {
     public var refused: [Refusal] = []
     /// True when `--atomic` was asked and nothing was appended because of a refusal.
     public var rolledBack = false
+
+    public init() {}
 }
 
 /// One refused line.
@@ -21,7 +23,7 @@ public struct Refusal: Sendable, Equatable {
     public var field: String?
     public var message: String
 
-    init(line: Int, _ v: RuleViolation) {
+    public init(line: Int, _ v: RuleViolation) {
         self.line = line; id = v.eventID; rule = v.rule.rawValue; field = v.field; message = v.message
     }
 }
@@ -96,9 +98,6 @@ final class Importer {
     private let decoder = EventDecoder(mode: .interchange)
     private var report = ImportReport()
     private var batch: [(line: Int, event: Event)] = []
-    private var erasedInBatch: Set<String> = []
-    /// Customers erased by the batch in flight (their keys are destroyed when it is collected).
-    private var erasedInFlight: Set<String> = []
     private var inFlight: (lines: [Int], events: [Event], latch: Latch<Result<AppendReport, any Error>>)?
     private var flushed = false
 
@@ -122,61 +121,47 @@ final class Importer {
             report.refused.append(Refusal(line: line, error))
             return
         }
-        // A new call for a customer erased earlier in this batch must get a fresh key:
-        // finish the erasure first.
-        if case .callOpened(let b) = event.body, erasedInBatch.contains(b.customer.id) { try flush() }
-        if case .personalDataErased(let b) = event.body { erasedInBatch.insert(b.customer) }
         batch.append((line, event))
         if !atomic && batch.count >= batchSize { try flush() }
     }
 
     private func flush() throws {
         guard !batch.isEmpty else { return }
-        // A customer erased by the batch in flight must lose their key before this batch seals
-        // new data for them; other batches go on preparing while it commits.
-        if !erasedInFlight.isEmpty, batch.contains(where: {
-            if case .callOpened(let b) = $0.event.body { return erasedInFlight.contains(b.customer.id) } else { return false }
-        }) {
-            try collect()
-        }
-        let events = batch.map(\.event)
-        try ledger.ensureKeys(for: events)
-        let prepared = try Importer.prepareInParallel(events, ledger)
+        // Customers are resolved and sealed in the append transaction itself, so this batch
+        // is prepared while the previous one commits, whatever they hold.
+        let prepared = Importer.prepareInParallel(batch.map(\.event))
         try collect()
         let latch = Latch<Result<AppendReport, any Error>>()
-        let stored = prepared.map(\.stored)
+        let events = prepared.map(\.event)
         ledger.log.appendDetached(prepared.map(\.draft), mode: atomic ? .atomic : .eachAlone,
-                                  hook: RuleHook(events: stored, store: ledger.rules)) { latch.set($0) }
-        inFlight = (batch.map(\.line), stored, latch)
+                                  hook: LedgerHook(events: events, ledger: ledger)) { latch.set($0) }
+        inFlight = (batch.map(\.line), events, latch)
         batch.removeAll(keepingCapacity: true)
-        erasedInFlight = erasedInBatch
-        erasedInBatch.removeAll()
         flushed = true
     }
 
-    /// Seals, pseudonymises and encodes a batch on every core (the writer thread is mostly idle meanwhile).
-    static func prepareInParallel(_ events: [Event], _ ledger: Ledger) throws -> [Ledger.Prepared] {
+    /// Digests and encodes a batch on every core (the writer thread is mostly idle meanwhile).
+    static func prepareInParallel(_ events: [Event]) -> [Ledger.Prepared] {
         let parts = events.count >= 1024 ? 2 : 1
         final class Slots: @unchecked Sendable {
-            var results: [Result<[Ledger.Prepared], any Error>]
-            init(_ n: Int) { results = Array(repeating: .success([]), count: n) }
+            var results: [[Ledger.Prepared]]
+            init(_ n: Int) { results = Array(repeating: [], count: n) }
         }
         let slots = Slots(parts)
         slots.results.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let base = buffer.baseAddress!
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let range = (events.count * part / parts)..<(events.count * (part + 1) / parts)
-                base[part] = Result { try events[range].map { try ledger.prepare($0) } }
+                base[part] = events[range].map { Ledger.prepare($0) }
             }
         }
-        return try slots.results.flatMap { try $0.get() }
+        return slots.results.flatMap { $0 }
     }
 
     /// Waits for the batch in flight and records its outcomes.
     private func collect() throws {
         guard let f = inFlight else { return }
         inFlight = nil
-        erasedInFlight.removeAll()
         switch f.latch.wait() {
         case .success(let r):
             for ((line, event), outcome) in zip(zip(f.lines, f.events), r.outcomes) {
@@ -186,7 +171,6 @@ final class Importer {
                 case .refused(let v): report.refused.append(Refusal(line: line, v))
                 }
             }
-            try ledger.afterAppend(f.events)
         case .failure(let refused as BatchRefused):
             report.refused.append(Refusal(line: f.lines[refused.index], Ledger.violation(refused.reason, event: f.events[refused.index])))
         case .failure(let error):

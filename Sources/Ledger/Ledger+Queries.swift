@@ -3,6 +3,7 @@ import EscalationDomain
 import EventLog
 import Foundation
 import LMDB
+import Privacy
 import Projections
 
 /// A point in the ledger's history: a seq, or a time (cut by `recordedAt`: what the ledger knew then).
@@ -70,15 +71,15 @@ extension Ledger {
         return (state, state.findings(clock: point.clock))
     }
 
-    /// The ticket's events through `point`, as display lines (customer revealed or erased).
-    public func ticketEvents(_ id: String, at point: QueryPoint) throws -> [DisplayEvent] {
-        try log.stream("ticket:" + id, asOf: point.seq).map { try display($0) }
+    /// The ticket's events through `point`, as display lines (personal data as `view` shows it).
+    public func ticketEvents(_ id: String, at point: QueryPoint, view: PersonalDataView = .masked) throws -> [DisplayEvent] {
+        try log.stream("ticket:" + id, asOf: point.seq).map { try display($0, view) }
     }
 
     // MARK: Display
 
-    /// An event for people and scripts: the interchange line with the customer revealed
-    /// (or `[erased]`), and the ledger's fields.
+    /// An event for people and scripts: the interchange line with personal data shown as the
+    /// view allows (or `[erased]`), and the ledger's fields.
     public struct DisplayEvent: Sendable {
         public var record: RecordedEvent
         public var event: Event
@@ -86,13 +87,10 @@ extension Ledger {
         public var json: [UInt8]
     }
 
-    /// The marker shown in place of erased personal data.
-    public static let erased = "[erased]"
-
-    /// Decodes a stored event and reveals its customer where the key still exists.
-    public func display(_ record: RecordedEvent) throws -> DisplayEvent {
-        var event = try EventDecoder(mode: .stored).decode(record.payload)
-        event = try reveal(event)
+    /// Decodes a stored event and shows its personal data as `view` allows.
+    public func display(_ record: RecordedEvent, _ view: PersonalDataView = .masked) throws -> DisplayEvent {
+        let stored = try EventDecoder(mode: .stored).decode(record.payload)
+        let event = try log.environment.read { try present(stored, view, in: $0) }
         var line = EventEncoder.encode(event)
         line.removeLast()
         var w = JSONWriter()
@@ -102,35 +100,6 @@ extension Ledger {
         w.field("hash", record.hash.hex)
         line += [UInt8(ascii: ",")] + w.bytes + [UInt8(ascii: "}")]
         return DisplayEvent(record: record, event: event, json: line)
-    }
-
-    /// The event with its customer's real id and personal data, or `[erased]` where the key is gone.
-    public func reveal(_ stored: Event) throws -> Event {
-        var e = stored
-        switch e.body {
-        case .callOpened(var b):
-            let p = b.customer.id
-            let realID = try keys.customerID(p)
-            var customer = Customer(id: realID ?? p)
-            if let sealed = b.customer.sealed {
-                if let plain = try keys.unseal(sealed, pseudonym: p, eventID: stored.id.bytes),
-                   let obj = try? JSONSerialization.jsonObject(with: Data(plain)) as? [String: String] {
-                    customer.name = obj["name"]; customer.phone = obj["phone"]
-                } else {
-                    customer.name = Ledger.erased; customer.phone = Ledger.erased
-                }
-            }
-            b.customer = customer
-            e.body = .callOpened(b)
-        case .legalHoldPlaced(var b):
-            b.customer = try keys.customerID(b.customer) ?? b.customer; e.body = .legalHoldPlaced(b)
-        case .legalHoldReleased(var b):
-            b.customer = try keys.customerID(b.customer) ?? b.customer; e.body = .legalHoldReleased(b)
-        case .personalDataErased(var b):
-            b.customer = try keys.customerID(b.customer) ?? b.customer; e.body = .personalDataErased(b)
-        default: break
-        }
-        return e
     }
 
     // MARK: Audit trail
@@ -168,7 +137,7 @@ extension Ledger {
         var out: [AuditEntry] = []
         try log.environment.read { txn in
             func consider(_ r: RecordView) throws -> Bool {
-                let e = try decoder.decode(r.payload)
+                let e = try present(try decoder.decode(r.payload), .masked, in: txn)
                 if let c = filter.channel, e.channel != c { return true }
                 if let f = filter.from, e.at < f { return true }
                 if let t = filter.to, e.at > t { return true }
@@ -213,12 +182,9 @@ extension Ledger {
         return Stats(events: head.seq, streams: head.streams, lastSeq: head.seq, headHash: head.hash.hex,
                      lastRecordedAt: head.seq > 0 ? Timestamp(microsecondsSinceEpoch: head.recordedAt) : nil,
                      bytes: bytes, mapSize: info.mapSize, mapUsed: info.usedBytes, tickets: tickets, staff: staff,
-                     customersWithKeys: try keys.count(), projectionCheckpoint: try projector.checkpoint())
+                     customersWithKeys: try log.environment.read { try vault.count(in: $0) },
+                     projectionCheckpoint: try projector.checkpoint())
     }
-}
-
-extension CustomerKeys {
-    func count() throws -> Int { try environment.read { try $0.count(customersDatabase) } }
 }
 
 extension Collection where Element == UInt8 {

@@ -4,11 +4,13 @@ import EscalationDomain
 import EventLog
 import Foundation
 import LMDB
+import Privacy
 import Projections
 
 /// The escalation ledger: a directory holding the event log and its
-/// projections (`log/`, one LMDB environment), the customers' keys (`keys/`,
-/// another) and the export signing key (`signing.key`, 0600).
+/// projections (`log/`, one LMDB environment, which also holds the customers'
+/// sealed keys), the key-encryption key (`keys/`) and the export signing key
+/// (`signing.key`, 0600).
 ///
 /// ```swift
 /// let ledger = try Ledger.open(at: "escalations.ledger")
@@ -24,9 +26,11 @@ public final class Ledger: @unchecked Sendable {
     public let path: String
     public let log: EventLog
     public let projector: Projector
-    public let keys: CustomerKeys
+    /// Customers' pseudonyms, keys and sealed personal data (docs/PRIVACY.md).
+    public let vault: PersonalDataVault
     let rules: RuleStore
     public let readOnly: Bool
+    private let observer: VaultCommitObserver
 
     /// How a ledger is opened.
     public struct Options: Sendable {
@@ -61,13 +65,12 @@ public final class Ledger: @unchecked Sendable {
         env.durability = options.durability
         env.mapSize = options.mapSize
         log = try EventLog(path: path + "/log", options: env)
-        keys = try CustomerKeys(path: path + "/keys", readOnly: options.readOnly)
+        vault = try PersonalDataVault(environment: log.environment, keyDirectory: path + "/keys", readOnly: options.readOnly)
+        observer = VaultCommitObserver(vault)
+        log.setCommitObserver(observer)
         rules = try RuleStore(environment: log.environment)
         projector = try Projector(log: log)
-        if !options.readOnly {
-            if !fm.fileExists(atPath: signingKeyPath) { _ = try SigningKeyFile.create(at: signingKeyPath) }
-            try destroyErasedKeys()
-        }
+        if !options.readOnly, !fm.fileExists(atPath: signingKeyPath) { _ = try SigningKeyFile.create(at: signingKeyPath) }
     }
 
     var signingKeyPath: String { path + "/signing.key" }
@@ -77,60 +80,33 @@ public final class Ledger: @unchecked Sendable {
 
     // MARK: Preparing events
 
-    /// An event made ready to append: its stored form and the log's draft.
+    /// An event made ready to append: the event as submitted (personal data in clear, kept in
+    /// memory only) and the log's draft. Events with personal data get their stored payload
+    /// in the append transaction (``LedgerHook``), where their customer is known for certain.
     struct Prepared {
-        var stored: Event
+        var event: Event
         var draft: EventDraft
     }
 
-    /// Seals personal data, pseudonymises the customer and encodes the stored bytes.
-    /// Customer keys must exist (see ``ensureKeys(for:)``).
-    func prepare(_ event: Event) throws -> Prepared {
-        let plain = EventEncoder.encode(event)
-        let digest = keys.digest(plain)
-        var stored = event
-        switch event.body {
-        case .callOpened(var b):
-            let p = keys.pseudonym(b.customer.id)
-            var sealed: String?
-            if b.customer.name != nil || b.customer.phone != nil {
-                var w = JSONWriter()
-                w.beginObject()
-                if let n = b.customer.name { w.field("name", n) }
-                if let ph = b.customer.phone { w.field("phone", ph) }
-                w.endObject()
-                sealed = try keys.seal(w.bytes, pseudonym: p, eventID: event.id.bytes)
-            }
-            b.customer = Customer(id: p, sealed: sealed)
-            stored.body = .callOpened(b)
-        case .legalHoldPlaced(var b):
-            b.customer = keys.pseudonym(b.customer); stored.body = .legalHoldPlaced(b)
-        case .legalHoldReleased(var b):
-            b.customer = keys.pseudonym(b.customer); stored.body = .legalHoldReleased(b)
-        case .personalDataErased(var b):
-            b.customer = keys.pseudonym(b.customer); stored.body = .personalDataErased(b)
-        default:
-            // Nothing personal: the stored bytes are the canonical line itself.
-            let draft = EventDraft(id: event.id.bytes.withUnsafeBytes { RecordID(bytes: $0) }, stream: event.stream, payload: plain,
-                                   digest: digest, expectedVersion: event.expectedVersion)
-            return Prepared(stored: event, draft: draft)
+    /// Computes the content digest (over the event with its personal data blanked, so that
+    /// no digest confirms a guess of personal data) and, for events without personal data,
+    /// the stored bytes.
+    static func prepare(_ event: Event) -> Prepared {
+        let id = event.id.bytes.withUnsafeBytes { RecordID(bytes: $0) }
+        let personal = event.customerID != nil || !event.personalText.isEmpty
+        if !personal {
+            let plain = EventEncoder.encode(event)
+            return Prepared(event: event, draft: EventDraft(id: id, stream: event.stream, payload: plain,
+                                                            digest: Array(SHA256.hash(data: plain)), expectedVersion: event.expectedVersion))
         }
-        let draft = EventDraft(id: event.id.bytes.withUnsafeBytes { RecordID(bytes: $0) }, stream: stored.stream, payload: EventEncoder.encode(stored),
-                               digest: digest, expectedVersion: event.expectedVersion)
-        return Prepared(stored: stored, draft: draft)
+        let blank = EventEncoder.encode(event.replacingPersonalData(customer: { _ in Ledger.personalMarker },
+                                                                    text: { _, _ in Ledger.personalMarker }))
+        return Prepared(event: event, draft: EventDraft(id: id, stream: "", payload: [], digest: Array(SHA256.hash(data: blank)),
+                                                        expectedVersion: event.expectedVersion))
     }
 
-    /// Creates keys for the customers of `events` that carry personal data.
-    func ensureKeys(for events: [Event]) throws {
-        var needed: [(String, String)] = []
-        var seen: Set<String> = []
-        for e in events {
-            if case .callOpened(let b) = e.body, b.customer.name != nil || b.customer.phone != nil, seen.insert(b.customer.id).inserted {
-                needed.append((keys.pseudonym(b.customer.id), b.customer.id))
-            }
-        }
-        if !needed.isEmpty { try keys.ensureKeys(needed, after: try log.head().seq) }
-    }
+    /// Stands for personal data in the digest's input.
+    static let personalMarker = "[personal]"
 
     // MARK: Appending
 
@@ -148,14 +124,15 @@ public final class Ledger: @unchecked Sendable {
         try append(events, atomic: atomic, system: false)
     }
 
-    /// `exportMade` records the ledger's own exports: nobody else may write one.
+    /// `exportMade` and `personalDataRevealed` record the ledger's own reads: nobody else may write one.
     static func refuseLedgerOnlyTypes(_ e: Event) throws(RuleViolation) {
-        if e.type == .exportMade {
-            throw e.violation(.schema, field: "type", "exportMade is appended by the ledger itself when it exports")
+        if e.type.category == .ledger {
+            throw e.violation(.schema, field: "type", "\(e.type.rawValue) is appended by the ledger itself when it reads the log")
         }
     }
 
     func append(_ events: [Event], atomic: Bool, system: Bool) throws -> [Outcome] {
+        guard !readOnly else { throw LedgerError.invalid("the ledger was opened read-only") }
         var outcomes = [Outcome?](repeating: nil, count: events.count)
         var valid: [(Int, Event)] = []
         for (i, e) in events.enumerated() {
@@ -169,16 +146,14 @@ public final class Ledger: @unchecked Sendable {
             }
             valid.append((i, e))
         }
-        try ensureKeys(for: valid.map(\.1))  // one key-store transaction for the batch
-        let ready = try valid.map { ($0.0, try prepare($0.1)) }
-        let hook = RuleHook(events: ready.map(\.1.stored), store: rules)
+        let ready = valid.map { ($0.0, Ledger.prepare($0.1)) }
+        let hook = LedgerHook(events: ready.map(\.1.event), ledger: self)
         do {
             let report = try log.appendSync(ready.map(\.1.draft), mode: atomic ? .atomic : .eachAlone, hook: hook)
-            for ((i, p), o) in zip(ready, report.outcomes) { outcomes[i] = Ledger.outcome(o, event: p.stored) }
+            for ((i, p), o) in zip(ready, report.outcomes) { outcomes[i] = Ledger.outcome(o, event: p.event) }
         } catch let refused as BatchRefused {
-            throw Ledger.violation(refused.reason, event: ready[refused.index].1.stored)
+            throw Ledger.violation(refused.reason, event: ready[refused.index].1.event)
         }
-        try afterAppend(ready.map(\.1.stored))
         return outcomes.map { $0! }
     }
 
@@ -202,42 +177,46 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    /// Destroys the keys of customers erased by these events (after their commit), and of any
-    /// erasure an earlier crash left pending.
-    func afterAppend(_ events: [Event]) throws {
-        if events.contains(where: { $0.type == .personalDataErased }) { try destroyErasedKeys() }
-    }
-
-    func destroyErasedKeys() throws {
-        let pending: [(String, UInt64)] = try log.environment.read { txn in
-            var out: [(String, UInt64)] = []
-            try txn.withCursor(rules.shredQueue) { c in
-                var e = try c.first()
-                while let entry = e {
-                    out.append((String(decoding: entry.key, as: UTF8.self), BigEndianKey.uint64(entry.value)))
-                    e = try c.next()
-                }
-            }
-            return out
-        }
-        guard !pending.isEmpty else { return }
-        for (p, seq) in pending { try keys.destroy(p, erasedSeq: seq) }
-        try log.environment.write { txn in
-            for (p, seq) in pending {
-                // Only dequeue what was destroyed: a later erasure of the same customer stays queued.
-                if let v = try txn.get(rules.shredQueue, key: Array(p.utf8)), v.withUnsafeBytes({ BigEndianKey.uint64($0) }) == seq {
-                    try txn.delete(rules.shredQueue, key: Array(p.utf8))
-                }
-            }
-        }
-    }
-
     /// Appends an event the ledger writes itself (actor `system`, e.g. `exportMade`).
     func appendSystemEvent(_ body: Event.Body) throws -> Position {
         let event = Event(id: .random(), at: .now(), actor: "system", channel: "ask:ledger", body: body)
-        guard case .appended(let p) = try append([event], atomic: true, system: true)[0] else {
+        let outcome: Outcome
+        do {
+            outcome = try append([event], atomic: true, system: true)[0]
+        } catch let v as RuleViolation {
+            throw LedgerError.invalid("the ledger could not record its own \(event.type.rawValue) event: \(v)")
+        }
+        guard case .appended(let p) = outcome else {
             throw LedgerError.invalid("the ledger could not record its own \(event.type.rawValue) event")
         }
         return p
+    }
+}
+
+/// Forwards the log's whole-transaction events to the personal-data vault (KEK rotation).
+final class VaultCommitObserver: CommitObserver, @unchecked Sendable {
+    let vault: PersonalDataVault
+    init(_ vault: PersonalDataVault) { self.vault = vault }
+    func willBegin() { vault.beginTransaction() }
+    func willCommit(_ txn: WriteTransaction) throws { try vault.prepareCommit(txn) }
+    func didCommit() {
+        // A KEK that could not be destroyed now is destroyed by the next writable open.
+        try? vault.didCommit()
+    }
+    func didAbort() { vault.didAbort() }
+}
+
+/// Failures of the ledger itself.
+public enum LedgerError: Error, CustomStringConvertible, Sendable {
+    case missing(String)
+    case notFound(String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let what): return "missing \(what)"
+        case .notFound(let what): return "\(what) not found"
+        case .invalid(let why): return why
+        }
     }
 }

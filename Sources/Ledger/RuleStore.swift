@@ -4,19 +4,16 @@ import LMDB
 
 /// The rules' state, kept in the log's environment and changed in the append
 /// transaction itself: staff (role, superior), tickets (owner, closed, open
-/// callbacks), customers' legal holds, and the queue of keys to destroy.
+/// callbacks) and customers' legal holds.
 final class RuleStore: Sendable {
     let staff: Database
     let tickets: Database
     let holds: Database
-    /// pseudonym → seq of the erasure whose key is still to be destroyed.
-    let shredQueue: Database
 
     init(environment: Environment) throws {
         staff = try environment.openDatabase("rules.staff")
         tickets = try environment.openDatabase("rules.tickets")
         holds = try environment.openDatabase("rules.holds")
-        shredQueue = try environment.openDatabase("rules.shred")
     }
 
     static let roles = Role.allCases
@@ -36,8 +33,8 @@ final class RuleStore: Sendable {
             var v: [UInt8] = []
             for m in matters { v += BigEndianKey.bytes(UInt64(m.utf8.count)) + Array(m.utf8) }
             try txn.put(holds, key: Array(customer.utf8), value: v)
-        case .erased(let customer):
-            try txn.put(shredQueue, key: Array(customer.utf8), value: BigEndianKey.bytes(seq))
+        case .erased:
+            break  // the vault erases the customer (LedgerHook)
         }
     }
 }
@@ -72,14 +69,3 @@ struct TransactionRuleState: RuleState {
     }
 }
 
-/// Runs the rules for each event of a batch inside the append transaction.
-struct RuleHook: AppendHook {
-    /// The batch's events in stored form (customer pseudonyms), in draft order.
-    let events: [Event]
-    let store: RuleStore
-
-    func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws {
-        let changes = try Rules.check(events[index], against: TransactionRuleState(store: store, txn: txn))
-        for change in changes { try store.write(change, seq: position.seq, txn: txn) }
-    }
-}

@@ -176,7 +176,7 @@ public struct TicketState: Sendable, Equatable {
         case .sanctionIssued(let b):
             if b.agent == openedBy { followUpTimes.append(event.at) }
         case .noteLogged, .staffEnrolled, .staffReassigned, .legalHoldPlaced, .legalHoldReleased,
-             .personalDataErased, .exportMade:
+             .personalDataErased, .exportMade, .personalDataRevealed:
             break
         }
         return fx

@@ -60,6 +60,9 @@ struct LedgerTool: ParsableCommand {
             ExportCommand.self,
             CheckpointCommand.self,
             ProveCommand.self,
+            EraseCommand.self,
+            HoldCommand.self,
+            CustomerCommand.self,
         ]
     )
 

@@ -19,9 +19,9 @@ extension LedgerTool {
             See docs/EXPORT.md; verify with `ledger verify --bundle DIR` or tools/verify_bundle.py.
 
             Examples:
-              ledger export --out bundle
-              ledger export --out march --from 2026-03-01T00:00:00Z --to 2026-04-01T00:00:00Z --pseudonymize
-              ledger export --out t42 --ticket T-42
+              ledger export --out bundle --operator co-1 --purpose "annual audit"
+              ledger export --out march --from 2026-03-01T00:00:00Z --to 2026-04-01T00:00:00Z --pseudonymize --operator a-1 --purpose "QA review"
+              ledger export --out t42 --ticket T-42 --operator co-1 --purpose "complaint 42"
             """
         )
 
@@ -42,8 +42,17 @@ extension LedgerTool {
         @Option(help: "Only events whose actor or subject is this staff member.")
         var staff: String?
 
-        @Flag(help: "Show customers by their keyed pseudonym (HMAC), not their ids, names and phones.")
+        @Option(help: "Only this customer's tickets and compliance events (real id or pseudonym).")
+        var customer: String?
+
+        @Flag(help: "Show customers by their random pseudonym and mask their names, phones and free text.")
         var pseudonymize = false
+
+        @Option(name: .customLong("operator"), help: ArgumentHelp("The staff member exporting (recorded in exportMade; a compliance officer, manager or director unless --pseudonymize).", valueName: "staff"))
+        var staffOperator: String
+
+        @Option(help: ArgumentHelp("Why (recorded in exportMade).", valueName: "text"))
+        var purpose: String
 
         @Flag(help: "Print a JSON summary.")
         var json = false
@@ -56,8 +65,16 @@ extension LedgerTool {
         func run() throws {
             let ledger = try global.openForQuery()
             let bar = ProgressBar("exporting", unit: "events")
+            var filter: [String] = []
+            if let from { filter.append("--from " + from) }
+            if let to { filter.append("--to " + to) }
+            if let ticket { filter.append("--ticket " + ticket) }
+            if let staff { filter.append("--staff " + staff) }
+            if let customer { filter.append("--customer " + customer) }
             let s = try ledger.export(to: out, .init(from: from.flatMap(AsOf.init), to: to.flatMap(AsOf.init), ticket: ticket,
-                                                     staff: staff, pseudonymize: pseudonymize)) { done, total in
+                                                     staff: staff, customer: customer, pseudonymize: pseudonymize,
+                                                     operator: staffOperator, purpose: purpose,
+                                                     filter: filter.joined(separator: " "))) { done, total in
                 bar.update(Double(done))
                 _ = total
             }

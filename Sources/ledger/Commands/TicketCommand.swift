@@ -19,6 +19,10 @@ extension LedgerTool {
               ledger ticket T-0000042 --as-of 1200     # as it stood at seq 1200
               ledger ticket T-0000042 --now 2026-04-01T00:00:00Z
               ledger ticket T-0000042 --json | jq .findings
+              ledger ticket T-0000042 --reveal --operator co-1 --purpose "subject access request 17"
+
+            Customers' personal data (id, name, phone, free text) is masked unless revealed; \
+            a reveal is recorded first as a personalDataRevealed event.
             """
         )
 
@@ -28,6 +32,8 @@ extension LedgerTool {
         var id: String
 
         @OptionGroup var query: QueryOptions
+
+        @OptionGroup var reveal: RevealOptions
 
         func validate() throws {
             if id.isEmpty { throw ValidationError("the ticket id must not be empty") }
@@ -39,7 +45,7 @@ extension LedgerTool {
             guard let (state, findings) = try ledger.ticket(id, at: point) else {
                 throw CommandFailure("no ticket \(id) in \(global.path)" + (point.isHistorical ? " as of seq \(point.seq)" : ""))
             }
-            let events = try ledger.ticketEvents(id, at: point)
+            let events = try ledger.ticketEvents(id, at: point, reveal: reveal.request)
             if query.json {
                 var w = JSONWriter()
                 JSONShape.ticket(state, findings: findings, events: events, into: &w)

@@ -102,3 +102,27 @@ func validateTime(_ value: String?, option: String) throws {
         throw ValidationError("\(option) '\(value)' is not an RFC 3339 time such as 2026-03-05T17:00:00Z")
     }
 }
+
+/// `--reveal --operator STAFF --purpose TEXT`: show personal data in clear, on the record.
+struct RevealOptions: ParsableArguments {
+    @Flag(help: "Show customers' personal data in clear (recorded first as personalDataRevealed; needs --operator and --purpose).")
+    var reveal = false
+
+    @Option(name: .customLong("operator"), help: ArgumentHelp("The staff member revealing (role compliance, manager or director).", valueName: "staff"))
+    var staffOperator: String?
+
+    @Option(help: ArgumentHelp("Why, recorded with the reveal.", valueName: "text"))
+    var purpose: String?
+
+    func validate() throws {
+        if reveal, staffOperator == nil || purpose == nil {
+            throw ValidationError("--reveal needs --operator STAFF and --purpose TEXT: revealing personal data is recorded")
+        }
+    }
+
+    /// The reveal asked for, if any.
+    var request: Ledger.RevealRequest? {
+        guard reveal, let staffOperator, let purpose else { return nil }
+        return Ledger.RevealRequest(operator: staffOperator, purpose: purpose)
+    }
+}

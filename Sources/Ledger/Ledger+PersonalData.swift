@@ -1,0 +1,126 @@
+import EscalationDomain
+import EventLog
+import Foundation
+import LMDB
+import Privacy
+
+/// How a read shows personal data (CONTRACT.md section 7; docs/PRIVACY.md).
+public enum PersonalDataView: Sendable, Equatable {
+    /// Customer ids as their pseudonym, other personal data as `[masked]` (the default for queries).
+    case masked
+    /// In clear, after a `personalDataRevealed` (queries) or an `exportMade` (exports) is on record.
+    case revealed
+}
+
+extension Ledger {
+    /// The marker shown in place of erased personal data.
+    public static let erased = PersonalDataVault.erasedMarker
+    /// The marker shown in place of personal data a read did not reveal.
+    public static let masked = "[masked]"
+
+    /// The stored event as `view` shows it: its customer and free text revealed, masked, or
+    /// `[erased]` once the customer's key is gone.
+    public func present(_ stored: Event, _ view: PersonalDataView, in txn: ReadTransaction) throws -> Event {
+        var e = stored
+        e.sealed = nil
+        if let sealed = stored.sealed {
+            switch try vault.open(sealed, eventID: stored.id.bytes, in: txn) {
+            case .erased:
+                return e.replacingPersonalData(customer: { _ in Ledger.erased }, text: { _, _ in Ledger.erased })
+            case .values(let v):
+                switch view {
+                case .revealed:
+                    return e.replacingPersonalData(customer: { v["customer.id"] ?? $0 }, text: { path, old in v[path] ?? old })
+                case .masked:
+                    return e.replacingPersonalData(customer: { $0 }, text: { _, _ in Ledger.masked })
+                }
+            }
+        }
+        if stored.type.category == .compliance, let p = stored.customerID {
+            guard let record = try vault.customer(pseudonym: p, in: txn) else {
+                return e.replacingPersonalData(customer: { _ in Ledger.erased }, text: { _, t in t })
+            }
+            return view == .revealed ? e.replacingPersonalData(customer: { _ in record.id }, text: { _, t in t }) : e
+        }
+        // Free text recorded on an erased customer's ticket is stored as [erased] already.
+        return view == .masked ? e.replacingPersonalData(customer: { $0 }, text: { _, t in t == PersonalDataVault.sealedMarker ? Ledger.masked : t }) : e
+    }
+
+    /// The customers (pseudonyms) whose personal data `events` show.
+    static func customers(of events: [Event], in txn: ReadTransaction, _ vault: PersonalDataVault) throws -> [String] {
+        var out: [String] = []
+        var seen: Set<String> = []
+        for e in events {
+            let p = e.sealed.flatMap(PersonalDataVault.pseudonym(ofSealed:)) ?? (e.type.category == .compliance ? e.customerID : nil)
+            if let p, seen.insert(p).inserted { out.append(p) }
+        }
+        return out
+    }
+
+    /// Who may reveal personal data, erase it, or place and release holds: a staff member
+    /// enrolled with role `compliance`, `manager` or `director`.
+    public func requireComplianceOperator(_ staff: String) throws {
+        let member = try log.environment.read { try TransactionRuleState(store: rules, txn: $0).staff(staff) }
+        guard let member else { throw LedgerError.notFound("staff member \(staff)") }
+        guard ["compliance", "manager", "director"].contains(member.role.rawValue) else {
+            throw LedgerError.invalid("notAuthorized: \(staff) is a \(member.role.rawValue); only a compliance officer, a manager or a director may do this")
+        }
+    }
+
+    /// Appends `personalDataRevealed` for these customers; call before showing their data.
+    public func recordReveal(operator staff: String, purpose: String, customers: [String], query: String) throws {
+        guard !readOnly else { throw LedgerError.invalid("a read-only ledger cannot reveal personal data (the reveal must be recorded)") }
+        let trimmed = purpose.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw LedgerError.invalid("revealing personal data needs a purpose (--purpose)") }
+        try requireComplianceOperator(staff)
+        _ = try appendSystemEvent(.personalDataRevealed(.init(operator: staff, purpose: purpose, customers: customers, query: query)))
+    }
+
+    /// A compliance event (`personalDataErased`, `legalHoldPlaced`, `legalHoldReleased`) by `operator`.
+    public func appendCompliance(_ body: Event.Body, operator staff: String) throws -> Outcome {
+        let event = Event(id: .random(), at: .now(), actor: staff, channel: "ask:compliance", body: body)
+        return try append([event])[0]
+    }
+
+    /// The subject-access view of a customer (by real id, or pseudonym): their tickets and
+    /// compliance history, as `view` shows them. Nil when no live customer has that id.
+    public func customerHistory(_ id: String, view: PersonalDataView) throws -> (pseudonym: String, events: [DisplayEvent])? {
+        let pseudonym: String? = try log.environment.read { txn in
+            if let p = try vault.pseudonym(forCustomer: id, in: txn) { return p }
+            return try vault.customer(pseudonym: id, in: txn) != nil ? id : nil
+        }
+        guard let pseudonym else { return nil }
+        var events: [DisplayEvent] = []
+        for r in try log.stream("customer:" + pseudonym) { events.append(try display(r, view)) }
+        for ticket in try vault.tickets(of: pseudonym, in: log.environment) {
+            for r in try log.stream("ticket:" + ticket) { events.append(try display(r, view)) }
+        }
+        events.sort { $0.record.seq < $1.record.seq }
+        return (pseudonym, events)
+    }
+}
+
+extension Ledger {
+    /// Who reveals personal data, and why.
+    public struct RevealRequest: Sendable {
+        public var `operator`: String
+        public var purpose: String
+        public init(operator: String, purpose: String) { self.operator = `operator`; self.purpose = purpose }
+    }
+
+    /// A ticket's events, masked, or revealed after recording a `personalDataRevealed`.
+    public func ticketEvents(_ id: String, at point: QueryPoint, reveal: RevealRequest?) throws -> [DisplayEvent] {
+        guard let reveal else { return try ticketEvents(id, at: point, view: .masked) }
+        let customers = try log.environment.read { txn in try vault.customerOfTicket(id, in: txn).map { [$0] } ?? [] }
+        try recordReveal(operator: reveal.operator, purpose: reveal.purpose, customers: customers, query: "ticket \(id)")
+        return try ticketEvents(id, at: point, view: .revealed)
+    }
+
+    /// A customer's history (``customerHistory(_:view:)``), revealed after recording it when asked.
+    public func customerHistory(_ id: String, reveal: RevealRequest?) throws -> (pseudonym: String, events: [DisplayEvent])? {
+        guard let reveal else { return try customerHistory(id, view: .masked) }
+        guard let masked = try customerHistory(id, view: .masked) else { return nil }
+        try recordReveal(operator: reveal.operator, purpose: reveal.purpose, customers: [masked.pseudonym], query: "customer \(masked.pseudonym)")
+        return try customerHistory(id, view: .revealed)
+    }
+}

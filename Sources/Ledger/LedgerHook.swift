@@ -1,0 +1,119 @@
+import EscalationDomain
+import EventLog
+import Foundation
+import LMDB
+import Privacy
+
+/// Runs inside the append transaction for each event of a request: resolves the customer
+/// (a random pseudonym, new or looked up), seals the personal data, runs the rules, and,
+/// only once the event is admitted, writes what it changes (rules' state, a new customer's
+/// record, the ticket's link, an erasure). A refused event leaves nothing anywhere.
+///
+/// ``prepare(_:draft:in:)`` and ``admit(_:at:in:)`` run back to back for one event on the
+/// writer thread, so the hook keeps what the first computed for the second.
+struct LedgerHook: AppendHook, @unchecked Sendable {
+    /// The request's events as submitted (personal data in clear, in memory only).
+    let events: [Event]
+    let rules: RuleStore
+    let vault: PersonalDataVault
+    let log: EventLog
+    private let pending = Pending()
+
+    init(events: [Event], ledger: Ledger) {
+        self.events = events
+        rules = ledger.rules
+        vault = ledger.vault
+        log = ledger.log
+    }
+
+    /// What `prepare` found for the event `admit` is about to admit.
+    final class Pending {
+        var changes: [Rules.Change] = []
+        var newCustomer: PersonalDataVault.CustomerRecord?
+        var ticketLink: (ticket: String, pseudonym: String)?
+    }
+
+    func prepare(_ index: Int, draft: inout EventDraft, in txn: WriteTransaction) throws {
+        let event = events[index]
+        pending.changes = []
+        pending.newCustomer = nil
+        pending.ticketLink = nil
+        var stored = event
+        let text = event.personalText
+        if case .callOpened(let b) = event.body {
+            let record: PersonalDataVault.CustomerRecord
+            if let p = try vault.pseudonym(forCustomer: b.customer.id, in: txn), let r = try vault.customer(pseudonym: p, in: txn) {
+                record = r
+            } else {
+                record = vault.newCustomer(id: b.customer.id)
+                pending.newCustomer = record
+            }
+            stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
+            stored.sealed = try vault.seal([("customer.id", b.customer.id)] + text, for: record, eventID: event.id.bytes)
+            pending.ticketLink = (event.ticket ?? "", record.pseudonym)
+        } else if !text.isEmpty {
+            // The ticket's customer; none for an unknown ticket (the rules refuse it below).
+            let p = try vault.customerOfTicket(event.ticket ?? "", in: txn)
+            if let p, let record = try vault.customer(pseudonym: p, in: txn) {
+                stored = event.replacingPersonalData(customer: { $0 }, text: { _, _ in PersonalDataVault.sealedMarker })
+                stored.sealed = try vault.seal(text, for: record, eventID: event.id.bytes)
+            } else {
+                // An erased customer's ticket keeps nothing personal of what is recorded later.
+                let marker = p == nil ? PersonalDataVault.sealedMarker : PersonalDataVault.erasedMarker
+                stored = event.replacingPersonalData(customer: { $0 }, text: { _, _ in marker })
+            }
+        } else if event.type.category == .compliance, let id = event.customerID {
+            guard let p = try vault.pseudonym(forCustomer: id, in: txn) else {
+                throw event.violation(Rule(rawValue: "unknownCustomer"), field: "customer",
+                                      "no callOpened names this customer (or their personal data was erased)")
+            }
+            stored = event.replacingPersonalData(customer: { _ in p }, text: { _, t in t })
+        }
+        pending.changes = try Rules.check(stored, against: TransactionRuleState(store: rules, txn: txn))
+        if draft.payload.isEmpty {
+            draft.payload = EventEncoder.encode(stored)
+            draft.stream = stored.stream
+        }
+    }
+
+    func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws {
+        for change in pending.changes {
+            if case .erased(let p) = change { try vault.erase(pseudonym: p, in: txn) }
+            try rules.write(change, seq: position.seq, txn: txn)
+        }
+        if let r = pending.newCustomer { try vault.store(r, in: txn) }
+        if let l = pending.ticketLink { try vault.link(ticket: l.ticket, to: l.pseudonym, in: txn) }
+    }
+
+    /// The same id and the same non-personal content: refuse it when its personal data
+    /// differs from what was stored, while that can still be told (before erasure).
+    func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws {
+        let event = events[index]
+        guard event.customerID != nil || !event.personalText.isEmpty else { return }
+        var stored: Event?
+        try log.scan(from: seq, through: seq, in: txn) { r in
+            stored = try EventDecoder(mode: .stored).decode(r.payload)
+            return false
+        }
+        guard let stored else { return }
+        let same: Bool
+        if let sealed = stored.sealed {
+            switch try vault.open(sealed, eventID: stored.id.bytes, in: txn) {
+            case .erased: return  // nothing left to compare with
+            case .values(let v):
+                var submitted = Dictionary(event.personalText.map { ($0.path, $0.value) }, uniquingKeysWith: { a, _ in a })
+                if case .callOpened(let b) = event.body { submitted["customer.id"] = b.customer.id }
+                same = submitted == v
+            }
+        } else if event.type.category == .compliance, let id = event.customerID {
+            guard let p = try vault.pseudonym(forCustomer: id, in: txn) else { return }
+            same = p == stored.customerID
+        } else {
+            return
+        }
+        if !same {
+            throw event.violation(.duplicateId, field: "id",
+                                  "id \(event.id) was appended before (seq \(seq)) with other personal data")
+        }
+    }
+}

@@ -1,0 +1,327 @@
+import Crypto
+import EscalationDomain
+import Foundation
+import LMDB
+
+/// Customers' personal data: random pseudonyms, a key per customer, sealing, and
+/// erasure that is physical (docs/PRIVACY.md).
+///
+/// Its tables live in the log's LMDB environment, so that a customer's key, look-up
+/// entry and ticket links are written in the very transaction that appends the event
+/// needing them: an event that is not appended leaves nothing behind. Every record is
+/// sealed under the key-encryption key (``KeyEncryptionKeys``), kept apart in `keys/`;
+/// the log's environment alone holds no usable key.
+///
+/// | database | key | value |
+/// |---|---|---|
+/// | `privacy.meta` | `"kek"` | current KEK generation, u64 |
+/// | `privacy.customers` | pseudonym | AES-GCM(KEK, customer key (32) ‖ real id), AAD = pseudonym |
+/// | `privacy.lookup` | HMAC-SHA256(HMAC(KEK, "lookup"), real id) | pseudonym |
+/// | `privacy.tickets` | ticket id | the pseudonym of the ticket's customer |
+public final class PersonalDataVault: @unchecked Sendable {
+    /// A live customer: their pseudonym, key and real id.
+    public struct CustomerRecord: Sendable {
+        public let pseudonym: String
+        let key: SymmetricKey
+        public let id: String
+    }
+
+    /// What a sealed value opens to.
+    public enum Opened: Sendable, Equatable {
+        /// The clear values by field path (`customer.id`, `issue`, …).
+        case values([String: String])
+        /// The customer's key is gone: the values are erased.
+        case erased
+    }
+
+    /// Stored in place of a sealed value in the log.
+    public static let sealedMarker = "[sealed]"
+    /// Shown in place of erased personal data, everywhere.
+    public static let erasedMarker = "[erased]"
+
+    let environment: Environment
+    let kek: KeyEncryptionKeys
+    private let meta: Database
+    private let customers: Database
+    private let lookup: Database
+    private let tickets: Database
+
+    /// The keys derived from one KEK generation.
+    struct Keys {
+        let generation: UInt64
+        let wrap: SymmetricKey
+        let lookup: HMAC<SHA256>
+
+        init(generation: UInt64, kek: SymmetricKey) {
+            self.generation = generation
+            wrap = kek
+            lookup = HMAC<SHA256>(key: SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array("lookup".utf8), using: kek))))
+        }
+
+        func lookupKey(_ id: String) -> [UInt8] {
+            var mac = lookup
+            mac.update(data: Array(id.utf8))
+            return Array(mac.finalize())
+        }
+    }
+
+    private let lock = NSLock()
+    /// Keys by generation (the current one, and a rotation's new one).
+    private var keys: [UInt64: Keys] = [:]
+    /// Open records, each with the generation it was read under.
+    private var cache: [String: (generation: UInt64, record: CustomerRecord)] = [:]
+    /// Set in a write transaction by an erasure: rotate the KEK before it commits.
+    private var rotationNeeded = false
+    /// During a rotating commit: the generation to destroy once committed, and the new one.
+    private var rotation: (old: UInt64, new: UInt64)?
+
+    /// Opens the vault's tables in `environment` and its KEK directory `keyDirectory`,
+    /// creating both for a new ledger.
+    public init(environment: Environment, keyDirectory: String, readOnly: Bool) throws {
+        self.environment = environment
+        kek = try KeyEncryptionKeys(directory: keyDirectory, create: !readOnly)
+        meta = try environment.openDatabase("privacy.meta")
+        customers = try environment.openDatabase("privacy.customers")
+        lookup = try environment.openDatabase("privacy.lookup")
+        tickets = try environment.openDatabase("privacy.tickets")
+        guard !readOnly else { return }
+        // The first KEK of a new ledger; and the KEK files a crash left behind (a rotation that
+        // never committed, or an old generation not yet destroyed) are destroyed. Under the
+        // writer lock, so that no other process is in the middle of a rotation.
+        let current = try environment.read { try Self.currentGeneration($0, meta) }
+        guard try current == nil || kek.generations().contains(where: { $0 != current }) else { return }
+        try environment.write { txn in
+            var g = try Self.currentGeneration(txn, meta)
+            if g == nil {
+                _ = try kek.create(1)
+                try txn.put(meta, key: Array("kek".utf8), value: BigEndianKey.bytes(1))
+                g = 1
+            }
+            for old in try kek.generations() where old != g { try kek.destroy(old) }
+        }
+    }
+
+    private static func currentGeneration(_ txn: ReadTransaction, _ meta: Database) throws -> UInt64? {
+        try Array("kek".utf8).withUnsafeBytes { k in try txn.get(meta, key: k).map { BigEndianKey.uint64($0) } }
+    }
+
+    /// The keys of the KEK generation `txn` sees (another process may have rotated it).
+    private func keys(_ txn: ReadTransaction) throws -> Keys {
+        guard let g = try Self.currentGeneration(txn, meta) else { throw PrivacyError.missingKey("the key-encryption key generation") }
+        lock.lock()
+        let known = keys[g]
+        lock.unlock()
+        if let known { return known }
+        let k = Keys(generation: g, kek: SymmetricKey(data: try kek.read(g)))
+        lock.lock()
+        keys = keys.filter { $0.key > g }  // older generations are gone for good
+        keys[g] = k
+        lock.unlock()
+        return k
+    }
+
+    private static func openRecord(pseudonym: [UInt8], sealed: [UInt8], _ keys: Keys) throws -> CustomerRecord {
+        guard let box = try? AES.GCM.SealedBox(combined: sealed),
+              let plain = try? AES.GCM.open(box, using: keys.wrap, authenticating: pseudonym), plain.count >= 32 else {
+            throw PrivacyError.corrupt("the record of \(String(decoding: pseudonym, as: UTF8.self)) does not open under the key-encryption key")
+        }
+        let bytes = Array(plain)
+        return CustomerRecord(pseudonym: String(decoding: pseudonym, as: UTF8.self), key: SymmetricKey(data: bytes[0..<32]),
+                              id: String(decoding: bytes[32...], as: UTF8.self))
+    }
+
+    // MARK: Reads
+
+    /// The live customer behind `pseudonym`, or nil once erased (or never known).
+    public func customer(pseudonym: String, in txn: ReadTransaction) throws -> CustomerRecord? {
+        let k = try keys(txn)
+        lock.lock()
+        let cached = cache[pseudonym]
+        lock.unlock()
+        if let cached, cached.generation == k.generation { return cached.record }
+        let p = Array(pseudonym.utf8)
+        guard let sealed = try p.withUnsafeBytes({ try txn.get(customers, key: $0) }).map(Array.init) else { return nil }
+        let record = try Self.openRecord(pseudonym: p, sealed: sealed, k)
+        lock.lock()
+        if cache.count >= 100_000 { cache.removeAll(keepingCapacity: true) }
+        cache[pseudonym] = (k.generation, record)
+        lock.unlock()
+        return record
+    }
+
+    /// The pseudonym of the live customer with this real id, or nil (never seen, or erased).
+    public func pseudonym(forCustomer id: String, in txn: ReadTransaction) throws -> String? {
+        try keys(txn).lookupKey(id).withUnsafeBytes { k in
+            try txn.get(lookup, key: k).map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// The pseudonym of the customer whose call opened `ticket`.
+    public func customerOfTicket(_ ticket: String, in txn: ReadTransaction) throws -> String? {
+        try Array(ticket.utf8).withUnsafeBytes { k in try txn.get(tickets, key: k).map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// How many live customers the vault holds.
+    public func count(in txn: ReadTransaction) throws -> Int { try txn.count(customers) }
+
+    // MARK: Writes (inside the append transaction, on the writer thread)
+
+    /// A new customer with a random pseudonym and key, in memory only until ``store(_:in:)``.
+    public func newCustomer(id: String) -> CustomerRecord {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = rng.next() }
+        return CustomerRecord(pseudonym: "cus_" + Self.hex(bytes), key: SymmetricKey(size: .bits256), id: id)
+    }
+
+    /// Writes `record` and its look-up entry.
+    public func store(_ record: CustomerRecord, in txn: WriteTransaction) throws {
+        let k = try keys(txn)
+        try put(record, k, in: txn)
+        lock.lock()
+        cache[record.pseudonym] = (k.generation, record)
+        lock.unlock()
+    }
+
+    private func put(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
+        let plain = record.key.withUnsafeBytes { Array($0) } + Array(record.id.utf8)
+        let box = try AES.GCM.seal(plain, using: keys.wrap, authenticating: Array(record.pseudonym.utf8))
+        try txn.put(customers, key: Array(record.pseudonym.utf8), value: Array(box.combined!))
+        try txn.put(lookup, key: keys.lookupKey(record.id), value: Array(record.pseudonym.utf8))
+    }
+
+    /// Records that `ticket` belongs to the customer `pseudonym`.
+    public func link(ticket: String, to pseudonym: String, in txn: WriteTransaction) throws {
+        try txn.put(tickets, key: Array(ticket.utf8), value: Array(pseudonym.utf8))
+    }
+
+    /// Deletes the customer's record and look-up entry; the transaction then rotates the KEK
+    /// before it commits (``prepareCommit(_:)``).
+    public func erase(pseudonym: String, in txn: WriteTransaction) throws {
+        guard let record = try customer(pseudonym: pseudonym, in: txn) else { return }
+        _ = try txn.delete(customers, key: Array(pseudonym.utf8))
+        let k = try keys(txn).lookupKey(record.id)
+        if let current = try txn.get(lookup, key: k), current == Array(pseudonym.utf8) { _ = try txn.delete(lookup, key: k) }
+        lock.lock()
+        cache[pseudonym] = nil
+        rotationNeeded = true
+        lock.unlock()
+    }
+
+    /// Called at the start of every attempt of an append transaction.
+    public func beginTransaction() {
+        lock.lock(); rotationNeeded = false; rotation = nil; lock.unlock()
+    }
+
+    /// Called last in an append transaction, before its commit: after an erasure, seals every
+    /// live record and look-up entry again under a new KEK (whose file is durable before the
+    /// commit), so that what the erasure deleted is left, in free pages, only under the old one.
+    public func prepareCommit(_ txn: WriteTransaction) throws {
+        lock.lock(); let needed = rotationNeeded; lock.unlock()
+        guard needed else { return }
+        let old = try keys(txn)
+        var records: [CustomerRecord] = []
+        try txn.withCursor(customers) { c in
+            var e = try c.first()
+            while let entry = e {
+                records.append(try Self.openRecord(pseudonym: Array(entry.key), sealed: Array(entry.value), old))
+                e = try c.next()
+            }
+        }
+        let fresh = Keys(generation: old.generation + 1, kek: SymmetricKey(data: try kek.create(old.generation + 1)))
+        try txn.clear(lookup)
+        for r in records { try put(r, fresh, in: txn) }
+        try txn.put(meta, key: Array("kek".utf8), value: BigEndianKey.bytes(fresh.generation))
+        lock.lock()
+        keys[fresh.generation] = fresh
+        rotation = (old.generation, fresh.generation)
+        lock.unlock()
+    }
+
+    /// Called after the append transaction committed: destroys the retired KEK.
+    public func didCommit() throws {
+        lock.lock()
+        let r = rotation
+        rotation = nil
+        rotationNeeded = false
+        if let r { keys[r.old] = nil; cache.removeAll() }
+        lock.unlock()
+        if let r { try kek.destroy(r.old) }
+    }
+
+    /// Called when the append transaction did not commit: forget the rotation's keys (its new
+    /// KEK file is destroyed by the next writable open).
+    public func didAbort() {
+        lock.lock()
+        if let r = rotation { keys[r.new] = nil; cache.removeAll() }
+        rotation = nil
+        rotationNeeded = false
+        lock.unlock()
+    }
+
+    // MARK: Sealing
+
+    /// Seals `values` (field path → clear value) for `record`, bound to the event id:
+    /// `<pseudonym>:<base64 of nonce (12) ‖ ciphertext ‖ tag (16)>`. The plaintext is the
+    /// canonical JSON object of the values, padded with spaces to a multiple of 64 bytes
+    /// so that its length says little about them.
+    public func seal(_ values: [(path: String, value: String)], for record: CustomerRecord, eventID: [UInt8]) throws -> String {
+        var plain: [UInt8] = [UInt8(ascii: "{")]
+        for (i, (path, value)) in values.sorted(by: { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }).enumerated() {
+            if i > 0 { plain.append(UInt8(ascii: ",")) }
+            JSONString.append(path, to: &plain)
+            plain.append(UInt8(ascii: ":"))
+            JSONString.append(value, to: &plain)
+        }
+        plain.append(UInt8(ascii: "}"))
+        let padded = (plain.count + 63) / 64 * 64
+        plain += [UInt8](repeating: 0x20, count: padded - plain.count)
+        let box = try AES.GCM.seal(plain, using: record.key, authenticating: eventID + Array(record.pseudonym.utf8))
+        return record.pseudonym + ":" + box.combined!.base64EncodedString()
+    }
+
+    /// Opens a sealed value: the clear values while the customer's key exists, `.erased` after.
+    public func open(_ sealed: String, eventID: [UInt8], in txn: ReadTransaction) throws -> Opened {
+        guard let colon = sealed.firstIndex(of: ":") else { throw PrivacyError.corrupt("a sealed value without its pseudonym") }
+        let pseudonym = String(sealed[..<colon])
+        guard let record = try customer(pseudonym: pseudonym, in: txn) else { return .erased }
+        guard let data = Data(base64Encoded: String(sealed[sealed.index(after: colon)...])),
+              let box = try? AES.GCM.SealedBox(combined: data),
+              let plain = try? AES.GCM.open(box, using: record.key, authenticating: eventID + Array(pseudonym.utf8)),
+              let object = try? JSONSerialization.jsonObject(with: plain) as? [String: String] else {
+            throw PrivacyError.corrupt("a sealed value of \(pseudonym) does not open under its key")
+        }
+        return .values(object)
+    }
+
+    /// The pseudonym a sealed value names.
+    public static func pseudonym(ofSealed sealed: String) -> String? {
+        sealed.firstIndex(of: ":").map { String(sealed[..<$0]) }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension PersonalDataVault {
+    /// The tickets opened for `pseudonym` (a scan of the ticket links).
+    public func tickets(of pseudonym: String, in environment: Environment) throws -> [String] {
+        try environment.read { txn in
+            var out: [String] = []
+            let p = Array(pseudonym.utf8)
+            try txn.withCursor(tickets) { c in
+                var e = try c.first()
+                while let entry = e {
+                    if entry.value.elementsEqual(p) { out.append(String(decoding: entry.key, as: UTF8.self)) }
+                    e = try c.next()
+                }
+            }
+            return out
+        }
+    }
+}
