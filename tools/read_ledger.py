@@ -43,7 +43,7 @@ def main(argv):
     meta_db = env.open_db(b"meta", create=False)
     with env.begin() as txn:
         fmt = txn.get(b"format", db=meta_db)
-        if fmt != b"escalation-ledger/1":
+        if fmt != b"escalation-ledger/2":
             sys.exit("not an escalation ledger (format %r)" % fmt)
         head = txn.get(b"head", db=meta_db) or b"\0" * 56
         head_seq, _, _ = struct.unpack(">QqQ", head[:24])

@@ -16,7 +16,7 @@ struct ComplianceCLITests {
         let dir = try ledger()
         let out = dir.url.appendingPathComponent("bundle").path
         let before = try JSONCheck.object(try CLI.run(["--ledger", dir.ledger, "stats", "--json"]).json())["events"] as? Int
-        let export = try CLI.run(["--ledger", dir.ledger, "export", "--out", out, "--json"])
+        let export = try CLI.run(["--ledger", dir.ledger, "export", "--out", out, "--operator", "dir-1", "--purpose", "audit", "--json"])
         #expect(export.status == 0, "stderr: \(export.stderr)")
         let summary = try JSONCheck.object(try export.json())
         #expect(summary["count"] as? Int == before)
@@ -39,7 +39,7 @@ struct ComplianceCLITests {
         #expect(bad.status == 4)
         #expect(try JSONCheck.object(try bad.json())["firstBadLine"] as? Int == 3)
         // A second export into a non-empty directory is refused.
-        #expect(try CLI.run(["--ledger", dir.ledger, "export", "--out", out]).status == 1)
+        #expect(try CLI.run(["--ledger", dir.ledger, "export", "--out", out, "--operator", "dir-1", "--purpose", "audit"]).status == 1)
     }
 
     @Test("checkpoint is a signed tree head; prove --ticket and --consistency print proofs the Python verifier accepts")
@@ -53,7 +53,7 @@ struct ComplianceCLITests {
         for k in ["rootHash", "publicKey", "signature", "timestamp"] { #expect(head[k] != nil) }
         let oldPath = try dir.file("old.json", [cp.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
         // The log grows (an export is recorded), then prove.
-        _ = try CLI.run(["--ledger", dir.ledger, "export", "--out", dir.url.appendingPathComponent("b").path])
+        _ = try CLI.run(["--ledger", dir.ledger, "export", "--out", dir.url.appendingPathComponent("b").path, "--operator", "dir-1", "--purpose", "audit"])
         let proof = try CLI.run(["--ledger", dir.ledger, "prove", "--ticket", "T-1"])
         #expect(proof.status == 0, "stderr: \(proof.stderr)")
         let proofs = try JSONCheck.array(try JSONCheck.object(try proof.json())["proofs"])

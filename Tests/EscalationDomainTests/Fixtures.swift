@@ -44,7 +44,10 @@ enum Fixtures {
             event(19, ticket: nil, version: 1, actor: "dpo-1", .legalHoldReleased(.init(customer: "c-5", matter: "M-2024-1"))),
             event(20, ticket: nil, version: 2, actor: "dpo-1", .personalDataErased(.init(customer: "c-5"))),
             event(21, ticket: nil, version: 0, actor: "system", .exportMade(.init(
-                from: 1, to: 100, count: 100, root: String(repeating: "ab", count: 32)))),
+                from: 1, to: 100, count: 100, root: String(repeating: "ab", count: 32), operator: "dpo-1",
+                purpose: "annual audit", filter: "--from 1 --to 100", pseudonymized: true))),
+            event(22, ticket: nil, version: 0, actor: "system", .personalDataRevealed(.init(
+                operator: "dpo-1", purpose: "subject access", customers: ["cus_00", "cus_01"], query: "customer c-5"))),
         ]
     }
 
@@ -72,7 +75,8 @@ enum Fixtures {
             event(48, ticket: nil, .legalHoldPlaced(.init(customer: "c-5", matter: "M"))),
             event(49, ticket: nil, .legalHoldReleased(.init(customer: "c-5", matter: "M"))),
             event(50, ticket: nil, .personalDataErased(.init(customer: "c-5"))),
-            event(51, ticket: nil, actor: "system", .exportMade(.init(from: 0, to: 0, count: 0, root: "00"))),
+            event(51, ticket: nil, actor: "system", .exportMade(.init(from: 0, to: 0, count: 0, root: "00", operator: "m-1", purpose: "audit", filter: "", pseudonymized: false))),
+            event(52, ticket: nil, actor: "system", .personalDataRevealed(.init(operator: "m-1", purpose: "p", customers: [], query: "q"))),
         ]
     }
 

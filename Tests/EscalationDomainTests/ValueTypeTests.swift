@@ -154,7 +154,7 @@ struct EnumerationTests {
         for other in ["", "ac", "actors", "Actor", "announcedExtensionX", "typ", "i", "a\u{0}", String(repeating: "x", count: 30)] {
             #expect(Key.lookup(PackedName(other)) == nil)
         }
-        let used = Set(EventType.allCases.flatMap(\.bodyKeys)).union([.id, .type, .at, .actor, .channel, .ticket, .expectedVersion])
+        let used = Set(EventType.allCases.flatMap(\.bodyKeys)).union([.id, .type, .at, .actor, .channel, .ticket, .expectedVersion, .sealed])
         #expect(used == Set(Key.allCases))
     }
 }

@@ -26,7 +26,7 @@ import Testing
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let before = try ledger.log.head().seq
         let dir = temporaryDirectory()
-        let summary = try ledger.export(to: dir, .init())
+        let summary = try ledger.export(to: dir, .init(operator: "m1", purpose: "test"))
         #expect(summary.count == Int(before))
         let result = BundleVerifier.verify(directory: dir, trustedPublicKey: try ledger.signingKey().publicKey)
         #expect(result.ok, "\(result)")
@@ -46,7 +46,7 @@ import Testing
     @Test func changedRemovedOrSwappedLinesAreNamed() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let key = try ledger.signingKey().publicKey
-        func fresh() throws -> String { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init(to: .seq(20))); return d }
+        func fresh() throws -> String { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init(to: .seq(20), operator: "m1", purpose: "test")); return d }
         // One byte changed inside line 12's event.
         let changed = try fresh()
         try ExportTests.mutate(changed) { lines in
@@ -75,8 +75,8 @@ import Testing
     @Test func pseudonymisedAndErasedExportsStillVerify() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let plain = temporaryDirectory(), pseudo = temporaryDirectory()
-        _ = try ledger.export(to: plain, .init())
-        _ = try ledger.export(to: pseudo, .init(pseudonymize: true))
+        _ = try ledger.export(to: plain, .init(operator: "m1", purpose: "test"))
+        _ = try ledger.export(to: pseudo, .init(pseudonymize: true, operator: "m1", purpose: "test"))
         #expect(BundleVerifier.verify(directory: plain).ok)
         #expect(BundleVerifier.verify(directory: pseudo).ok)
         let plainPersonal = try String(contentsOfFile: plain + "/" + Bundle.personalFile, encoding: .utf8)
@@ -98,8 +98,8 @@ import Testing
     @Test func ticketAndStaffFilteredBundlesVerify() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let t = temporaryDirectory(), s = temporaryDirectory()
-        let ts = try ledger.export(to: t, .init(ticket: "T3"))
-        let ss = try ledger.export(to: s, .init(staff: "s1"))
+        let ts = try ledger.export(to: t, .init(ticket: "T3", operator: "m1", purpose: "test"))
+        let ss = try ledger.export(to: s, .init(staff: "s1", operator: "m1", purpose: "test"))
         #expect(ts.count == 7 && ss.count > 0)
         #expect(BundleVerifier.verify(directory: t).ok)
         #expect(BundleVerifier.verify(directory: s).ok)
@@ -109,7 +109,7 @@ import Testing
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let old = try ledger.checkpoint()
         try old.verifySignature()
-        _ = try ledger.export(to: temporaryDirectory(), .init())  // appends exportMade: the log grows
+        _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))  // appends exportMade: the log grows
         let (head, proofs) = try ledger.proveTicket("T2")
         try head.verifySignature()
         #expect(head.treeSize == old.treeSize + 1)

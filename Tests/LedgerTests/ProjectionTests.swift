@@ -140,7 +140,7 @@ import Testing
         do {
             let ledger = try Ledger.open(at: dir)
             _ = try ledger.importStrings(s.organisation() + [s.open("T1", 1, customer: "c42"), s.open("T2", 2, customer: "c43")])
-            let before = try ledger.ticketEvents("T1", at: try ledger.point(asOf: nil, now: nil))
+            let before = try ledger.ticketEvents("T1", at: try ledger.point(asOf: nil, now: nil), view: .revealed)
             let shown = String(decoding: before[0].json, as: UTF8.self)
             #expect(shown.contains("Jane Roe") && shown.contains("c42"))
             // The stored bytes never hold the personal data in clear.
@@ -151,12 +151,12 @@ import Testing
         }
         let ledger = try Ledger.open(at: dir)
         #expect(try ledger.log.verify().ok)
-        let after = try ledger.ticketEvents("T1", at: try ledger.point(asOf: nil, now: nil))
+        let after = try ledger.ticketEvents("T1", at: try ledger.point(asOf: nil, now: nil), view: .revealed)
         let shown = String(decoding: after[0].json, as: UTF8.self)
         #expect(!shown.contains("Jane Roe") && !shown.contains("c42"))
         #expect(shown.contains(Ledger.erased))
         // The other customer is untouched.
-        let other = String(decoding: try ledger.ticketEvents("T2", at: try ledger.point(asOf: nil, now: nil))[0].json, as: UTF8.self)
+        let other = String(decoding: try ledger.ticketEvents("T2", at: try ledger.point(asOf: nil, now: nil), view: .revealed)[0].json, as: UTF8.self)
         #expect(other.contains("Jane Roe") && other.contains("c43"))
     }
 }
@@ -173,8 +173,8 @@ extension ProjectionTests {
         let report = try ledger.importLines(lines.map { Array($0.utf8) }, batchSize: 2)
         #expect(report.appended == lines.count)
         let point = try ledger.point(asOf: nil, now: nil)
-        let old = String(decoding: try ledger.ticketEvents("T1", at: point)[0].json, as: UTF8.self)
-        let new = String(decoding: try ledger.ticketEvents("T2", at: point)[0].json, as: UTF8.self)
+        let old = String(decoding: try ledger.ticketEvents("T1", at: point, view: .revealed)[0].json, as: UTF8.self)
+        let new = String(decoding: try ledger.ticketEvents("T2", at: point, view: .revealed)[0].json, as: UTF8.self)
         #expect(old.contains(Ledger.erased) && !old.contains("Jane Roe"))
         #expect(new.contains("Jane Roe") && new.contains("\"c9\""), "the new call's data is sealed under a fresh key")
     }

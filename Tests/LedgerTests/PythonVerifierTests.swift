@@ -92,8 +92,8 @@ import Testing
     @Test func goodBundlesVerifyWithBoth() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let key = try ledger.signingKey().publicKey
-        for request in [Ledger.ExportRequest(), .init(from: .seq(5), to: .seq(20)), .init(ticket: "T3"), .init(staff: "s1"),
-                        .init(from: .seq(10_000))] {
+        for request in [Ledger.ExportRequest(operator: "m1", purpose: "test"), .init(from: .seq(5), to: .seq(20), operator: "m1", purpose: "test"), .init(ticket: "T3", operator: "m1", purpose: "test"), .init(staff: "s1", operator: "m1", purpose: "test"),
+                        .init(from: .seq(10_000), operator: "m1", purpose: "test")] {
             let dir = temporaryDirectory()
             let summary = try ledger.export(to: dir, request)
             let (swift, _) = try PythonVerifierTests.verifyBoth(dir, key: key)
@@ -105,7 +105,7 @@ import Testing
     @Test func damageIsNamedAtTheSameLineByBoth() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let key = try ledger.signingKey().publicKey
-        func fresh() throws -> String { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init(to: .seq(20))); return d }
+        func fresh() throws -> String { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init(to: .seq(20), operator: "m1", purpose: "test")); return d }
         func damaged(_ change: (inout [[UInt8]]) -> Void) throws -> String {
             let dir = try fresh()
             try ExportTests.mutate(dir, change)
@@ -177,13 +177,13 @@ import Testing
                   s.line("noteLogged", 702, actor: "a1", ticket: ticket, ["author": "a1", "text": text])]
         let report = try ledger.importStrings(lines)
         #expect(report.refused.isEmpty, "\(report.refused)")
-        for request in [Ledger.ExportRequest(), .init(ticket: ticket), .init(ticket: ticket, pseudonymize: true)] {
+        for request in [Ledger.ExportRequest(operator: "m1", purpose: "test"), .init(ticket: ticket, operator: "m1", purpose: "test"), .init(ticket: ticket, pseudonymize: true, operator: "m1", purpose: "test")] {
             let dir = temporaryDirectory()
             _ = try ledger.export(to: dir, request)
             let (swift, _) = try PythonVerifierTests.verifyBoth(dir, key: key)
             #expect(swift.ok, "\(request): \(swift)")
         }
-        let events = try String(contentsOfFile: try { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init()); return d }()
+        let events = try String(contentsOfFile: try { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init(operator: "m1", purpose: "test")); return d }()
                                 + "/" + Bundle.eventsFile, encoding: .utf8)
         #expect(events.contains("999999999.9999") && events.contains("12.3456") && events.contains("0.0001"))
         let proof = try #require(try PythonVerifierTests.python(["--proof", try PythonVerifierTests.write(try ledger.ticketProofDocument(ticket))]))
@@ -193,7 +193,7 @@ import Testing
     @Test func pseudonymisedBundleVerifiesWithBoth() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let dir = temporaryDirectory()
-        _ = try ledger.export(to: dir, .init(pseudonymize: true))
+        _ = try ledger.export(to: dir, .init(pseudonymize: true, operator: "m1", purpose: "test"))
         let (swift, _) = try PythonVerifierTests.verifyBoth(dir, key: try ledger.signingKey().publicKey)
         #expect(swift.ok, "\(swift)")
         let personal = try String(contentsOfFile: dir + "/" + Bundle.personalFile, encoding: .utf8)
@@ -208,7 +208,7 @@ import Testing
     func pythonChecksTheManifestsOtherClaims() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let source = temporaryDirectory()
-        _ = try ledger.export(to: source, .init(to: .seq(20)))
+        _ = try ledger.export(to: source, .init(to: .seq(20), operator: "m1", purpose: "test"))
         let forger = try SigningKeyFile.create(at: temporaryDirectory() + ".key")
         let edits: [(String, Int?, (inout [String: CanonicalJSON]) -> Void)] = [
             ("firstSeq", nil, { $0["firstSeq"] = .integer(2) }),
@@ -244,7 +244,7 @@ import Testing
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let key = try ledger.signingKey().publicKey.hex
         let dir = temporaryDirectory()
-        _ = try ledger.export(to: dir, .init(to: .seq(20)))
+        _ = try ledger.export(to: dir, .init(to: .seq(20), operator: "m1", purpose: "test"))
         let good = try #require(try PythonVerifierTests.python([dir, "--public-key", key], withoutCryptography: true))
         #expect(good.status == 0 && good.ok == true && good.json["signatureChecked"] as? Bool == false, "\(good)")
         #expect(good.stderr.contains("NOT checked"), "\(good)")
@@ -270,7 +270,7 @@ import Testing
     func ticketProofDocumentVerifies() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let key = try ledger.signingKey().publicKey
-        _ = try ledger.export(to: temporaryDirectory(), .init())  // the log grows past the ticket
+        _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))  // the log grows past the ticket
         let document = try ledger.ticketProofDocument("T2")
         // The document is canonical and the Swift side checks it too.
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(document)) as? [String: Any])
@@ -329,7 +329,7 @@ import Testing
         let old = try SignedTreeHead(json: oldDocument)
         let oldPath = try PythonVerifierTests.write(oldDocument)
         // The log grows: an export (exportMade) and more calls.
-        _ = try ledger.export(to: temporaryDirectory(), .init())
+        _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))
         #expect(try ledger.importStrings([s.open("T20", 600), s.open("T21", 601), s.open("T22", 602)]).refused.isEmpty)
 
         let document = try ledger.consistencyProofDocument(from: old.treeSize)

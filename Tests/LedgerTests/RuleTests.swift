@@ -176,7 +176,8 @@ import Testing
 extension RuleTests {
     @Test mutating func exportMadeIsTheLedgersOwn() throws {
         let r = try attempt(s.line("exportMade", 1, actor: "system", channel: "ask:ledger",
-                                   ["from": 1, "to": 2, "count": 2, "root": String(repeating: "ab", count: 32)]))
+                                   ["from": 1, "to": 2, "count": 2, "root": String(repeating: "ab", count: 32),
+                                    "operator": "m1", "purpose": "x", "filter": "", "pseudonymized": false]))
         #expect(r?.rule == "schema")
         #expect(r?.field == "type")
     }
