@@ -1,13 +1,19 @@
 // The closed enumerations of the event catalogue (CONTRACT.md section 3).
 // Raw values are the interchange spellings; any other value is refused.
 
-/// A staff member's role, ordered by seniority: `agent < sme < teamLead <
-/// supervisor < manager < director`.
-public enum Role: String, CaseIterable, Sendable, Comparable {
-    case agent, sme, teamLead, supervisor, manager, director
+/// A staff member's role. Seniority runs `agent < sme < teamLead <
+/// supervisor < manager < director`; `compliance` (a compliance officer)
+/// stands outside that line: it is neither junior nor senior to anyone, so
+/// it has no ``rank`` and is never "supervisor or above".
+///
+/// Raw values are the interchange spellings. The declaration order is also
+/// the ledger's stored role byte (`compliance` = 6): append new roles only.
+public enum Role: String, CaseIterable, Sendable {
+    case agent, sme, teamLead, supervisor, manager, director, compliance
 
-    /// Seniority rank, 0 for `agent`.
-    public var rank: Int {
+    /// Seniority rank, 0 for `agent` up to 5 for `director`; nil for
+    /// `compliance`, which is outside the seniority line.
+    public var rank: Int? {
         switch self {
         case .agent: 0
         case .sme: 1
@@ -15,13 +21,19 @@ public enum Role: String, CaseIterable, Sendable, Comparable {
         case .supervisor: 3
         case .manager: 4
         case .director: 5
+        case .compliance: nil
         }
     }
 
-    /// True for `supervisor`, `manager` and `director`.
-    public var isSupervisorOrAbove: Bool { self >= .supervisor }
+    /// True for `supervisor`, `manager` and `director` (never `compliance`).
+    public var isSupervisorOrAbove: Bool { (rank ?? -1) >= 3 }
 
-    public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
+    /// True when this role is on the seniority line and at least as senior as `other` is.
+    /// False whenever either role is `compliance`.
+    public func isAtLeast(_ other: Role) -> Bool {
+        guard let a = rank, let b = other.rank else { return false }
+        return a >= b
+    }
 }
 
 /// A de-escalation technique (seeds 000, 004).
@@ -59,6 +71,15 @@ public enum Reason: String, CaseIterable, Sendable {
 public enum Level: String, CaseIterable, Sendable, Comparable {
     case supervisor, manager, director
 
+    /// Rank from 0 (`supervisor`) to 2 (`director`).
+    public var rank: Int {
+        switch self {
+        case .supervisor: 0
+        case .manager: 1
+        case .director: 2
+        }
+    }
+
     /// The role of this level.
     public var role: Role {
         switch self {
@@ -68,7 +89,7 @@ public enum Level: String, CaseIterable, Sendable, Comparable {
         }
     }
 
-    public static func < (a: Level, b: Level) -> Bool { a.role < b.role }
+    public static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }
 }
 
 /// The kind of alternative offered when a supervisor is unavailable (seed 000).

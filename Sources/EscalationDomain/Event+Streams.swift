@@ -110,7 +110,8 @@ extension Event {
     }
 }
 
-/// Free text cut to one line of at most 60 characters.
+/// Free text cut to one line of at most 60 characters; other control
+/// characters than white space are escaped (``Display``).
 private func excerpt(_ text: String) -> String {
     var out = ""
     var count = 0
@@ -123,7 +124,11 @@ private func excerpt(_ text: String) -> String {
             out.append(" ")
         } else {
             lastWasSpace = false
-            out.append(ch)
+            if ch.unicodeScalars.contains(where: Display.isControl) {
+                out += Display.escaped(String(ch))
+            } else {
+                out.append(ch)
+            }
         }
         count += 1
         if count >= 60 { return out + "…" }

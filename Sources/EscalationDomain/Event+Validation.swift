@@ -1,5 +1,7 @@
 extension Event {
     /// The checks that depend on this event alone, run by the ledger after decoding.
+    /// (`null`, identifiers and the other `schema` checks of a line are the decoder's:
+    /// see ``EventDecoder``.)
     ///
     /// - `schema`: `ticket` present exactly on ticket and discipline events;
     ///   `party` present on an `otherParty` alternative.
@@ -22,7 +24,7 @@ extension Event {
         }
         guard channel.utf8.count > 4, channel.utf8.starts(with: "ask:".utf8) else {
             throw violation(.directMessage, field: "channel",
-                            "'\(channel)' is not an ASK channel (ask:<name>); direct messages are not allowed")
+                            "\(Display.quoted(channel)) is not an ASK channel (ask:<name>); direct messages are not allowed")
         }
         if actor == "system", category != .staff, category != .ledger {
             throw violation(.unknownStaff, field: "actor", "system may only enrol and reassign staff")

@@ -4,8 +4,11 @@
 /// `schema` `RuleViolation` naming the field: a line that is not one JSON
 /// object (trailing garbage, an array, invalid UTF-8 or JSON), an unknown
 /// `type`, a missing, mistyped or unknown field (also inside `customer`), a
-/// duplicate key, a value outside an enumeration, a bad time, an empty id or
-/// one longer than 200 bytes. `null` counts as absent for optional fields.
+/// duplicate key, `null` for any field (an optional field is left out, never
+/// `null`), a value outside an enumeration, a bad time, an identifier that is
+/// not 1 to 200 bytes of NFC UTF-8 free of control characters (``Identifier``).
+/// Bad values are quoted in messages only as a short escaped prefix
+/// (``Display/quoted(_:limit:)``).
 ///
 ///     let decoder = EventDecoder(mode: .interchange)
 ///     let event = try decoder.decode(Array(line.utf8))
@@ -20,7 +23,7 @@ public struct EventDecoder: Sendable {
     }
 
     /// The longest id accepted, in UTF-8 bytes.
-    public static let maxIDLength = 200
+    public static let maxIDLength = Identifier.maxLength
 
     /// Which lines are accepted.
     public var mode: Mode
@@ -135,7 +138,7 @@ private struct LineParser {
 
     func syntax(_ what: String) -> RuleViolation {
         var field: String?
-        if keyStart >= 0 { field = decodeString(keyStart, keyEnd, keyEscaped) }
+        if keyStart >= 0 { field = Self.shortName(decodeString(keyStart, keyEnd, keyEscaped)) }
         return RuleViolation(.schema, eventID: readEventID(), field: field,
                              message: "not one JSON object: \(what) at byte \(min(i, n))")
     }
@@ -153,7 +156,16 @@ private struct LineParser {
             return id.description
         }
         let raw = decodeString(Int(s.start), Int(s.end), s.escaped)
-        return EventID(raw)?.description ?? raw
+        return EventID(raw)?.description ?? Self.shortName(raw)
+    }
+
+    /// A key or id as written when it is short and control-free, else its
+    /// escaped prefix and `…` (a refusal never echoes a huge or hostile value).
+    static func shortName(_ name: String) -> String {
+        if name.utf8.count <= 64, !Display.hasControl(name) { return name }
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: name.unicodeScalars.prefix(40))
+        return Display.escaped(String(scalars)) + (name.unicodeScalars.count > 40 ? "…" : "")
     }
 
     // MARK: Structure
@@ -210,7 +222,7 @@ private struct LineParser {
                     }
                 } else {
                     _ = try parseValue(depth: 1)
-                    if unknown == nil { unknown = decodeString(ks, ke, kesc) }
+                    if unknown == nil { unknown = Self.shortName(decodeString(ks, ke, kesc)) }
                 }
                 keyStart = -1
                 skipWhitespace()
@@ -244,13 +256,13 @@ private struct LineParser {
             if let index {
                 let bit = UInt8(1) << UInt8(index - customerID)
                 if customerSeen & bit != 0 {
-                    if duplicate == nil { duplicate = "customer." + decodeString(ks, ke, kesc) }
+                    if duplicate == nil { duplicate = "customer." + Self.shortName(decodeString(ks, ke, kesc)) }
                 } else {
                     customerSeen |= bit
                     slots[index] = slot
                 }
             } else if unknown == nil {
-                unknown = "customer." + decodeString(ks, ke, kesc)
+                unknown = "customer." + Self.shortName(decodeString(ks, ke, kesc))
             }
             skipWhitespace()
             guard i < n else { throw syntax("unexpected end, expected ',' or '}'") }
@@ -568,16 +580,22 @@ extension LineParser {
         customerSeen & (UInt8(1) << UInt8(index - customerID)) != 0 ? slots[index] : nil
     }
 
-    /// A present, non-null value, or nil.
+    /// A present value, or nil when the field is absent; `null` is refused.
     @inline(__always)
-    func optional(_ s: Slot?) -> Slot? {
-        guard let s, s.kind != .null else { return nil }
+    func optional(_ s: Slot?, _ field: @autoclosure () -> String) throws(RuleViolation) -> Slot? {
+        guard let s else { return nil }
+        if s.kind == .null { throw nullValue(field()) }
         return s
     }
 
     func required(_ s: Slot?, _ field: @autoclosure () -> String) throws(RuleViolation) -> Slot {
         guard let s else { throw fail(field(), "missing required field") }
+        if s.kind == .null { throw nullValue(field()) }
         return s
+    }
+
+    func nullValue(_ field: String) -> RuleViolation {
+        fail(field, "null is not a value: leave an optional field out, and give a required one its value")
     }
 
     func text(_ s: Slot, _ field: @autoclosure () -> String) throws(RuleViolation) -> String {
@@ -585,27 +603,36 @@ extension LineParser {
         return string(s)
     }
 
-    /// A non-empty string of at most 200 bytes.
+    /// An identifier: 1 to 200 bytes of NFC UTF-8 with no control character.
     func ident(_ s: Slot, _ field: @autoclosure () -> String) throws(RuleViolation) -> String {
-        let value = try text(s, field())
-        let length = s.escaped ? value.utf8.count : s.count
-        guard length > 0 else { throw fail(field(), "must not be empty") }
-        guard length <= EventDecoder.maxIDLength else {
-            throw fail(field(), "longer than \(EventDecoder.maxIDLength) bytes")
+        guard s.kind == .string else { throw fail(field(), "expected a string, found \(s.kind.name)") }
+        if s.escaped {
+            var value = string(s)
+            if let problem = value.withUTF8({ Identifier.problem(ofUTF8: $0) }) {
+                throw notIdentifier(field(), problem, value)
+            }
+            return value
         }
-        return value
+        if let problem = Identifier.problem(ofUTF8: UnsafeBufferPointer(start: p + Int(s.start), count: s.count)) {
+            throw notIdentifier(field(), problem, string(s))
+        }
+        return string(s)
+    }
+
+    func notIdentifier(_ field: String, _ problem: Identifier.Problem, _ value: String) -> RuleViolation {
+        fail(field, problem == .empty ? problem.explanation : "\(problem.explanation): \(Display.quoted(value))")
     }
 
     func text(_ k: Key) throws(RuleViolation) -> String { try text(required(slot(k), k.name), k.name) }
     func ident(_ k: Key) throws(RuleViolation) -> String { try ident(required(slot(k), k.name), k.name) }
 
     func optionalText(_ k: Key) throws(RuleViolation) -> String? {
-        guard let s = optional(slot(k)) else { return nil }
+        guard let s = try optional(slot(k), k.name) else { return nil }
         return try text(s, k.name)
     }
 
     func optionalIdent(_ k: Key) throws(RuleViolation) -> String? {
-        guard let s = optional(slot(k)) else { return nil }
+        guard let s = try optional(slot(k), k.name) else { return nil }
         return try ident(s, k.name)
     }
 
@@ -620,14 +647,14 @@ extension LineParser {
     func bool(_ k: Key) throws(RuleViolation) -> Bool { try bool(required(slot(k), k.name), k) }
 
     func optionalBool(_ k: Key) throws(RuleViolation) -> Bool? {
-        guard let s = optional(slot(k)) else { return nil }
+        guard let s = try optional(slot(k), k.name) else { return nil }
         return try bool(s, k)
     }
 
     func enumeration<E: WireEnum>(_ s: Slot, _ k: Key, as: E.Type = E.self) throws(RuleViolation) -> E {
         guard s.kind == .string else { throw fail(k.name, "expected a string, found \(s.kind.name)") }
         guard let match = E.wire.match(packedName(Int(s.start), Int(s.end), s.escaped)) else {
-            throw fail(k.name, "'\(string(s))' is not one of: \(E.wire.list)")
+            throw fail(k.name, "\(Display.quoted(string(s))) is not one of: \(E.wire.list)")
         }
         return match.value
     }
@@ -637,7 +664,7 @@ extension LineParser {
     }
 
     func optionalEnumeration<E: WireEnum>(_ k: Key, as: E.Type = E.self) throws(RuleViolation) -> E? {
-        guard let s = optional(slot(k)) else { return nil }
+        guard let s = try optional(slot(k), k.name) else { return nil }
         return try enumeration(s, k) as E
     }
 
@@ -651,7 +678,7 @@ extension LineParser {
             t = Timestamp.parse(UnsafeRawBufferPointer(start: p + Int(s.start), count: s.count))
         }
         guard let t else {
-            throw fail(k.name, "'\(string(s))' is not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM))")
+            throw fail(k.name, "\(Display.quoted(string(s))) is not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM))")
         }
         return t
     }
@@ -673,12 +700,12 @@ extension LineParser {
     func unsigned(_ k: Key) throws(RuleViolation) -> UInt64 { try unsigned(required(slot(k), k.name), k) }
 
     func optionalUnsigned(_ k: Key) throws(RuleViolation) -> UInt64? {
-        guard let s = optional(slot(k)) else { return nil }
+        guard let s = try optional(slot(k), k.name) else { return nil }
         return try unsigned(s, k)
     }
 
     func optionalDecimal(_ k: Key) throws(RuleViolation) -> ExactDecimal? {
-        guard let s = optional(slot(k)) else { return nil }
+        guard let s = try optional(slot(k), k.name) else { return nil }
         guard s.kind == .number else { throw fail(k.name, "expected a number, found \(s.kind.name)") }
         switch ExactDecimal.parseDetailed(UnsafeRawBufferPointer(start: p + Int(s.start), count: s.count)) {
         case .success(let v): return v
@@ -726,8 +753,8 @@ extension LineParser {
         guard s.kind == .object else { throw fail("customer", "expected an object, found \(s.kind.name)") }
         let id = try ident(required(customerSlot(customerID), "customer.id"), "customer.id")
         var c = Customer(id: id)
-        if let s = optional(customerSlot(customerName)) { c.name = try text(s, "customer.name") }
-        if let s = optional(customerSlot(customerPhone)) { c.phone = try text(s, "customer.phone") }
+        if let s = try optional(customerSlot(customerName), "customer.name") { c.name = try text(s, "customer.name") }
+        if let s = try optional(customerSlot(customerPhone), "customer.phone") { c.phone = try text(s, "customer.phone") }
         return c
     }
 
@@ -739,7 +766,7 @@ extension LineParser {
         let typeSlot = try required(slot(.type), "type")
         guard typeSlot.kind == .string else { throw fail("type", "expected a string, found \(typeSlot.kind.name)") }
         let match = EventType.wire.match(packedName(Int(typeSlot.start), Int(typeSlot.end), typeSlot.escaped))
-        guard let match else { throw fail("type", "unknown event type '\(string(typeSlot))'") }
+        guard let match else { throw fail("type", "unknown event type \(Display.quoted(string(typeSlot)))") }
         let (type, typeIndex) = match
         if let unknown { throw fail(unknown, "unknown field") }
         let extra = seen & ~EventType.allowedMasks[typeIndex]
@@ -758,15 +785,11 @@ extension LineParser {
 
         let at = try time(.at)
         let actor = try ident(.actor)
-        let channelSlot = try required(slot(.channel), "channel")
-        let channel = try text(channelSlot, "channel")
-        guard channelSlot.count <= EventDecoder.maxIDLength || channel.utf8.count <= EventDecoder.maxIDLength else {
-            throw fail("channel", "longer than \(EventDecoder.maxIDLength) bytes")
-        }
+        let channel = try ident(.channel)
         let ticket = try type.category.hasTicket ? ident(.ticket) : nil
         let expectedVersion = try optionalUnsigned(.expectedVersion)
         let body = try body(type)
-        let sealed = try optional(slot(.sealed)).map { s throws(RuleViolation) in try text(s, "sealed") }
+        let sealed = try optionalText(.sealed)
         return Event(id: id, at: at, actor: actor, channel: channel, ticket: ticket,
                      expectedVersion: expectedVersion, body: body, sealed: sealed)
     }

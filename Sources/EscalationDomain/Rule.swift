@@ -12,7 +12,9 @@ public struct Rule: RawRepresentable, Hashable, Sendable, CustomStringConvertibl
     public init(rawValue: String) { self.rawValue = rawValue }
 
     /// A line that is not one JSON object, an unknown type, a missing or mistyped
-    /// field, a value outside an enumeration, a bad time, an unknown extra field.
+    /// field, `null` for any field, a value outside an enumeration, a bad time, an
+    /// unknown extra field, an identifier that is not 1 to 200 bytes of NFC UTF-8
+    /// free of control characters.
     public static let schema = Rule(rawValue: "schema")
     /// `channel` is not an `ask:` channel.
     public static let directMessage = Rule(rawValue: "directMessage")
@@ -36,6 +38,17 @@ public struct Rule: RawRepresentable, Hashable, Sendable, CustomStringConvertibl
     public static let callbackInPast = Rule(rawValue: "callbackInPast")
     /// `personalDataErased` while a legal hold is placed.
     public static let legalHold = Rule(rawValue: "legalHold")
+    /// `legalHoldReleased` for a matter that holds nothing.
+    public static let noLegalHold = Rule(rawValue: "noLegalHold")
+    /// A hold, release or erasure for a customer that no `callOpened` has named
+    /// (checked by the ledger's key store, not by ``Rules``).
+    public static let unknownCustomer = Rule(rawValue: "unknownCustomer")
+    /// A staff event whose actor is not `system`, a `manager` or a `director`; a
+    /// compliance event whose actor is not of role `compliance`, `manager` or `director`.
+    public static let notAuthorized = Rule(rawValue: "notAuthorized")
+    /// A `reportsTo` naming the staff member themself or anyone who reports to them,
+    /// directly or not.
+    public static let reportingCycle = Rule(rawValue: "reportingCycle")
     /// `expectedVersion` differs from the stream's version.
     public static let conflict = Rule(rawValue: "conflict")
     /// An `id` seen before with different content.
@@ -45,7 +58,7 @@ public struct Rule: RawRepresentable, Hashable, Sendable, CustomStringConvertibl
     public static let all: [Rule] = [
         .schema, .directMessage, .unknownStaff, .unknownTicket, .ticketExists, .ticketClosed,
         .notOwner, .notDirectSuperior, .selfTransfer, .noCallbackScheduled, .callbackInPast,
-        .legalHold, .conflict, .duplicateId,
+        .legalHold, .noLegalHold, .unknownCustomer, .notAuthorized, .reportingCycle, .conflict, .duplicateId,
     ]
 
     public var description: String { rawValue }

@@ -38,13 +38,21 @@ public enum Rules {
     /// Checks `event` against `state` and returns the changes it makes, or throws the
     /// first rule it breaks. Reads only: nothing is changed when it throws.
     public static func check(_ event: Event, against state: some RuleState) throws -> [Change] {
-        if event.actor != "system", try state.staff(event.actor) == nil {
-            throw event.violation(.unknownStaff, field: "actor", "'\(event.actor)' is not an enrolled staff member")
+        let actor: Staff?
+        if event.actor == "system" {
+            actor = nil
+        } else {
+            actor = try state.staff(event.actor)
+            if actor == nil {
+                throw event.violation(.unknownStaff, field: "actor", "\(Display.quoted(event.actor)) is not an enrolled staff member")
+            }
         }
+        try checkAuthority(event, actor: actor)
+        try checkSelfReport(event)
         var known: [String: Staff] = [:]
         for ref in event.staffReferences() {
             guard let s = try state.staff(ref.staff) else {
-                throw event.violation(.unknownStaff, field: ref.field, "'\(ref.staff)' is not an enrolled staff member")
+                throw event.violation(.unknownStaff, field: ref.field, "\(Display.quoted(ref.staff)) is not an enrolled staff member")
             }
             known[ref.staff] = s
         }
@@ -52,8 +60,10 @@ public enum Rules {
         case .staff:
             switch event.body {
             case .staffEnrolled(let b):
+                if let superior = b.reportsTo { try checkReportingCycle(event, staff: b.staff, reportsTo: superior, state: state) }
                 return [.staff(b.staff, Staff(role: b.role, reportsTo: b.reportsTo))]
             case .staffReassigned(let b):
+                try checkReportingCycle(event, staff: b.staff, reportsTo: b.reportsTo, state: state)
                 var s = known[b.staff]!
                 s.reportsTo = b.reportsTo
                 if let role = b.role { s.role = role }
@@ -69,7 +79,12 @@ public enum Rules {
                 if !holds.contains(b.matter) { holds.append(b.matter) }
                 return [.holds(b.customer, holds)]
             case .legalHoldReleased(let b):
-                return [.holds(b.customer, try state.holds(b.customer).filter { $0 != b.matter })]
+                let holds = try state.holds(b.customer)
+                guard holds.contains(b.matter) else {
+                    throw event.violation(.noLegalHold, field: "matter",
+                                          "matter \(Display.quoted(b.matter)) holds nothing for this customer; only a placed hold can be released")
+                }
+                return [.holds(b.customer, holds.filter { $0 != b.matter })]
             case .personalDataErased(let b):
                 let holds = try state.holds(b.customer)
                 if !holds.isEmpty {
@@ -81,6 +96,69 @@ public enum Rules {
             }
         case .ledger:
             return []
+        }
+    }
+
+    /// The roles that may write compliance events (besides none: `system` may not).
+    static let complianceWriters: Set<Role> = [.compliance, .manager, .director]
+    /// The roles that may write staff events (besides `system`).
+    static let staffWriters: Set<Role> = [.manager, .director]
+
+    /// `notAuthorized`: staff events by `system`, a manager or a director; compliance
+    /// events by a compliance officer, a manager or a director. `actor` is nil for `system`.
+    private static func checkAuthority(_ event: Event, actor: Staff?) throws {
+        let allowed: Set<Role>
+        switch event.type.category {
+        case .staff:
+            guard let actor else { return }  // system sets up the organisation
+            allowed = staffWriters
+            if allowed.contains(actor.role) { return }
+            throw event.violation(.notAuthorized, field: "actor",
+                                  "\(event.actor) is a \(actor.role.rawValue); staff events are written by system, a manager or a director")
+        case .compliance:
+            allowed = complianceWriters
+            if let actor, allowed.contains(actor.role) { return }
+            throw event.violation(.notAuthorized, field: "actor",
+                                  "\(event.actor) is \(actor.map { "a " + $0.role.rawValue } ?? "not staff"); compliance events are written by a compliance officer, a manager or a director")
+        default:
+            return
+        }
+    }
+
+    /// `reportingCycle` for a staff member named as their own superior, checked before
+    /// `unknownStaff` so that a new member reporting to themself is refused as a cycle.
+    private static func checkSelfReport(_ event: Event) throws {
+        let pair: (staff: String, reportsTo: String?)
+        switch event.body {
+        case .staffEnrolled(let b): pair = (b.staff, b.reportsTo)
+        case .staffReassigned(let b): pair = (b.staff, b.reportsTo)
+        default: return
+        }
+        if let superior = pair.reportsTo, superior == pair.staff {
+            throw event.violation(.reportingCycle, field: "reportsTo", "\(pair.staff) cannot report to themself")
+        }
+    }
+
+    /// The longest reporting chain walked; the rules keep the chart acyclic, so a
+    /// longer walk means the state is damaged (and the event is refused).
+    static let maxReportingDepth = 100_000
+
+    /// `reportingCycle`: `reportsTo` must not be `staff` nor anyone below `staff`, i.e.
+    /// walking up from `reportsTo` must never reach `staff`.
+    private static func checkReportingCycle(_ event: Event, staff: String, reportsTo: String, state: some RuleState) throws {
+        var current: String? = reportsTo
+        var steps = 0
+        while let id = current {
+            if id == staff {
+                throw event.violation(.reportingCycle, field: "reportsTo",
+                                      "\(reportsTo) reports to \(staff), directly or not; \(staff) cannot report to them")
+            }
+            steps += 1
+            if steps > maxReportingDepth {
+                throw event.violation(.reportingCycle, field: "reportsTo",
+                                      "the reporting chain above \(reportsTo) is longer than \(maxReportingDepth) levels")
+            }
+            current = try state.staff(id)?.reportsTo
         }
     }
 

@@ -64,7 +64,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
             }
         } else if event.type.category == .compliance, let id = event.customerID {
             guard let p = try vault.pseudonym(forCustomer: id, in: txn) else {
-                throw event.violation(Rule(rawValue: "unknownCustomer"), field: "customer",
+                throw event.violation(.unknownCustomer, field: "customer",
                                       "no callOpened names this customer (or their personal data was erased)")
             }
             stored = event.replacingPersonalData(customer: { _ in p }, text: { _, t in t })

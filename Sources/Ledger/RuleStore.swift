@@ -16,6 +16,8 @@ final class RuleStore: Sendable {
         holds = try environment.openDatabase("rules.holds")
     }
 
+    /// The stored role byte is the role's position in `Role.allCases`
+    /// (agent 0 ... director 5, compliance 6): roles are only ever appended.
     static let roles = Role.allCases
 
     func write(_ change: Rules.Change, seq: UInt64, txn: WriteTransaction) throws {

@@ -95,6 +95,11 @@ struct Engine {
     var recentCustomers: [Int32] = []
     var recentNext = 0
     var erased: Set<Int32> = []
+    /// Accepted erasures as planned, in planning order: who, and when.
+    var erasures: [(customer: Int32, at: Int64)] = []
+    var customersErased = 0
+    var callsAfterErasure = 0
+    var customersWithIDAlone = 0
     var repeats: [RepeatCandidate] = []
     /// Holds as planned: customer → (placed, released or `Int64.max`).
     var plannedHolds: [(customer: Int32, placed: Int64, released: Int64)] = []
@@ -126,7 +131,7 @@ struct Engine {
         supervisors = ids(.supervisor)
         managers = ids(.manager)
         director = ids(.director)[0]
-        complianceOfficer = managers.last ?? director
+        complianceOfficer = ids(.compliance).first ?? managers.last ?? director
         let perDay = Double(agents.count) * cfg.callsPerAgentPerDay
         meanGap = Double(businessDay) / perDay
         customerPool = max(100, cfg.calls * 7 / 10)
@@ -153,6 +158,9 @@ struct Engine {
         }
         for (i, n) in typeCounts.enumerated() where n > 0 { t.byType[Kind.allCases[i].name] = n }
         for (i, n) in ruleCounts.enumerated() where n > 0 { t.refusedByRule[RefusalRule.allCases[i].rawValue] = n }
+        t.customersErased = customersErased
+        t.callsAfterErasure = callsAfterErasure
+        t.customersWithIDAlone = customersWithIDAlone
         return t
     }
 
@@ -205,7 +213,13 @@ struct Engine {
         let agent = agents[rng.below(agents.count)]
         var call = Call(ticket: Int64(callsGenerated), agent: agent, owner: agent, t: arrival)
         var repeatOf: Int64 = -1
-        if rng.chance(0.08), let r = takeRepeat(before: arrival) {
+        var afterErasure = false
+        if rng.chance(0.03), let c = erasedCustomer(before: arrival) {
+            // A customer whose data was erased calls again: a new record, linked to nothing.
+            call.customer = c
+            call.category = rng.below(Vocabulary.channels.count)
+            afterErasure = true
+        } else if rng.chance(0.08), let r = takeRepeat(before: arrival) {
             repeatOf = r.ticket
             call.customer = r.customer
             call.category = r.category
@@ -215,12 +229,13 @@ struct Engine {
         }
         rememberCustomer(call.customer)
 
-        let fields: Int32 = switch rng.below(100) {
+        var fields: Int32 = switch rng.below(100) {
         case ..<85: 3
         case ..<93: 2
         case ..<97: 1
-        default: 0
+        default: 0  // the customer's id alone
         }
+        if afterErasure { fields |= 4 }  // bit 2: counted in the tally, not written
         let issue = Int32(tables.issueStart[call.category] + rng.below(tables.issueCount[call.category]))
         let openedAt = rng.chance(0.3) ? arrival + Int64(rng.between(1, 999)) * 1000 : arrival
         add(&call, .callOpened, at: openedAt, actor: agent, a: agent, b: call.customer, c: issue, d: fields,
@@ -374,7 +389,7 @@ struct Engine {
             step(&call, 20, 90)
             note(&call, .background, count: Vocabulary.backgroundNotes.count)
         }
-        guard rng.chance(0.85), role(target) >= .supervisor else {
+        guard rng.chance(0.85), role(target).isSupervisorOrAbove else {
             transfer(&call, to: target)
             senior(&call)
             return
@@ -477,7 +492,7 @@ struct Engine {
         }
         add(&call, .transferred, actor: from, a: from, b: target, c: mode, d: announced)
         call.owner = target
-        if role(target) >= .supervisor { call.reachedSupervisor = true }
+        if role(target).isSupervisorOrAbove { call.reachedSupervisor = true }
     }
 
     /// The senior (or SME) who took the call handles it to the end.
@@ -521,7 +536,7 @@ struct Engine {
 
     /// A callback owned by `owner`: scheduled now, then done on time, late, by someone else, or never.
     mutating func callbackFlow(_ call: inout Call, owner: Int32) {
-        if role(owner) >= .supervisor { call.reachedSupervisor = true }
+        if role(owner).isSupervisorOrAbove { call.reachedSupervisor = true }
         var scheduler = call.owner
         for round in 0..<2 {
             step(&call, 20, 90)
@@ -792,8 +807,8 @@ struct Engine {
             x.c = 2
             let right = Int32(at + 1)
             x.version = rng.chance(0.5) ? right - 1 : right + Int32(rng.between(1, 3))
-        case .legalHold:
-            break
+        case .legalHold, .notAuthorized, .reportingCycle, .noLegalHold:
+            break  // planned elsewhere (planHoldRefusal, planDailyRefusal), never chosen here
         }
         refusedScratch.append((at, x))
     }
@@ -812,6 +827,30 @@ struct Engine {
     }
 
     // MARK: Customers
+
+    /// A customer erased at least an hour before `t`, or nil.
+    mutating func erasedCustomer(before t: Int64) -> Int32? {
+        guard !erasures.isEmpty else { return nil }
+        let e = erasures[rng.below(erasures.count)]
+        return e.at + hour < t ? e.customer : nil
+    }
+
+    /// Plans an accepted erasure of `customer` at `at`.
+    mutating func planErasure(_ customer: Int32, at: Int64) {
+        erased.insert(customer)
+        erasures.append((customer, at))
+        push(Intent(time: at, ticket: Int64(customer), actor: complianceOfficer, kind: .personalDataErased,
+                    channel: Intent.complianceChannel))
+    }
+
+    /// Who writes a staff event: `system`, a manager or the director.
+    mutating func staffWriter() -> Int32 {
+        switch rng.below(4) {
+        case 0, 1: -1
+        case 2: managers.isEmpty ? director : managers[rng.below(managers.count)]
+        default: director
+        }
+    }
 
     mutating func drawCustomer() -> Int32 {
         while true {
@@ -851,14 +890,17 @@ struct Engine {
         let later = { (rng: inout Xoshiro256StarStar) in now + Int64(rng.between(0, 9 * 3600)) * second }
         if rng.chance(0.6), teamLeads.count > 1 {
             let agent = agents[rng.below(agents.count)]
-            push(Intent(time: later(&rng), ticket: Int64(agent), actor: -1, a: agent, c: 0,
+            let t = later(&rng)
+            push(Intent(time: t, ticket: Int64(agent), actor: staffWriter(), a: agent, c: 0,
                         kind: .staffReassigned, channel: Intent.orgChannel))
         }
         if rng.chance(0.08), supervisors.count > 1 {
             let tl = teamLeads[rng.below(teamLeads.count)]
-            push(Intent(time: later(&rng), ticket: Int64(tl), actor: -1, a: tl, c: 1,
+            let t = later(&rng)
+            push(Intent(time: t, ticket: Int64(tl), actor: staffWriter(), a: tl, c: 1,
                         kind: .staffReassigned, channel: Intent.orgChannel))
         }
+        if refusalShare > 0, rng.chance(min(0.9, refusalShare * 60)) { planDailyRefusal(at: later(&rng)) }
         if rng.chance(0.5), let customer = complianceCandidate() {
             let placed = later(&rng)
             matterCounter += 1
@@ -870,18 +912,42 @@ struct Engine {
                 push(Intent(time: released, ticket: Int64(customer), actor: complianceOfficer, a: matterCounter,
                             kind: .legalHoldReleased, channel: Intent.complianceChannel))
                 if rng.chance(0.3) {
-                    erased.insert(customer)
-                    push(Intent(time: released + Int64(rng.between(3600, 2 * 86_400)) * second,
-                                ticket: Int64(customer), actor: complianceOfficer, kind: .personalDataErased,
-                                channel: Intent.complianceChannel))
+                    planErasure(customer, at: released + Int64(rng.between(3600, 2 * 86_400)) * second)
                 }
             }
             plannedHolds.append((customer, placed, released))
         }
         if rng.chance(0.4), let customer = complianceCandidate() {
-            erased.insert(customer)
-            push(Intent(time: later(&rng), ticket: Int64(customer), actor: complianceOfficer,
-                        kind: .personalDataErased, channel: Intent.complianceChannel))
+            planErasure(customer, at: later(&rng))
+        }
+    }
+
+    /// Plans one staff or compliance line meant to be refused by `notAuthorized`,
+    /// `reportingCycle` or `noLegalHold` (each breaking that rule alone).
+    mutating func planDailyRefusal(at t: Int64) {
+        switch rng.below(4) {
+        case 0 where teamLeads.count > 1:
+            // An agent moved by a supervisor: only managers, directors and system set up staff.
+            let agent = agents[rng.below(agents.count)]
+            push(Intent(time: t, ticket: Int64(agent), actor: supervisors[rng.below(supervisors.count)], a: agent, c: 0,
+                        kind: .staffReassigned, refusal: RefusalRule.notAuthorized.code + 1, channel: Intent.orgChannel))
+        case 1:
+            // A hold placed by a team lead: only compliance officers, managers and directors may.
+            guard let customer = complianceCandidate() else { return }
+            push(Intent(time: t, ticket: Int64(customer), actor: teamLeads[rng.below(teamLeads.count)], a: 0,
+                        kind: .legalHoldPlaced, refusal: RefusalRule.notAuthorized.code + 1,
+                        channel: Intent.complianceChannel))
+        case 2:
+            // A team lead put under one of their own agents (chosen when the line is written).
+            let tl = teamLeads[rng.below(teamLeads.count)]
+            push(Intent(time: t, ticket: Int64(tl), actor: staffWriter(), a: tl, c: 2,
+                        kind: .staffReassigned, refusal: RefusalRule.reportingCycle.code + 1, channel: Intent.orgChannel))
+        default:
+            // A release of matter M-00000, which no hold ever names.
+            guard let customer = complianceCandidate() else { return }
+            push(Intent(time: t, ticket: Int64(customer), actor: complianceOfficer, a: 0,
+                        kind: .legalHoldReleased, refusal: RefusalRule.noLegalHold.code + 1,
+                        channel: Intent.complianceChannel))
         }
     }
 

@@ -1,10 +1,11 @@
 /// A staff member's role in the simulated contact centre, spelled as in the
-/// interchange line (`agent` ... `director`) and ordered by seniority.
-public enum StaffRole: String, CaseIterable, Sendable, Comparable {
-    case agent, sme, teamLead, supervisor, manager, director
+/// interchange line. Seniority runs `agent` ... `director`; `compliance` (the
+/// compliance officer, who writes legal holds and erasures) stands outside it.
+public enum StaffRole: String, CaseIterable, Sendable {
+    case agent, sme, teamLead, supervisor, manager, director, compliance
 
-    /// 0 for `agent` up to 5 for `director`.
-    public var rank: Int {
+    /// Position in `allCases` (0 for `agent` up to 6 for `compliance`).
+    public var index: Int {
         switch self {
         case .agent: 0
         case .sme: 1
@@ -12,13 +13,17 @@ public enum StaffRole: String, CaseIterable, Sendable, Comparable {
         case .supervisor: 3
         case .manager: 4
         case .director: 5
+        case .compliance: 6
         }
     }
 
-    /// Ordered by seniority.
-    public static func < (a: StaffRole, b: StaffRole) -> Bool { a.rank < b.rank }
+    /// Seniority: 0 for `agent` up to 5 for `director`; nil for `compliance`.
+    public var rank: Int? { self == .compliance ? nil : index }
 
-    /// The id prefix (`ag-0007`, `sme-002`, `tl-003`, `sup-001`, `mgr-001`, `dir-001`).
+    /// True for `supervisor`, `manager` and `director` (never `compliance`).
+    public var isSupervisorOrAbove: Bool { (rank ?? -1) >= 3 }
+
+    /// The id prefix (`ag-0007`, `sme-002`, `tl-003`, `sup-001`, `mgr-001`, `dir-001`, `co-001`).
     var idPrefix: String {
         switch self {
         case .agent: "ag-"
@@ -27,6 +32,7 @@ public enum StaffRole: String, CaseIterable, Sendable, Comparable {
         case .supervisor: "sup-"
         case .manager: "mgr-"
         case .director: "dir-"
+        case .compliance: "co-"
         }
     }
 }
@@ -68,6 +74,7 @@ public struct StaffMember: Sendable, Hashable {
     /// Role at enrolment (the simulation never changes it).
     public let role: StaffRole
     /// Index of the direct superior at enrolment; nil only for the director.
+    /// (The compliance officer reports to the director.)
     public let reportsTo: Int?
     /// Four-digit telephone extension, unique in the organisation.
     public let `extension`: String
@@ -82,9 +89,9 @@ public struct StaffMember: Sendable, Hashable {
 }
 
 /// A seeded organisation chart: mostly agents, then SMEs, team leads,
-/// supervisors, managers and one director. Agents and SMEs report to team
-/// leads, team leads to supervisors, supervisors to managers, managers to
-/// the director. Agents come in three kinds (strong, steady, struggling)
+/// supervisors, managers, one director and one compliance officer. Agents and
+/// SMEs report to team leads, team leads to supervisors, supervisors to
+/// managers, managers and the compliance officer to the director. Agents come in three kinds (strong, steady, struggling)
 /// so some de-escalate well and some badly.
 ///
 ///     let org = Organisation(seed: 7, agents: 40)
@@ -107,6 +114,8 @@ public struct Organisation: Sendable {
         let counts: [(StaffRole, Int)] = [
             (.director, 1), (.manager, managers), (.supervisor, supervisors),
             (.teamLead, teamLeads), (.sme, smes), (.agent, agentCount),
+            // Last, so that adding the role left every other member's draws as they were.
+            (.compliance, 1),
         ]
         var members: [StaffMember] = []
         var byRole = Array(repeating: [Int](), count: StaffRole.allCases.count)
@@ -115,10 +124,10 @@ public struct Organisation: Sendable {
             let width = role == .agent ? 4 : 3
             let superiors: [Int] = switch role {
             case .director: []
-            case .manager: byRole[StaffRole.director.rank]
-            case .supervisor: byRole[StaffRole.manager.rank]
-            case .teamLead: byRole[StaffRole.supervisor.rank]
-            case .sme, .agent: byRole[StaffRole.teamLead.rank]
+            case .manager, .compliance: byRole[StaffRole.director.index]
+            case .supervisor: byRole[StaffRole.manager.index]
+            case .teamLead: byRole[StaffRole.supervisor.index]
+            case .sme, .agent: byRole[StaffRole.teamLead.index]
             }
             for k in 0..<count {
                 let index = members.count
@@ -132,7 +141,7 @@ public struct Organisation: Sendable {
                     index: index, id: id, name: name, role: role, reportsTo: reportsTo,
                     extension: String(ext), hourlyCostCents: Organisation.cost(role, &rng),
                     traits: Organisation.traits(role, &rng)))
-                byRole[role.rank].append(index)
+                byRole[role.index].append(index)
             }
         }
         self.members = members
@@ -140,7 +149,7 @@ public struct Organisation: Sendable {
     }
 
     /// Indices of the members with `role`, in enrolment order.
-    public func indices(of role: StaffRole) -> [Int] { byRole[role.rank] }
+    public func indices(of role: StaffRole) -> [Int] { byRole[role.index] }
 
     private static func cost(_ role: StaffRole, _ rng: inout Xoshiro256StarStar) -> Int {
         let (low, high): (Int, Int) = switch role {
@@ -150,6 +159,7 @@ public struct Organisation: Sendable {
         case .supervisor: (4200, 5200)
         case .manager: (5500, 7200)
         case .director: (9500, 12500)
+        case .compliance: (5000, 6500)
         }
         // Mostly quarter-hour steps, now and then an odd cent.
         let quarters = rng.between(low / 25, high / 25) * 25

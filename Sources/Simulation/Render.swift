@@ -5,6 +5,10 @@ extension Engine {
     mutating func render(_ intent: Intent, into w: ByteWriter) -> Bool {
         var x = intent
         switch x.kind {
+        case .staffReassigned where x.c == 2:
+            // reportingCycle: one of the team lead's own agents, as the chart stands now.
+            guard let below = agents.first(where: { reportsTo[Int($0)] == x.a }) else { return false }
+            x.b = below
         case .staffReassigned:
             let pool = x.c == 1 ? supervisors : teamLeads
             guard pool.count > 1 else { return false }
@@ -70,9 +74,14 @@ extension Engine {
         w.put(UInt8(ascii: "}"))
 
         switch x.kind {
+        case _ where x.refusal > 0: break  // a refused line changes nothing
         case .staffReassigned: reportsTo[Int(x.a)] = x.b
         case .legalHoldPlaced: heldNow[Int32(x.ticket)] = x.a
         case .legalHoldReleased: heldNow[Int32(x.ticket)] = nil
+        case .personalDataErased: customersErased += 1
+        case .callOpened:
+            if x.d & 3 == 0 { customersWithIDAlone += 1 }
+            if x.d & 4 != 0 { callsAfterErasure += 1 }
         default: break
         }
         typeCounts[Int(x.kind.rawValue)] += 1

@@ -57,7 +57,7 @@ final class RenderTables: @unchecked Sendable {
         staffNames = ByteTable(m.map(\.name))
         extensions = ByteTable(m.map(\.extension))
         costs = ByteTable(m.map(\.hourlyCost), escape: false)
-        roles = m.map { UInt8($0.role.rank) }
+        roles = m.map { UInt8($0.role.index) }
         staffCount = m.count
         supervisorCount = org.indices(of: .supervisor).count
         var flat: [String] = []

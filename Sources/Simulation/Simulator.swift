@@ -31,6 +31,12 @@ public enum RefusalRule: String, CaseIterable, Sendable {
     case conflict
     /// A note reusing the `id` of an earlier accepted line.
     case duplicateId
+    /// A `staffReassigned` written by a supervisor, or a legal hold placed by a team lead.
+    case notAuthorized
+    /// A team lead reassigned to report to one of their own agents.
+    case reportingCycle
+    /// A `legalHoldReleased` for a matter never placed (`M-00000`).
+    case noLegalHold
 
     /// Position in `allCases`.
     var code: UInt8 {
@@ -46,6 +52,9 @@ public enum RefusalRule: String, CaseIterable, Sendable {
         case .legalHold: 8
         case .conflict: 9
         case .duplicateId: 10
+        case .notAuthorized: 11
+        case .reportingCycle: 12
+        case .noLegalHold: 13
         }
     }
 }
@@ -68,6 +77,12 @@ public struct SimulationTally: Sendable, Hashable {
     public var firstAt: SimulationTime?
     /// The latest `at` written so far (a natural `--now` for findings), nil before any line.
     public var lastAt: SimulationTime?
+    /// Customers whose personal data was erased (`personalDataErased` lines meant to be accepted).
+    public var customersErased = 0
+    /// Calls opened by a customer id after that customer's erasure (a new record).
+    public var callsAfterErasure = 0
+    /// Calls whose customer was recorded with an id alone (no name, no phone).
+    public var customersWithIDAlone = 0
 
     /// An empty tally.
     public init() {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EscalationDomain
 import Foundation
 
 /// `ledger`: the escalation ledger's command-line tool (CONTRACT.md section 8).
@@ -87,11 +88,11 @@ struct LedgerTool: ParsableCommand {
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch let failure as CommandFailure {
-            Terminal.error("ledger: " + failure.message)
+            Terminal.error("ledger: " + Display.escaped(failure.message))
             Foundation.exit(failure.status)
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
-            Terminal.error("ledger: " + CommandFailure.describe(error))
+            Terminal.error("ledger: " + Display.escaped(CommandFailure.describe(error)))
             Foundation.exit(1)
         }
     }

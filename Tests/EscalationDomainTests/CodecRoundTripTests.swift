@@ -56,7 +56,7 @@ struct CodecRoundTripTests {
 
         let spaced = """
              {\t"type" : "noteLogged" ,"id":"0B7C3E2A-1D4F-4A5B-9C6D-7E8F9A0B1C2D", "at":"2024-03-01t10:30:05.500+01:00",
-              "actor":"a-1","channel":"ask:x","ticket":"T","author":"a-1","text":"hi", "expectedVersion": null}\r\n
+              "actor":"a-1","channel":"ask:x","ticket":"T","author":"a-1","text":"hi"}\r\n
             """
         let n = try interchange.decode(spaced)
         let canonical = String(decoding: EventEncoder.encode(n), as: UTF8.self)
@@ -94,12 +94,22 @@ struct CodecRoundTripTests {
         }
     }
 
-    @Test("null counts as absent for optional fields")
-    func nullOptionals() throws {
-        let line = #"{"id":"0b7c3e2a-1d4f-4a5b-9c6d-7e8f9a0b1c2d","type":"transferred","at":"2024-03-01T09:30:05Z","actor":"a","channel":"ask:x","ticket":"T","from":"a","to":"b","mode":"warm","announcedName":null,"announcedExtension":null,"expectedVersion":null}"#
-        let e = try interchange.decode(line)
-        #expect(e.expectedVersion == nil)
-        guard case .transferred(let t) = e.body else { Issue.record("wrong body"); return }
-        #expect(t.announcedName == nil && t.announcedExtension == nil)
+    @Test("null is refused for any field, optional or required, naming it")
+    func nullRefused() throws {
+        let base = #"{"id":"0b7c3e2a-1d4f-4a5b-9c6d-7e8f9a0b1c2d","type":"transferred","at":"2024-03-01T09:30:05Z","actor":"a","channel":"ask:x","ticket":"T","from":"a","to":"b","mode":"warm""#
+        #expect(try interchange.decode(base + "}").expectedVersion == nil)
+        for field in ["announcedName", "announcedExtension", "expectedVersion"] {
+            let error = #expect(throws: RuleViolation.self) { try interchange.decode(base + #","\#(field)":null}"#) }
+            #expect(error?.rule == .schema)
+            #expect(error?.field == field)
+            #expect(error?.message.contains("null") == true)
+        }
+        let required = base.replacingOccurrences(of: #""to":"b""#, with: #""to":null"#) + "}"
+        let error = #expect(throws: RuleViolation.self) { try interchange.decode(required) }
+        #expect(error?.field == "to")
+        #expect(error?.message.contains("null") == true)
+        let opened = #"{"id":"0b7c3e2a-1d4f-4a5b-9c6d-7e8f9a0b1c2d","type":"callOpened","at":"2024-03-01T09:30:05Z","actor":"a","channel":"ask:x","ticket":"T","agent":"a","issue":"x","customer":{"id":"c","phone":null}}"#
+        let nested = #expect(throws: RuleViolation.self) { try interchange.decode(opened) }
+        #expect(nested?.field == "customer.phone")
     }
 }

@@ -30,7 +30,8 @@ costs = [0, 1, 100, 42.5, 0.0001, 999999999.9999, 12.34, 0.1]
 with open(sys.argv[2], "wb") as out:
     for i, t in enumerate(texts):
         obj = {"id": "0b7c3e2a-1d4f-4a5b-9c6d-7e8f9a0b1c%02d" % i, "type": "noteLogged", "at": "2024-03-01T09:30:05.123Z",
-               "actor": "a-1", "channel": "ask:x", "ticket": "T-" + t, "author": "a-1", "text": t}
+               "actor": "a-1", "channel": "ask:x", "author": "a-1", "text": t,
+               "ticket": "T-" + "".join(c for c in t if ord(c) >= 0x20 and not 0x7F <= ord(c) <= 0x9F)}
         out.write(json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n")
     for i, c in enumerate(costs):
         obj = {"id": "0b7c3e2a-1d4f-4a5b-9c6d-7e8f9a0b1d%02d" % i, "type": "staffEnrolled", "at": "2024-03-01T09:30:05Z",

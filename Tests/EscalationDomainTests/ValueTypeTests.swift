@@ -124,11 +124,15 @@ struct EventIDTests {
 
 @Suite("Enumerations")
 struct EnumerationTests {
-    @Test("roles are ordered by seniority")
+    @Test("roles are ordered by seniority; compliance stands outside the line")
     func roles() {
-        #expect(Role.allCases.sorted() == [.agent, .sme, .teamLead, .supervisor, .manager, .director])
+        #expect(Role.allCases.compactMap(\.rank) == [0, 1, 2, 3, 4, 5])
         #expect(Role.allCases.filter(\.isSupervisorOrAbove) == [.supervisor, .manager, .director])
-        #expect(Role.teamLead < .supervisor)
+        #expect(Role.teamLead.isAtLeast(.teamLead) && !Role.teamLead.isAtLeast(.supervisor))
+        #expect(Role.compliance.rank == nil)
+        #expect(!Role.compliance.isSupervisorOrAbove)
+        #expect(!Role.compliance.isAtLeast(.agent) && !Role.agent.isAtLeast(.compliance))
+        #expect(Role.allCases.firstIndex(of: .compliance) == 6, "the ledger stores roles by position")
         #expect(Level.manager.role == .manager && Level.supervisor < Level.director)
         #expect(Severity.coaching < .finalWarning)
     }
@@ -137,8 +141,8 @@ struct EnumerationTests {
     func rules() {
         #expect(Rule.all.map(\.rawValue) == [
             "schema", "directMessage", "unknownStaff", "unknownTicket", "ticketExists", "ticketClosed", "notOwner",
-            "notDirectSuperior", "selfTransfer", "noCallbackScheduled", "callbackInPast", "legalHold", "conflict",
-            "duplicateId",
+            "notDirectSuperior", "selfTransfer", "noCallbackScheduled", "callbackInPast", "legalHold", "noLegalHold",
+            "unknownCustomer", "notAuthorized", "reportingCycle", "conflict", "duplicateId",
         ])
     }
 

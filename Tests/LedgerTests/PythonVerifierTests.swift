@@ -166,7 +166,7 @@ import Testing
         let (ledger, s0) = try ExportTests.ledgerWithHistory()
         var s = s0
         let key = try ledger.signingKey().publicKey
-        let ticket = "Tü☃😀 \"q\" \\ \t\u{7F}\u{2028}é"
+        let ticket = "Tü☃😀 \"q\" \\ \u{2028}é"  // an identifier: no control characters
         let text = "line\nbreak\r\u{01}\u{1F}\u{2029} ☃ 😀 \\ \" </script>"
         let costs = ["12.3456", "999999999.9999", "0.0001", "7.5"]
         var lines = costs.enumerated().map { i, cost in

@@ -182,3 +182,88 @@ extension RuleTests {
         #expect(r?.field == "type")
     }
 }
+
+/// Contract version 2: who may write staff and compliance events, the reporting chart, releases.
+extension RuleTests {
+    /// Enrols compliance officer co1 (reporting to the director) and opens T1 for customer c7.
+    mutating func enrolComplianceOfficer() throws {
+        #expect(try attempt(s.line("staffEnrolled", 0, actor: "system", ["staff": "co1", "name": "Cora", "role": "compliance", "reportsTo": "d1"])) == nil)
+        #expect(try attempt(s.open("T1", 1, customer: "c7")) == nil)
+    }
+
+    @Test mutating func notAuthorizedStaffEvents() throws {
+        try enrolComplianceOfficer()
+        for actor in ["a1", "tl1", "s1", "co1"] {
+            let r = try attempt(s.line("staffEnrolled", 2, actor: actor, ["staff": "n-\(actor)", "name": "New", "role": "agent", "reportsTo": "tl1"]))
+            #expect(r?.rule == "notAuthorized", "\(actor)")
+            #expect(r?.field == "actor")
+            #expect(try attempt(s.line("staffReassigned", 2, actor: actor, ["staff": "a2", "reportsTo": "s1"]))?.rule == "notAuthorized")
+        }
+        #expect(try attempt(s.line("staffEnrolled", 3, actor: "system", ["staff": "n1", "name": "N", "role": "agent", "reportsTo": "tl1"])) == nil)
+        #expect(try attempt(s.line("staffEnrolled", 3, actor: "m1", ["staff": "n2", "name": "N", "role": "agent", "reportsTo": "tl1"])) == nil)
+        #expect(try attempt(s.line("staffReassigned", 4, actor: "d1", ["staff": "n2", "reportsTo": "s1", "role": "teamLead"])) == nil)
+    }
+
+    @Test mutating func notAuthorizedComplianceEvents() throws {
+        try enrolComplianceOfficer()
+        for actor in ["a1", "e1", "tl1", "s1"] {
+            let r = try attempt(s.line("legalHoldPlaced", 2, actor: actor, ["customer": "c7", "matter": "case-1"]))
+            #expect(r?.rule == "notAuthorized", "\(actor)")
+            #expect(r?.field == "actor")
+            #expect(try attempt(s.line("personalDataErased", 2, actor: actor, ["customer": "c7"]))?.rule == "notAuthorized")
+        }
+        // The compliance officer's role is read back from the rule store (stored role byte 6).
+        #expect(try attempt(s.line("legalHoldPlaced", 3, actor: "co1", ["customer": "c7", "matter": "case-1"])) == nil)
+        #expect(try attempt(s.line("legalHoldReleased", 4, actor: "a1", ["customer": "c7", "matter": "case-1"]))?.rule == "notAuthorized")
+        #expect(try attempt(s.line("legalHoldReleased", 4, actor: "co1", ["customer": "c7", "matter": "case-1"])) == nil)
+        #expect(try attempt(s.line("legalHoldPlaced", 5, actor: "d1", ["customer": "c7", "matter": "case-2"])) == nil)
+        #expect(try attempt(s.line("legalHoldReleased", 6, actor: "m1", ["customer": "c7", "matter": "case-2"])) == nil)
+        #expect(try attempt(s.line("personalDataErased", 7, actor: "co1", ["customer": "c7"])) == nil)
+        // A staff member reassigned into the compliance role gains the authority.
+        #expect(try attempt(s.open("T2", 8, customer: "c8")) == nil)
+        #expect(try attempt(s.line("personalDataErased", 9, actor: "e1", ["customer": "c8"]))?.rule == "notAuthorized")
+        #expect(try attempt(s.line("staffReassigned", 9, actor: "system", ["staff": "e1", "reportsTo": "d1", "role": "compliance"])) == nil)
+        #expect(try attempt(s.line("personalDataErased", 10, actor: "e1", ["customer": "c8"])) == nil)
+    }
+
+    @Test mutating func reportingCycle() throws {
+        // d1 ← m1 ← s1 ← tl1 ← a1, a2, e1
+        for (staff, superior) in [("s1", "s1"), ("d1", "a1"), ("m1", "tl1"), ("tl1", "a2"), ("s1", "e1")] {
+            let r = try attempt(s.line("staffReassigned", 1, actor: "system", ["staff": staff, "reportsTo": superior]))
+            #expect(r?.rule == "reportingCycle", "\(staff) → \(superior)")
+            #expect(r?.field == "reportsTo")
+        }
+        // Enrolling: a new member reporting to themself, a re-enrolment under one's own report.
+        #expect(try attempt(s.line("staffEnrolled", 1, actor: "system", ["staff": "x1", "name": "X", "role": "agent", "reportsTo": "x1"]))?.rule == "reportingCycle")
+        #expect(try attempt(s.line("staffEnrolled", 1, actor: "system", ["staff": "m1", "name": "Mo", "role": "manager", "reportsTo": "a1"]))?.rule == "reportingCycle")
+        // Moves that keep the chart a tree are accepted, and later checks walk the new chart.
+        #expect(try attempt(s.line("staffReassigned", 2, actor: "system", ["staff": "a1", "reportsTo": "s1"])) == nil)
+        #expect(try attempt(s.line("staffReassigned", 3, actor: "system", ["staff": "tl1", "reportsTo": "a1"])) == nil)
+        #expect(try attempt(s.line("staffReassigned", 4, actor: "system", ["staff": "a1", "reportsTo": "a2"]))?.rule == "reportingCycle")
+        #expect(try attempt(s.line("staffReassigned", 4, actor: "system", ["staff": "d1", "reportsTo": "m1"]))?.rule == "reportingCycle")
+        #expect(try attempt(s.line("staffEnrolled", 5, actor: "system", ["staff": "co1", "name": "Cora", "role": "compliance", "reportsTo": "d1"])) == nil)
+        #expect(try attempt(s.line("staffReassigned", 6, actor: "system", ["staff": "d1", "reportsTo": "co1"]))?.rule == "reportingCycle")
+    }
+
+    @Test mutating func noLegalHold() throws {
+        try enrolComplianceOfficer()
+        let none = try attempt(s.line("legalHoldReleased", 2, actor: "co1", ["customer": "c7", "matter": "case-1"]))
+        #expect(none?.rule == "noLegalHold")
+        #expect(none?.field == "matter")
+        #expect(try attempt(s.line("legalHoldPlaced", 3, actor: "co1", ["customer": "c7", "matter": "case-1"])) == nil)
+        #expect(try attempt(s.line("legalHoldReleased", 4, actor: "co1", ["customer": "c7", "matter": "case-2"]))?.rule == "noLegalHold")
+        #expect(try attempt(s.line("legalHoldReleased", 5, actor: "co1", ["customer": "c7", "matter": "case-1"])) == nil)
+        #expect(try attempt(s.line("legalHoldReleased", 6, actor: "co1", ["customer": "c7", "matter": "case-1"]))?.rule == "noLegalHold")
+    }
+
+    @Test mutating func identifiersAndNull() throws {
+        let nfd = try attempt(s.open("T1", 1, customer: "Jose\u{301}"))
+        #expect(nfd?.rule == "schema")
+        #expect(nfd?.field == "customer.id")
+        #expect(try attempt(s.open("T\u{1B}[2J", 1))?.field == "ticket")
+        #expect(try attempt(s.open("T1", 1, customer: "Jos\u{E9}")) == nil)
+        let null = try attempt(s.line("ticketResolved", 2, actor: "a1", ticket: "T1", ["by": "a1", "resolution": "resolvedByAgent", "satisfied": NSNull()]))
+        #expect(null?.rule == "schema")
+        #expect(null?.field == "satisfied")
+    }
+}

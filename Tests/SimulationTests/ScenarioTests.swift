@@ -10,9 +10,12 @@ struct ScenarioTests {
         let m = org.members
         #expect(org.indices(of: .agent).count == 40)
         #expect(org.indices(of: .director).count == 1)
+        #expect(org.indices(of: .compliance).count == 1)
+        #expect(!StaffRole.compliance.isSupervisorOrAbove && StaffRole.compliance.rank == nil)
         #expect(m[0].role == .director && m[0].reportsTo == nil)
         let expectedSuperior: [StaffRole: StaffRole] = [
             .agent: .teamLead, .sme: .teamLead, .teamLead: .supervisor, .supervisor: .manager, .manager: .director,
+            .compliance: .director,
         ]
         for s in m where s.role != .director {
             let up = try! #require(s.reportsTo)
@@ -21,8 +24,8 @@ struct ScenarioTests {
         }
         #expect(Set(m.map(\.extension)).count == m.count)
         #expect(Set(m.map(\.id)).count == m.count)
-        for role in StaffRole.allCases.dropLast() {
-            let next = StaffRole.allCases[role.rank + 1]
+        let line = StaffRole.allCases.filter { $0.rank != nil }  // the seniority line
+        for (role, next) in zip(line, line.dropFirst()) {
             let maxHere = org.indices(of: role).map { m[$0].hourlyCostCents }.max()!
             let minNext = org.indices(of: next).map { m[$0].hourlyCostCents }.min()!
             #expect(maxHere < minNext, "\(role) vs \(next)")

@@ -137,6 +137,59 @@ struct SimulatorTests {
         #expect(dm == tally.refusedByRule["directMessage"])
     }
 
+    @Test("contract v2: who writes staff and compliance events, ids alone, erasures and calls after them")
+    func contractVersion2() throws {
+        let sim = Simulator(Simulator.Configuration(seed: 8, calls: 3_000, refusalShare: 0.01, agents: 20))
+        let (lines, tally) = try collect(sim)
+        var roles: [String: String] = [:]
+        var erased: Set<String> = []
+        var (callsAfter, idAlone, erasures, byOfficer) = (0, 0, 0, 0)
+        for line in lines {
+            let o = line.object
+            var identifiers = ["actor", "channel", "ticket", "staff", "reportsTo", "agent", "by", "from", "to", "owner",
+                               "author", "coach", "supervisor", "party", "repeatOf", "matter"].compactMap { line.string($0) }
+            if let customer = o["customer"] as? [String: Any] { identifiers.append(customer["id"] as! String) }
+            if let customer = line.string("customer") { identifiers.append(customer) }
+            for id in identifiers {
+                #expect(!id.isEmpty && id.utf8.count <= 200)
+                #expect(id.unicodeScalars.allSatisfy { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) })
+                #expect(Array(id.precomposedStringWithCanonicalMapping.utf8) == Array(id.utf8), "not NFC: \(id)")
+            }
+            let actor = line.string("actor") ?? ""
+            switch line.type {
+            case "staffEnrolled":
+                roles[line.string("staff")!] = line.string("role")
+            case "staffReassigned" where line.refusal == nil:
+                #expect(actor == "system" || ["manager", "director"].contains(roles[actor]), "\(actor) moved staff")
+            case "legalHoldPlaced", "legalHoldReleased", "personalDataErased":
+                guard line.refusal == nil else { continue }
+                #expect(["compliance", "manager", "director"].contains(roles[actor]))
+                if roles[actor] == "compliance" { byOfficer += 1 }
+                if line.type == "personalDataErased" {
+                    erasures += 1
+                    erased.insert(line.string("customer")!)
+                }
+            case "callOpened":
+                let customer = o["customer"] as! [String: Any]
+                if customer.count == 1 { idAlone += 1 }
+                if erased.contains(customer["id"] as! String) {
+                    callsAfter += 1
+                    #expect(o["repeatOf"] == nil, "a call after an erasure links to nothing")
+                }
+            default:
+                break
+            }
+        }
+        #expect(roles.values.filter { $0 == "compliance" }.count == 1)
+        #expect(byOfficer > 0)
+        #expect(erasures > 0 && erasures == tally.customersErased)
+        #expect(callsAfter > 0 && callsAfter == tally.callsAfterErasure)
+        #expect(idAlone > 0 && idAlone == tally.customersWithIDAlone)
+        for rule in ["notAuthorized", "reportingCycle", "noLegalHold"] {
+            #expect(tally.refusedByRule[rule, default: 0] > 0, "\(rule) never planned")
+        }
+    }
+
     @Test("the default refusal share is about half a percent, and zero turns it off")
     func refusalShare() throws {
         let tally = Simulator(seed: 9, calls: 4_000).forEachChunk { _ in }

@@ -98,7 +98,9 @@ struct ReferenceLedger {
     }
 
     var reportsTo: [String: String?] = [:]
+    var roles: [String: String] = [:]
     var tickets: [String: Ticket] = [:]
+    /// `customer|matter` of every hold in place.
     var holds: Set<String> = []
     var ids: [String: [UInt8]] = [:]
 
@@ -118,6 +120,25 @@ struct ReferenceLedger {
             if let id = line.string(field), reportsTo[id] == nil { broken.insert("unknownStaff") }
         }
         if let id = line.string("id"), let seen = ids[id], seen != line.bytes { broken.insert("duplicateId") }
+        if let role = roles[actor] {
+            if Catalogue.staffTypes.contains(type), !["manager", "director"].contains(role) { broken.insert("notAuthorized") }
+            if Catalogue.complianceTypes.contains(type), !["compliance", "manager", "director"].contains(role) {
+                broken.insert("notAuthorized")
+            }
+        }
+        if Catalogue.staffTypes.contains(type), let staff = line.string("staff"), let superior = line.string("reportsTo") {
+            var up: String? = superior
+            var steps = 0
+            while let s = up, steps <= reportsTo.count {
+                if s == staff { broken.insert("reportingCycle"); break }
+                up = reportsTo[s] ?? nil
+                steps += 1
+            }
+        }
+        if type == "legalHoldReleased", let customer = line.string("customer"), let matter = line.string("matter"),
+           !holds.contains(customer + "|" + matter) {
+            broken.insert("noLegalHold")
+        }
 
         if Catalogue.ticketTypes.contains(type), let ticketID = line.ticket {
             if type == "callOpened" {
@@ -151,7 +172,7 @@ struct ReferenceLedger {
                 broken.insert("callbackInPast")
             }
         }
-        if type == "personalDataErased", let customer = line.string("customer"), holds.contains(customer) {
+        if type == "personalDataErased", let customer = line.string("customer"), holds.contains(where: { $0.hasPrefix(customer + "|") }) {
             broken.insert("legalHold")
         }
         if broken.isEmpty { apply(line) }
@@ -161,10 +182,14 @@ struct ReferenceLedger {
     private mutating func apply(_ line: Line) {
         if let id = line.string("id") { ids[id] = line.bytes }
         switch line.type {
-        case "staffEnrolled": reportsTo[line.string("staff")!] = .some(line.string("reportsTo"))
-        case "staffReassigned": reportsTo[line.string("staff")!] = .some(line.string("reportsTo"))
-        case "legalHoldPlaced": holds.insert(line.string("customer")!)
-        case "legalHoldReleased": holds.remove(line.string("customer")!)
+        case "staffEnrolled":
+            reportsTo[line.string("staff")!] = .some(line.string("reportsTo"))
+            roles[line.string("staff")!] = line.string("role")
+        case "staffReassigned":
+            reportsTo[line.string("staff")!] = .some(line.string("reportsTo"))
+            if let role = line.string("role") { roles[line.string("staff")!] = role }
+        case "legalHoldPlaced": holds.insert(line.string("customer")! + "|" + line.string("matter")!)
+        case "legalHoldReleased": holds.remove(line.string("customer")! + "|" + line.string("matter")!)
         case "callOpened": tickets[line.ticket!] = Ticket(owner: line.string("agent")!)
         default: break
         }

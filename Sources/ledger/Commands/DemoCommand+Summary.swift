@@ -107,6 +107,9 @@ struct DemoSummary {
         out.append("  escalation requested on \(Format.count(escalated)) tickets (\(share(escalated, tickets))); "
                    + "de-escalated by the agent on \(Format.count(deEscalated)) (\(share(deEscalated, escalated)) of those); "
                    + "\(Format.count(reachedSupervisor)) reached a supervisor or above")
+        out.append("  personal data: \(Format.count(tally.customersErased)) customers erased "
+                   + "(\(Format.count(tally.callsAfterErasure)) later calls by an erased customer id started new records); "
+                   + "\(Format.count(tally.customersWithIDAlone)) calls recorded the customer by id alone")
 
         // De-escalators.
         let agents = cards.filter { $0.role == .agent }
@@ -187,7 +190,7 @@ struct DemoSummary {
                 matched += 1
             } else if mismatches.count < 5 {
                 let meant = recorder.intended[r.line].map { "meant \($0)" } ?? "meant to be accepted"
-                mismatches.append("line \(r.line): refused by \(r.rule) (\(meant)): \(r.message)")
+                mismatches.append("line \(r.line): refused by \(r.rule) (\(meant)): \(Display.escaped(r.message))")
             }
         }
         let refusedLines = Set(report.refused.map(\.line))

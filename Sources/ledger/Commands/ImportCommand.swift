@@ -1,4 +1,5 @@
 import ArgumentParser
+import EscalationDomain
 import Foundation
 import Ledger
 
@@ -73,9 +74,10 @@ extension LedgerTool {
         /// `line N: rule: message (id …, field …)`.
         static func refusalLine(_ r: Refusal) -> String {
             var details: [String] = []
-            if let id = r.id { details.append("id \(id)") }
-            if let field = r.field { details.append("field \(field)") }
-            return "line \(r.line): \(r.rule): \(r.message)" + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))")
+            if let id = r.id { details.append("id \(Display.escaped(id))") }
+            if let field = r.field { details.append("field \(Display.escaped(field))") }
+            return "line \(r.line): \(Display.escaped(r.rule)): \(Display.escaped(r.message))"
+                + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))")
         }
     }
 }

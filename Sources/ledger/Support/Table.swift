@@ -1,7 +1,10 @@
+import EscalationDomain
 import Foundation
 
 /// An aligned text table for people: a header row, a rule, then rows.
-/// Columns are left-aligned unless marked numeric (right-aligned).
+/// Columns are left-aligned unless marked numeric (right-aligned). Every cell
+/// is shown with its control characters escaped (``Display/escaped(_:)``), so a
+/// value can neither break the layout nor drive the terminal.
 struct Table {
     struct Column {
         var title: String
@@ -19,7 +22,7 @@ struct Table {
         self.maxWidth = maxWidth
     }
 
-    mutating func add(_ cells: [String]) { rows.append(cells) }
+    mutating func add(_ cells: [String]) { rows.append(cells.map { Display.escaped($0) }) }
 
     var isEmpty: Bool { rows.isEmpty }
 

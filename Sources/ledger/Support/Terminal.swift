@@ -1,12 +1,26 @@
+import EscalationDomain
 import Foundation
 
 /// Standard output and error, written directly (no buffering surprises between the two).
+///
+/// Text for people (``print(_:)``, ``error(_:)``) never carries a raw control
+/// character to the terminal: each line is passed through ``Display/escaped(_:)``
+/// (`\u{1B}`, `\t`, ...), so only the line breaks the tool writes itself remain.
+/// Values that must stay on one line (table cells, refusal and error messages)
+/// are escaped whole before they are joined, so a newline in them shows as `\n`.
+/// JSON output goes through ``printBytes(_:)`` untouched: its escaping is exact.
 enum Terminal {
     /// True when standard error is a terminal: progress is shown only then.
     static let stderrIsTerminal = isatty(2) == 1
 
-    /// Writes `text` and a newline to standard output.
-    static func print(_ text: String) { write(1, text + "\n") }
+    /// Writes `text` and a newline to standard output, control characters escaped.
+    static func print(_ text: String) { write(1, visible(text) + "\n") }
+
+    /// `text` with every control character escaped except the line breaks between its lines.
+    static func visible(_ text: String) -> String {
+        guard Display.hasControl(text.replacingOccurrences(of: "\n", with: "")) else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { Display.escaped($0) }.joined(separator: "\n")
+    }
 
     /// Writes UTF-8 bytes and a newline to standard output.
     static func printBytes(_ bytes: [UInt8]) {
@@ -15,8 +29,9 @@ enum Terminal {
         writeAll(1, b)
     }
 
-    /// Writes `text` and a newline to standard error.
+    /// Writes `text` and a newline to standard error, control characters escaped.
     static func error(_ text: String) {
+        let text = visible(text)
         write(2, text.hasSuffix("\n") ? text : text + "\n")
     }
 
