@@ -56,14 +56,17 @@ final class GroupCommitter: @unchecked Sendable {
             condition.lock()
             while pending.isEmpty && !stopped { condition.wait() }
             if pending.isEmpty && stopped { condition.unlock(); return }
-            let batch = pending
+            var batch = pending
             pending.removeAll(keepingCapacity: true)
             condition.unlock()
-            // Callers are resumed only after this thread let go of the log, so that a
-            // caller dropping its last reference closes the environment at once.
+            // Callers are resumed only after this thread let go of the log and of the requests
+            // (their hooks may hold the ledger), so that a caller dropping its last reference
+            // closes the environment at once.
             let results: [Result<AppendReport, any Error>]
             if let log { results = commit(batch, log) } else { results = batch.map { _ in .failure(LogError.closed) } }
-            for (request, result) in zip(batch, results) { request.completion(result) }
+            let completions = batch.map(\.completion)
+            batch.removeAll()
+            for (completion, result) in zip(completions, results) { completion(result) }
         }
     }
 
