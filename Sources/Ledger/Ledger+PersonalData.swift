@@ -46,17 +46,6 @@ extension Ledger {
         return view == .masked ? e.replacingPersonalData(customer: { $0 }, text: { _, t in t == PersonalDataVault.sealedMarker ? Ledger.masked : t }) : e
     }
 
-    /// The customers (pseudonyms) whose personal data `events` show.
-    static func customers(of events: [Event], in txn: ReadTransaction, _ vault: PersonalDataVault) throws -> [String] {
-        var out: [String] = []
-        var seen: Set<String> = []
-        for e in events {
-            let p = e.sealed.flatMap(PersonalDataVault.pseudonym(ofSealed:)) ?? (e.type.category == .compliance ? e.customerID : nil)
-            if let p, seen.insert(p).inserted { out.append(p) }
-        }
-        return out
-    }
-
     /// Who may reveal personal data, erase it, or place and release holds: a staff member
     /// enrolled with role `compliance`, `manager` or `director`.
     public func requireComplianceOperator(_ staff: String) throws {
