@@ -116,7 +116,9 @@ import Testing
         #expect(!found(oldKEK), "the key-encryption key of the erased records survives")
         // The search itself finds what is there: the current key-encryption key's bytes.
         let current = try FileManager.default.contentsOfDirectory(atPath: dir + "/keys")
-        #expect(current.count == 1 && found(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/" + current[0])))))
+        #expect(current.count == 1)
+        let currentKEK = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/" + current[0])))
+        #expect(found(currentKEK), "the search does not find the live key-encryption key")
         // Confirming guesses: with every key the files hold, no candidate's look-up entry or
         // digest is present (the true id among 10,000 candidates).
         let keyFiles = try FileManager.default.contentsOfDirectory(atPath: dir + "/keys")
