@@ -8,7 +8,8 @@ import Projections
 
 /// The escalation ledger: a directory holding the event log and its
 /// projections (`log/`, one LMDB environment), the customers' keys (`keys/`,
-/// another) and the export signing key (`signing.key`, 0600).
+/// another), the export and checkpoint signing key (`signing.key`, 0600, unless it is kept
+/// elsewhere: ``Options/signingKeyPath``) and the checkpoint verifier key (`checkpoint.vkey`).
 ///
 /// ```swift
 /// let ledger = try Ledger.open(at: "escalations.ledger")
@@ -27,6 +28,8 @@ public final class Ledger: @unchecked Sendable {
     public let keys: CustomerKeys
     let rules: RuleStore
     public let readOnly: Bool
+    /// ``Options/signingKeyPath``.
+    let externalSigningKeyPath: String?
 
     /// How a ledger is opened.
     public struct Options: Sendable {
@@ -38,6 +41,11 @@ public final class Ledger: @unchecked Sendable {
         public var mapSize = 64 << 20
         /// Create the ledger when the directory holds none.
         public var create = true
+        /// The checkpoint origin of a ledger being created (default: ``Ledger/defaultOrigin()``).
+        public var origin: String?
+        /// A signing key file kept outside the ledger directory (created there when a new ledger
+        /// names a file that does not exist); nil for `signing.key` in the directory.
+        public var signingKeyPath: String?
         public init() {}
     }
 
@@ -50,6 +58,7 @@ public final class Ledger: @unchecked Sendable {
     private init(path: String, options: Options) throws {
         self.path = path
         readOnly = options.readOnly
+        externalSigningKeyPath = options.signingKeyPath
         let fm = FileManager.default
         let exists = fm.fileExists(atPath: path + "/log/data.mdb")
         if !exists {
@@ -65,15 +74,15 @@ public final class Ledger: @unchecked Sendable {
         rules = try RuleStore(environment: log.environment)
         projector = try Projector(log: log)
         if !options.readOnly {
-            if !fm.fileExists(atPath: signingKeyPath) { _ = try SigningKeyFile.create(at: signingKeyPath) }
+            try prepareSigningIdentity(options)
             try destroyErasedKeys()
         }
     }
 
     var signingKeyPath: String { path + "/signing.key" }
 
-    /// The export signing key.
-    public func signingKey() throws -> SigningKeyFile { try SigningKeyFile.load(from: signingKeyPath) }
+    /// The export and checkpoint signing key: the file named when the ledger was opened, else `signing.key`.
+    public func signingKey() throws -> SigningKeyFile { try loadSigningKey() }
 
     // MARK: Preparing events
 

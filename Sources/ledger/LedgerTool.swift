@@ -58,6 +58,8 @@ struct LedgerTool: ParsableCommand {
             StatsCommand.self,
             DemoCommand.self,
             ExportCommand.self,
+            InitCommand.self,
+            KeyCommand.self,
             CheckpointCommand.self,
             ProveCommand.self,
         ]
