@@ -62,6 +62,7 @@ struct LedgerTool: ParsableCommand {
             KeyCommand.self,
             CheckpointCommand.self,
             ProveCommand.self,
+            WitnessCommand.self,
         ]
     )
 
