@@ -4,6 +4,8 @@
 //
 //	c2sp-check -key VKEY checkpoint FILE          a signed checkpoint note
 //	c2sp-check -key VKEY [-old FILE] proof FILE   a proof document (docs/EXPORT.md)
+//	c2sp-check -key VKEY -witness WVKEY cosigned FILE
+//	                                               a checkpoint cosigned by a witness (C2SP tlog-cosignature v1)
 //
 // It exits 0 when everything verifies, 4 when something does not, 1 on usage errors.
 // Build offline against Debian's golang-golang-x-mod-dev:
@@ -13,6 +15,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -231,12 +235,52 @@ func checkProof(data []byte, vkey string, oldPath string) error {
 	return fmt.Errorf("unknown kind %q", d.Kind)
 }
 
+// checkCosignature verifies the cosignature/v1 line of the witness whose verifier key is
+// <name>+<hex key ID>+<base64(0x04 || Ed25519 public key)> on a checkpoint already opened.
+func checkCosignature(text []byte, wkey string) error {
+	parts := strings.SplitN(wkey, "+", 3)
+	if len(parts) != 3 {
+		return errors.New("bad witness key")
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) != 33 || raw[0] != 4 {
+		return errors.New("the witness key is not a cosignature/v1 Ed25519 key")
+	}
+	id := sha256.Sum256(append([]byte(parts[0]+"\n"), raw...))
+	if hex.EncodeToString(id[:4]) != parts[1] {
+		return errors.New("the witness key's ID does not match")
+	}
+	split := bytes.LastIndex(text, []byte("\n\n"))
+	if split < 0 {
+		return errors.New("not a note")
+	}
+	body := text[:split+1]
+	for _, line := range strings.Split(string(text[split+2:]), "\n") {
+		prefix := "\u2014 " + parts[0] + " "
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(line[len(prefix):])
+		if err != nil || len(sig) != 4+8+64 || !bytes.Equal(sig[:4], id[:4]) {
+			continue
+		}
+		t := binary.BigEndian.Uint64(sig[4:12])
+		msg := append([]byte(fmt.Sprintf("cosignature/v1\ntime %d\n", t)), body...)
+		if ed25519.Verify(ed25519.PublicKey(raw[1:]), msg, sig[12:]) {
+			return nil
+		}
+		return errors.New("the cosignature does not verify")
+	}
+	return errors.New("no cosignature by the witness")
+}
+
 func main() {
 	key := flag.String("key", "", "the ledger's note verifier key (ledger key)")
 	old := flag.String("old", "", "with proof: a kept checkpoint a consistency proof must start from")
+	witness := flag.String("witness", "", "with cosigned: the witness's verifier key (ledger witness key)")
 	flag.Parse()
-	if *key == "" || flag.NArg() != 2 || (flag.Arg(0) != "checkpoint" && flag.Arg(0) != "proof") {
-		fmt.Fprintln(os.Stderr, "usage: c2sp-check -key VKEY checkpoint FILE | c2sp-check -key VKEY [-old FILE] proof FILE")
+	if *key == "" || flag.NArg() != 2 || (flag.Arg(0) != "checkpoint" && flag.Arg(0) != "proof" && flag.Arg(0) != "cosigned") {
+		fmt.Fprintln(os.Stderr, "usage: c2sp-check -key VKEY checkpoint FILE | c2sp-check -key VKEY [-old FILE] proof FILE | c2sp-check -key VKEY -witness WVKEY cosigned FILE")
 		os.Exit(1)
 	}
 	data, err := os.ReadFile(flag.Arg(1))
@@ -244,7 +288,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if flag.Arg(0) == "checkpoint" {
+	if flag.Arg(0) == "cosigned" {
+		if _, err = openCheckpoint(data, *key); err == nil {
+			if err = checkCosignature(data, *witness); err == nil {
+				fmt.Println("ok: checkpoint signed by the log and cosigned by the witness")
+			}
+		}
+	} else if flag.Arg(0) == "checkpoint" {
 		var c checkpoint
 		if c, err = openCheckpoint(data, *key); err == nil {
 			fmt.Printf("ok: checkpoint of %s, size %d\n", c.origin, c.size)
