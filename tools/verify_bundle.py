@@ -5,12 +5,13 @@ implementation of the ledger's BundleVerifier: Python's standard library, plus t
 `cryptography` package for Ed25519 signatures when it is installed.
 
     verify_bundle.py BUNDLE_DIR [--public-key HEX]
-    verify_bundle.py --proof PROOF.json [--public-key HEX]
-    verify_bundle.py --consistency PROOF.json --old CHECKPOINT.json [--public-key HEX]
+    verify_bundle.py --proof PROOF.json [--old KEPT_CHECKPOINT] [--key VKEY | --public-key HEX]
 
   --public-key HEX     the ledger's Ed25519 public key (64 hex digits) you trust; without
                        it the signature only shows the files were not changed after whoever
                        holds the key in the manifest (or checkpoint) signed them.
+  --key VKEY           the ledger's checkpoint verifier key (`ledger key`) for proof documents;
+                       --public-key HEX also works there (the note's origin is then the name).
   --require-signature  treat a missing `cryptography` package as an error (exit 1)
                        instead of checking everything but the signature.
 
@@ -18,11 +19,8 @@ Prints one JSON line on stdout (a sentence about any problem goes to stderr):
 
   bundle:      {"ok":bool,"checked":N,"firstBadLine":N|null,"firstBadSeq":N|null,
                 "problem":str|null,"signatureChecked":bool}
-  proof:       {"ok":bool,"checked":N,"firstBadProof":N|null,"firstBadSeq":N|null,
-                "problem":str|null,"signatureChecked":bool,"ticket":str|null,
-                "treeSize":N|null,"rootHash":hex|null}
-  consistency: {"ok":bool,"oldSize":N|null,"newSize":N|null,"oldRoot":hex|null,
-                "newRoot":hex|null,"problem":str|null,"signatureChecked":bool}
+  proof:       {"ok":bool,"checked":N,"firstBadSeq":N|null,"problem":str|null,
+                "kind":str|null,"signatureChecked":bool,"treeSize":N|null,"rootHash":hex|null}
 
 Exit status: 0 when everything checked is sound, 4 on damage (the first problem is
 named), 1 on usage errors (or --require-signature without `cryptography`).
@@ -51,7 +49,6 @@ except ImportError:
 BUNDLE_FORMAT = "escalation-ledger-bundle/1"
 EVENTS, CSV, PERSONAL, MANIFEST = "events.jsonl", "events.csv", "personal.jsonl", "manifest.json"
 LINE_KEYS = {"event", "hash", "id", "prevHash", "recordedAt", "recordedAtMicros", "seq", "stream", "version"}
-STH_KEYS = {"treeSize", "rootHash", "timestamp", "publicKey", "signature"}
 HEX = re.compile(r"\A(?:[0-9a-fA-F]{2})*\Z")
 HASH_HEX = re.compile(r"\A[0-9a-f]{64}\Z")
 UUID_TEXT = re.compile(r"\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
@@ -454,134 +451,219 @@ def _bundle_line(line):
 
 
 # ---------------------------------------------------------------------------------------------
-# Signed tree heads and proof documents
+# Checkpoints (C2SP tlog-checkpoint in a C2SP signed note) and proof documents
 
-def parse_checkpoint(value, what):
-    """A signed tree head object (docs/EXPORT.md) -> dict with decoded fields; raises Damage."""
-    if not isinstance(value, dict) or set(value) != STH_KEYS:
-        raise Damage("%s is not a signed tree head (fields %s)" % (what, sorted(STH_KEYS)))
-    size, timestamp = value["treeSize"], value["timestamp"]
-    root, key, sig = hex_bytes(value["rootHash"]), hex_bytes(value["publicKey"]), hex_bytes(value["signature"])
-    if not (is_int(size) and size >= 0 and is_int(timestamp) and root is not None and len(root) == 32
-            and key is not None and sig is not None):
-        raise Damage("%s has a malformed field" % what)
-    return {"treeSize": size, "timestamp": timestamp, "rootHash": root, "publicKey": key, "signature": sig}
+PROOF_FORMAT = "escalation-ledger-proof/1"
+SIG_PREFIX = "\u2014 "
 
 
-def check_checkpoint(sth, what, trusted_key):
-    """Checks the head's key and signature; returns True when verified, None when not checked."""
-    if trusted_key is not None and sth["publicKey"] != trusted_key:
-        raise Damage("%s is signed by %s, not the trusted key" % (what, sth["publicKey"].hex()))
-    signed = canonical({"publicKey": sth["publicKey"].hex(), "rootHash": sth["rootHash"].hex(),
-                        "timestamp": sth["timestamp"], "treeSize": sth["treeSize"]}, ascii_only=True)
-    verdict = signature_verdict(sth["publicKey"], sth["signature"], signed)
-    if verdict is False:
-        raise Damage("the signature of %s does not verify" % what)
-    return verdict
+def key_id(name, algorithm, public_key):
+    return sha256(name.encode("utf-8") + b"\n" + bytes([algorithm]) + public_key)[:4]
+
+
+def parse_verifier_key(text):
+    """`<name>+<hex key ID>+<base64(0x01 || key)>` -> (name, key ID, public key); raises ValueError."""
+    import base64
+    name, _, rest = text.strip().partition("+")
+    kid, _, b64 = rest.partition("+")
+    raw = base64.b64decode(b64, validate=True)
+    if not name or len(kid) != 8 or len(raw) != 33 or raw[0] != 1:
+        raise ValueError("a verifier key is <name>+<8 hex digits>+<base64 of 0x01 and a 32-byte Ed25519 key>")
+    if key_id(name, 1, raw[1:]) != bytes.fromhex(kid):
+        raise ValueError("the verifier key's key ID does not match its name and key")
+    return name, bytes.fromhex(kid), raw[1:]
+
+
+def open_checkpoint(note, trusted):
+    """Checks a signed checkpoint note. `trusted` is (name, key ID, public key) or a bare public key
+    (then the name is the origin). Returns (origin, size, root, signature checked: True/None)."""
+    import base64
+    if any((ord(c) < 0x20 and c != "\n") or ord(c) == 0x7F for c in note):
+        raise Damage("the checkpoint note holds a control character")
+    split = note.rfind("\n\n")
+    if split < 0 or not note.endswith("\n"):
+        raise Damage("the checkpoint is not a signed note (text, blank line, signature lines)")
+    text, block = note[:split + 1], note[split + 2:]
+    lines = text[:-1].split("\n")
+    if len(lines) < 3 or not lines[0]:
+        raise Damage("the checkpoint body is not origin, size and root lines")
+    origin, size_text, root_text = lines[0], lines[1], lines[2]
+    if not size_text.isdigit() or str(int(size_text)) != size_text:
+        raise Damage("the checkpoint size %r is not a decimal number" % size_text)
+    try:
+        root = base64.b64decode(root_text, validate=True)
+    except ValueError:
+        root = b""
+    if len(root) != 32:
+        raise Damage("the checkpoint root is not the base64 of 32 bytes")
+    if isinstance(trusted, tuple):
+        name, kid, key = trusted
+        if name != origin:
+            raise Damage("the checkpoint's origin %r is not the key's name %r" % (origin, name))
+    else:
+        name, key = origin, trusted
+        kid = key_id(name, 1, key) if key is not None else None
+    verdict = False
+    for line in block[:-1].split("\n"):
+        if not line.startswith(SIG_PREFIX) or " " not in line[2:]:
+            raise Damage("malformed signature line %r" % line)
+        sig_name, _, b64 = line[2:].partition(" ")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:
+            raise Damage("malformed signature line %r" % line)
+        if sig_name == name and (kid is None or raw[:4] == kid):
+            if key is None:
+                return origin, int(size_text), root, None  # nothing trusted: not checked
+            verdict = signature_verdict(key, raw[4:], text.encode("utf-8"))
+            if verdict is False:
+                raise Damage("the checkpoint's signature by %s does not verify" % name)
+            return origin, int(size_text), root, verdict
+    raise Damage("the checkpoint carries no signature by the trusted key")
 
 
 def load_document(path):
     with open(path, "rb") as f:
         data = f.read()
     try:
-        return parse_json(data.strip(), integers_only=True)
+        return parse_json(data.rstrip(b"\n"), integers_only=True)
     except (ValueError, RecursionError) as e:
         raise Damage("%s is not JSON (%s)" % (path, e))
 
 
-def verify_ticket_proof(path, trusted_key):
-    out = {"ok": True, "checked": 0, "firstBadProof": None, "firstBadSeq": None, "problem": None,
-           "signatureChecked": False, "ticket": None, "treeSize": None, "rootHash": None}
-    try:
-        doc = load_document(path)
-        if not isinstance(doc, dict) or set(doc) != {"checkpoint", "proofs", "ticket"}:
-            raise Damage("not a ticket proof document (fields checkpoint, proofs, ticket)")
-        ticket, proofs = doc["ticket"], doc["proofs"]
-        if not isinstance(ticket, str) or not isinstance(proofs, list) or not proofs:
-            raise Damage("the ticket must be a string and proofs a non-empty list")
-        out["ticket"] = ticket
-        sth = parse_checkpoint(doc["checkpoint"], "the checkpoint")
-        out.update(treeSize=sth["treeSize"], rootHash=sth["rootHash"].hex())
-        out["signatureChecked"] = check_checkpoint(sth, "the checkpoint", trusted_key) is True
-        previous_seq = 0
-        for number, proof in enumerate(proofs, start=1):
-            _check_inclusion(number, proof, ticket, sth, previous_seq)
-            previous_seq = proof["seq"]
-            out["checked"] += 1
-    except Damage as d:
-        out.update(ok=False, firstBadProof=d.line, firstBadSeq=d.seq, problem=d.problem)
-    return out
+def root_from_multileaf(n, indices, leaves, nodes):
+    """Rebuilds MTH of n leaves from proved leaves (increasing indices) and the hashes of the
+    maximal subtrees holding none of them, left to right; None when the nodes do not fit."""
+    state = {"leaf": 0, "node": 0, "bad": False}
+
+    def build(lo, hi):
+        if state["bad"]:
+            return b""
+        i = state["leaf"]
+        if i == len(indices) or indices[i] >= hi:
+            if state["node"] == len(nodes):
+                state["bad"] = True
+                return b""
+            state["node"] += 1
+            return nodes[state["node"] - 1]
+        if hi - lo == 1:
+            state["leaf"] += 1
+            return leaves[i]
+        k = 1
+        while k * 2 < hi - lo:
+            k *= 2
+        left = build(lo, lo + k)
+        return node_hash(left, build(lo + k, hi))
+
+    root = build(0, n)
+    if state["bad"] or state["node"] != len(nodes):
+        return None
+    return root
 
 
-def _check_inclusion(number, proof, ticket, sth, previous_seq):
-    keys = {"leafHash", "leafIndex", "path", "record", "seq"}
-    if not isinstance(proof, dict) or set(proof) != keys:
-        raise Damage("proof %d is not an inclusion proof (fields %s)" % (number, sorted(keys)), number)
-    seq, index, path = proof["seq"], proof["leafIndex"], proof["path"]
-    record, leaf = hex_bytes(proof["record"]), hex_bytes(proof["leafHash"])
-    if not (is_int(seq) and is_int(index) and record is not None and leaf is not None and len(leaf) == 32
-            and isinstance(path, list) and all(hex_bytes(p) is not None and len(hex_bytes(p)) == 32 for p in path)):
-        raise Damage("proof %d has a malformed field" % number, number, seq if is_int(seq) else None)
-    fields = parse_record(record)
-    if fields is None or fields[0] != seq or index != seq - 1:
-        raise Damage("proof %d: the record, seq and leafIndex do not agree" % number, number, seq)
-    if leaf_hash(record) != leaf:
-        raise Damage("proof %d (seq %d): leafHash is not SHA-256(0x00 || record)" % (number, seq), number, seq)
-    root = root_from_inclusion_path(index, sth["treeSize"], leaf, [bytes.fromhex(p) for p in path])
-    if root is None:
-        raise Damage("proof %d (seq %d): the path has the wrong length for leaf %d of %d"
-                     % (number, seq, index, sth["treeSize"]), number, seq)
-    if root != sth["rootHash"]:
-        raise Damage("proof %d (seq %d): the path leads to %s, not the checkpoint's root" % (number, seq, root.hex()),
-                     number, seq)
-    # The event is the ticket's, in order, and stored in canonical form.
-    _, _, version, id_bytes, stream, payload = fields
-    if stream != ("ticket:" + ticket).encode("utf-8"):
-        raise Damage("proof %d (seq %d): the record is in stream %r, not the ticket's" % (number, seq, stream), number, seq)
-    if seq <= previous_seq or version != number:
-        raise Damage("proof %d (seq %d): the ticket's events must be listed in order from version 1 without gaps "
-                     "(this is version %d)" % (number, seq, version), number, seq)
+def _hash_list(doc, key):
+    v = doc.get(key)
+    if not isinstance(v, list) or not all(isinstance(h, str) and HASH_HEX.match(h) for h in v):
+        raise Damage("%s must be a list of 32-byte hashes in lowercase hex" % key)
+    return [bytes.fromhex(h) for h in v]
+
+
+def _record(text, number):
+    record = hex_bytes(text) if isinstance(text, str) and text == text.lower() else None
+    fields = parse_record(record) if record is not None else None
+    if fields is None:
+        raise Damage("record %d is not a stored record in lowercase hex" % number, number)
+    seq, _, version, id_bytes, stream, payload = fields
     try:
         event = parse_json(payload, integers_only=False)
         sound = (isinstance(event, dict) and canonical(event, ascii_only=False) == payload
-                 and event.get("id") == str(uuid.UUID(bytes=id_bytes)) and stream_of(event) == "ticket:" + ticket)
+                 and event.get("id") == str(uuid.UUID(bytes=id_bytes)) and stream_of(event).encode("utf-8") == stream)
     except (ValueError, RecursionError, UnicodeEncodeError):
         sound = False
     if not sound:
-        raise Damage("proof %d (seq %d): the record's payload is not its event in canonical form" % (number, seq),
-                     number, seq)
+        raise Damage("record %d (seq %d): the payload is not its event in canonical form" % (number, seq), number, seq)
+    return record, seq, version, stream
 
 
-def verify_consistency(path, old_path, trusted_key):
-    out = {"ok": True, "oldSize": None, "newSize": None, "oldRoot": None, "newRoot": None, "problem": None,
-           "signatureChecked": False}
+KIND_KEYS = {
+    "inclusion": {"checkpoint", "format", "kind", "leafIndex", "path", "record", "seq"},
+    "range": {"checkpoint", "format", "fromSeq", "kind", "nodes", "records", "toSeq"},
+    "ticket": {"checkpoint", "format", "kind", "nodes", "records", "ticket"},
+    "consistency": {"checkpoint", "format", "kind", "oldRoot", "oldSize", "proof"},
+}
+
+
+def verify_proof(path, trusted, old_path=None):
+    out = {"ok": True, "checked": 0, "firstBadSeq": None, "problem": None, "kind": None,
+           "signatureChecked": False, "treeSize": None, "rootHash": None}
     try:
         doc = load_document(path)
-        if not isinstance(doc, dict) or set(doc) != {"checkpoint", "oldSize", "proof"}:
-            raise Damage("not a consistency proof document (fields checkpoint, oldSize, proof)")
-        old_doc = load_document(old_path)
-        if isinstance(old_doc, dict) and "checkpoint" in old_doc:
-            old_doc = old_doc["checkpoint"]  # a kept proof document serves as well as a bare checkpoint
-        old = parse_checkpoint(old_doc, "the old checkpoint")
-        new = parse_checkpoint(doc["checkpoint"], "the new checkpoint")
-        out.update(oldSize=old["treeSize"], newSize=new["treeSize"], oldRoot=old["rootHash"].hex(),
-                   newRoot=new["rootHash"].hex())
-        verdicts = [check_checkpoint(old, "the old checkpoint", trusted_key),
-                    check_checkpoint(new, "the new checkpoint", trusted_key)]
-        out["signatureChecked"] = all(v is True for v in verdicts)
-        if old["publicKey"] != new["publicKey"]:
-            raise Damage("the two checkpoints are signed by different keys")
-        proof = doc["proof"]
-        if not is_int(doc["oldSize"]) or doc["oldSize"] != old["treeSize"]:
-            raise Damage("the proof starts from size %r, the old checkpoint has %d" % (doc["oldSize"], old["treeSize"]))
-        if not isinstance(proof, list) or not all(hex_bytes(p) is not None and len(hex_bytes(p)) == 32 for p in proof):
-            raise Damage("the proof must be a list of 32-byte hashes in hex")
-        why = consistency_holds(old["treeSize"], new["treeSize"], old["rootHash"], new["rootHash"],
-                                [bytes.fromhex(p) for p in proof])
-        if why is not None:
-            raise Damage(why)
+        if not isinstance(doc, dict) or doc.get("format") != PROOF_FORMAT:
+            raise Damage("not a proof document of format %s" % PROOF_FORMAT)
+        kind = doc.get("kind")
+        if kind not in KIND_KEYS or set(doc) != KIND_KEYS[kind]:
+            raise Damage("a proof document of kind %r has exactly the keys %s" % (kind, sorted(KIND_KEYS.get(kind, []))))
+        out["kind"] = kind
+        if not isinstance(doc["checkpoint"], str):
+            raise Damage("the checkpoint must be the signed note as a string")
+        _, n, root, verdict = open_checkpoint(doc["checkpoint"], trusted)
+        out.update(treeSize=n, rootHash=root.hex(), signatureChecked=verdict is True)
+        if kind == "inclusion":
+            record, seq, _, _ = _record(doc["record"], 1)
+            if seq != doc["seq"] or doc["leafIndex"] != seq - 1 or not 1 <= seq <= n:
+                raise Damage("the record's seq, seq and leafIndex + 1 must agree and lie in the tree", None, seq)
+            got = root_from_inclusion_path(seq - 1, n, leaf_hash(record), _hash_list(doc, "path"))
+            if got != root:
+                raise Damage("the audit path of seq %d does not lead to the checkpoint's root" % seq, None, seq)
+            out["checked"] = 1
+        elif kind in ("range", "ticket"):
+            records = doc["records"]
+            if not isinstance(records, list) or not records:
+                raise Damage("records must be a non-empty list")
+            indices, leaves = [], []
+            for number, text in enumerate(records, start=1):
+                record, seq, version, stream = _record(text, number)
+                if not 1 <= seq <= n or (indices and seq - 1 <= indices[-1]):
+                    raise Damage("record %d: seq %d is out of order or outside the tree of %d" % (number, seq, n), number, seq)
+                if kind == "range" and seq != doc["fromSeq"] + number - 1:
+                    raise Damage("record %d has seq %d, expected %d" % (number, seq, doc["fromSeq"] + number - 1), number, seq)
+                if kind == "ticket":
+                    if not isinstance(doc["ticket"], str) or stream != ("ticket:" + doc["ticket"]).encode("utf-8"):
+                        raise Damage("record %d (seq %d) is not in the ticket's stream" % (number, seq), number, seq)
+                    if version != number:
+                        raise Damage("record %d (seq %d) is version %d, expected %d: an event is missing"
+                                     % (number, seq, version, number), number, seq)
+                indices.append(seq - 1)
+                leaves.append(leaf_hash(record))
+            if kind == "range" and (not is_int(doc["toSeq"]) or len(records) != doc["toSeq"] - doc["fromSeq"] + 1):
+                raise Damage("the records do not cover the range %r..%r" % (doc["fromSeq"], doc["toSeq"]))
+            got = root_from_multileaf(n, indices, leaves, _hash_list(doc, "nodes"))
+            if got != root:
+                raise Damage("the records and nodes do not rebuild the checkpoint's root")
+            out["checked"] = len(records)
+        else:
+            old_size, old_root = doc["oldSize"], hex_bytes(doc["oldRoot"])
+            if not is_int(old_size) or old_root is None or len(old_root) != 32:
+                raise Damage("oldSize must be a whole number and oldRoot 32 bytes in hex")
+            if old_path is not None:
+                with open(old_path, "r", encoding="utf-8") as f:
+                    kept = f.read()
+                if kept.lstrip().startswith("{"):
+                    kept = parse_json(kept.strip().encode(), integers_only=True)["checkpoint"]  # a kept proof document
+                kept = kept.rstrip("\n") + "\n"  # a file may end in an extra newline
+                _, kept_size, kept_root, _ = open_checkpoint(kept, trusted)
+                if kept_size != old_size:
+                    raise Damage("the kept checkpoint has size %d, the proof starts from size %d" % (kept_size, old_size))
+                if kept_root != old_root:
+                    raise Damage("the kept checkpoint (size %d) is not the proof's old tree (size %d, root %s): "
+                                 "history was rewritten" % (kept_size, old_size, old_root.hex()))
+            proof = _hash_list(doc, "proof")
+            why = consistency_holds(old_size, n, old_root, root, proof)
+            if why is not None:
+                raise Damage(why)
+            out["checked"] = len(proof)
     except Damage as d:
-        out.update(ok=False, problem=d.problem)
+        out.update(ok=False, firstBadSeq=d.seq, problem=d.problem)
     return out
 
 
@@ -598,10 +680,11 @@ def main(argv):
     parser = _Parser(prog="verify_bundle.py", description="Checks an export bundle or a proof document.",
                      epilog="See docs/VERIFY.md. Exit status: 0 sound, 4 damaged, 1 usage error.")
     parser.add_argument("bundle", nargs="?", metavar="BUNDLE_DIR", help="an export bundle's directory")
-    parser.add_argument("--proof", metavar="PROOF.json", help="a ticket proof document")
-    parser.add_argument("--consistency", metavar="PROOF.json", help="a consistency proof document")
-    parser.add_argument("--old", metavar="CHECKPOINT.json", help="the old checkpoint (with --consistency)")
+    parser.add_argument("--proof", metavar="PROOF.json", help="a proof document (ledger prove)")
+    parser.add_argument("--consistency", metavar="PROOF.json", help="a consistency proof document (as --proof)")
+    parser.add_argument("--old", metavar="CHECKPOINT", help="a kept checkpoint a consistency proof must start from")
     parser.add_argument("--public-key", metavar="HEX", help="the trusted Ed25519 public key, 64 hex digits")
+    parser.add_argument("--key", metavar="VKEY", help="the trusted checkpoint verifier key (ledger key)")
     parser.add_argument("--require-signature", action="store_true",
                         help="fail (exit 1) rather than skip the signature when `cryptography` is missing")
     args = parser.parse_args(argv)
@@ -609,13 +692,19 @@ def main(argv):
     modes = [m for m in (args.bundle, args.proof, args.consistency) if m is not None]
     if len(modes) != 1:
         parser.error("give exactly one of BUNDLE_DIR, --proof or --consistency")
-    if (args.consistency is None) != (args.old is None):
-        parser.error("--old goes with --consistency, and --consistency needs --old")
+    if args.old is not None and args.proof is None and args.consistency is None:
+        parser.error("--old goes with --proof or --consistency")
     trusted = None
     if args.public_key is not None:
         trusted = hex_bytes(args.public_key)
         if trusted is None or len(trusted) != 32:
             parser.error("--public-key must be 64 hex digits (a raw Ed25519 public key)")
+    note_key = trusted
+    if args.key is not None:
+        try:
+            note_key = parse_verifier_key(args.key)
+        except ValueError as e:
+            parser.error("--key: %s" % e)
     for path in (args.proof, args.consistency, args.old):
         if path is not None and not os.path.isfile(path):
             parser.error("%s is not a file" % path)
@@ -632,12 +721,9 @@ def main(argv):
     if args.bundle is not None:
         result = verify_bundle(args.bundle, trusted)
         where = "line %d" % result["firstBadLine"] if result["firstBadLine"] is not None else "bundle"
-    elif args.proof is not None:
-        result = verify_ticket_proof(args.proof, trusted)
-        where = "proof %d" % result["firstBadProof"] if result["firstBadProof"] is not None else "proof document"
     else:
-        result = verify_consistency(args.consistency, args.old, trusted)
-        where = "consistency proof"
+        result = verify_proof(args.proof or args.consistency, note_key, args.old)
+        where = "seq %d" % result["firstBadSeq"] if result["firstBadSeq"] is not None else "proof document"
     print(json.dumps(result, separators=(",", ":"), ensure_ascii=False))
     if not result["ok"]:
         print("DAMAGED (%s): %s" % (where, result["problem"]), file=sys.stderr)

@@ -10,6 +10,13 @@ public struct VerifyResult: Sendable, Equatable {
     public var firstBadSeq: UInt64?
     /// What was wrong there.
     public var problem: String?
+
+    public init(ok: Bool, checked: UInt64, firstBadSeq: UInt64?, problem: String?) {
+        self.ok = ok
+        self.checked = checked
+        self.firstBadSeq = firstBadSeq
+        self.problem = problem
+    }
 }
 
 extension EventLog {

@@ -9,8 +9,9 @@ import Projections
 
 /// The escalation ledger: a directory holding the event log and its
 /// projections (`log/`, one LMDB environment, which also holds the customers'
-/// sealed keys), the key-encryption key (`keys/`) and the export signing key
-/// (`signing.key`, 0600).
+/// sealed keys), the key-encryption key (`keys/`), the export and checkpoint signing key
+/// (`signing.key`, 0600, unless it is kept elsewhere: ``Options/signingKeyPath``) and the
+/// checkpoint verifier key (`checkpoint.vkey`).
 ///
 /// ```swift
 /// let ledger = try Ledger.open(at: "escalations.ledger")
@@ -31,6 +32,8 @@ public final class Ledger: @unchecked Sendable {
     let rules: RuleStore
     public let readOnly: Bool
     private let observer: VaultCommitObserver
+    /// ``Options/signingKeyPath``.
+    let externalSigningKeyPath: String?
 
     /// How a ledger is opened.
     public struct Options: Sendable {
@@ -42,6 +45,11 @@ public final class Ledger: @unchecked Sendable {
         public var mapSize = 64 << 20
         /// Create the ledger when the directory holds none.
         public var create = true
+        /// The checkpoint origin of a ledger being created (default: ``Ledger/defaultOrigin()``).
+        public var origin: String?
+        /// A signing key file kept outside the ledger directory (created there when a new ledger
+        /// names a file that does not exist); nil for `signing.key` in the directory.
+        public var signingKeyPath: String?
         public init() {}
     }
 
@@ -54,6 +62,7 @@ public final class Ledger: @unchecked Sendable {
     private init(path: String, options: Options) throws {
         self.path = path
         readOnly = options.readOnly
+        externalSigningKeyPath = options.signingKeyPath
         let fm = FileManager.default
         let exists = fm.fileExists(atPath: path + "/log/data.mdb")
         if !exists {
@@ -70,13 +79,13 @@ public final class Ledger: @unchecked Sendable {
         log.setCommitObserver(observer)
         rules = try RuleStore(environment: log.environment)
         projector = try Projector(log: log)
-        if !options.readOnly, !fm.fileExists(atPath: signingKeyPath) { _ = try SigningKeyFile.create(at: signingKeyPath) }
+        if !options.readOnly { try prepareSigningIdentity(options) }
     }
 
     var signingKeyPath: String { path + "/signing.key" }
 
-    /// The export signing key.
-    public func signingKey() throws -> SigningKeyFile { try SigningKeyFile.load(from: signingKeyPath) }
+    /// The export and checkpoint signing key: the file named when the ledger was opened, else `signing.key`.
+    public func signingKey() throws -> SigningKeyFile { try loadSigningKey() }
 
     // MARK: Preparing events
 

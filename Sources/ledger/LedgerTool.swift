@@ -21,7 +21,8 @@ struct LedgerTool: ParsableCommand {
         available as of any earlier point.
 
         A ledger is a directory (default ./escalations.ledger, chosen with --ledger \
-        DIR before or after the command). It is created by the first import.
+        DIR before or after the command). It is created by `init` (which also fixes its \
+        checkpoint origin and where its signing key lives), by the first `import`, or by `demo`.
 
         Events come in as JSON Lines, one interchange object a line:
           {"id":"4f6c…","type":"callOpened","at":"2026-03-02T09:00:00Z",
@@ -39,12 +40,19 @@ struct LedgerTool: ParsableCommand {
           ledger stats --json
           ledger export --out bundle       # a signed bundle a third party can verify
           ledger verify --bundle bundle    # check a bundle (exit 4 naming the first bad line)
+          ledger key                       # the checkpoint verifier key, for auditors
+          ledger checkpoint > cp.txt       # a C2SP signed checkpoint: keep it elsewhere
+          ledger prove --ticket T-42       # proofs: --seq, --range A..B, --ticket, --consistency
+          ledger verify --checkpoint cp.txt   # the log still extends a kept checkpoint
+          ledger witness cosign ...        # a witness cosigns consistent checkpoints
 
         Queries take --as-of SEQ|TIME (the ledger as it stood then; a time cuts by \
         when events were recorded), --now TIME (the clock deadlines are judged \
         against) and --json (machine output).
 
-        Exit status: 0 success; 3 an import refused a line; 4 verify found damage; \
+        Exit status: 0 success; 3 an import refused a line; 4 verify found damage (or a \
+        witness refused an inconsistent checkpoint); 5 (key, checkpoint, prove, \
+        verify --proof/--checkpoint, witness) what was asked for does not exist; \
         1 any other failure, with the reason on standard error.
         """,
         version: "1.0",
@@ -59,11 +67,14 @@ struct LedgerTool: ParsableCommand {
             StatsCommand.self,
             DemoCommand.self,
             ExportCommand.self,
+            InitCommand.self,
+            KeyCommand.self,
             CheckpointCommand.self,
             ProveCommand.self,
             EraseCommand.self,
             HoldCommand.self,
             CustomerCommand.self,
+            WitnessCommand.self,
         ]
     )
 

@@ -37,8 +37,8 @@ enum CLI {
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
-    /// Runs `ledger ARGS` with `stdin` on standard input; waits for it to exit.
-    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil) throws -> Result {
+    /// Runs `ledger ARGS` with `stdin` on standard input and `environment` added to the test's own; waits for it to exit.
+    static func run(_ arguments: [String], stdin: String? = nil, in directory: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         guard let binary else {
             Issue.record("the ledger binary was not found: build it (swift build --product ledger) or set LEDGER_BIN_DIR")
             throw CLIError.noBinary
@@ -54,6 +54,7 @@ enum CLI {
         process.executableURL = binary
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
         process.standardOutput = outHandle
         process.standardError = errHandle

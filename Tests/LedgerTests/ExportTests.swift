@@ -107,23 +107,28 @@ import Testing
 
     @Test func proofsVerifyAgainstTheSignedCheckpoint() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let key = try ledger.verifierKey()
         let old = try ledger.checkpoint()
-        try old.verifySignature()
+        _ = try Checkpoint.open(old.text, key: key)
         _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))  // appends exportMade: the log grows
-        let (head, proofs) = try ledger.proveTicket("T2")
-        try head.verifySignature()
-        #expect(head.treeSize == old.treeSize + 1)
-        #expect(proofs.count == 5)
-        for p in proofs {
-            #expect(MerkleTree.leafHash(p.record) == p.leafHash)
-            try MerkleTree.verifyInclusion(leafHash: p.leafHash, leafIndex: p.leafIndex, treeSize: head.treeSize, proof: p.path, rootHash: head.rootHash)
+        let now = try ledger.checkpoint()
+        #expect(now.checkpoint.treeSize == old.checkpoint.treeSize + 1)
+        let n = UInt64(now.checkpoint.treeSize)
+        for subject: Ledger.ProofSubject in [.ticket("T2"), .seq(1), .seq(n), .range(from: 1, to: n), .range(from: 2, to: 3),
+                                             .consistency(oldSize: UInt64(old.checkpoint.treeSize)), .consistency(oldSize: n)] {
+            let doc = try ledger.proofDocument(subject)
+            let r = ProofDocument.verify(doc, key: key, kept: subject == .consistency(oldSize: UInt64(old.checkpoint.treeSize)) ? old.text : nil)
+            #expect(r.ok, "\(subject): \(r.problem ?? "")")
+            #expect(r.checkpoint?.treeSize == now.checkpoint.treeSize)
         }
-        let (now, proof) = try ledger.proveConsistency(from: old.treeSize)
-        try MerkleTree.verifyConsistency(oldSize: old.treeSize, newSize: now.treeSize, oldRoot: old.rootHash, newRoot: now.rootHash, proof: proof)
-        var forged = proof
-        forged[0] = MerkleTree.leafHash([1, 2, 3])
-        #expect(throws: (any Error).self) {
-            try MerkleTree.verifyConsistency(oldSize: old.treeSize, newSize: now.treeSize, oldRoot: old.rootHash, newRoot: now.rootHash, proof: forged)
-        }
+        let ticket = ProofDocument.verify(try ledger.proofDocument(.ticket("T2")), key: key)
+        #expect(ticket.checked == 5)
+        // A forged consistency proof fails; so does a kept checkpoint of another history.
+        var forged = String(decoding: try ledger.proofDocument(.consistency(oldSize: 2)), as: UTF8.self)
+        let first = forged.range(of: "\"proof\":[\"")!.upperBound
+        forged.replaceSubrange(first..<forged.index(first, offsetBy: 1), with: forged[first] == "0" ? "1" : "0")
+        #expect(!ProofDocument.verify(Array(forged.utf8), key: key).ok)
+        #expect(throws: LedgerError.self) { try ledger.proofDocument(.seq(n + 1)) }
+        #expect(throws: LedgerError.self) { try ledger.proofDocument(.ticket("nope")) }
     }
 }

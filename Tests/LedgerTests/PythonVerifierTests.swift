@@ -186,8 +186,9 @@ import Testing
         let events = try String(contentsOfFile: try { let d = temporaryDirectory(); _ = try ledger.export(to: d, .init(operator: "m1", purpose: "test")); return d }()
                                 + "/" + Bundle.eventsFile, encoding: .utf8)
         #expect(events.contains("999999999.9999") && events.contains("12.3456") && events.contains("0.0001"))
-        let proof = try #require(try PythonVerifierTests.python(["--proof", try PythonVerifierTests.write(try ledger.ticketProofDocument(ticket))]))
-        #expect(proof.status == 0 && proof.int("checked") == 2 && proof.json["ticket"] as? String == ticket, "\(proof)")
+        let proof = try #require(try PythonVerifierTests.python(["--proof", try PythonVerifierTests.write(try ledger.proofDocument(.ticket(ticket))),
+                                                                 "--key", try ledger.verifierKey().text]))
+        #expect(proof.status == 0 && proof.int("checked") == 2 && proof.json["kind"] as? String == "ticket", "\(proof)")
     }
 
     @Test func pseudonymisedBundleVerifiesWithBoth() throws {
@@ -267,104 +268,61 @@ import Testing
     // MARK: Proof documents
 
     @Test(.enabled(if: PythonVerifierTests.python3Present, "python3 is not installed"))
-    func ticketProofDocumentVerifies() throws {
-        let (ledger, _) = try ExportTests.ledgerWithHistory()
-        let key = try ledger.signingKey().publicKey
-        _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))  // the log grows past the ticket
-        let document = try ledger.ticketProofDocument("T2")
-        // The document is canonical and the Swift side checks it too.
-        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(document)) as? [String: Any])
-        let checkpoint = try #require(parsed["checkpoint"] as? [String: Any])
-        let head = try SignedTreeHead(json: try JSONSerialization.data(withJSONObject: checkpoint))
-        try head.verify(trustedPublicKey: key)
-        let proofs = try #require(parsed["proofs"] as? [[String: Any]])
-        #expect(proofs.count == 5 && parsed["ticket"] as? String == "T2")
-        for p in proofs {
-            let path = (p["path"] as? [String] ?? []).map { MerkleHash(hex: $0)! }
-            try MerkleTree.verifyInclusion(leafHash: MerkleHash(hex: p["leafHash"] as! String)!, leafIndex: p["leafIndex"] as! Int,
-                                           treeSize: head.treeSize, proof: path, rootHash: head.rootHash)
-        }
-        let good = try #require(try PythonVerifierTests.python(["--proof", try PythonVerifierTests.write(document), "--public-key", key.hex]))
-        #expect(good.status == 0 && good.ok == true && good.int("checked") == 5, "\(good)")
-        #expect(good.int("treeSize") == head.treeSize && good.json["rootHash"] as? String == head.rootHash.hex)
-        let canonical = try PythonVerifierTests.run(["python3", "-c",
-            "import json, sys; d = open(sys.argv[1], 'rb').read().rstrip(b'\\n'); "
-            + "sys.exit(0 if json.dumps(json.loads(d), sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode() == d else 3)",
-            try PythonVerifierTests.write(document)])
-        #expect(canonical.status == 0, "\(canonical)")
-
-        // Tampering is named at the proof it touches.
-        let (sth, original) = try ledger.proveTicket("T2")
-        func check(_ proofs: [Ledger.InclusionProof], head: SignedTreeHead = sth, key trusted: [UInt8] = key) throws -> Outcome {
-            let path = try PythonVerifierTests.write(Ledger.ticketProofJSON(ticket: "T2", checkpoint: head, proofs: proofs))
-            return try #require(try PythonVerifierTests.python(["--proof", path, "--public-key", trusted.hex]))
-        }
-        var path = original
-        path[1].path[0] = MerkleTree.leafHash([1, 2, 3])
-        let badPath = try check(path)
-        #expect(badPath.status == 4 && badPath.int("firstBadProof") == 2 && badPath.int("firstBadSeq") == Int(original[1].seq), "\(badPath)")
-        var record = original
-        record[2].record[record[2].record.count - 2] ^= 0x01
-        let badRecord = try check(record)
-        #expect(badRecord.status == 4 && badRecord.int("firstBadProof") == 3, "\(badRecord)")
-        var shortPath = original
-        shortPath[0].path.removeLast()
-        #expect(try check(shortPath).int("firstBadProof") == 1)
-        var dropped = original
-        dropped.remove(at: 1)  // each proof is sound, but the ticket's version 2 is missing
-        let gap = try check(dropped)
-        #expect(gap.status == 4 && gap.int("firstBadProof") == 2 && gap.problem?.contains("version") == true, "\(gap)")
-        var forgedHead = sth
-        forgedHead.treeSize += 1
-        #expect(try check(original, head: forgedHead).status == 4)
-        #expect(try check(original, key: [UInt8](repeating: 7, count: 32)).status == 4)
-    }
-
-    @Test(.enabled(if: PythonVerifierTests.python3Present, "python3 is not installed"))
-    func consistencyProofDocumentVerifies() throws {
+    func proofDocumentsVerify() throws {
         let (ledger, s0) = try ExportTests.ledgerWithHistory()
         var s = s0
-        let key = try ledger.signingKey().publicKey
-        let oldDocument = try ledger.checkpointDocument()
-        let old = try SignedTreeHead(json: oldDocument)
-        let oldPath = try PythonVerifierTests.write(oldDocument)
-        // The log grows: an export (exportMade) and more calls.
-        _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))
-        #expect(try ledger.importStrings([s.open("T20", 600), s.open("T21", 601), s.open("T22", 602)]).refused.isEmpty)
-
-        let document = try ledger.consistencyProofDocument(from: old.treeSize)
-        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(document)) as? [String: Any])
-        let head = try SignedTreeHead(json: try JSONSerialization.data(withJSONObject: try #require(parsed["checkpoint"])))
-        let proof = (parsed["proof"] as? [String] ?? []).map { MerkleHash(hex: $0)! }
-        #expect(parsed["oldSize"] as? Int == old.treeSize && head.treeSize == old.treeSize + 4)
-        try MerkleTree.verifyConsistency(oldSize: old.treeSize, newSize: head.treeSize, oldRoot: old.rootHash, newRoot: head.rootHash, proof: proof)
-
-        let good = try #require(try PythonVerifierTests.python(
-            ["--consistency", try PythonVerifierTests.write(document), "--old", oldPath, "--public-key", key.hex]))
-        #expect(good.status == 0 && good.ok == true, "\(good)")
-        #expect(good.int("oldSize") == old.treeSize && good.int("newSize") == head.treeSize)
-        #expect(good.json["oldRoot"] as? String == old.rootHash.hex && good.json["newRoot"] as? String == head.rootHash.hex)
-
-        func check(_ doc: [UInt8], old: String = oldPath) throws -> Outcome {
-            try #require(try PythonVerifierTests.python(["--consistency", try PythonVerifierTests.write(doc), "--old", old]))
+        let key = try ledger.verifierKey()
+        let kept = try ledger.checkpoint()
+        let keptPath = try PythonVerifierTests.write(Array(kept.text.utf8))
+        _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))  // the log grows past the ticket
+        #expect(try ledger.importStrings([s.open("T20", 600), s.open("T21", 601)]).refused.isEmpty)
+        let n = UInt64(try ledger.checkpoint().checkpoint.treeSize)
+        func check(_ doc: [UInt8], old: String? = nil, key k: String = key.text) throws -> Outcome {
+            try #require(try PythonVerifierTests.python(["--proof", try PythonVerifierTests.write(doc), "--key", k] + (old.map { ["--old", $0] } ?? [])))
         }
-        // A changed proof element, a proof from another size, another old root: all refused.
-        for i in proof.indices {
-            var forged = proof
-            forged[i] = MerkleTree.leafHash([UInt8(i)])
-            let r = try check(Ledger.consistencyProofJSON(oldSize: old.treeSize, checkpoint: head, proof: forged))
-            #expect(r.status == 4 && r.ok == false, "element \(i): \(r)")
+        let subjects: [Ledger.ProofSubject] = [.ticket("T2"), .seq(1), .seq(n), .seq(n / 2), .range(from: 1, to: n), .range(from: 3, to: 7),
+                                               .consistency(oldSize: UInt64(kept.checkpoint.treeSize)), .consistency(oldSize: n)]
+        for subject in subjects {
+            let doc = try ledger.proofDocument(subject)
+            let old = subject == .consistency(oldSize: UInt64(kept.checkpoint.treeSize)) ? keptPath : nil
+            let r = try check(doc, old: old)
+            #expect(r.status == 0 && r.ok == true, "\(subject): \(r.description)")
+            #expect(ProofDocument.verify(doc, key: key, kept: old.map { _ in kept.text }).ok)
+            let canonical = try PythonVerifierTests.run(["python3", "-c",
+                "import json, sys; d = open(sys.argv[1], 'rb').read().rstrip(b'\\n'); "
+                + "sys.exit(0 if json.dumps(json.loads(d), sort_keys=True, separators=(',', ':'), ensure_ascii=False).encode() == d else 3)",
+                try PythonVerifierTests.write(doc)])
+            #expect(canonical.status == 0, "\(subject) is canonical: \(canonical)")
         }
-        let otherSize = try check(try ledger.consistencyProofDocument(from: old.treeSize - 1))
-        #expect(otherSize.status == 4 && otherSize.problem?.contains("size") == true, "\(otherSize)")
-        var otherOld = old
-        otherOld.rootHash = MerkleTree.leafHash([9])
-        otherOld.signature = try ledger.signingKey().sign(otherOld.signedBytes)  // even signed, it does not fit
-        #expect(try check(document, old: try PythonVerifierTests.write(otherOld.canonicalJSON)).status == 4)
-        // A kept proof document serves as the old checkpoint; equal sizes need an empty proof and equal roots.
-        let ticketDocument = try PythonVerifierTests.write(try ledger.ticketProofDocument("T2"))
-        let same = try check(try ledger.consistencyProofDocument(from: head.treeSize), old: ticketDocument)
-        #expect(same.status == 0 && same.ok == true, "\(same)")
+        #expect(try check(try ledger.proofDocument(.ticket("T2"))).int("checked") == 5)
+
+        // Tampering: both verifiers refuse each changed document.
+        func tampered(_ subject: Ledger.ProofSubject, _ change: (inout [String: Any]) -> Void) throws -> [UInt8] {
+            var doc = try #require(try JSONSerialization.jsonObject(with: Data(try ledger.proofDocument(subject))) as? [String: Any])
+            change(&doc)
+            return Array(try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .withoutEscapingSlashes]))
+        }
+        func flip(_ hex: String) -> String { (hex.first == "0" ? "1" : "0") + hex.dropFirst() }
+        let bad: [(String, [UInt8])] = [
+            ("a changed node", try tampered(.ticket("T2")) { d in var a = d["nodes"] as! [String]; a[0] = flip(a[0]); d["nodes"] = a }),
+            ("a dropped record", try tampered(.ticket("T2")) { d in var a = d["records"] as! [String]; a.remove(at: 1); d["records"] = a }),
+            ("a dropped range record", try tampered(.range(from: 3, to: 7)) { d in var a = d["records"] as! [String]; a.removeLast(); d["records"] = a }),
+            ("a changed path", try tampered(.seq(3)) { d in var a = d["path"] as! [String]; a[0] = flip(a[0]); d["path"] = a }),
+            ("another seq", try tampered(.seq(3)) { d in d["seq"] = 4; d["leafIndex"] = 3 }),
+            ("a changed checkpoint", try tampered(.seq(3)) { d in d["checkpoint"] = (d["checkpoint"] as! String).replacingOccurrences(of: "\n\(n)\n", with: "\n\(n + 1)\n") }),
+            ("a changed consistency proof", try tampered(.consistency(oldSize: 2)) { d in var a = d["proof"] as! [String]; a[0] = flip(a[0]); d["proof"] = a }),
+            ("another old root", try tampered(.consistency(oldSize: 2)) { d in d["oldRoot"] = flip(d["oldRoot"] as! String) }),
+        ]
+        for (what, doc) in bad {
+            let r = try check(doc)
+            #expect(r.status == 4 && r.ok == false, "Python, \(what): \(r)")
+            #expect(!ProofDocument.verify(doc, key: key).ok, "Swift, \(what)")
+        }
+        // Another key, and a kept checkpoint the proof does not start from.
+        let other = SignedNote.verifierKey(name: key.name, publicKey: [UInt8](repeating: 7, count: 32))
+        #expect(try check(try ledger.proofDocument(.seq(1)), key: other).status == 4)
+        let wrongOld = try check(try ledger.proofDocument(.consistency(oldSize: 2)), old: keptPath)
+        #expect(wrongOld.status == 4 && wrongOld.problem?.contains("size") == true, "\(wrongOld)")
     }
 
     /// The Python RFC 9162 verifiers accept every inclusion and consistency proof the Swift generator

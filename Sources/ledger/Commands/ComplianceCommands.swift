@@ -57,13 +57,15 @@ extension LedgerTool {
         @Flag(help: "Print a JSON summary.")
         var json = false
 
+        @OptionGroup var signing: SigningOptions
+
         func validate() throws {
             if let from, AsOf(from) == nil { throw ValidationError("--from takes a seq or an RFC 3339 time, got '\(from)'") }
             if let to, AsOf(to) == nil { throw ValidationError("--to takes a seq or an RFC 3339 time, got '\(to)'") }
         }
 
         func run() throws {
-            let ledger = try global.openForQuery()
+            let ledger = try global.openForQuery(signingKey: signing.path)
             let bar = ProgressBar("exporting", unit: "events")
             var filter: [String] = []
             if let from { filter.append("--from " + from) }
@@ -89,69 +91,6 @@ extension LedgerTool {
             } else {
                 Terminal.print("exported \(s.count) events (seq \(s.fromSeq)…\(s.toSeq)) to \(s.directory); Merkle root \(s.merkleRoot); "
                                + "recorded as exportMade at seq \(s.recordedAt.seq)")
-            }
-        }
-    }
-
-    /// `ledger checkpoint`.
-    struct CheckpointCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "checkpoint",
-            abstract: "Print a signed tree head (size, Merkle root, time) over the whole log.",
-            discussion: """
-            Keep it: later, `ledger prove --consistency SIZE` shows that the log then was a \
-            prefix of the log now (history only appended to). The JSON is canonical; its \
-            signature covers {publicKey, rootHash, timestamp, treeSize}.
-
-            Example:
-              ledger checkpoint > checkpoint-$(date +%F).json
-            """
-        )
-
-        @OptionGroup var global: GlobalOptions
-
-        func run() throws {
-            let ledger = try global.openForQuery(readOnly: true)
-            Terminal.printBytes(try ledger.checkpointDocument())
-        }
-    }
-
-    /// `ledger prove --ticket T` | `ledger prove --consistency OLD_SIZE`.
-    struct ProveCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "prove",
-            abstract: "Print Merkle proofs against a fresh signed checkpoint.",
-            discussion: """
-            --ticket T: an inclusion proof (RFC 9162) for each of the ticket's events. \
-            --consistency OLD_SIZE: a consistency proof from the tree of the first OLD_SIZE \
-            events (an older checkpoint's treeSize) to the current one. Verify with \
-            tools/verify_bundle.py --proof FILE, or --consistency FILE --old OLD_CHECKPOINT.
-
-            Examples:
-              ledger prove --ticket T-42 > t42-proof.json
-              ledger prove --consistency 120000 > consistency.json
-            """
-        )
-
-        @OptionGroup var global: GlobalOptions
-
-        @Option(help: "Prove the inclusion of this ticket's events.")
-        var ticket: String?
-
-        @Option(help: ArgumentHelp("Prove that the log of this many events is a prefix of the current log.", valueName: "old-size"))
-        var consistency: Int?
-
-        func validate() throws {
-            if (ticket == nil) == (consistency == nil) { throw ValidationError("give exactly one of --ticket T or --consistency OLD_SIZE") }
-            if let c = consistency, c < 1 { throw ValidationError("--consistency takes a tree size of at least 1") }
-        }
-
-        func run() throws {
-            let ledger = try global.openForQuery(readOnly: true)
-            if let ticket {
-                Terminal.printBytes(try ledger.ticketProofDocument(ticket))
-            } else if let consistency {
-                Terminal.printBytes(try ledger.consistencyProofDocument(from: consistency))
             }
         }
     }

@@ -59,7 +59,9 @@ extension LedgerTool {
             try prepareDirectory()
             let ledger: Ledger
             do {
-                ledger = try Ledger.open(at: path)
+                var options = Ledger.Options()
+                options.signingKeyPath = SigningOptions.environmentPath  // $LEDGER_SIGNING_KEY, as for import
+                ledger = try Ledger.open(at: path, options: options)
             } catch {
                 throw CommandFailure("cannot create the demo ledger at \(path): \(CommandFailure.describe(error))")
             }

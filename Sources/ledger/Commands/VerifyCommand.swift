@@ -18,9 +18,19 @@ extension LedgerTool {
             every file's digest; exit 4 naming the first bad line. JSON: \
             {"ok","checked","firstBadLine","firstBadSeq","problem","signerTrusted"}.
 
+            With --proof FILE it checks a proof document (ledger prove) against the trusted \
+            verifier key (--key, else the ledger's own): the checkpoint's note signature, then \
+            the inclusion path, the records and nodes that rebuild the root, or the consistency \
+            proof (from the checkpoint given with --old, when given). With --checkpoint FILE it \
+            checks that the log extends a checkpoint kept elsewhere: the chain, then the root of \
+            the log's first treeSize events recomputed from its leaves, then the consistency \
+            proof to the head; a dropped tail or a rewritten history exits 4.
+
             Examples:
               ledger verify
               ledger --ledger /srv/ledger verify --json
+              ledger verify --proof t42-proof.json --key "$(cat ledger.vkey)"
+              ledger verify --checkpoint checkpoint-2026-03-01.txt --json
             """
         )
 
@@ -33,10 +43,35 @@ extension LedgerTool {
                 help: ArgumentHelp("With --bundle: the ledger's public key (hex) the bundle must be signed with.", valueName: "hex"))
         var publicKey: String?
 
+        @Option(help: ArgumentHelp("Check a proof document (ledger prove) instead of the ledger; exit 4 when it does not prove what it says.",
+                                   valueName: "file"))
+        var proof: String?
+
+        @Option(help: ArgumentHelp("Check that the log extends this checkpoint kept elsewhere (ledger checkpoint): "
+                                   + "nothing dropped, nothing rewritten.", valueName: "file"))
+        var checkpoint: String?
+
+        @Option(help: ArgumentHelp("With --proof: a checkpoint you kept, which a consistency proof must start from.", valueName: "file"))
+        var old: String?
+
+        @Option(help: ArgumentHelp("With --proof or --checkpoint: the trusted checkpoint verifier key (ledger key), as text or a file "
+                                   + "(default: the ledger's own).", valueName: "key"))
+        var key: String?
+
         @Flag(help: "Print {\"ok\":bool,\"checked\":N,\"firstBadSeq\":N|null} instead of a sentence.")
         var json = false
 
+        func validate() throws {
+            if [bundle != nil, proof != nil, checkpoint != nil].filter({ $0 }).count > 1 {
+                throw ValidationError("give at most one of --bundle, --proof and --checkpoint")
+            }
+            if old != nil, proof == nil { throw ValidationError("--old goes with --proof") }
+            if key != nil, proof == nil, checkpoint == nil { throw ValidationError("--key goes with --proof or --checkpoint") }
+        }
+
         func run() throws {
+            if let proof { return try ProofCheck.proof(proof, old: old, key: key, global: global, json: json) }
+            if let checkpoint { return try ProofCheck.checkpoint(checkpoint, key: key, global: global, json: json) }
             if let bundle { return try BundleCheck.run(directory: bundle, publicKey: publicKey, json: json) }
             let ledger = try global.openForQuery(readOnly: true)
             let head = try ledger.log.head()

@@ -36,6 +36,6 @@ enum ExitStatus {
     static let refused: Int32 = 3
     /// `verify` found damage.
     static let damaged: Int32 = 4
-    /// The ledger, ticket, staff member or customer asked for does not exist.
+    /// The ledger, ticket, staff member, customer, event or file asked for does not exist.
     static let notFound: Int32 = 5
 }

@@ -26,9 +26,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the ledger for writing, creating it when missing (import, replay, demo).
+    /// A new ledger's signing key goes to `$LEDGER_SIGNING_KEY` when that is set.
     func openForWriting() throws -> Ledger {
         do {
-            return try Ledger.open(at: path)
+            var options = Ledger.Options()
+            options.signingKeyPath = SigningOptions.environmentPath
+            return try Ledger.open(at: path, options: options)
         } catch {
             throw CommandFailure("cannot open the ledger at \(path) for writing: \(CommandFailure.describe(error))")
         }
@@ -38,7 +41,7 @@ struct GlobalOptions: ParsableArguments {
     /// the projections can catch up with the log; read-only otherwise, or when
     /// `readOnly` (a check such as `verify` that must change nothing).
     /// - throws: a ``CommandFailure`` when there is no ledger at `path`.
-    func openForQuery(readOnly: Bool = false) throws -> Ledger {
+    func openForQuery(readOnly: Bool = false, signingKey: String? = nil) throws -> Ledger {
         guard GlobalOptions.holdsLedger(path) else {
             throw CommandFailure("no ledger at \(path): import events first (ledger --ledger \(path) import FILE), "
                                  + "or point --ledger at an existing ledger directory")
@@ -46,6 +49,7 @@ struct GlobalOptions: ParsableArguments {
         var options = Ledger.Options()
         options.create = false
         options.readOnly = readOnly || !GlobalOptions.writable(path)
+        options.signingKeyPath = signingKey
         do {
             return try Ledger.open(at: path, options: options)
         } catch {
@@ -60,6 +64,27 @@ struct GlobalOptions: ParsableArguments {
         }
         return true
     }
+}
+
+/// The signing key of commands that sign (checkpoint, prove, export): `--signing-key PATH`,
+/// else `$LEDGER_SIGNING_KEY`, else `signing.key` in the ledger directory.
+struct SigningOptions: ParsableArguments {
+    static let environmentVariable = "LEDGER_SIGNING_KEY"
+
+    @Option(name: .customLong("signing-key"),
+            help: ArgumentHelp("The ledger's Ed25519 signing key file, when it is kept outside the ledger directory "
+                               + "(default: $LEDGER_SIGNING_KEY, else DIR/signing.key). Format: docs/EXPORT.md.",
+                               valueName: "path"))
+    var signingKey: String?
+
+    /// `$LEDGER_SIGNING_KEY`, when set and not empty.
+    static var environmentPath: String? {
+        guard let v = ProcessInfo.processInfo.environment[environmentVariable], !v.isEmpty else { return nil }
+        return v
+    }
+
+    /// The key file to use; nil for the ledger's own `signing.key`.
+    var path: String? { signingKey ?? SigningOptions.environmentPath }
 }
 
 /// Options of every query: the point in history, the clock, and the output format.
