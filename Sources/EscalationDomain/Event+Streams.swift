@@ -135,3 +135,12 @@ private func excerpt(_ text: String) -> String {
     }
     return lastWasSpace ? String(out.dropLast()) : out
 }
+
+extension Event {
+    /// True when `staff` is the actor or a subject: any staff field, the enrolled member included.
+    public func names(_ staff: String) -> Bool {
+        if actor == staff || staffReferences().contains(where: { $0.staff == staff }) { return true }
+        if case .staffEnrolled(let b) = body { return b.staff == staff }
+        return false
+    }
+}

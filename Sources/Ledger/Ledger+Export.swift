@@ -95,7 +95,11 @@ extension Ledger {
         let events = try BufferedFile(path: directory + "/" + Bundle.eventsFile)
         let csv = try BufferedFile(path: directory + "/" + Bundle.csvFile)
         let personal = try BufferedFile(path: directory + "/" + Bundle.personalFile)
-        csv.write(Array((CSVRow.columns.joined(separator: ",") + "\r\n").utf8))
+        let proof = try BufferedFile(path: directory + "/" + Bundle.proofFile)
+        csv.write(CSVRow.header)
+        var signed: SignedCheckpoint?
+        // The seqs of a filtered bundle, for its proof's nodes (a contiguous bundle's are its range).
+        var selected: [UInt64] = []
         var accumulator = MerkleRootAccumulator()
         var count = 0, firstSeq: UInt64 = 0, lastSeq: UInt64 = 0
         var chainBefore = [UInt8](repeating: 0, count: 32), chainAfter = chainBefore
@@ -128,6 +132,7 @@ extension Ledger {
                 csv.write(CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
                                         hash: chain))
                 accumulator.append(leafHash: MerkleHash(bytes: leaf)!)
+                if !contiguous { selected.append(r.seq) }
                 if count == 0 { firstSeq = r.seq }
                 lastSeq = r.seq
                 count += 1
@@ -148,9 +153,25 @@ extension Ledger {
                     return true
                 }
             }
+            // The checkpoint of the log as this snapshot holds it, and the nodes that, with the
+            // bundle's events, rebuild its root (docs/EXPORT.md, "proof.json").
+            let n = try log.head(in: txn).seq
+            let checkpoint = try signCheckpoint(size: Int(n), root: try merkleRoot(size: n, in: txn))
+            signed = checkpoint
+            var out = ProofOutput(sink: { proof.write($0) })
+            out.append("{\"nodes\":[")
+            if n > 0 {
+                try writeNodes(n: n, reader: LeafReader(log: log, txn: txn), out: &out) { each in
+                    if contiguous { if count > 0 { for s in firstSeq...lastSeq { try each(s) } } } else { for s in selected { try each(s) } }
+                }
+            }
+            out.append("]}\n")
+            try out.flush()
         }
+        guard let signed else { throw LedgerError.invalid("the export read no checkpoint") }
+        try Data(signed.text.utf8).write(to: URL(fileURLWithPath: directory + "/" + Bundle.checkpointFile))
         var files: [String: CanonicalJSON] = [:]
-        for (name, file) in [(Bundle.eventsFile, events), (Bundle.csvFile, csv), (Bundle.personalFile, personal)] {
+        for (name, file) in [(Bundle.eventsFile, events), (Bundle.csvFile, csv), (Bundle.personalFile, personal), (Bundle.proofFile, proof)] {
             let (digest, bytes) = try file.close()
             files[name] = .object(["bytes": .integer(Int64(bytes)), "sha256": .string(digest.hex)])
         }
@@ -159,6 +180,7 @@ extension Ledger {
         var range: [String: CanonicalJSON] = ["fromSeq": .integer(Int64(lower)), "toSeq": .integer(Int64(upper))]
         if let t = request.ticket { range["ticket"] = .string(t) }
         if let s = request.staff { range["staff"] = .string(s) }
+        if let c = customerStreams { range["customer"] = .string(String(c.stream.dropFirst("customer:".count))) }
         var manifest: [String: CanonicalJSON] = [
             "format": .string(Bundle.format),
             "createdAt": .string(Timestamp.now().description),
@@ -169,6 +191,8 @@ extension Ledger {
             "lastSeq": .integer(Int64(lastSeq)),
             "chainBefore": .string(chainBefore.hex),
             "chainAfter": .string(chainAfter.hex),
+            "checkpoint": .object(["origin": .string(signed.checkpoint.origin), "rootHash": .string(signed.checkpoint.rootHash.hex),
+                                   "treeSize": .integer(Int64(signed.checkpoint.treeSize))]),
             "merkleRoot": .string(accumulator.root.hex),
             "pseudonymized": .bool(request.pseudonymize),
             "publicKey": .string(key.publicKeyHex),
@@ -244,14 +268,5 @@ final class BufferedFile {
         try handle.synchronize()
         try handle.close()
         return (Array(hasher.finalize()), written)
-    }
-}
-
-extension Event {
-    /// True when `staff` is the actor or a subject: any staff field, the enrolled member included.
-    public func names(_ staff: String) -> Bool {
-        if actor == staff || staffReferences().contains(where: { $0.staff == staff }) { return true }
-        if case .staffEnrolled(let b) = body { return b.staff == staff }
-        return false
     }
 }

@@ -122,7 +122,7 @@ extension Ledger {
     /// (and before the first and after the last), the maximal subtrees of the RFC 9162 tree of
     /// `n` leaves that lie inside it, left to right. `targets` calls its argument with each proved
     /// seq in increasing order.
-    private func writeNodes(n: UInt64, reader: LeafReader, out: inout ProofOutput,
+    func writeNodes(n: UInt64, reader: LeafReader, out: inout ProofOutput,
                             targets: (_ each: (UInt64) throws -> Void) throws -> Void) throws {
         var previous = 0  // leaf index after the last proved leaf
         var first = true
@@ -153,7 +153,7 @@ extension Ledger {
 }
 
 /// Leaf hashes and subtree roots read from the log in one snapshot.
-private struct LeafReader {
+struct LeafReader {
     let log: EventLog
     let txn: ReadTransaction
 
@@ -172,7 +172,7 @@ private struct LeafReader {
 }
 
 /// A write buffer handed to the sink every 256 KiB.
-private struct ProofOutput {
+struct ProofOutput {
     let sink: ([UInt8]) throws -> Void
     var buffer: [UInt8] = []
 

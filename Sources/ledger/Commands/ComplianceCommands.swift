@@ -96,17 +96,41 @@ extension LedgerTool {
     }
 }
 
-/// `ledger verify --bundle DIR`: checks an export bundle without opening a ledger.
+/// `ledger verify --bundle DIR`: checks an export bundle without opening a ledger (only its
+/// key is read from `--ledger DIR` when no `--public-key` is given).
 struct BundleCheck {
-    static func run(directory: String, publicKey: String?, json: Bool) throws {
-        var trusted: [UInt8]?
-        if let publicKey {
-            guard publicKey.count == 64, let bytes = Hex.decode(publicKey) else {
-                throw CommandFailure("--public-key takes the ledger's Ed25519 public key as 64 hex characters")
+    /// The trusted key: `--public-key` (64 hex digits, a note verifier key, or a file holding
+    /// either), else the verifier key of a ledger named with `--ledger`; nil when neither.
+    static func trustedKey(_ argument: String?, global: GlobalOptions) throws -> (key: [UInt8], origin: String?)? {
+        if let argument {
+            var text = argument.trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.utf8.count != 64, !text.contains("+"), FileManager.default.fileExists(atPath: text) {
+                text = String(decoding: try readArgumentFile(text, what: "key file"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            trusted = bytes
+            if text.utf8.count == 64, let bytes = Hex.decode(text) { return (bytes, nil) }
+            guard let vkey = try? SignedNote.VerifierKey(text), vkey.algorithm == SignedNote.ed25519 else {
+                throw CommandFailure("--public-key takes the ledger's Ed25519 public key as 64 hex digits, its verifier key (ledger key), or a file holding either")
+            }
+            return (vkey.publicKey, vkey.name)
         }
-        let r = BundleVerifier.verify(directory: directory, trustedPublicKey: trusted)
+        guard global.directory != nil else { return nil }
+        let vkey = try global.openExisting(readOnly: true).verifierKey()
+        return (vkey.publicKey, vkey.name)
+    }
+
+    static func run(directory: String, publicKey: String?, checkpoint: String?, witnessKeys: [String], global: GlobalOptions, json: Bool) throws {
+        guard FileManager.default.fileExists(atPath: directory) else {
+            throw CommandFailure("bundle \(directory) does not exist", status: ExitStatus.notFound)
+        }
+        let trusted = try trustedKey(publicKey, global: global)
+        if trusted == nil, checkpoint != nil || !witnessKeys.isEmpty {
+            throw CommandFailure("--checkpoint and --witness-key need the ledger's key: pass --public-key KEY or --ledger DIR")
+        }
+        let trust = try trusted.map { t in
+            BundleTrust(publicKey: t.key, origin: t.origin, keptCheckpoint: try checkpoint.map(readCheckpointFile),
+                        witnesses: try witnessKeys.map(parseVerifierKey))
+        }
+        let r = BundleVerifier.verify(directory: directory, trust: trust)
         if json {
             var w = JSONWriter()
             w.beginObject()
@@ -114,12 +138,14 @@ struct BundleCheck {
             w.key("firstBadLine"); if let l = r.firstBadLine { w.int(l) } else { w.null() }
             w.key("firstBadSeq"); if let s = r.firstBadSeq { w.int(s) } else { w.null() }
             w.field("problem", r.problem)
-            w.field("signerTrusted", trusted != nil)
+            w.field("signerTrusted", trust != nil)
             w.endObject()
             Terminal.printBytes(w.bytes)
         } else if r.ok {
-            Terminal.print("ok: bundle \(directory) verified, \(r.checked) events"
-                           + (trusted == nil ? " (signed by the key in its manifest: pass --public-key to check whose it is)" : ""))
+            Terminal.print("ok: bundle \(directory) verified: \(r.checked) events, every file and claim of its manifest, and its checkpoint, "
+                           + "signed by the trusted key" + (witnessKeys.isEmpty ? "" : " and cosigned by \(witnessKeys.count) witness(es)"))
+        } else if trust == nil, r.firstBadLine == nil, r.problem?.hasPrefix("every check passed") == true {
+            Terminal.print("NOT VERIFIED: \(r.problem!)")
         } else {
             Terminal.print("DAMAGED" + (r.firstBadLine.map { " at line \($0)" } ?? "") + ": \(r.problem ?? "unknown problem")")
         }

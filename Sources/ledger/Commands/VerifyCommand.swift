@@ -13,9 +13,14 @@ extension LedgerTool {
             hash = SHA-256(previous hash ‖ record), each leaf hash, and the head. Exits 4 \
             at the first damaged seq, 0 when the whole chain verifies.
 
-            With --bundle DIR it checks an export bundle instead: the manifest's signature, \
-            each line's canonical form, hash and chain link, the Merkle root, the count and \
-            every file's digest; exit 4 naming the first bad line. JSON: \
+            With --bundle DIR it checks an export bundle instead (docs/VERIFY.md): the manifest's \
+            canonical bytes and signature by the trusted key (--public-key, else the key of the \
+            ledger named with --ledger; without one it never says ok), every claim of the \
+            manifest (range, first and last seq, count, chain ends, Merkle root, the exact list of \
+            files with their sizes and digests, the filter), each line, the CSV rows and personal \
+            fields rebuilt from the lines, and the checkpoint the events are proved into \
+            (--checkpoint: the same tree as one you kept; --witness-key: cosigned by that \
+            witness). Exit 4 naming the first problem. JSON: \
             {"ok","checked","firstBadLine","firstBadSeq","problem","signerTrusted"}.
 
             With --proof FILE it checks a proof document (ledger prove) against the trusted \
@@ -31,6 +36,7 @@ extension LedgerTool {
               ledger --ledger /srv/ledger verify --json
               ledger verify --proof t42-proof.json --key "$(cat ledger.vkey)"
               ledger verify --checkpoint checkpoint-2026-03-01.txt --json
+              ledger verify --bundle out/t42 --public-key "$(cat ledger.vkey)" --witness-key "$(cat witness.vkey)"
             """
         )
 
@@ -40,8 +46,15 @@ extension LedgerTool {
         var bundle: String?
 
         @Option(name: .customLong("public-key"),
-                help: ArgumentHelp("With --bundle: the ledger's public key (hex) the bundle must be signed with.", valueName: "hex"))
+                help: ArgumentHelp("With --bundle: the ledger's key the bundle must be signed with: 64 hex digits, the verifier key "
+                                   + "(ledger key), or a file holding either (default: the key of the ledger named with --ledger).",
+                                   valueName: "key"))
         var publicKey: String?
+
+        @Option(name: .customLong("witness-key"),
+                help: ArgumentHelp("With --bundle: a witness verifier key (ledger witness key) whose cosignature the bundle's "
+                                   + "checkpoint must carry; repeat for several.", valueName: "key"))
+        var witnessKeys: [String] = []
 
         @Option(help: ArgumentHelp("Check a proof document (ledger prove) instead of the ledger; exit 4 when it does not prove what it says.",
                                    valueName: "file"))
@@ -62,17 +75,20 @@ extension LedgerTool {
         var json = false
 
         func validate() throws {
-            if [bundle != nil, proof != nil, checkpoint != nil].filter({ $0 }).count > 1 {
-                throw ValidationError("give at most one of --bundle, --proof and --checkpoint")
-            }
+            if [bundle != nil, proof != nil].filter({ $0 }).count > 1 { throw ValidationError("give at most one of --bundle and --proof") }
+            if proof != nil, checkpoint != nil { throw ValidationError("--checkpoint goes with --bundle or alone, not with --proof (use --old)") }
+            if bundle == nil, publicKey != nil || !witnessKeys.isEmpty { throw ValidationError("--public-key and --witness-key go with --bundle") }
             if old != nil, proof == nil { throw ValidationError("--old goes with --proof") }
             if key != nil, proof == nil, checkpoint == nil { throw ValidationError("--key goes with --proof or --checkpoint") }
         }
 
         func run() throws {
             if let proof { return try ProofCheck.proof(proof, old: old, key: key, global: global, json: json) }
+            if let bundle {
+                return try BundleCheck.run(directory: bundle, publicKey: publicKey, checkpoint: checkpoint, witnessKeys: witnessKeys,
+                                           global: global, json: json)
+            }
             if let checkpoint { return try ProofCheck.checkpoint(checkpoint, key: key, global: global, json: json) }
-            if let bundle { return try BundleCheck.run(directory: bundle, publicKey: publicKey, json: json) }
             let ledger = try global.openForQuery(readOnly: true)
             let head = try ledger.log.head()
             let bar = ProgressBar("verifying", unit: "events", total: Double(head.seq))

@@ -1,9 +1,10 @@
 import EscalationDomain
 
 /// `events.csv`: one row per event, every field of the catalogue flattened into a fixed set
-/// of columns (RFC 4180 quoting), for spreadsheets.
-enum CSVRow {
-    static let columns = [
+/// of columns (RFC 4180 quoting), for spreadsheets. The exporter writes these rows and the
+/// bundle verifier rebuilds them from `events.jsonl` and `personal.jsonl` (docs/EXPORT.md).
+public enum CSVRow {
+    public static let columns = [
         "seq", "version", "recordedAt", "stream", "id", "type", "at", "actor", "channel", "ticket", "expectedVersion",
         "staff", "name", "role", "reportsTo", "extension", "hourlyCost",
         "agent", "customer", "customerName", "customerPhone", "issue", "repeatOf",
@@ -14,8 +15,11 @@ enum CSVRow {
     ]
     static let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
 
+    /// The header row.
+    public static var header: [UInt8] { Array((columns.joined(separator: ",") + "\r\n").utf8) }
+
     /// One row for `e`, an event as the export shows it (personal data revealed, masked or erased).
-    static func render(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8]) -> [UInt8] {
+    public static func render(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8]) -> [UInt8] {
         var cells = [String](repeating: "", count: columns.count)
         func set(_ k: String, _ v: String?) { if let v { cells[index[k]!] = v } }
         func set(_ k: String, _ v: Bool?) { if let v { cells[index[k]!] = v ? "true" : "false" } }
@@ -23,7 +27,7 @@ enum CSVRow {
         set("recordedAt", Timestamp(microsecondsSinceEpoch: recordedAt).description); set("stream", stream)
         set("id", e.id.description); set("type", e.type.rawValue); set("at", e.at.description); set("actor", e.actor)
         set("channel", e.channel); set("ticket", e.ticket); set("expectedVersion", e.expectedVersion.map { String($0) })
-        set("hash", hash.hex)
+        set("hash", Hex.encode(hash))
         switch e.body {
         case .staffEnrolled(let b):
             set("staff", b.staff); set("name", b.name); set("role", b.role.rawValue); set("reportsTo", b.reportsTo)

@@ -1,0 +1,395 @@
+import Crypto
+import EscalationDomain
+import EventLog
+import Foundation
+
+/// What an auditor trusts when checking a bundle: the ledger's key, obtained apart from the
+/// bundle, and optionally a checkpoint kept earlier and the witnesses whose cosignatures the
+/// bundle's checkpoint must carry.
+public struct BundleTrust: Sendable {
+    /// The ledger's Ed25519 public key.
+    public var publicKey: [UInt8]
+    /// The checkpoint origin, when the key was given as a note verifier key (`ledger key`).
+    public var origin: String?
+    /// A checkpoint note kept elsewhere: the bundle's checkpoint must be the same tree.
+    public var keptCheckpoint: String?
+    /// Witness verifier keys (`ledger witness key`) whose cosignatures the checkpoint must carry.
+    public var witnesses: [SignedNote.VerifierKey]
+
+    public init(publicKey: [UInt8], origin: String? = nil, keptCheckpoint: String? = nil, witnesses: [SignedNote.VerifierKey] = []) {
+        self.publicKey = publicKey; self.origin = origin; self.keptCheckpoint = keptCheckpoint; self.witnesses = witnesses
+    }
+}
+
+/// The outcome of checking a bundle.
+public struct BundleVerification: Sendable, Equatable {
+    public var ok: Bool
+    /// Events checked.
+    public var checked: Int
+    /// The first line of events.jsonl found bad (1-based), when a line is to blame.
+    public var firstBadLine: Int?
+    /// Its seq, when it could be read.
+    public var firstBadSeq: UInt64?
+    public var problem: String?
+}
+
+/// Checks a bundle with nothing but its files and what the auditor trusts (docs/VERIFY.md,
+/// "What `verify --bundle` checks"): every claim of the manifest, every file, every line, the
+/// filter, and the proof that ties the events to a checkpoint signed by the trusted key. It never
+/// says ok without a trusted key.
+public enum BundleVerifier {
+    struct Failure: Error { var problem: String; var line: Int? = nil; var seq: UInt64? = nil }
+
+    static let manifestKeys: Set<String> = ["chainAfter", "chainBefore", "checkpoint", "contiguous", "count", "createdAt", "files",
+                                            "firstSeq", "format", "lastSeq", "merkleRoot", "pseudonymized", "publicKey", "range", "signature"]
+    static let rangeKeys: Set<String> = ["customer", "fromSeq", "staff", "ticket", "toSeq"]
+    /// The fields that name a staff member (`Event.names`), by their key in the event.
+    public static let staffFields = ["actor", "agent", "author", "by", "coach", "from", "operator", "owner", "party", "reportsTo",
+                                     "staff", "supervisor", "to"]
+
+    public static func verify(directory: String, trust: BundleTrust?) -> BundleVerification {
+        var checked = 0
+        do {
+            try check(directory, trust, &checked)
+            guard trust != nil else {
+                return BundleVerification(ok: false, checked: checked, problem:
+                    "every check passed, but no trusted key was given: anyone can sign a bundle, so pass the ledger's key (--public-key, or --ledger DIR)")
+            }
+            return BundleVerification(ok: true, checked: checked)
+        } catch let f as Failure {
+            return BundleVerification(ok: false, checked: checked, firstBadLine: f.line, firstBadSeq: f.seq, problem: f.problem)
+        } catch {
+            return BundleVerification(ok: false, checked: checked, problem: "\(error)")
+        }
+    }
+
+    private static func read(_ dir: URL, _ name: String) throws -> [UInt8] {
+        guard let data = try? Data(contentsOf: dir.appendingPathComponent(name)) else { throw Failure(problem: "\(name) is missing or unreadable") }
+        return Array(data)
+    }
+
+    private static func lowerHex(_ value: CanonicalJSON?, bytes: Int, _ what: String) throws -> [UInt8] {
+        guard let s = value?.stringValue, s.utf8.count == bytes * 2, s.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }),
+              let b = Hex.decode(s) else {
+            throw Failure(problem: "manifest: \(what) is not \(bytes * 2) lowercase hex digits")
+        }
+        return b
+    }
+
+    private static func count(_ value: CanonicalJSON?, _ what: String) throws -> UInt64 {
+        guard let v = value?.integerValue, v >= 0 else { throw Failure(problem: "manifest: \(what) is not a whole number >= 0") }
+        return UInt64(v)
+    }
+
+    private static func check(_ directory: String, _ trust: BundleTrust?, _ checked: inout Int) throws {
+        let dir = URL(fileURLWithPath: directory)
+        // 1. The manifest: canonical bytes, exact keys, well-typed, signed by the trusted key.
+        let manifestBytes = try read(dir, Bundle.manifestFile)
+        guard let parsed = try? CanonicalJSON.parse(manifestBytes.dropLast()), let m = parsed.objectValue else {
+            throw Failure(problem: "manifest.json is not a JSON object")
+        }
+        guard parsed.encoded + [0x0A] == manifestBytes else {
+            throw Failure(problem: "manifest.json is not in canonical form (keys sorted, no whitespace, ASCII, one final newline)")
+        }
+        guard m["format"]?.stringValue == Bundle.format else { throw Failure(problem: "manifest format is not \(Bundle.format)") }
+        guard Set(m.keys) == manifestKeys else {
+            throw Failure(problem: "manifest has the keys \(m.keys.sorted()); a \(Bundle.format) manifest has exactly \(manifestKeys.sorted())")
+        }
+        let key = try lowerHex(m["publicKey"], bytes: 32, "publicKey")
+        let signature = try lowerHex(m["signature"], bytes: 64, "signature")
+        if let trust, trust.publicKey != key {
+            throw Failure(problem: "manifest is signed by \(Hex.encode(key)), not the trusted key \(Hex.encode(trust.publicKey))")
+        }
+        guard SigningKeyFile.verify(publicKey: key, signature: signature, message: Bundle.signedBytes(m)) else {
+            throw Failure(problem: "manifest signature does not verify")
+        }
+        let chainBefore = try lowerHex(m["chainBefore"], bytes: 32, "chainBefore")
+        let chainAfter = try lowerHex(m["chainAfter"], bytes: 32, "chainAfter")
+        let merkleRoot = try lowerHex(m["merkleRoot"], bytes: 32, "merkleRoot")
+        let total = try count(m["count"], "count"), firstSeq = try count(m["firstSeq"], "firstSeq"), lastSeq = try count(m["lastSeq"], "lastSeq")
+        guard case .bool(let contiguous)? = m["contiguous"], case .bool(let pseudonymized)? = m["pseudonymized"] else {
+            throw Failure(problem: "manifest: contiguous and pseudonymized are not true or false")
+        }
+        guard let createdAt = m["createdAt"]?.stringValue, Timestamp(rfc3339: createdAt) != nil else {
+            throw Failure(problem: "manifest: createdAt is not an RFC 3339 time")
+        }
+        guard let range = m["range"]?.objectValue, Set(range.keys).isSubset(of: rangeKeys), range["fromSeq"] != nil, range["toSeq"] != nil else {
+            throw Failure(problem: "manifest: range is not an object of fromSeq, toSeq and the filters ticket, staff, customer")
+        }
+        let fromSeq = try count(range["fromSeq"], "range.fromSeq"), toSeq = try count(range["toSeq"], "range.toSeq")
+        var filters: [String: String] = [:]
+        for name in ["ticket", "staff", "customer"] where range[name] != nil {
+            guard let v = range[name]?.stringValue, !v.isEmpty else { throw Failure(problem: "manifest: range.\(name) is not a non-empty string") }
+            filters[name] = v
+        }
+        guard fromSeq >= 1 else { throw Failure(problem: "manifest: range.fromSeq is 0; seqs start at 1") }
+        guard contiguous == filters.isEmpty else {
+            throw Failure(problem: "manifest: contiguous is \(contiguous) but the range has \(filters.isEmpty ? "no filter" : "the filters \(filters.keys.sorted())")")
+        }
+        guard let cp = m["checkpoint"]?.objectValue, Set(cp.keys) == ["origin", "rootHash", "treeSize"], let origin = cp["origin"]?.stringValue else {
+            throw Failure(problem: "manifest: checkpoint is not an object of exactly origin, rootHash and treeSize")
+        }
+        let treeRoot = try lowerHex(cp["rootHash"], bytes: 32, "checkpoint.rootHash")
+        let treeSize = try count(cp["treeSize"], "checkpoint.treeSize")
+
+        // 2. The directory holds exactly the listed files, each of the size and digest stated.
+        guard let files = m["files"]?.objectValue, Set(files.keys) == Set(Bundle.listedFiles) else {
+            throw Failure(problem: "manifest: files must list exactly \(Bundle.listedFiles)")
+        }
+        let present = Set((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+        let expected = Set(Bundle.listedFiles + [Bundle.manifestFile, Bundle.checkpointFile])
+        if let extra = present.subtracting(expected).sorted().first { throw Failure(problem: "\(extra) is in the bundle but not in its manifest") }
+        var contents: [String: [UInt8]] = [:]
+        for name in Bundle.listedFiles {
+            guard let entry = files[name]?.objectValue, Set(entry.keys) == ["bytes", "sha256"] else {
+                throw Failure(problem: "manifest: files.\(name) is not an object of exactly bytes and sha256")
+            }
+            let digest = try lowerHex(entry["sha256"], bytes: 32, "files.\(name).sha256")
+            let size = try count(entry["bytes"], "files.\(name).bytes")
+            let data = try read(dir, name)
+            guard UInt64(data.count) == size else { throw Failure(problem: "\(name) has \(data.count) bytes, the manifest says \(size)") }
+            guard Array(SHA256.hash(data: data)) == digest else { throw Failure(problem: "\(name) does not match its SHA-256 in the manifest") }
+            contents[name] = data
+        }
+
+        // 3. The checkpoint: signed by the trusted key, the tree the manifest names, cosigned
+        //    by every required witness, and the same tree as a kept checkpoint.
+        guard let noteText = String(validating: try read(dir, Bundle.checkpointFile), as: UTF8.self) else {
+            throw Failure(problem: "checkpoint is not UTF-8")
+        }
+        if let want = trust?.origin, want != origin {
+            throw Failure(problem: "the bundle's checkpoint origin is \(origin), the trusted key's is \(want)")
+        }
+        guard SignedNote.isValidName(origin) else { throw Failure(problem: "manifest: checkpoint.origin is not a note key name") }
+        let noteKey = try SignedNote.VerifierKey(SignedNote.verifierKey(name: origin, publicKey: key))
+        let checkpoint: Checkpoint, note: SignedNote.Note
+        do { (checkpoint, note) = try Checkpoint.open(noteText, key: noteKey) } catch { throw Failure(problem: "checkpoint: \(error)") }
+        guard checkpoint.origin == origin, UInt64(checkpoint.treeSize) == treeSize, checkpoint.rootHash.bytes == treeRoot else {
+            throw Failure(problem: "checkpoint (\(checkpoint.origin), \(checkpoint.treeSize), \(checkpoint.rootHash.hex)) is not the manifest's (\(origin), \(treeSize), \(Hex.encode(treeRoot)))")
+        }
+        for witness in trust?.witnesses ?? [] {
+            do { _ = try note.verifyCosignature(witness) } catch {
+                throw Failure(problem: "checkpoint: no valid cosignature by the witness \(witness.name): \(error)")
+            }
+        }
+        if let kept = trust?.keptCheckpoint {
+            let old: Checkpoint
+            do { old = try Checkpoint.open(kept, key: noteKey).0 } catch { throw Failure(problem: "the kept checkpoint: \(error)") }
+            guard old.treeSize == checkpoint.treeSize else {
+                throw Failure(problem: "the kept checkpoint is of \(old.treeSize) events, the bundle's of \(checkpoint.treeSize): check their consistency with ledger prove --consistency and verify --proof --old")
+            }
+            guard old.rootHash == checkpoint.rootHash else {
+                throw Failure(problem: "the kept checkpoint's root for \(old.treeSize) events is \(old.rootHash.hex), the bundle's \(checkpoint.rootHash.hex): the log was rewritten")
+            }
+        }
+
+        // 4. Every line of events.jsonl, with its personal.jsonl line and its events.csv row.
+        let decoder = EventDecoder(mode: .stored)
+        var lines = Lines(contents[Bundle.eventsFile]!)
+        var personal = Lines(contents[Bundle.personalFile]!)
+        var csv = Lines(contents[Bundle.csvFile]!, terminator: [0x0D, 0x0A])
+        guard csv.next().map({ $0 + [0x0D, 0x0A] }) == CSVRow.header else { throw Failure(problem: "events.csv does not start with the header row") }
+        var accumulator = MerkleRootAccumulator()
+        var leaves: [(index: Int, hash: MerkleHash)] = []
+        var previousHash = chainBefore
+        var previousSeq: UInt64?, firstLineSeq: UInt64?
+        var previousVersion: UInt64?
+        var lineNumber = 0
+        var pendingPersonal = personal.next()
+        while let line = lines.next() {
+            lineNumber += 1
+            func bad(_ why: String, _ seq: UInt64? = nil) -> Failure { Failure(problem: "line \(lineNumber): \(why)", line: lineNumber, seq: seq) }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any], Set(object.keys) == Bundle.lineKeys,
+                  let hashHex = object["hash"] as? String, let hash = Hex.decode(hashHex),
+                  let idText = object["id"] as? String, let id = EventID(idText),
+                  let prevHex = object["prevHash"] as? String, let prev = Hex.decode(prevHex),
+                  let micros = (object["recordedAtMicros"] as? NSNumber)?.int64Value,
+                  let seq = (object["seq"] as? NSNumber)?.uint64Value, let stream = object["stream"] as? String,
+                  let version = (object["version"] as? NSNumber)?.uint64Value,
+                  let marker = line.lastRange(of: Array(#","hash":""#.utf8)), line.starts(with: Array(#"{"event":"#.utf8)) else {
+                throw bad("not a bundle line")
+            }
+            let payload = Array(line[9..<marker.lowerBound])
+            guard let event = try? decoder.decode(payload), EventEncoder.encode(event) == payload else {
+                throw bad("the event is not in canonical stored form", seq)
+            }
+            guard event.id == id, idText == event.id.description, event.stream == stream else { throw bad("id or stream differs from the event's", seq) }
+            guard Bundle.line(payload: payload, hash: hash, id: idText, prevHash: prev, recordedAtMicros: micros, seq: seq, stream: stream,
+                              version: version) == line else {
+                throw bad("not in canonical form", seq)
+            }
+            let record = RecordLayout.encode(seq: seq, recordedAt: micros, version: version,
+                                             id: id.bytes.withUnsafeBytes { RecordID(bytes: $0) }, stream: Array(stream.utf8), payload: payload)
+            var chain = SHA256(); chain.update(data: prev); chain.update(data: record)
+            guard Array(chain.finalize()) == hash else { throw bad("(seq \(seq)) hash does not match its record", seq) }
+            if seq == 1, prev != [UInt8](repeating: 0, count: 32) { throw bad("seq 1's prevHash is not 32 zero bytes", seq) }
+            // Place in the range and order.
+            guard seq >= fromSeq, seq <= toSeq else { throw bad("seq \(seq) is outside the manifest's range \(fromSeq)..\(toSeq)", seq) }
+            guard seq <= treeSize else { throw bad("seq \(seq) is beyond the checkpoint's \(treeSize) events", seq) }
+            if let p = previousSeq, seq <= p { throw bad("seq \(seq) is out of order", seq) }
+            if contiguous {
+                if seq != (previousSeq.map { $0 + 1 } ?? fromSeq) { throw bad("seq \(seq) is not the next seq of a contiguous range", seq) }
+                guard prev == previousHash else { throw bad("(seq \(seq)) chain broken: prevHash is not the previous hash", seq) }
+            }
+            // The filter.
+            if let t = filters["ticket"] {
+                guard stream == "ticket:" + t else { throw bad("stream \(stream) is not the ticket \(t)'s", seq) }
+                if filters["staff"] == nil {
+                    if let v = previousVersion, version != v + 1 { throw bad("version \(version) follows \(v): an event of the ticket is missing", seq) }
+                    if previousVersion == nil, fromSeq == 1, version != 1 { throw bad("the ticket's first event is version \(version), not 1", seq) }
+                }
+            }
+            if let s = filters["staff"], !event.names(s) { throw bad("the event does not name the staff member \(s)", seq) }
+            if let c = filters["customer"] {
+                guard stream == "customer:" + c || stream.hasPrefix("ticket:") else { throw bad("stream \(stream) is neither the customer's nor a ticket", seq) }
+                if let owner = event.customerID ?? event.sealed.map({ String($0.prefix(while: { $0 != ":" })) }), owner != c {
+                    throw bad("the event is customer \(owner)'s, not \(c)'s", seq)
+                }
+            }
+            // personal.jsonl: one line for each event with personal fields, exactly those fields.
+            let fields = Bundle.personalPaths(event)
+            var shown = event
+            shown.sealed = nil
+            if !fields.isEmpty {
+                guard let p = pendingPersonal, let values = (try? JSONSerialization.jsonObject(with: Data(p))) as? [String: Any],
+                      (values["seq"] as? NSNumber)?.uint64Value == seq else {
+                    throw bad("personal.jsonl has no line for seq \(seq)", seq)
+                }
+                pendingPersonal = personal.next()
+                guard Set(values.keys) == Set(fields + ["seq"]) else {
+                    throw bad("personal.jsonl's line for seq \(seq) has \(values.keys.sorted()), not \((fields + ["seq"]).sorted())", seq)
+                }
+                var strings: [String: String] = [:]
+                for f in fields {
+                    guard let v = values[f] as? String else { throw bad("personal.jsonl: \(f) of seq \(seq) is not a string", seq) }
+                    strings[f] = v
+                }
+                guard Bundle.personalLine(strings, seq: seq) == p else { throw bad("personal.jsonl's line for seq \(seq) is not in canonical form", seq) }
+                if pseudonymized {
+                    for (f, v) in strings {
+                        let allowed = f == "customer" ? [event.customerID ?? "", Bundle.erased] : [Bundle.masked, Bundle.erased]
+                        guard allowed.contains(v) else { throw bad("a pseudonymised export shows \(f) of seq \(seq) in clear", seq) }
+                    }
+                }
+                shown = shown.replacingPersonalData(customer: { strings["customer"] ?? $0 }, text: { path, old in strings[path] ?? old })
+            }
+            guard let row = csv.next(), row + [0x0D, 0x0A] == CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash) else {
+                throw bad("events.csv's row for seq \(seq) is not the event's", seq)
+            }
+            previousHash = hash
+            previousSeq = seq
+            previousVersion = version
+            if firstLineSeq == nil { firstLineSeq = seq }
+            accumulator.append(leaf: record)
+            leaves.append((Int(seq) - 1, MerkleTree.leafHash(record)))
+            checked += 1
+        }
+        if pendingPersonal != nil { throw Failure(problem: "personal.jsonl has lines for no event of the bundle") }
+        if csv.next() != nil { throw Failure(problem: "events.csv has rows for no event of the bundle") }
+        guard lines.endedWithNewline, personal.endedWithNewline, csv.endedWithNewline else {
+            throw Failure(problem: "a file of the bundle does not end its last line with a newline")
+        }
+
+        // 5. The manifest's claims about the events.
+        guard UInt64(checked) == total else { throw Failure(problem: "events.jsonl has \(checked) events, the manifest says \(total)") }
+        guard (firstLineSeq ?? 0) == firstSeq, (previousSeq ?? 0) == lastSeq else {
+            throw Failure(problem: "the manifest's firstSeq/lastSeq (\(firstSeq)/\(lastSeq)) are not the events' (\(firstLineSeq ?? 0)/\(previousSeq ?? 0))")
+        }
+        guard toSeq <= treeSize else { throw Failure(problem: "the range ends at \(toSeq), beyond the checkpoint's \(treeSize) events") }
+        if contiguous {
+            let expected = toSeq >= fromSeq ? toSeq - fromSeq + 1 : 0
+            guard UInt64(checked) == expected else { throw Failure(problem: "a contiguous export of seqs \(fromSeq)..\(toSeq) holds \(expected) events, this one \(checked)") }
+        }
+        guard (checked == 0 ? [UInt8](repeating: 0, count: 32) : previousHash) == chainAfter else {
+            throw Failure(problem: "the manifest's chainAfter is not the last event's hash")
+        }
+        if fromSeq == 1 || toSeq < fromSeq, chainBefore != [UInt8](repeating: 0, count: 32) {
+            throw Failure(problem: "the manifest's chainBefore is not 32 zero bytes, as it is for a range from seq 1 or an empty one")
+        }
+        guard accumulator.root.bytes == merkleRoot else {
+            throw Failure(problem: "the Merkle root of the events is \(accumulator.root.hex), the manifest says \(Hex.encode(merkleRoot))")
+        }
+
+        // 6. proof.json: its nodes and the events rebuild the checkpoint's root.
+        let proofBytes = contents[Bundle.proofFile]!
+        guard let proof = try? CanonicalJSON.parse(proofBytes.dropLast()), case .array(let items)? = proof.objectValue?["nodes"],
+              proof.objectValue?.count == 1, proof.encoded + [0x0A] == proofBytes else {
+            throw Failure(problem: "proof.json is not {\"nodes\":[…]} in canonical form")
+        }
+        let nodes = try items.map { item -> MerkleHash in
+            guard let s = item.stringValue, s.utf8.count == 64, s == s.lowercased(), let h = MerkleHash(hex: s) else {
+                throw Failure(problem: "proof.json: a node is not 64 lowercase hex digits")
+            }
+            return h
+        }
+        let rebuilt: MerkleHash
+        if treeSize == 0 {
+            guard nodes.isEmpty, checked == 0 else { throw Failure(problem: "proof.json: an empty tree has no nodes") }
+            rebuilt = MerkleTree.emptyRoot
+        } else {
+            do { rebuilt = try MerkleTree.rootFromMultiLeafProof(treeSize: Int(treeSize), leaves: leaves, nodes: nodes) } catch {
+                throw Failure(problem: "proof.json: the events and nodes do not rebuild a tree of \(treeSize): \(error)")
+            }
+        }
+        guard rebuilt == checkpoint.rootHash else {
+            throw Failure(problem: "proof.json: the events and nodes rebuild root \(rebuilt.hex), not the checkpoint's \(checkpoint.rootHash.hex): the events are not the log's")
+        }
+    }
+}
+
+extension Bundle {
+    /// The keys of an `events.jsonl` line.
+    public static let lineKeys: Set<String> = ["event", "hash", "id", "prevHash", "recordedAt", "recordedAtMicros", "seq", "stream", "version"]
+    /// What an export shows for personal data it may not show, and for erased data.
+    public static let masked = "[masked]", erased = "[erased]"
+
+    /// The personal fields of a stored event, as `personal.jsonl` names them: `customer` when it
+    /// carries a customer id, then each free-text path stored sealed or erased.
+    public static func personalPaths(_ stored: Event) -> [String] {
+        var out: [String] = []
+        if stored.customerID != nil { out.append("customer") }
+        out += stored.personalText.filter { $0.value == "[sealed]" || $0.value == erased }.map(\.path)
+        return out
+    }
+
+    /// A `personal.jsonl` line: canonical JSON (keys sorted, UTF-8) of the fields and `seq`.
+    public static func personalLine(_ fields: [String: String], seq: UInt64) -> [UInt8] {
+        var all = fields.mapValues { CanonicalJSON.string($0) }
+        all["seq"] = .integer(Int64(seq))
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (i, k) in all.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONString.append(k, to: &out)
+            out.append(UInt8(ascii: ":"))
+            if case .string(let s)? = all[k] { JSONString.append(s, to: &out) } else { out += Array(String(seq).utf8) }
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
+
+/// The lines of a file, without their terminators; `endedWithNewline` tells, at the end, whether
+/// the last line had one (an empty file has none and needs none).
+struct Lines {
+    let bytes: [UInt8]
+    let terminator: [UInt8]
+    var start = 0
+    private(set) var endedWithNewline = true
+
+    init(_ bytes: [UInt8], terminator: [UInt8] = [0x0A]) { self.bytes = bytes; self.terminator = terminator }
+
+    mutating func next() -> [UInt8]? {
+        guard start < bytes.count else { return nil }
+        var i = start
+        while i + terminator.count <= bytes.count {
+            if bytes[i] == terminator[0] && bytes[i..<(i + terminator.count)].elementsEqual(terminator) {
+                defer { start = i + terminator.count }
+                return Array(bytes[start..<i])
+            }
+            i += 1
+        }
+        endedWithNewline = false
+        defer { start = bytes.count }
+        return Array(bytes[start...])
+    }
+}
