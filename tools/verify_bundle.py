@@ -46,7 +46,7 @@ try:
 except ImportError:
     HAVE_ED25519 = False
 
-BUNDLE_FORMAT = "escalation-ledger-bundle/1"
+BUNDLE_FORMAT = "escalation-ledger-bundle/2"
 EVENTS, CSV, PERSONAL, MANIFEST = "events.jsonl", "events.csv", "personal.jsonl", "manifest.json"
 LINE_KEYS = {"event", "hash", "id", "prevHash", "recordedAt", "recordedAtMicros", "seq", "stream", "version"}
 HEX = re.compile(r"\A(?:[0-9a-fA-F]{2})*\Z")
@@ -122,7 +122,7 @@ def stream_of(event):
         return "staff:%s" % event.get("staff")
     if kind in ("legalHoldPlaced", "legalHoldReleased", "personalDataErased"):
         return "customer:%s" % event.get("customer")
-    if kind == "exportMade":
+    if kind in ("exportMade", "personalDataRevealed"):
         return "ledger"
     return "ticket:%s" % (event.get("ticket") or "")
 
@@ -281,157 +281,419 @@ class Damage(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# Bundles: the same checks, in the same order, as BundleVerifier (Sources/Compliance/Bundle.swift),
-# then a few more that only a wrongly made manifest can fail (marked "beyond BundleVerifier").
+# Bundles (docs/EXPORT.md "The bundle", docs/VERIFY.md "What verify --bundle checks"). Written
+# from the docs; the checks follow the same order as the ledger's BundleVerifier, but only the
+# verdict is meant to agree, not the wording.
 
-def verify_bundle(directory, trusted_key):
-    out = {"ok": True, "checked": 0, "firstBadLine": None, "firstBadSeq": None, "problem": None,
+MANIFEST_KEYS = {"chainAfter", "chainBefore", "checkpoint", "contiguous", "count", "createdAt", "files", "firstSeq",
+                 "format", "lastSeq", "merkleRoot", "pseudonymized", "publicKey", "range", "signature"}
+RANGE_KEYS = {"customer", "fromSeq", "staff", "ticket", "toSeq"}
+LISTED = ["events.csv", "events.jsonl", "personal.jsonl", "proof.json"]
+CHECKPOINT = "checkpoint"
+ZERO = bytes(32)
+STAFF_FIELDS = ("actor", "agent", "author", "by", "coach", "from", "operator", "owner", "party", "reportsTo", "staff",
+                "supervisor", "to")
+PERSONAL_PATHS = {
+    "callOpened": ("customer.name", "customer.phone", "issue"), "escalationRequested": ("goal",),
+    "requestDeclined": ("reason",), "ticketReopened": ("reason",), "sanctionIssued": ("reason",),
+    "noteLogged": ("text",), "feedbackGiven": ("text",), "debriefHeld": ("lessons",),
+}
+CSV_COLUMNS = ("seq version recordedAt stream id type at actor channel ticket expectedVersion staff name role reportsTo "
+               "extension hourlyCost agent customer customerName customerPhone issue repeatOf requestedBy scenario reason "
+               "level goal technique outcome supervisor available kind party accepted by from to mode announcedName "
+               "announcedExtension owner dueBy reached author text resolution satisfied coach lessons severity matter count "
+               "root operator purpose filter pseudonymized customers query hash").split()
+MASKED, ERASED, SEALED = "[masked]", "[erased]", "[sealed]"
+LOWER_HEX = re.compile(r"\A[0-9a-f]*\Z")
+
+
+def verify_bundle(directory, trust):
+    """trust: None, or {"key": 32 bytes, "origin": str|None, "kept": note text|None, "witnesses": [(name, kid, key)]}."""
+    out = {"ok": False, "checked": 0, "firstBadLine": None, "firstBadSeq": None, "problem": None,
            "signatureChecked": False}
     try:
-        _verify_bundle(directory, trusted_key, out)
+        _verify_bundle(directory, trust, out)
+        if trust is None:
+            out["problem"] = ("every check passed, but no trusted key was given: anyone can sign a bundle, "
+                              "so pass the ledger's key (--public-key or --key)")
+        else:
+            out["ok"] = True
     except Damage as d:
         out.update(ok=False, firstBadLine=d.line, firstBadSeq=d.seq, problem=d.problem)
     return out
 
 
-def _verify_bundle(directory, trusted_key, out):
-    # 1. The manifest and its signature.
+def _lower_hex(value, size, what):
+    if not isinstance(value, str) or len(value) != 2 * size or not LOWER_HEX.match(value):
+        raise Damage("manifest: %s is not %d lowercase hex digits" % (what, 2 * size))
+    return bytes.fromhex(value)
+
+
+def _count(value, what):
+    if not is_int(value) or value < 0:
+        raise Damage("manifest: %s is not a whole number >= 0" % what)
+    return value
+
+
+def _read(directory, name):
     try:
-        with open(os.path.join(directory, MANIFEST), "rb") as f:
-            manifest = parse_json(f.read().rstrip(b"\n\r "), integers_only=True)
-    except (OSError, ValueError, RecursionError):
+        with open(os.path.join(directory, name), "rb") as f:
+            return f.read()
+    except OSError:
+        raise Damage("%s is missing or unreadable" % name)
+
+
+def _lines(data, terminator=b"\n"):
+    """The lines of a file and whether the last one ended with the terminator."""
+    if not data:
+        return [], True
+    parts = data.split(terminator)
+    if parts[-1] == b"":
+        return parts[:-1], True
+    return parts, False
+
+
+def canonical_time(micros):
+    """RFC 3339 UTC, the fraction's trailing zeros removed (none when whole): how the CSV writes times."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    t = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (t.year, t.month, t.day, t.hour, t.minute, t.second)
+    if fraction:
+        text += "." + ("%06d" % fraction).rstrip("0")
+    return text + "Z"
+
+
+def customer_of(event):
+    c = event.get("customer")
+    return c.get("id") if isinstance(c, dict) else c
+
+
+def personal_paths(event):
+    """personal.jsonl's keys for a stored event (without seq): customer, then sealed or erased text."""
+    paths = ["customer"] if customer_of(event) is not None else []
+    for path in PERSONAL_PATHS.get(event.get("type"), ()):
+        head, _, tail = path.partition(".")
+        value = event.get(head)
+        if tail:
+            value = value.get(tail) if isinstance(value, dict) else None
+        if value in (SEALED, ERASED):
+            paths.append(path)
+    return paths
+
+
+def csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return " ".join(value)
+    return str(value)
+
+
+def csv_row(event, seq, version, micros, stream, hash_hex):
+    """The events.csv row of an event as the export shows it (docs/EXPORT.md "events.csv")."""
+    customer = event.get("customer")
+    cells = []
+    for column in CSV_COLUMNS:
+        if column == "seq":
+            v = seq
+        elif column == "version":
+            v = version
+        elif column == "recordedAt":
+            v = canonical_time(micros)
+        elif column == "stream":
+            v = stream
+        elif column == "hash":
+            v = hash_hex
+        elif column == "customer":
+            v = customer.get("id") if isinstance(customer, dict) else customer
+        elif column in ("customerName", "customerPhone"):
+            v = customer.get(column[8:].lower()) if isinstance(customer, dict) else None
+        else:
+            v = event.get(column)
+        cell = csv_cell(v)
+        if any(c in cell for c in ',"\r\n'):
+            cell = '"' + cell.replace('"', '""') + '"'
+        cells.append(cell)
+    return (",".join(cells) + "\r\n").encode("utf-8")
+
+
+def names_staff(event, staff):
+    return any(isinstance(event.get(f), str) and event.get(f) == staff for f in STAFF_FIELDS)
+
+
+def cosignature_verdict(note, witness):
+    """True when the note carries a valid cosignature/v1 by witness (name, key ID, key)."""
+    import base64
+    name, kid, key = witness
+    split = note.rfind("\n\n")
+    text, block = note[:split + 1], note[split + 2:]
+    for line in block[:-1].split("\n"):
+        sig_name, _, b64 = line[2:].partition(" ")
+        try:
+            raw = base64.b64decode(b64, validate=True)
+        except ValueError:
+            continue
+        if line.startswith(SIG_PREFIX) and sig_name == name and raw[:4] == kid and len(raw) == 76:
+            time = int.from_bytes(raw[4:12], "big")
+            message = ("cosignature/v1\ntime %d\n" % time).encode() + text.encode("utf-8")
+            return signature_verdict(key, raw[12:], message) is True
+    return False
+
+
+def _verify_bundle(directory, trust, out):
+    # 1. The manifest: canonical bytes, exact keys, types, lowercase hex, the signature.
+    data = _read(directory, MANIFEST)
+    try:
+        manifest = parse_json(data[:-1], integers_only=True)
+    except (ValueError, RecursionError):
         manifest = None
     if not isinstance(manifest, dict):
-        raise Damage("manifest.json is missing or not JSON")
+        raise Damage("manifest.json is not a JSON object")
+    if canonical(manifest, ascii_only=True) + b"\n" != data:
+        raise Damage("manifest.json is not in canonical form (keys sorted, no whitespace, ASCII, one final newline)")
     if manifest.get("format") != BUNDLE_FORMAT:
         raise Damage("manifest format is not %s" % BUNDLE_FORMAT)
-    key, signature = hex_bytes(manifest.get("publicKey")), hex_bytes(manifest.get("signature"))
-    if key is None or signature is None:
-        raise Damage("manifest lacks publicKey or signature")
-    if trusted_key is not None and trusted_key != key:
-        raise Damage("manifest is signed by %s, not the trusted key" % manifest["publicKey"])
+    if set(manifest) != MANIFEST_KEYS:
+        raise Damage("manifest has the keys %s; a %s manifest has exactly %s" % (sorted(manifest), BUNDLE_FORMAT, sorted(MANIFEST_KEYS)))
+    key = _lower_hex(manifest["publicKey"], 32, "publicKey")
+    signature = _lower_hex(manifest["signature"], 64, "signature")
+    if trust is not None and trust["key"] != key:
+        raise Damage("manifest is signed by %s, not the trusted key %s" % (key.hex(), trust["key"].hex()))
     unsigned = {k: v for k, v in manifest.items() if k != "signature"}
-    verdict = signature_verdict(key, signature, canonical(unsigned, ascii_only=True))
-    if verdict is False:
+    if signature_verdict(key, signature, canonical(unsigned, ascii_only=True)) is not True:
         raise Damage("manifest signature does not verify")
-    out["signatureChecked"] = verdict is True
-    count, root_hex = manifest.get("count"), manifest.get("merkleRoot")
-    before_hex, after_hex = manifest.get("chainBefore"), manifest.get("chainAfter")
-    contiguous, files = manifest.get("contiguous"), manifest.get("files")
-    if not (is_int(count) and isinstance(root_hex, str) and isinstance(before_hex, str) and isinstance(after_hex, str)
-            and isinstance(contiguous, bool) and isinstance(files, dict)):
-        raise Damage("manifest lacks count, merkleRoot, chainBefore, chainAfter, contiguous or files")
+    out["signatureChecked"] = True
+    chain_before = _lower_hex(manifest["chainBefore"], 32, "chainBefore")
+    chain_after = _lower_hex(manifest["chainAfter"], 32, "chainAfter")
+    merkle_root = _lower_hex(manifest["merkleRoot"], 32, "merkleRoot")
+    total, first_seq, last_seq = (_count(manifest[k], k) for k in ("count", "firstSeq", "lastSeq"))
+    contiguous, pseudonymized = manifest["contiguous"], manifest["pseudonymized"]
+    if not isinstance(contiguous, bool) or not isinstance(pseudonymized, bool):
+        raise Damage("manifest: contiguous and pseudonymized are not true or false")
+    created = manifest["createdAt"]
+    if not isinstance(created, str) or not re.match(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z\Z", created):
+        raise Damage("manifest: createdAt is not an RFC 3339 time")
+    rng = manifest["range"]
+    if not isinstance(rng, dict) or not set(rng) <= RANGE_KEYS or "fromSeq" not in rng or "toSeq" not in rng:
+        raise Damage("manifest: range is not an object of fromSeq, toSeq and the filters ticket, staff, customer")
+    from_seq, to_seq = _count(rng["fromSeq"], "range.fromSeq"), _count(rng["toSeq"], "range.toSeq")
+    filters = {}
+    for name in ("ticket", "staff", "customer"):
+        if name in rng:
+            if not isinstance(rng[name], str) or not rng[name]:
+                raise Damage("manifest: range.%s is not a non-empty string" % name)
+            filters[name] = rng[name]
+    if from_seq < 1:
+        raise Damage("manifest: range.fromSeq is 0; seqs start at 1")
+    if contiguous != (not filters):
+        raise Damage("manifest: contiguous is %s but the range has %s" % (contiguous, sorted(filters) or "no filter"))
+    cp = manifest["checkpoint"]
+    if not isinstance(cp, dict) or set(cp) != {"origin", "rootHash", "treeSize"} or not isinstance(cp["origin"], str):
+        raise Damage("manifest: checkpoint is not an object of exactly origin, rootHash and treeSize")
+    origin = cp["origin"]
+    tree_root = _lower_hex(cp["rootHash"], 32, "checkpoint.rootHash")
+    tree_size = _count(cp["treeSize"], "checkpoint.treeSize")
 
-    # 2. Each line of events.jsonl, read one at a time (a bundle may hold millions).
-    try:
-        events = open(os.path.join(directory, EVENTS), "rb")
-    except OSError:
-        raise Damage("events.jsonl is missing")
-    with events:
-        number, previous_hash, previous_seq, first_seq, tree, oddities = _check_lines(events, manifest, before_hex,
-                                                                                     contiguous, out)
-
-    # 3. The whole: count, last hash, Merkle root, file digests.
-    checked = out["checked"]
-    if checked != count:
-        raise Damage("events.jsonl has %d events, the manifest says %d" % (checked, count), number + 1)
-    if checked > 0 and previous_hash.hex() != after_hex:
-        raise Damage("the last event's hash is not the manifest's chainAfter", number, previous_seq)
-    root = tree.root().hex()
-    if root != root_hex:
-        raise Damage("the Merkle root of the events is %s, the manifest says %s" % (root, root_hex))
-    for name in sorted(files):
+    # 2. Exactly the listed files, each of the size and digest stated.
+    files = manifest["files"]
+    if not isinstance(files, dict) or set(files) != set(LISTED):
+        raise Damage("manifest: files must list exactly %s" % LISTED)
+    extra = sorted(set(os.listdir(directory)) - set(LISTED) - {MANIFEST, CHECKPOINT})
+    if extra:
+        raise Damage("%s is in the bundle but not in its manifest" % extra[0])
+    contents = {}
+    for name in LISTED:
         entry = files[name]
-        digest = entry.get("sha256") if isinstance(entry, dict) else None
-        if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
-            raise Damage("the manifest names %r, which is not a file of the bundle" % name)  # beyond BundleVerifier
-        actual = file_digest(os.path.join(directory, name))
-        if not isinstance(digest, str) or actual is None:
-            raise Damage("%s is missing" % name)
-        if actual[0] != digest:
+        if not isinstance(entry, dict) or set(entry) != {"bytes", "sha256"}:
+            raise Damage("manifest: files.%s is not an object of exactly bytes and sha256" % name)
+        digest = _lower_hex(entry["sha256"], 32, "files.%s.sha256" % name)
+        size = _count(entry["bytes"], "files.%s.bytes" % name)
+        body = _read(directory, name)
+        if len(body) != size:
+            raise Damage("%s has %d bytes, the manifest says %d" % (name, len(body), size))
+        if sha256(body) != digest:
             raise Damage("%s does not match its SHA-256 in the manifest" % name)
-        if entry.get("bytes") is not None and entry.get("bytes") != actual[1]:  # beyond BundleVerifier
-            raise Damage("%s has %d bytes, the manifest says %r" % (name, actual[1], entry.get("bytes")))
+        contents[name] = body
 
-    # 4. Beyond BundleVerifier: the manifest's other claims match the lines.
-    for name in (EVENTS, CSV, PERSONAL):
-        if name not in files:
-            raise Damage("the manifest does not list %s" % name)
-    if checked > 0 and (manifest.get("firstSeq") != first_seq or manifest.get("lastSeq") != previous_seq):
-        raise Damage("the manifest's firstSeq/lastSeq (%r/%r) are not the first and last lines' seqs (%d/%d)"
-                     % (manifest.get("firstSeq"), manifest.get("lastSeq"), first_seq, previous_seq))
-    rng = manifest.get("range")
-    if not (isinstance(rng, dict) and is_int(rng.get("fromSeq")) and is_int(rng.get("toSeq"))):
-        raise Damage("the manifest lacks range.fromSeq and range.toSeq")
-    low, high = rng["fromSeq"], rng["toSeq"]
-    if "range" in oddities:
-        n, seq = oddities["range"]
-        raise Damage("line %d: seq %d is outside the manifest's range %d..%d" % (n, seq, low, high), n, seq)
-    if contiguous and checked != max(0, high - low + 1):
-        raise Damage("a contiguous export of seqs %d..%d must hold %d events, it holds %d"
-                     % (low, high, max(0, high - low + 1), checked))
-    if "stream" in oddities:
-        n, seq, stream = oddities["stream"]
-        raise Damage("line %d: stream %s is not the exported ticket's" % (n, stream), n, seq)
+    # 3. The checkpoint: the trusted key's signature, the manifest's tree, witnesses, a kept one.
+    try:
+        note = _read(directory, CHECKPOINT).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Damage("checkpoint is not UTF-8")
+    if trust is not None and trust["origin"] is not None and trust["origin"] != origin:
+        raise Damage("the bundle's checkpoint origin is %s, the trusted key's is %s" % (origin, trust["origin"]))
+    got_origin, size, root, verdict = open_checkpoint(note, (origin, key_id(origin, 1, key), key))
+    if verdict is not True:
+        raise Damage("the checkpoint's signature could not be checked")
+    if (got_origin, size, root) != (origin, tree_size, tree_root):
+        raise Damage("the checkpoint is not the tree the manifest names")
+    if trust is not None:
+        for witness in trust["witnesses"]:
+            if not cosignature_verdict(note, witness):
+                raise Damage("checkpoint: no valid cosignature by the witness %s" % witness[0])
+        if trust["kept"] is not None:
+            _, kept_size, kept_root, _ = open_checkpoint(trust["kept"], (origin, key_id(origin, 1, key), key))
+            if kept_size != tree_size:
+                raise Damage("the kept checkpoint is of %d events, the bundle's of %d" % (kept_size, tree_size))
+            if kept_root != tree_root:
+                raise Damage("the kept checkpoint's root differs from the bundle's: the log was rewritten")
 
-
-def _check_lines(events, manifest, before_hex, contiguous, out):
-    """Checks each line (step 2); returns the last line number, hash and seq, the first seq, the
-    Merkle accumulator, and what the checks beyond BundleVerifier need to know (the first line
-    outside the manifest's range, and the first line of another stream in a ticket bundle)."""
-    tree = MerkleRoot()
-    previous_hash = hex_bytes(before_hex) or b""
-    previous_seq = first_seq = None
-    rng = manifest.get("range") if isinstance(manifest.get("range"), dict) else {}
-    low, high, ticket = rng.get("fromSeq"), rng.get("toSeq"), rng.get("ticket")
-    oddities = {}
-    number = 0
-    for number, line in enumerate(events, start=1):
-        if line.endswith(b"\n"):
-            line = line[:-1]
+    # 4. Each line, with its personal.jsonl line and its events.csv row.
+    lines, lines_end = _lines(contents[EVENTS])
+    personal, personal_end = _lines(contents[PERSONAL])
+    rows, rows_end = _lines(contents[CSV], b"\r\n")
+    if not rows or rows[0] != ",".join(CSV_COLUMNS).encode():
+        raise Damage("events.csv does not start with the header row")
+    rows = rows[1:]
+    tree, indices, leaves = MerkleRoot(), [], []
+    previous_hash, previous_seq, previous_version, first_line_seq = chain_before, None, None, None
+    p_at = r_at = 0
+    for number, line in enumerate(lines, start=1):
         obj = _bundle_line(line)
         if obj is None:
-            raise Damage("line %d is not a bundle line" % number, number)
-        seq, micros, version, stream = obj["seq"], obj["recordedAtMicros"], obj["version"], obj["stream"]
-        event = obj["event"]
-        # The stored payload is the event in canonical form (docs/FORMAT.md); the whole line is too.
+            raise Damage("line %d: not a bundle line" % number, number)
+        seq, micros, version, stream, event = obj["seq"], obj["recordedAtMicros"], obj["version"], obj["stream"], obj["event"]
         try:
             payload = canonical(event, ascii_only=False)
             line_is_canonical = canonical(obj, ascii_only=False) == line
         except (UnicodeEncodeError, ValueError):
-            line_is_canonical = False  # e.g. a lone surrogate written as \udXXX
+            line_is_canonical = False
         if not line_is_canonical:
-            raise Damage("line %d is not in canonical form" % number, number, seq)
+            raise Damage("line %d: not in canonical form" % number, number, seq)
         if event.get("id") != obj["id"] or stream_of(event) != stream:
             raise Damage("line %d: id or stream differs from the event's" % number, number, seq)
         ident = uuid.UUID(obj["id"])
         if (str(ident) != obj["id"] or not HASH_HEX.match(obj["hash"]) or not HASH_HEX.match(obj["prevHash"])
                 or obj["recordedAt"] != recorded_at_text(micros)):
-            raise Damage("line %d is not in canonical form" % number, number, seq)
+            raise Damage("line %d: not in canonical form" % number, number, seq)
         prev, stream_bytes = bytes.fromhex(obj["prevHash"]), stream.encode("utf-8")
-        if len(stream_bytes) > 0xFFFF:
-            raise Damage("line %d is not a bundle line" % number, number)
         record = build_record(seq, micros, version, ident.bytes, stream_bytes, payload)
         if sha256(prev + record).hex() != obj["hash"]:
-            raise Damage("line %d (seq %d): hash does not match its record" % (number, seq), number, seq)
-        if contiguous:
-            if previous_seq is not None and seq != previous_seq + 1:
-                raise Damage("line %d: seq %d does not follow %d" % (number, seq, previous_seq), number, seq)
-            if prev != previous_hash:
-                raise Damage("line %d (seq %d): chain broken (prevHash is not the previous line's hash)" % (number, seq),
-                             number, seq)
-        elif previous_seq is not None and seq <= previous_seq:
+            raise Damage("line %d: (seq %d) hash does not match its record" % (number, seq), number, seq)
+        if seq == 1 and prev != ZERO:
+            raise Damage("line %d: seq 1's prevHash is not 32 zero bytes" % number, number, seq)
+        if not from_seq <= seq <= to_seq:
+            raise Damage("line %d: seq %d is outside the manifest's range %d..%d" % (number, seq, from_seq, to_seq), number, seq)
+        if seq > tree_size:
+            raise Damage("line %d: seq %d is beyond the checkpoint's %d events" % (number, seq, tree_size), number, seq)
+        if previous_seq is not None and seq <= previous_seq:
             raise Damage("line %d: seq %d is out of order" % (number, seq), number, seq)
-        previous_hash, previous_seq = bytes.fromhex(obj["hash"]), seq
+        if contiguous:
+            if seq != (previous_seq + 1 if previous_seq is not None else from_seq):
+                raise Damage("line %d: seq %d is not the next seq of a contiguous range" % (number, seq), number, seq)
+            if prev != previous_hash:
+                raise Damage("line %d: (seq %d) chain broken: prevHash is not the previous hash" % (number, seq), number, seq)
+        if "ticket" in filters:
+            if stream != "ticket:" + filters["ticket"]:
+                raise Damage("line %d: stream %s is not the ticket %s's" % (number, stream, filters["ticket"]), number, seq)
+            if "staff" not in filters:
+                if previous_version is not None and version != previous_version + 1:
+                    raise Damage("line %d: version %d follows %d: an event of the ticket is missing"
+                                 % (number, version, previous_version), number, seq)
+                if previous_version is None and from_seq == 1 and version != 1:
+                    raise Damage("line %d: the ticket's first event is version %d, not 1" % (number, version), number, seq)
+        if "staff" in filters and not names_staff(event, filters["staff"]):
+            raise Damage("line %d: the event does not name the staff member %s" % (number, filters["staff"]), number, seq)
+        if "customer" in filters:
+            c = filters["customer"]
+            if stream != "customer:" + c and not stream.startswith("ticket:"):
+                raise Damage("line %d: stream %s is neither the customer's nor a ticket" % (number, stream), number, seq)
+            owner = customer_of(event)
+            if owner is None and isinstance(event.get("sealed"), str):
+                owner = event["sealed"].split(":", 1)[0]
+            if owner is not None and owner != c:
+                raise Damage("line %d: the event is customer %s's, not %s's" % (number, owner, c), number, seq)
+        # personal.jsonl
+        shown = {k: v for k, v in event.items() if k != "sealed"}
+        paths = personal_paths(event)
+        if paths:
+            values = None
+            if p_at < len(personal):
+                try:
+                    values = parse_json(personal[p_at], integers_only=True)
+                except (ValueError, RecursionError):
+                    values = None
+            if not isinstance(values, dict) or values.get("seq") != seq:
+                raise Damage("line %d: personal.jsonl has no line for seq %d" % (number, seq), number, seq)
+            p_at += 1
+            if set(values) != set(paths) | {"seq"}:
+                raise Damage("line %d: personal.jsonl's line for seq %d has the wrong fields" % (number, seq), number, seq)
+            if not all(isinstance(values[f], str) for f in paths):
+                raise Damage("line %d: personal.jsonl: a field of seq %d is not a string" % (number, seq), number, seq)
+            if canonical(values, ascii_only=False) != personal[p_at - 1]:
+                raise Damage("line %d: personal.jsonl's line for seq %d is not in canonical form" % (number, seq), number, seq)
+            if pseudonymized:
+                for f in paths:
+                    allowed = (customer_of(event), ERASED) if f == "customer" else (MASKED, ERASED)
+                    if values[f] not in allowed:
+                        raise Damage("line %d: a pseudonymised export shows %s of seq %d in clear" % (number, f, seq), number, seq)
+            if "customer" in paths:
+                if isinstance(shown.get("customer"), dict):
+                    shown["customer"] = dict(shown["customer"], id=values["customer"])
+                else:
+                    shown["customer"] = values["customer"]
+            for f in paths:
+                if f.startswith("customer."):
+                    shown["customer"] = dict(shown["customer"], **{f[9:]: values[f]})
+                elif f != "customer":
+                    shown[f] = values[f]
+        if r_at >= len(rows) or rows[r_at] + b"\r\n" != csv_row(shown, seq, version, micros, stream, obj["hash"]):
+            raise Damage("line %d: events.csv's row for seq %d is not the event's" % (number, seq), number, seq)
+        r_at += 1
+        previous_hash, previous_seq, previous_version = bytes.fromhex(obj["hash"]), seq, version
+        if first_line_seq is None:
+            first_line_seq = seq
         tree.append(leaf_hash(record))
-        if first_seq is None:
-            first_seq = seq
-        if "range" not in oddities and not (is_int(low) and is_int(high) and low <= seq <= high):
-            oddities["range"] = (number, seq)
-        if ticket is not None and "stream" not in oddities and stream != "ticket:" + str(ticket):
-            oddities["stream"] = (number, seq, stream)
+        indices.append(seq - 1)
+        leaves.append(leaf_hash(record))
         out["checked"] += 1
-    return number, previous_hash, previous_seq, first_seq, tree, oddities
+    if p_at != len(personal):
+        raise Damage("personal.jsonl has lines for no event of the bundle")
+    if r_at != len(rows):
+        raise Damage("events.csv has rows for no event of the bundle")
+    if not (lines_end and personal_end and rows_end):
+        raise Damage("a file of the bundle does not end its last line with a newline")
+
+    # 5. The manifest's claims about the events.
+    checked = out["checked"]
+    if checked != total:
+        raise Damage("events.jsonl has %d events, the manifest says %d" % (checked, total))
+    if (first_line_seq or 0, previous_seq or 0) != (first_seq, last_seq):
+        raise Damage("the manifest's firstSeq/lastSeq are not the events'")
+    if to_seq > tree_size:
+        raise Damage("the range ends at %d, beyond the checkpoint's %d events" % (to_seq, tree_size))
+    if contiguous and checked != max(0, to_seq - from_seq + 1):
+        raise Damage("a contiguous export of seqs %d..%d holds %d events, this one %d"
+                     % (from_seq, to_seq, max(0, to_seq - from_seq + 1), checked))
+    if (ZERO if checked == 0 else previous_hash) != chain_after:
+        raise Damage("the manifest's chainAfter is not the last event's hash")
+    if (from_seq == 1 or to_seq < from_seq) and chain_before != ZERO:
+        raise Damage("the manifest's chainBefore is not 32 zero bytes, as it is for a range from seq 1 or an empty one")
+    if tree.root() != merkle_root:
+        raise Damage("the Merkle root of the events is %s, the manifest says %s" % (tree.root().hex(), merkle_root.hex()))
+
+    # 6. proof.json: its nodes and the events rebuild the checkpoint's root.
+    body = contents["proof.json"]
+    try:
+        proof = parse_json(body[:-1], integers_only=True)
+    except (ValueError, RecursionError):
+        proof = None
+    if (not isinstance(proof, dict) or set(proof) != {"nodes"} or not isinstance(proof["nodes"], list)
+            or canonical(proof, ascii_only=True) + b"\n" != body):
+        raise Damage('proof.json is not {"nodes":[...]} in canonical form')
+    if not all(isinstance(h, str) and HASH_HEX.match(h) for h in proof["nodes"]):
+        raise Damage("proof.json: a node is not 64 lowercase hex digits")
+    nodes = [bytes.fromhex(h) for h in proof["nodes"]]
+    if tree_size == 0:
+        rebuilt = sha256(b"") if not nodes and checked == 0 else None
+    else:
+        rebuilt = root_from_multileaf(tree_size, indices, leaves, nodes)
+    if rebuilt is None:
+        raise Damage("proof.json: the events and nodes do not rebuild a tree of %d" % tree_size)
+    if rebuilt != tree_root:
+        raise Damage("proof.json: the events and nodes rebuild another root than the checkpoint's: the events are not the log's")
 
 
 def _bundle_line(line):
@@ -446,7 +708,8 @@ def _bundle_line(line):
           and hex_bytes(obj["hash"]) is not None and hex_bytes(obj["prevHash"]) is not None
           and is_int(obj["seq"]) and 0 <= obj["seq"] < U64 and is_int(obj["version"]) and 0 <= obj["version"] < U64
           and is_int(obj["recordedAtMicros"]) and 0 <= obj["recordedAtMicros"] < I64
-          and isinstance(obj["id"], str) and UUID_TEXT.match(obj["id"]) is not None)
+          and isinstance(obj["id"], str) and UUID_TEXT.match(obj["id"]) is not None
+          and len(obj["stream"].encode("utf-8", "surrogatepass")) <= 0xFFFF)
     return obj if ok else None
 
 
@@ -461,15 +724,16 @@ def key_id(name, algorithm, public_key):
     return sha256(name.encode("utf-8") + b"\n" + bytes([algorithm]) + public_key)[:4]
 
 
-def parse_verifier_key(text):
-    """`<name>+<hex key ID>+<base64(0x01 || key)>` -> (name, key ID, public key); raises ValueError."""
+def parse_verifier_key(text, algorithm=1):
+    """`<name>+<hex key ID>+<base64(algorithm || key)>` -> (name, key ID, public key); raises ValueError.
+    Algorithm 1 is a signed-note Ed25519 key, 4 a tlog-cosignature/v1 witness key."""
     import base64
     name, _, rest = text.strip().partition("+")
     kid, _, b64 = rest.partition("+")
     raw = base64.b64decode(b64, validate=True)
-    if not name or len(kid) != 8 or len(raw) != 33 or raw[0] != 1:
-        raise ValueError("a verifier key is <name>+<8 hex digits>+<base64 of 0x01 and a 32-byte Ed25519 key>")
-    if key_id(name, 1, raw[1:]) != bytes.fromhex(kid):
+    if not name or len(kid) != 8 or len(raw) != 33 or raw[0] != algorithm:
+        raise ValueError("a verifier key is <name>+<8 hex digits>+<base64 of 0x%02x and a 32-byte Ed25519 key>" % algorithm)
+    if key_id(name, algorithm, raw[1:]) != bytes.fromhex(kid):
         raise ValueError("the verifier key's key ID does not match its name and key")
     return name, bytes.fromhex(kid), raw[1:]
 
@@ -669,6 +933,14 @@ def verify_proof(path, trusted, old_path=None):
 
 # ---------------------------------------------------------------------------------------------
 
+def _key_text(value):
+    """A key given as text, or the text of the file it names."""
+    if value is not None and "+" not in value and os.path.isfile(value):
+        with open(value, encoding="utf-8") as f:
+            return f.read().strip()
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.print_usage(sys.stderr)
@@ -685,9 +957,14 @@ def main(argv):
     parser.add_argument("--old", metavar="CHECKPOINT", help="a kept checkpoint a consistency proof must start from")
     parser.add_argument("--public-key", metavar="HEX", help="the trusted Ed25519 public key, 64 hex digits")
     parser.add_argument("--key", metavar="VKEY", help="the trusted checkpoint verifier key (ledger key)")
+    parser.add_argument("--checkpoint", metavar="KEPT", help="with a bundle: a checkpoint you kept; the bundle's must be the same tree")
+    parser.add_argument("--witness-key", metavar="WVKEY", action="append", default=[],
+                        help="with a bundle: a witness key whose cosignature the bundle's checkpoint must carry (repeatable)")
     parser.add_argument("--require-signature", action="store_true",
                         help="fail (exit 1) rather than skip the signature when `cryptography` is missing")
     args = parser.parse_args(argv)
+    args.key = _key_text(args.key)
+    args.witness_key = [_key_text(k) for k in args.witness_key]
 
     modes = [m for m in (args.bundle, args.proof, args.consistency) if m is not None]
     if len(modes) != 1:
@@ -710,6 +987,12 @@ def main(argv):
             parser.error("%s is not a file" % path)
     if args.bundle is not None and not os.path.isdir(args.bundle):
         parser.error("%s is not a directory" % args.bundle)
+    if args.bundle is None and (args.checkpoint is not None or args.witness_key):
+        parser.error("--checkpoint and --witness-key go with a bundle")
+    if args.bundle is not None and not HAVE_ED25519:
+        print("verify_bundle.py: the Python package `cryptography` is needed to check a bundle's Ed25519 signatures "
+              "(pip install cryptography)", file=sys.stderr)
+        return EXIT_USAGE
     if not HAVE_ED25519:
         if args.require_signature:
             print("verify_bundle.py: the Python package `cryptography` is needed to check Ed25519 signatures "
@@ -719,7 +1002,24 @@ def main(argv):
               "signature was NOT checked; every other check was made.", file=sys.stderr)
 
     if args.bundle is not None:
-        result = verify_bundle(args.bundle, trusted)
+        trust = None
+        if trusted is not None or args.key is not None:
+            try:
+                witnesses = [parse_verifier_key(k, algorithm=4) for k in args.witness_key]
+            except ValueError as e:
+                parser.error("--witness-key: %s" % e)
+            kept = None
+            if args.checkpoint is not None:
+                try:
+                    with open(args.checkpoint, "rb") as f:
+                        kept = f.read().decode("utf-8").rstrip("\n") + "\n"
+                except (OSError, UnicodeDecodeError) as e:
+                    parser.error("--checkpoint: %s" % e)
+            trust = {"key": note_key[2] if isinstance(note_key, tuple) else trusted,
+                     "origin": note_key[0] if isinstance(note_key, tuple) else None, "kept": kept, "witnesses": witnesses}
+        elif args.checkpoint is not None or args.witness_key:
+            parser.error("--checkpoint and --witness-key need the ledger's key (--public-key or --key)")
+        result = verify_bundle(args.bundle, trust)
         where = "line %d" % result["firstBadLine"] if result["firstBadLine"] is not None else "bundle"
     else:
         result = verify_proof(args.proof or args.consistency, note_key, args.old)
