@@ -496,26 +496,20 @@ def _verify_bundle(directory, trust, out):
     tree_root = _lower_hex(cp["rootHash"], 32, "checkpoint.rootHash")
     tree_size = _count(cp["treeSize"], "checkpoint.treeSize")
 
-    # 2. Exactly the listed files, each of the size and digest stated.
+    # 2. Exactly the listed files (their sizes and digests: step 6).
     files = manifest["files"]
     if not isinstance(files, dict) or set(files) != set(LISTED):
         raise Damage("manifest: files must list exactly %s" % LISTED)
     extra = sorted(set(os.listdir(directory)) - set(LISTED) - {MANIFEST, CHECKPOINT})
     if extra:
         raise Damage("%s is in the bundle but not in its manifest" % extra[0])
-    contents = {}
+    contents, stated = {}, {}  # sizes and digests are compared in step 6, once the lines have named any damage
     for name in LISTED:
         entry = files[name]
         if not isinstance(entry, dict) or set(entry) != {"bytes", "sha256"}:
             raise Damage("manifest: files.%s is not an object of exactly bytes and sha256" % name)
-        digest = _lower_hex(entry["sha256"], 32, "files.%s.sha256" % name)
-        size = _count(entry["bytes"], "files.%s.bytes" % name)
-        body = _read(directory, name)
-        if len(body) != size:
-            raise Damage("%s has %d bytes, the manifest says %d" % (name, len(body), size))
-        if sha256(body) != digest:
-            raise Damage("%s does not match its SHA-256 in the manifest" % name)
-        contents[name] = body
+        stated[name] = (_lower_hex(entry["sha256"], 32, "files.%s.sha256" % name), _count(entry["bytes"], "files.%s.bytes" % name))
+        contents[name] = _read(directory, name)
 
     # 3. The checkpoint: the trusted key's signature, the manifest's tree, witnesses, a kept one.
     try:
@@ -674,7 +668,15 @@ def _verify_bundle(directory, trust, out):
     if tree.root() != merkle_root:
         raise Damage("the Merkle root of the events is %s, the manifest says %s" % (tree.root().hex(), merkle_root.hex()))
 
-    # 6. proof.json: its nodes and the events rebuild the checkpoint's root.
+    # 6. Each file is of the size and SHA-256 the manifest states.
+    for name in LISTED:
+        body, (digest, size) = contents[name], stated[name]
+        if len(body) != size:
+            raise Damage("%s has %d bytes, the manifest says %d" % (name, len(body), size))
+        if sha256(body) != digest:
+            raise Damage("%s does not match its SHA-256 in the manifest" % name)
+
+    # 7. proof.json: its nodes and the events rebuild the checkpoint's root.
     body = contents["proof.json"]
     try:
         proof = parse_json(body[:-1], integers_only=True)

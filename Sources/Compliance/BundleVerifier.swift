@@ -47,6 +47,11 @@ public enum BundleVerifier {
     public static let staffFields = ["actor", "agent", "author", "by", "coach", "from", "operator", "owner", "party", "reportsTo",
                                      "staff", "supervisor", "to"]
 
+    /// Checks the bundle trusting only the ledger's Ed25519 public key (nil: nothing is trusted, so it is never ok).
+    public static func verify(directory: String, trustedPublicKey: [UInt8]?) -> BundleVerification {
+        verify(directory: directory, trust: trustedPublicKey.map { BundleTrust(publicKey: $0) })
+    }
+
     public static func verify(directory: String, trust: BundleTrust?) -> BundleVerification {
         var checked = 0
         do {
@@ -132,7 +137,7 @@ public enum BundleVerifier {
         let treeRoot = try lowerHex(cp["rootHash"], bytes: 32, "checkpoint.rootHash")
         let treeSize = try count(cp["treeSize"], "checkpoint.treeSize")
 
-        // 2. The directory holds exactly the listed files, each of the size and digest stated.
+        // 2. The directory holds exactly the listed files (their sizes and digests: step 6).
         guard let files = m["files"]?.objectValue, Set(files.keys) == Set(Bundle.listedFiles) else {
             throw Failure(problem: "manifest: files must list exactly \(Bundle.listedFiles)")
         }
@@ -140,16 +145,13 @@ public enum BundleVerifier {
         let expected = Set(Bundle.listedFiles + [Bundle.manifestFile, Bundle.checkpointFile])
         if let extra = present.subtracting(expected).sorted().first { throw Failure(problem: "\(extra) is in the bundle but not in its manifest") }
         var contents: [String: [UInt8]] = [:]
+        var stated: [String: (sha256: [UInt8], bytes: UInt64)] = [:]  // compared once the lines have named any damage
         for name in Bundle.listedFiles {
             guard let entry = files[name]?.objectValue, Set(entry.keys) == ["bytes", "sha256"] else {
                 throw Failure(problem: "manifest: files.\(name) is not an object of exactly bytes and sha256")
             }
-            let digest = try lowerHex(entry["sha256"], bytes: 32, "files.\(name).sha256")
-            let size = try count(entry["bytes"], "files.\(name).bytes")
-            let data = try read(dir, name)
-            guard UInt64(data.count) == size else { throw Failure(problem: "\(name) has \(data.count) bytes, the manifest says \(size)") }
-            guard Array(SHA256.hash(data: data)) == digest else { throw Failure(problem: "\(name) does not match its SHA-256 in the manifest") }
-            contents[name] = data
+            stated[name] = (try lowerHex(entry["sha256"], bytes: 32, "files.\(name).sha256"), try count(entry["bytes"], "files.\(name).bytes"))
+            contents[name] = try read(dir, name)
         }
 
         // 3. The checkpoint: signed by the trusted key, the tree the manifest names, cosigned
@@ -310,7 +312,14 @@ public enum BundleVerifier {
             throw Failure(problem: "the Merkle root of the events is \(accumulator.root.hex), the manifest says \(Hex.encode(merkleRoot))")
         }
 
-        // 6. proof.json: its nodes and the events rebuild the checkpoint's root.
+        // 6. Each file is of the size and SHA-256 the manifest states.
+        for name in Bundle.listedFiles {
+            let data = contents[name]!, want = stated[name]!
+            guard UInt64(data.count) == want.bytes else { throw Failure(problem: "\(name) has \(data.count) bytes, the manifest says \(want.bytes)") }
+            guard Array(SHA256.hash(data: data)) == want.sha256 else { throw Failure(problem: "\(name) does not match its SHA-256 in the manifest") }
+        }
+
+        // 7. proof.json: its nodes and the events rebuild the checkpoint's root.
         let proofBytes = contents[Bundle.proofFile]!
         guard let proof = try? CanonicalJSON.parse(proofBytes.dropLast()), case .array(let items)? = proof.objectValue?["nodes"],
               proof.objectValue?.count == 1, proof.encoded + [0x0A] == proofBytes else {

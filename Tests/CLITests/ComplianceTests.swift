@@ -25,7 +25,10 @@ struct ComplianceCLITests {
         for name in ["events.jsonl", "events.csv", "personal.jsonl", "manifest.json"] {
             #expect(FileManager.default.fileExists(atPath: out + "/" + name))
         }
-        let ok = try CLI.run(["verify", "--bundle", out, "--json"])
+        let untrusted = try CLI.run(["verify", "--bundle", out, "--json"])
+        let untrustedJSON = try JSONCheck.object(try untrusted.json())
+        #expect(untrusted.status == 4 && (untrustedJSON["problem"] as? String)?.contains("no trusted key") == true)
+        let ok = try CLI.run(["--ledger", dir.ledger, "verify", "--bundle", out, "--json"])
         #expect(ok.status == 0)
         let okJSON = try JSONCheck.object(try ok.json())
         #expect(okJSON["ok"] as? Bool == true)
@@ -35,7 +38,7 @@ struct ComplianceCLITests {
         var lines = try String(contentsOf: events, encoding: .utf8).split(separator: "\n").map(String.init)
         lines[2] = lines[2].replacingOccurrences(of: "\"version\":", with: "\"version\" :")
         try (lines.joined(separator: "\n") + "\n").write(to: events, atomically: true, encoding: .utf8)
-        let bad = try CLI.run(["verify", "--bundle", out, "--json"])
+        let bad = try CLI.run(["--ledger", dir.ledger, "verify", "--bundle", out, "--json"])
         #expect(bad.status == 4)
         #expect(try JSONCheck.object(try bad.json())["firstBadLine"] as? Int == 3)
         // A second export into a non-empty directory is refused.

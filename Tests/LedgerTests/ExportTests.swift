@@ -68,17 +68,21 @@ import Testing
         // A tampered CSV is caught by its digest; an untrusted key by the signature check.
         let csv = try fresh()
         try "x".data(using: .utf8)!.write(to: URL(fileURLWithPath: csv + "/" + Bundle.csvFile))
-        #expect(BundleVerifier.verify(directory: csv).problem?.contains("events.csv") == true)
+        #expect(BundleVerifier.verify(directory: csv, trustedPublicKey: key).problem?.contains("events.csv") == true)
+        // Without a trusted key nothing is ok, however sound the bundle.
+        let untrusted = BundleVerifier.verify(directory: try fresh(), trustedPublicKey: nil)
+        #expect(!untrusted.ok && untrusted.problem?.contains("no trusted key") == true)
         #expect(!BundleVerifier.verify(directory: try fresh(), trustedPublicKey: [UInt8](repeating: 1, count: 32)).ok)
     }
 
     @Test func pseudonymisedAndErasedExportsStillVerify() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let plain = temporaryDirectory(), pseudo = temporaryDirectory()
+        let key = try ledger.signingKey().publicKey
         _ = try ledger.export(to: plain, .init(operator: "m1", purpose: "test"))
         _ = try ledger.export(to: pseudo, .init(pseudonymize: true, operator: "m1", purpose: "test"))
-        #expect(BundleVerifier.verify(directory: plain).ok)
-        #expect(BundleVerifier.verify(directory: pseudo).ok)
+        #expect(BundleVerifier.verify(directory: plain, trustedPublicKey: key).ok)
+        #expect(BundleVerifier.verify(directory: pseudo, trustedPublicKey: key).ok)
         let plainPersonal = try String(contentsOfFile: plain + "/" + Bundle.personalFile, encoding: .utf8)
         let pseudoPersonal = try String(contentsOfFile: pseudo + "/" + Bundle.personalFile, encoding: .utf8)
         let pseudoCSV = try String(contentsOfFile: pseudo + "/" + Bundle.csvFile, encoding: .utf8)
@@ -98,11 +102,12 @@ import Testing
     @Test func ticketAndStaffFilteredBundlesVerify() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let t = temporaryDirectory(), s = temporaryDirectory()
+        let key = try ledger.signingKey().publicKey
         let ts = try ledger.export(to: t, .init(ticket: "T3", operator: "m1", purpose: "test"))
         let ss = try ledger.export(to: s, .init(staff: "s1", operator: "m1", purpose: "test"))
         #expect(ts.count == 7 && ss.count > 0)
-        #expect(BundleVerifier.verify(directory: t).ok)
-        #expect(BundleVerifier.verify(directory: s).ok)
+        #expect(BundleVerifier.verify(directory: t, trustedPublicKey: key).ok)
+        #expect(BundleVerifier.verify(directory: s, trustedPublicKey: key).ok)
     }
 
     @Test func proofsVerifyAgainstTheSignedCheckpoint() throws {
