@@ -6,10 +6,10 @@ import Testing
 @Suite("docs/VERIFY.md scripts")
 struct VerifyDocTests {
     /// The fenced blocks of the section, in order.
-    static func scripts() throws -> [String] {
+    static func scripts(from heading: String = "## By hand: a checkpoint and proofs", to next: String = "## What each check proves") throws -> [String] {
         let doc = try String(contentsOf: CLI.packageRoot.appendingPathComponent("docs/VERIFY.md"), encoding: .utf8)
-        let start = try #require(doc.range(of: "## By hand: a checkpoint and proofs"))
-        let end = try #require(doc.range(of: "## What each check proves"))
+        let start = try #require(doc.range(of: heading))
+        let end = try #require(doc.range(of: next))
         let section = doc[start.upperBound..<end.lowerBound]
         return section.components(separatedBy: "```\n").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
     }
@@ -70,5 +70,46 @@ struct VerifyDocTests {
         #expect(try VerifyDocTests.sh(consistency, in: dir.url).contains("consistent"))
         try put("consistency.json", try ledger(["prove", "--consistency", String(Int(lines[1])! - 1)]))
         #expect(try VerifyDocTests.sh(consistency, in: dir.url).contains("NOT PROVED"), "a proof from another size")
+    }
+
+    @Test("the bundle scripts accept a real bundle and refuse tampered copies")
+    func bundleScripts() throws {
+        let scripts = try VerifyDocTests.scripts(from: "## By hand: a bundle", to: "## By hand: a checkpoint and proofs")
+        try #require(scripts.count == 3, "three scripts: manifest signature, files, events")
+        let (signature, files, events) = (scripts[0], scripts[1], scripts[2])
+        let dir = try TemporaryDirectory()
+        func ledger(_ args: [String]) throws -> String {
+            let r = try CLI.run(["--ledger", dir.ledger] + args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+            return r.stdout
+        }
+        _ = try ledger(["import", try dir.file("good.jsonl", Fixture.good)])
+        let vkey = try ledger(["key"])
+        for (name, filter) in [("all", [String]()), ("mid", ["--from", "3", "--to", "7"]), ("ticket", ["--ticket", "T-1"])] {
+            let out = dir.url.appendingPathComponent(name)
+            _ = try ledger(["export", "--out", out.path, "--operator", "dir-1", "--purpose", "audit"] + filter)
+            try vkey.write(to: out.appendingPathComponent("ledger.vkey"), atomically: true, encoding: .utf8)
+            #expect(try VerifyDocTests.sh(signature, in: out).contains("Signature Verified Successfully"), "\(name)")
+            #expect(try VerifyDocTests.sh(files, in: out).contains("FILES OK"), "\(name)")
+            #expect(try VerifyDocTests.sh(events, in: out).contains("EVENTS OK"), "\(name)")
+        }
+        // Tampered: two lines swapped; a file added; the manifest's count changed.
+        let all = dir.url.appendingPathComponent("all")
+        let url = all.appendingPathComponent("events.jsonl")
+        let original = try Data(contentsOf: url)
+        var lines = original.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map { Data($0) }
+        lines.swapAt(1, 2)
+        try Data(lines.map { $0 + [0x0A] }.joined()).write(to: url)
+        let swapped = try VerifyDocTests.sh(events, in: all)
+        #expect(swapped.contains("line 2") && !swapped.contains("EVENTS OK"), "\(swapped)")
+        #expect(try VerifyDocTests.sh(files, in: all).contains("FILES DAMAGED"))
+        try original.write(to: url)
+        try "x".write(to: all.appendingPathComponent("extra.txt"), atomically: true, encoding: .utf8)
+        #expect(try VerifyDocTests.sh(files, in: all).contains("FILES DAMAGED"))
+        try FileManager.default.removeItem(at: all.appendingPathComponent("extra.txt"))
+        let manifest = all.appendingPathComponent("manifest.json")
+        let text = try String(contentsOf: manifest, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"count\":", with: "\"count\":1").write(to: manifest, atomically: true, encoding: .utf8)
+        #expect(try VerifyDocTests.sh(signature, in: all).contains("Signature Verification Failure"))
     }
 }
