@@ -79,4 +79,24 @@ struct WitnessCLITests {
             #expect(try CLI.run(["witness", sub, "--help"]).status == 0)
         }
     }
+
+    @Test("a witness cosigns a bundle's checkpoint in place; verify --bundle --witness-key then accepts it, and refuses it uncosigned")
+    func bundleCheckpointCosigned() throws {
+        let dir = try TemporaryDirectory()
+        #expect(try CLI.run(["--ledger", dir.ledger, "import", try dir.file("good.jsonl", Fixture.good)]).status == 0)
+        let vkey = try save(dir, "ledger.vkey", try CLI.run(["--ledger", dir.ledger, "key"]).stdout)
+        let bundle = dir.url.appendingPathComponent("bundle").path
+        #expect(try CLI.run(["--ledger", dir.ledger, "export", "--out", bundle, "--operator", "dir-1", "--purpose", "audit"]).status == 0)
+        let state = dir.url.appendingPathComponent("w.state").path
+        let wkey = try save(dir, "w.vkey", try CLI.run(["witness", "init", "--state", state, "--name", "auditor.example"]).stdout)
+        let check = ["verify", "--bundle", bundle, "--public-key", vkey, "--witness-key", wkey, "--json"]
+        let uncosigned = try CLI.run(check)
+        #expect(uncosigned.status == 4 && uncosigned.stdout.contains("no valid cosignature"), "\(uncosigned.stdout)")
+        // --log-key takes the verifier key as text or, as here, the file holding it.
+        let cosign = try CLI.run(["witness", "cosign", "--state", state, "--log-key", vkey, bundle + "/checkpoint"])
+        #expect(cosign.status == 0, "\(cosign.stderr)")
+        try cosign.stdout.write(toFile: bundle + "/checkpoint", atomically: true, encoding: .utf8)
+        let cosigned = try CLI.run(check)
+        #expect(cosigned.status == 0, "\(cosigned.stdout)")
+    }
 }

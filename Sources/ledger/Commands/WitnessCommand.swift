@@ -95,7 +95,8 @@ extension LedgerTool {
                     note = String(decoding: bytes, as: UTF8.self)
                     while note.hasSuffix("\n\n") { note.removeLast() }
                 }
-                let cosigned = try witnessing { try w.cosign(note: note, logKey: logKey, proof: proof, proofOldSize: oldSize) }
+                let key = try logKey.map { try parseVerifierKey($0).text }  // text, or a file holding it
+                let cosigned = try witnessing { try w.cosign(note: note, logKey: key, proof: proof, proofOldSize: oldSize) }
                 Terminal.write(1, cosigned.encoded)
             }
         }
