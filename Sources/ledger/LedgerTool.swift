@@ -64,6 +64,7 @@ struct LedgerTool: ParsableCommand {
             AuditCommand.self,
             VerifyCommand.self,
             ReplayCommand.self,
+            TailCommand.self,
             StatsCommand.self,
             DemoCommand.self,
             ExportCommand.self,

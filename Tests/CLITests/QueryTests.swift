@@ -287,18 +287,18 @@ struct FailureTests {
     func missingLedger() throws {
         let dir = try TemporaryDirectory()
         let r = try CLI.run(["--ledger", dir.ledger, "findings"])
-        #expect(r.status == 1)
+        #expect(r.status == 5)
         #expect(r.stderr.contains("no ledger at \(dir.ledger)"))
         #expect(!FileManager.default.fileExists(atPath: dir.ledger))
     }
 
-    @Test("an unknown ticket or staff member exits 1")
+    @Test("an unknown ticket or staff member exits 5")
     func unknownIDs() throws {
         let ledger = try FixtureLedger()
         let t = try ledger.run(["ticket", "T-999"])
-        #expect(t.status == 1 && t.stderr.contains("no ticket T-999"))
+        #expect(t.status == 5 && t.stderr.contains("no ticket T-999"))
         let s = try ledger.run(["scorecard", "ghost"])
-        #expect(s.status == 1 && s.stderr.contains("no staff member ghost"))
+        #expect(s.status == 5 && s.stderr.contains("no staff member ghost"))
     }
 
     @Test("--help teaches: it exits 0 and lists the commands with examples")

@@ -58,6 +58,7 @@ func writeStdout(_ bytes: [UInt8]) throws {
         let n = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress! + offset, $0.count - offset) }
         if n < 0 {
             if errno == EINTR { continue }
+            if errno == EPIPE { throw ExitCode.success }  // the reader closed the pipe (`| head`): it has what it wanted
             throw CommandFailure("cannot write to standard output: errno \(errno)")
         }
         offset += n

@@ -39,7 +39,7 @@ extension LedgerTool {
             let point = try query.point(in: ledger)
             let cards = try ledger.withProjections(at: point) { try $0.scorecards(clock: point.clock, staff: staff) }
             if let staff, cards.isEmpty {
-                throw CommandFailure("no staff member \(staff) in \(global.path)" + (point.isHistorical ? " as of seq \(point.seq)" : ""))
+                throw CommandFailure("no staff member \(staff) in \(global.path)" + (point.isHistorical ? " as of seq \(point.seq)" : ""), status: ExitStatus.notFound)
             }
             if query.json {
                 var w = JSONWriter()

@@ -43,7 +43,7 @@ extension LedgerTool {
             let ledger = try global.openForQuery()
             let point = try query.point(in: ledger)
             guard let (state, findings) = try ledger.ticket(id, at: point) else {
-                throw CommandFailure("no ticket \(id) in \(global.path)" + (point.isHistorical ? " as of seq \(point.seq)" : ""))
+                throw CommandFailure("no ticket \(id) in \(global.path)" + (point.isHistorical ? " as of seq \(point.seq)" : ""), status: ExitStatus.notFound)
             }
             let events = try ledger.ticketEvents(id, at: point, reveal: reveal.request)
             if query.json {

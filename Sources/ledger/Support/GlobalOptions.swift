@@ -44,7 +44,7 @@ struct GlobalOptions: ParsableArguments {
     func openForQuery(readOnly: Bool = false, signingKey: String? = nil) throws -> Ledger {
         guard GlobalOptions.holdsLedger(path) else {
             throw CommandFailure("no ledger at \(path): import events first (ledger --ledger \(path) import FILE), "
-                                 + "or point --ledger at an existing ledger directory")
+                                 + "or point --ledger at an existing ledger directory", status: ExitStatus.notFound)
         }
         var options = Ledger.Options()
         options.create = false
