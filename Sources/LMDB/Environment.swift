@@ -90,7 +90,14 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_maxreaders(envp, options.maxReaders), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(envp, options.mapSize), "mdb_env_set_mapsize")
             var flags = UInt32(MDB_NOTLS)
-            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+            if options.readOnly {
+                flags |= UInt32(MDB_RDONLY)
+                // A copy the user may only read (no write permission on lock.mdb, or no lock file
+                // and a read-only directory): read it without LMDB's lock file, as LMDB allows for
+                // read-only media. Nothing may be writing such a copy (docs/DECISIONS.md).
+                let lock = path + "/lock.mdb"
+                if access(lock, F_OK) == 0 ? access(lock, W_OK) != 0 : access(path, W_OK) != 0 { flags |= UInt32(MDB_NOLOCK) }
+            }
             if options.durability == .relaxed { flags |= UInt32(MDB_NOSYNC) }
             try check(mdb_env_open(envp, path, flags, options.fileMode), "mdb_env_open \(path)")
             var dead: Int32 = 0
