@@ -49,6 +49,9 @@ public struct Rule: RawRepresentable, Hashable, Sendable, CustomStringConvertibl
     /// A `reportsTo` naming the staff member themself or anyone who reports to them,
     /// directly or not.
     public static let reportingCycle = Rule(rawValue: "reportingCycle")
+    /// A ticket event whose `at` is earlier than the latest `at` already recorded on that
+    /// ticket (which also refuses a `callbackCompleted` earlier than its `callbackScheduled`).
+    public static let outOfOrder = Rule(rawValue: "outOfOrder")
     /// `expectedVersion` differs from the stream's version.
     public static let conflict = Rule(rawValue: "conflict")
     /// An `id` seen before with different content.
@@ -58,7 +61,7 @@ public struct Rule: RawRepresentable, Hashable, Sendable, CustomStringConvertibl
     public static let all: [Rule] = [
         .schema, .directMessage, .unknownStaff, .unknownTicket, .ticketExists, .ticketClosed,
         .notOwner, .notDirectSuperior, .selfTransfer, .noCallbackScheduled, .callbackInPast,
-        .legalHold, .noLegalHold, .unknownCustomer, .notAuthorized, .reportingCycle, .conflict, .duplicateId,
+        .legalHold, .noLegalHold, .unknownCustomer, .notAuthorized, .reportingCycle, .outOfOrder, .conflict, .duplicateId,
     ]
 
     public var description: String { rawValue }

@@ -17,8 +17,10 @@ public enum Rules {
         public var owner: String
         public var resolved: Bool
         public var openCallbacks: Int
-        public init(owner: String, resolved: Bool = false, openCallbacks: Int = 0) {
-            self.owner = owner; self.resolved = resolved; self.openCallbacks = openCallbacks
+        /// The latest `at` recorded on the ticket (µs since the epoch): a later event may not be earlier.
+        public var lastAt: Int64
+        public init(owner: String, resolved: Bool = false, openCallbacks: Int = 0, lastAt: Int64 = .min) {
+            self.owner = owner; self.resolved = resolved; self.openCallbacks = openCallbacks; self.lastAt = lastAt
         }
     }
 
@@ -167,11 +169,18 @@ public enum Rules {
         let current = try state.ticket(id)
         if case .callOpened(let b) = event.body {
             if current != nil { throw event.violation(.ticketExists, field: "ticket", "ticket \(id) was opened before") }
-            return [.ticket(id, Ticket(owner: b.agent))]
+            return [.ticket(id, Ticket(owner: b.agent, lastAt: event.at.microsecondsSinceEpoch))]
         }
         guard var ticket = current else {
             throw event.violation(.unknownTicket, field: "ticket", "ticket \(id) has no callOpened")
         }
+        // A ticket's events are recorded in the order they happened, so every rule and deadline
+        // is judged in event time (a callbackCompleted is then never earlier than its schedule).
+        if event.at.microsecondsSinceEpoch < ticket.lastAt {
+            throw event.violation(.outOfOrder, field: "at",
+                                  "\(event.at) is earlier than \(Timestamp(microsecondsSinceEpoch: ticket.lastAt)), the latest event already recorded on ticket \(id)")
+        }
+        ticket.lastAt = event.at.microsecondsSinceEpoch
         if ticket.resolved && !acceptedWhenClosed.contains(event.type) {
             throw event.violation(.ticketClosed, field: "type",
                                   "ticket \(id) is resolved: only ticketReopened, debriefHeld, feedbackGiven, sanctionIssued and the owner's noteLogged are accepted")
@@ -181,13 +190,10 @@ public enum Rules {
             if b.author != ticket.owner {
                 throw event.violation(.notOwner, field: "author", "\(b.author) is not the owner of \(id) (\(ticket.owner) is)")
             }
-            return []
         case .feedbackGiven(let b):
             try requireSuperior(event, agent: b.agent, by: b.by, known: known)
-            return []
         case .sanctionIssued(let b):
             try requireSuperior(event, agent: b.agent, by: b.by, known: known)
-            return []
         case .transferred(let b):
             if b.from == b.to { throw event.violation(.selfTransfer, field: "to", "a transfer from \(b.from) to themselves") }
             if b.from != ticket.owner {
@@ -206,7 +212,7 @@ public enum Rules {
         case .ticketReopened:
             ticket.resolved = false
         default:
-            return []
+            break
         }
         return [.ticket(id, ticket)]
     }

@@ -4,7 +4,7 @@ import LMDB
 
 /// The rules' state, kept in the log's environment and changed in the append
 /// transaction itself: staff (role, superior), tickets (owner, closed, open
-/// callbacks) and customers' legal holds.
+/// callbacks, latest event time) and customers' legal holds (docs/FORMAT.md).
 final class RuleStore: Sendable {
     let staff: Database
     let tickets: Database
@@ -29,6 +29,7 @@ final class RuleStore: Sendable {
         case .ticket(let id, let t):
             var v: [UInt8] = [t.resolved ? 1 : 0]
             v += BigEndianKey.bytes(UInt64(t.openCallbacks))
+            v += BigEndianKey.bytes(UInt64(bitPattern: t.lastAt))
             v += Array(t.owner.utf8)
             try txn.put(tickets, key: Array(id.utf8), value: v)
         case .holds(let customer, let matters):
@@ -53,9 +54,10 @@ struct TransactionRuleState: RuleState {
     }
 
     func ticket(_ id: String) throws -> Rules.Ticket? {
-        guard let v = try txn.get(store.tickets, key: Array(id.utf8)), v.count >= 9 else { return nil }
+        guard let v = try txn.get(store.tickets, key: Array(id.utf8)), v.count >= 17 else { return nil }
         let open = v.withUnsafeBytes { BigEndianKey.uint64($0, at: 1) }
-        return Rules.Ticket(owner: String(decoding: v[9...], as: UTF8.self), resolved: v[0] == 1, openCallbacks: Int(open))
+        let lastAt = Int64(bitPattern: v.withUnsafeBytes { BigEndianKey.uint64($0, at: 9) })
+        return Rules.Ticket(owner: String(decoding: v[17...], as: UTF8.self), resolved: v[0] == 1, openCallbacks: Int(open), lastAt: lastAt)
     }
 
     func holds(_ customer: String) throws -> [String] {

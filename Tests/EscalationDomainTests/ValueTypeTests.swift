@@ -142,7 +142,7 @@ struct EnumerationTests {
         #expect(Rule.all.map(\.rawValue) == [
             "schema", "directMessage", "unknownStaff", "unknownTicket", "ticketExists", "ticketClosed", "notOwner",
             "notDirectSuperior", "selfTransfer", "noCallbackScheduled", "callbackInPast", "legalHold", "noLegalHold",
-            "unknownCustomer", "notAuthorized", "reportingCycle", "conflict", "duplicateId",
+            "unknownCustomer", "notAuthorized", "reportingCycle", "outOfOrder", "conflict", "duplicateId",
         ])
     }
 

@@ -117,6 +117,27 @@ import Testing
         #expect(try attempt(s.line("callbackCompleted", 31, actor: "s1", ticket: "T1", ["by": "s1", "reached": true]))?.rule == "noCallbackScheduled")
     }
 
+    @Test mutating func outOfOrder() throws {
+        #expect(try attempt(s.open("T1", 10)) == nil)
+        // A request an hour before the call opened; a resolution before it.
+        let early = try attempt(s.line("escalationRequested", 9, actor: "a1", ticket: "T1",
+                                       ["requestedBy": "customer", "scenario": "immediate", "reason": "other", "level": "supervisor", "goal": "x"]))
+        #expect(early?.rule == "outOfOrder" && early?.field == "at", "\(String(describing: early))")
+        #expect(try attempt(s.line("ticketResolved", 5, actor: "a1", ticket: "T1", ["by": "a1", "resolution": "resolvedByAgent", "satisfied": true]))?.rule == "outOfOrder")
+        // The same time as the latest is in order; so is any later time.
+        #expect(try attempt(s.line("noteLogged", 10, actor: "a1", ticket: "T1", ["author": "a1", "text": "same minute"])) == nil)
+        #expect(try attempt(s.line("callbackScheduled", 20, actor: "a1", ticket: "T1", ["owner": "s1", "dueBy": Script.time(120)])) == nil)
+        // A callback completed before it was scheduled (the 14:12 / 14:15 case): refused.
+        let before = try attempt(s.line("callbackCompleted", 15, actor: "s1", ticket: "T1", ["by": "s1", "reached": true]))
+        #expect(before?.rule == "outOfOrder")
+        #expect(try attempt(s.line("callbackCompleted", 25, actor: "s1", ticket: "T1", ["by": "s1", "reached": true])) == nil)
+        // Other tickets keep their own order.
+        #expect(try attempt(s.open("T2", 1)) == nil)
+        // Discipline after the fact is in order; before the ticket's latest event it is not.
+        #expect(try attempt(s.line("feedbackGiven", 24, actor: "tl1", ticket: "T1", ["agent": "a1", "by": "tl1", "text": "x"]))?.rule == "outOfOrder")
+        #expect(try attempt(s.line("feedbackGiven", 26, actor: "tl1", ticket: "T1", ["agent": "a1", "by": "tl1", "text": "x"])) == nil)
+    }
+
     @Test mutating func legalHold() throws {
         #expect(try attempt(s.open("T1", 1, customer: "c7")) == nil)
         #expect(try attempt(s.line("legalHoldPlaced", 2, actor: "m1", ["customer": "c7", "matter": "case-12"])) == nil)
