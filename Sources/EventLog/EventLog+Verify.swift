@@ -108,7 +108,8 @@ extension EventLog {
     /// event in seq order with one `state`.
     public func lookUpEntries(of r: RecordView, in txn: ReadTransaction, state: inout LookupState) throws -> String? {
         let seq = r.seq
-        guard let stored = try txn.get(dbs.events, key: seq), stored.baseAddress == r.bytes.baseAddress || stored.elementsEqual(r.bytes) else {
+        guard let stored = try txn.get(dbs.events, key: seq),
+              stored.baseAddress == r.bytes.baseAddress || (stored.count == r.bytes.count && stored.elementsEqual(r.bytes)) else {
             return "events: looking seq \(seq) up finds no event (the table's inner pages are damaged)"
         }
         guard let h = try txn.get(dbs.hashes, key: seq), h.count == 64 else {
@@ -258,6 +259,7 @@ struct ChainWalk {
             return .damaged(checked: 0, at: nil, try unexpectedMetaKey() ?? "meta: \(metaEntries) entries, expected the format and the head only")
         }
 
+        let pageSize = try txn.pageSize()
         var previous = [UInt8](repeating: 0, count: 32)
         var expected: UInt64 = 1
         var lastRecordedAt = Int64.min
@@ -282,7 +284,7 @@ struct ChainWalk {
                         guard e.key.count == 8, BigEndianKey.uint64(e.key) == seq else {
                             bad = (seq, "events: the entry for seq \(seq) is under the key 0x\(ChainWalk.hex(e.key))"); return
                         }
-                        guard let r = RecordView(e.value) else {
+                        guard Plausible.value(e.value, pageSize: pageSize), let r = RecordView(e.value) else {
                             bad = (seq, "events: the record at seq \(seq) is malformed (\(e.value.count) bytes; see docs/FORMAT.md)"); return
                         }
                         if r.seq != seq { bad = (seq, "record claims seq \(r.seq)"); return }
@@ -495,7 +497,13 @@ struct ChainWalk {
                 let r = try seq.flatMap { try record($0) }
                 let next = try withUnsafeBytes(of: (number.bigEndian, (version &+ 1).bigEndian)) { try txn.get(dbs.streamEvents, key: $0) }
                 if r == nil || !r!.streamBytes.elementsEqual(entry.key) || next != nil {
-                    return .damaged(checked: checked, at: seq, "streams: \(ChainWalk.text(entry.key)) says stream \(number) at version \(version), "
+                    // Tie it to the stream's last event, when its number still finds it.
+                    let last = try seq ?? txn.withCursor(dbs.streamEvents) { c -> UInt64? in
+                        let e = try (BigEndianKey.bytes(number) + BigEndianKey.bytes(.max)).withUnsafeBytes { try c.seek(atMost: $0) }
+                        guard let e, e.key.count == 16, e.value.count == 8, BigEndianKey.uint64(e.key) == number else { return nil }
+                        return BigEndianKey.uint64(e.value)
+                    }
+                    return .damaged(checked: checked, at: last, "streams: \(ChainWalk.text(entry.key)) says stream \(number) at version \(version), "
                                         + "which is not its last event")
                 }
                 e = try c.next()

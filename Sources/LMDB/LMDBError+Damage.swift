@@ -47,3 +47,34 @@ extension ReadTransaction {
         return names
     }
 }
+
+extension ReadTransaction {
+    /// The environment's page size.
+    public func pageSize() throws -> Int {
+        ensureLive()
+        var stat = MDB_stat()
+        try check(mdb_env_stat(mdb_txn_env(txn), &stat), "mdb_env_stat")
+        return Int(stat.ms_psize)
+    }
+
+    /// The longest key the environment stores.
+    public var maxKeySize: Int { Int(mdb_env_get_maxkeysize(mdb_txn_env(txn))) }
+}
+
+/// Checks on buffers LMDB hands back, for code that walks a possibly damaged file: a damaged
+/// node can claim a size that runs far past its page, and reading it would fault.
+public enum Plausible {
+    /// A value longer than a page must sit on pages of its own (an overflow page's data starts
+    /// right after its 16-byte header); a shorter one sits inside its leaf page.
+    @inline(__always)
+    public static func value(_ v: UnsafeRawBufferPointer, pageSize: Int) -> Bool {
+        guard v.count > pageSize / 2 else { return true }
+        guard let base = v.baseAddress else { return false }
+        return (UInt(bitPattern: base) &- 16) % UInt(pageSize) == 0 && v.count < Int.max / 4
+    }
+
+    /// The error for a buffer that fails these checks.
+    public static func damaged(_ what: String) -> LMDBError {
+        LMDBError(code: MDB_CORRUPTED, context: what)
+    }
+}
