@@ -71,6 +71,9 @@ extension EventLog {
         switch error {
         case let e as LMDBError where e.isMissingDatabase:
             return "the table \(e.databaseName ?? "?") is missing from the log's file"
+        case let e as LMDBError where e.isSpoiledTransaction:
+            // LMDB spoils a snapshot when a page read fails, sometimes without saying so at once.
+            return "LMDB reports the log's file damaged: a page read failed and spoiled the snapshot (then \(e.context): \(e.message))"
         case let e as LMDBError where e.isDamage:
             return "LMDB reports the log's file damaged in \(e.context): \(e.message)"
         case LogError.corrupt(let seq, let why):

@@ -15,6 +15,10 @@ extension LMDBError {
         }
     }
 
+    /// The transaction was spoiled by an earlier failure (LMDB does not always report a failed
+    /// page read at once, e.g. when a cursor is opened).
+    public var isSpoiledTransaction: Bool { code == MDB_BAD_TXN }
+
     /// A named database that should exist was not found (opened without creating it).
     public var isMissingDatabase: Bool { code == MDB_NOTFOUND && context.hasPrefix("mdb_dbi_open(") }
 
