@@ -249,6 +249,7 @@ struct DeepVerifyTests {
 
     static let flips: [Flip] = [
         // The log's own tables: plain verify.
+        Flip(table: "meta", index: 0, key: false, offset: 5, plain: true, says: "meta: the format reads"),
         Flip(table: "meta", index: 1, key: true, plain: true, says: "meta: an unexpected entry"),
         Flip(table: "meta", index: 1, key: false, offset: 7, plain: true, says: "head says"),
         Flip(table: "events", index: 30, key: true, plain: true, says: "events: the entry for seq"),
@@ -412,6 +413,27 @@ struct DeepVerifyTests {
             #expect(d.json["firstBadSeq"] as? Int == seq)
             #expect((d.json["problem"] as? String)?.hasPrefix("ids: no entry for the id") == true)
         }
+    }
+
+    @Test func entriesNoEventAccountsForAreCaughtByDeep() throws {
+        // A look-up entry for a customer who has no record.
+        let dir = try TemporaryDirectory()
+        let ledger = try Damage.copy(into: dir)
+        let records = try Damage.entries(ledger, "privacy.customers").count
+        try Damage.tool(["put", ledger, "privacy.lookup", String(repeating: "11", count: 32), hex("cus_00000000000000000000000000000000")])
+        let r = try Damage.verify(ledger, deep: true)
+        #expect(r.status == 4)
+        #expect(r.json["problem"] as? String == "privacy.lookup: \(records + 1) entries for \(records) customer records (each record has exactly one)")
+
+        // A ticket state in the generation of the projections that is not active.
+        let other = try TemporaryDirectory()
+        let second = try Damage.copy(into: other)
+        let inactive = 1 - (try Damage.activeGeneration(second))
+        try Damage.tool(["put", second, "proj.\(inactive).tickets", hex("T-9999999"), "00"])
+        #expect(try Damage.verify(second, deep: false).status == 0)
+        let d = try Damage.verify(second, deep: true)
+        #expect(d.status == 4)
+        #expect((d.json["problem"] as? String)?.hasPrefix("proj.\(inactive).tickets: generation \(inactive) is not active but holds 1 entries") == true)
     }
 
     @Test func aMalformedRecordIsExit4WithJSON() throws {
