@@ -453,9 +453,11 @@ struct DeepVerifyTests {
         let dir = try TemporaryDirectory()
         let ledger = try Damage.copy(into: dir)
         try Damage.tool(["put", ledger, "ids", String(repeating: "7f", count: 15), "0000000000000003" + String(repeating: "00", count: 32)])
-        let r = try Damage.verify(ledger, deep: false)
-        #expect(r.status == 4)
-        #expect((r.json["problem"] as? String)?.contains("is malformed (15-byte key") == true)
+        for deep in [false, true] {
+            let r = try Damage.verify(ledger, deep: deep)
+            #expect(r.status == 4)
+            #expect((r.json["problem"] as? String)?.contains("is malformed (15-byte key") == true)
+        }
     }
 
     @Test func missingOrRenamedTablesAreExit4WithJSON() throws {
@@ -471,9 +473,11 @@ struct DeepVerifyTests {
         let other = try TemporaryDirectory()
         let renamed = try Damage.copy(into: other)
         try Damage.tool(["rename", renamed, "stream_events"])
-        let r = try Damage.verify(renamed, deep: false)
-        #expect(r.status == 4)
-        #expect((r.json["problem"] as? String)?.contains("the table stream_events is missing") == true)
+        for deep in [false, true] {
+            let r = try Damage.verify(renamed, deep: deep)
+            #expect(r.status == 4)
+            #expect((r.json["problem"] as? String)?.contains("the table stream_events is missing") == true)
+        }
 
         let third = try TemporaryDirectory()
         let extra = try Damage.copy(into: third)
