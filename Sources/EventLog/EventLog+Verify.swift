@@ -17,57 +17,501 @@ public struct VerifyResult: Sendable, Equatable {
         self.firstBadSeq = firstBadSeq
         self.problem = problem
     }
+
+    /// Damage found after `checked` events, at `seq` when it can be tied to one.
+    public static func damaged(checked: UInt64, at seq: UInt64?, _ problem: String) -> VerifyResult {
+        VerifyResult(ok: false, checked: checked, firstBadSeq: seq, problem: problem)
+    }
 }
 
 extension EventLog {
-    /// Walks the whole chain: every seq from 1 present once, each record well formed and
-    /// at its own seq, each chain hash = SHA-256(previous ‖ record), each leaf hash =
-    /// SHA-256(0x00 ‖ record), and the head matching the last event.
-    /// - Parameter progress: called every 65,536 events with the seq reached.
+    /// Walks the whole log in one snapshot and checks every entry of its own tables
+    /// (docs/VERIFY.md, "What `verify` checks"):
+    ///
+    /// - `events` and `hashes`: every seq from 1 to the head, once, under its own key; each
+    ///   record well formed and at its own seq; chain hash = SHA-256(previous ‖ record); leaf
+    ///   hash = SHA-256(0x00 ‖ record); recordedAt never decreasing;
+    /// - `ids`: exactly one entry per event, its id leading to its seq (40-byte values);
+    /// - `stream_events`: exactly the (stream number, version) → seq of every event, stream
+    ///   numbers in order of first appearance, versions 1, 2, … without gaps; `streams`:
+    ///   exactly one entry per stream, with its number and its last version;
+    /// - `meta`: the format, and a head naming the last event, its time, its chain hash and
+    ///   the number of streams, and nothing else.
+    ///
+    /// The indexes are walked in their own key order and compared with the events as
+    /// multisets (sums of keyed hashes, ``IndexSums``), which costs far less than looking
+    /// every event up; when they differ, a second walk looks every event up to name the
+    /// first one whose entry is wrong. Damage is reported, never thrown: a malformed entry,
+    /// an LMDB error that says the file is damaged (``LMDBError/isDamage``) or a missing
+    /// table give `ok == false`.
+    /// - Parameter progress: called every 65,536 events with the seq reached and the head.
+    /// - throws: only failures that are not damage (e.g. no reader slot, an I/O error).
     public func verify(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerifyResult {
-        try environment.read { txn in
-            let head = try readHead(txn)
-            var previous = [UInt8](repeating: 0, count: 32)
-            var expected: UInt64 = 1
-            var bad: (UInt64, String)?
+        var reached: UInt64 = 0
+        do {
+            return try environment.read { txn in try verify(in: txn, reached: &reached, progress: progress) }
+        } catch {
+            guard let why = EventLog.damage(error) else { throw error }
+            return .damaged(checked: reached, at: reached + 1, why)
+        }
+    }
+
+    /// ``verify(progress:)`` in a snapshot the caller holds (to check derived tables in the
+    /// same one). `reached` is the last seq whose record and hashes were checked, also when it throws.
+    public func verify(in txn: ReadTransaction, reached: inout UInt64,
+                       progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerifyResult {
+        var walk = ChainWalk(log: self, txn: txn)
+        return try walk.run(reached: &reached, progress: progress)
+    }
+
+    /// A one-line description of `error` when it shows that the ledger's files are damaged
+    /// (an LMDB error of a damaged file, a missing table, a log entry that cannot be read),
+    /// nil for other failures.
+    public static func damage(_ error: any Error) -> String? {
+        switch error {
+        case let e as LMDBError where e.isMissingDatabase:
+            return "the table \(e.databaseName ?? "?") is missing from the log's file"
+        case let e as LMDBError where e.isSpoiledTransaction:
+            // LMDB spoils a snapshot when a page read fails, sometimes without saying so at once.
+            return "LMDB reports the log's file damaged: a page read failed and spoiled the snapshot (then \(e.context): \(e.message))"
+        case let e as LMDBError where e.isDamage:
+            return "LMDB reports the log's file damaged in \(e.context): \(e.message)"
+        case LogError.corrupt(let seq, let why):
+            return "seq \(seq): \(why)"
+        default:
+            return nil
+        }
+    }
+
+    /// The format name stored in the log at `path` (a directory holding `data.mdb`), read
+    /// without opening the log; nil when there is none.
+    public static func storedFormat(path: String) throws -> String? {
+        var options = Environment.Options()
+        options.readOnly = true
+        let env = try Environment(path: path, options: options)
+        let meta = try env.openDatabase("meta")
+        return try env.read { txn in try txn.get(meta, key: Array("format".utf8)).map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// Formats that earlier versions of this software wrote: refused with a message, not damage.
+    public static let earlierFormats: Set<String> = ["escalation-ledger/1"]
+
+    // MARK: Looking entries up
+
+    /// What ``lookUpEntries(of:in:state:)`` carries from one event to the next.
+    public struct LookupState: Sendable {
+        /// Streams met so far (a stream's number is its rank of first appearance).
+        public var streams: UInt64 = 0
+        public init() {}
+    }
+
+    /// Looks up, the way queries do (from the root of each B-tree), the event's own entry
+    /// in `events` and `hashes`, its id in `ids`, its stream in `streams` and its stream
+    /// position in `stream_events`, and returns what is wrong, or nil. Call it for every
+    /// event in seq order with one `state`.
+    public func lookUpEntries(of r: RecordView, in txn: ReadTransaction, state: inout LookupState) throws -> String? {
+        let seq = r.seq
+        guard let stored = try txn.get(dbs.events, key: seq),
+              stored.baseAddress == r.bytes.baseAddress || (stored.count == r.bytes.count && stored.elementsEqual(r.bytes)) else {
+            return "events: looking seq \(seq) up finds no event (the table's inner pages are damaged)"
+        }
+        guard let h = try txn.get(dbs.hashes, key: seq), h.count == 64 else {
+            return "hashes: looking seq \(seq) up finds no 64-byte entry"
+        }
+        let idBytes = UnsafeRawBufferPointer(rebasing: r.bytes[25..<41])
+        guard let idValue = try txn.get(dbs.ids, key: idBytes) else {
+            return "ids: no entry for the id \(r.id.uuidString) of the event at seq \(seq)"
+        }
+        guard idValue.count == 40, BigEndianKey.uint64(idValue) == seq else {
+            let found = idValue.count >= 8 ? "seq \(BigEndianKey.uint64(idValue))" : "\(idValue.count) bytes"
+            return "ids: the id \(r.id.uuidString) of the event at seq \(seq) leads to \(found)"
+        }
+        let name = r.streamBytes
+        guard !name.isEmpty, let s = try txn.get(dbs.streams, key: name) else {
+            return "streams: no entry for the stream \(ChainWalk.text(name)) of the event at seq \(seq)"
+        }
+        guard s.count == 16 else { return "streams: the entry of \(ChainWalk.text(name)) is \(s.count) bytes, not 16" }
+        let number = BigEndianKey.uint64(s, at: 0), current = BigEndianKey.uint64(s, at: 8)
+        if r.version == 0 || r.version > current {
+            return "streams: \(ChainWalk.text(name)) is at version \(current) but the event at seq \(seq) has version \(r.version)"
+        }
+        if r.version == 1 {
+            state.streams += 1
+            if number != state.streams {
+                return "streams: \(ChainWalk.text(name)) has number \(number); it first appears at seq \(seq), as stream \(state.streams)"
+            }
+        }
+        let indexed = try withUnsafeBytes(of: (number.bigEndian, r.version.bigEndian)) { try txn.get(dbs.streamEvents, key: $0) }
+        guard let indexed, indexed.count == 8, BigEndianKey.uint64(indexed) == seq else {
+            let found = indexed.map { $0.count == 8 ? "leads to seq \(BigEndianKey.uint64($0))" : "is \($0.count) bytes" } ?? "is missing"
+            return "stream_events: the entry of stream \(number) version \(r.version) (\(ChainWalk.text(name))) \(found), not seq \(seq)"
+        }
+        if r.version > 1 {
+            let before = try withUnsafeBytes(of: (number.bigEndian, (r.version - 1).bigEndian)) { try txn.get(dbs.streamEvents, key: $0) }
+            guard let before, before.count == 8, BigEndianKey.uint64(before) < seq else {
+                return "stream_events: version \(r.version - 1) of \(ChainWalk.text(name)) does not come before the event at seq \(seq)"
+            }
+        }
+        return nil
+    }
+
+    /// The content digest the id index keeps for `id` (32 bytes), if any.
+    public func contentDigest(of id: RecordID, in txn: ReadTransaction) throws -> [UInt8]? {
+        try id.withBytes { k in try txn.get(dbs.ids, key: k).flatMap { $0.count == 40 ? Array($0[8..<40]) : nil } }
+    }
+}
+
+/// Order-independent sums that compare an index with the events it indexes: each side adds
+/// a keyed hash of every entry it expects or finds, so that the two sums are equal when
+/// the two multisets are and differ, but with a chance of about 2⁻⁶¹, when they are not.
+/// The key is Swift's per-process random hashing seed, so a change cannot be made to
+/// cancel out without knowing it.
+struct IndexSums {
+    /// The prime 2⁶¹ − 1: the sums live in the field of integers modulo it.
+    static let p: UInt64 = (1 << 61) - 1
+
+    @inline(__always)
+    static func reduce(_ x: UInt64) -> UInt64 {
+        let r = (x & p) &+ (x >> 61)
+        return r >= p ? r - p : r
+    }
+
+    @inline(__always)
+    static func add(_ a: UInt64, _ b: UInt64) -> UInt64 { reduce(a &+ b) }
+
+    @inline(__always)
+    static func multiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (hi, lo) = a.multipliedFullWidth(by: b)  // < 2¹²²
+        return reduce((lo & p) &+ reduce((lo >> 61) | (hi << 3)))
+    }
+
+    /// A keyed hash of `bytes` in family `tag`, reduced into the field.
+    @inline(__always)
+    static func hash(_ tag: UInt8, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h = Hasher()
+        h.combine(tag)
+        h.combine(bytes: bytes)
+        return reduce(UInt64(UInt(bitPattern: h.finalize())))
+    }
+
+    @inline(__always)
+    static func hash(_ tag: UInt8, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        var h = Hasher()
+        h.combine(tag)
+        h.combine(a)
+        h.combine(b)
+        return reduce(UInt64(UInt(bitPattern: h.finalize())))
+    }
+
+    @inline(__always)
+    static func hash(_ tag: UInt8, _ bytes: UnsafeRawBufferPointer, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        var h = Hasher()
+        h.combine(tag)
+        h.combine(bytes: bytes)
+        h.combine(a)
+        h.combine(b)
+        return reduce(UInt64(UInt(bitPattern: h.finalize())))
+    }
+
+    static let idTag: UInt8 = 1, streamNameTag: UInt8 = 2, positionTag: UInt8 = 3, streamHeadTag: UInt8 = 4
+}
+
+/// One walk over the log's tables (see ``EventLog/verify(progress:)``).
+struct ChainWalk {
+    let log: EventLog
+    let txn: ReadTransaction
+    var dbs: EventLog.Databases { log.dbs }
+
+    init(log: EventLog, txn: ReadTransaction) {
+        self.log = log
+        self.txn = txn
+    }
+
+    /// Lowercase hex of a key for messages (at most 64 bytes shown).
+    static func hex(_ bytes: some Collection<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in bytes.prefix(64) { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self) + (bytes.count > 64 ? "…" : "")
+    }
+
+    /// A stream name or key for messages: quoted text when it is printable UTF-8, else hex.
+    static func text(_ bytes: some Collection<UInt8>) -> String {
+        if bytes.count <= 200, let s = String(validating: bytes, as: UTF8.self), !s.isEmpty,
+           s.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) {
+            return "\"" + s + "\""
+        }
+        return "0x" + hex(bytes)
+    }
+
+    mutating func run(reached: inout UInt64, progress: ((UInt64, UInt64) -> Void)?) throws -> VerifyResult {
+        // meta: the format, then the head.
+        guard let format = try txn.get(dbs.meta, key: Array("format".utf8)) else {
+            return .damaged(checked: 0, at: nil, "meta: the format entry is missing")
+        }
+        guard format == Array(EventLog.formatName.utf8) else {
+            return .damaged(checked: 0, at: nil, "meta: the format reads \(ChainWalk.text(format)), not \(EventLog.formatName)")
+        }
+        let headValue = try txn.get(dbs.meta, key: EventLog.headKey)
+        if let v = headValue, v.count != 56 {
+            return .damaged(checked: 0, at: nil, "meta: the head entry is \(v.count) bytes, not 56")
+        }
+        let head = try log.readHead(txn)
+        let metaEntries = try txn.count(dbs.meta)
+        if metaEntries != 1 + (headValue == nil ? 0 : 1) {
+            return .damaged(checked: 0, at: nil, try unexpectedMetaKey() ?? "meta: \(metaEntries) entries, expected the format and the head only")
+        }
+
+        let pageSize = try txn.pageSize()
+        var previous = [UInt8](repeating: 0, count: 32)
+        var expected: UInt64 = 1
+        var lastRecordedAt = Int64.min
+        var streamsSeen: UInt64 = 0
+        var bad: (UInt64?, String)?
+        // Expected and found sums (IndexSums) of ids, stream_events and streams.
+        var idsExpected: UInt64 = 0
+        var positionsExpected: UInt64 = 0, positionsFound: UInt64 = 0
+        var headsExpected: UInt64 = 0
+        var indexed = 0  // stream_events entries met
+        try txn.withCursor(dbs.events) { ec in
             try txn.withCursor(dbs.hashes) { hc in
-                var hashEntry = try hc.first()
-                try scan(from: 1, in: txn) { r in
-                    let keySeq = expected
-                    if r.seq != keySeq { bad = (keySeq, "record claims seq \(r.seq)"); return false }
-                    guard let h = hashEntry, BigEndianKey.uint64(h.key) == keySeq, h.value.count == 64 else {
-                        bad = (keySeq, "hash entry missing"); return false
+                try txn.withCursor(dbs.streamEvents) { sc in
+                    var entry = try ec.first()
+                    var hashEntry = try hc.first()
+                    var position = try sc.first()
+                    while let e = entry {
+                        let seq = expected
+                        if seq > head.seq {
+                            bad = (seq, "events: an event at seq \(seq) after the head (seq \(head.seq))"); return
+                        }
+                        guard e.key.count == 8, BigEndianKey.uint64(e.key) == seq else {
+                            bad = (seq, "events: the entry for seq \(seq) is under the key 0x\(ChainWalk.hex(e.key))"); return
+                        }
+                        guard Plausible.value(e.value, pageSize: pageSize), let r = RecordView(e.value) else {
+                            bad = (seq, "events: the record at seq \(seq) is malformed (\(e.value.count) bytes; see docs/FORMAT.md)"); return
+                        }
+                        if r.seq != seq { bad = (seq, "record claims seq \(r.seq)"); return }
+                        guard let h = hashEntry, h.key.count == 8, BigEndianKey.uint64(h.key) == seq else {
+                            bad = (seq, "hash entry missing"); return
+                        }
+                        guard h.value.count == 64 else {
+                            bad = (seq, "hashes: the entry at seq \(seq) is \(h.value.count) bytes, not 64"); return
+                        }
+                        var chain = SHA256(); chain.update(data: previous); chain.update(bufferPointer: r.bytes)
+                        let c = chain.finalize()
+                        let chainOK = c.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: h.value[0..<32])) }
+                        if !chainOK { bad = (seq, "chain hash does not match the record"); return }
+                        var leaf = SHA256(); leaf.update(data: [0]); leaf.update(bufferPointer: r.bytes)
+                        let l = leaf.finalize()
+                        if !l.withUnsafeBytes({ $0.elementsEqual(UnsafeRawBufferPointer(rebasing: h.value[32..<64])) }) {
+                            bad = (seq, "leaf hash does not match the record"); return
+                        }
+                        if r.recordedAt < lastRecordedAt {
+                            bad = (seq, "recordedAt goes back in time at seq \(seq)"); return
+                        }
+                        let name = r.streamBytes
+                        if name.isEmpty || r.version == 0 {
+                            bad = (seq, "events: the record at seq \(seq) has no stream or version 0"); return
+                        }
+                        // ids: (id, seq) expected once.
+                        idsExpected = IndexSums.add(idsExpected, IndexSums.hash(IndexSums.idTag, UnsafeRawBufferPointer(rebasing: r.bytes[25..<41]), seq, 0))
+                        // stream_events: K(stream) · L(version, seq), expected once; found below, stream by stream.
+                        let k = IndexSums.hash(IndexSums.streamNameTag, name)
+                        positionsExpected = IndexSums.add(positionsExpected, IndexSums.multiply(k, IndexSums.hash(IndexSums.positionTag, r.version, seq)))
+                        if r.version == 1 {
+                            // The stream's number is its rank of first appearance: its positions are
+                            // the next run of stream_events, with versions 1, 2, … in order.
+                            streamsSeen += 1
+                            var run: UInt64 = 0, version: UInt64 = 0
+                            while let p = position {
+                                guard p.key.count == 16, p.value.count == 8 else {
+                                    bad = (seq, "stream_events: the entry 0x\(ChainWalk.hex(p.key)) is malformed"); return
+                                }
+                                let number = BigEndianKey.uint64(p.key, at: 0)
+                                if number < streamsSeen {
+                                    bad = (seq, "stream_events: an entry of stream \(number) after those of stream \(streamsSeen - 1)"); return
+                                }
+                                if number > streamsSeen { break }
+                                let v = BigEndianKey.uint64(p.key, at: 8)
+                                if v != version + 1 {
+                                    bad = (seq, "stream_events: stream \(number) (\(ChainWalk.text(name))) has version \(v) after version \(version)"); return
+                                }
+                                version = v
+                                run = IndexSums.add(run, IndexSums.hash(IndexSums.positionTag, v, BigEndianKey.uint64(p.value)))
+                                indexed += 1
+                                position = try sc.next()
+                            }
+                            if version == 0 {
+                                bad = (seq, "stream_events: no entry for stream \(streamsSeen) (\(ChainWalk.text(name))), which first appears at seq \(seq)"); return
+                            }
+                            positionsFound = IndexSums.add(positionsFound, IndexSums.multiply(k, run))
+                            headsExpected = IndexSums.add(headsExpected, IndexSums.hash(IndexSums.streamHeadTag, name, streamsSeen, version))
+                        }
+                        previous = Array(c)
+                        lastRecordedAt = r.recordedAt
+                        reached = seq
+                        expected += 1
+                        entry = try ec.next()
+                        hashEntry = try hc.next()
+                        if seq & 0xFFFF == 0 { progress?(seq, head.seq) }
                     }
-                    var chain = SHA256(); chain.update(data: previous); chain.update(bufferPointer: r.bytes)
-                    let c = chain.finalize()
-                    let chainOK = c.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: h.value[0..<32])) }
-                    if !chainOK { bad = (keySeq, "chain hash does not match the record"); return false }
-                    var leaf = SHA256(); leaf.update(data: [0]); leaf.update(bufferPointer: r.bytes)
-                    let l = leaf.finalize()
-                    if !l.withUnsafeBytes({ $0.elementsEqual(UnsafeRawBufferPointer(rebasing: h.value[32..<64])) }) {
-                        bad = (keySeq, "leaf hash does not match the record"); return false
+                    if bad == nil, let h = hashEntry {
+                        let key = h.key.count == 8 ? "seq \(BigEndianKey.uint64(h.key))" : "key 0x\(ChainWalk.hex(h.key))"
+                        bad = (expected, "hashes: an entry for \(key) beyond the last event")
                     }
-                    previous = Array(c)
-                    expected += 1
-                    hashEntry = try hc.next()
-                    if keySeq & 0xFFFF == 0 { progress?(keySeq, head.seq) }
-                    return true
+                    if bad == nil, let p = position {
+                        bad = (nil, "stream_events: an entry 0x\(ChainWalk.hex(p.key)) of a stream no event opened")
+                    }
                 }
             }
-            // The scan stops at a gap silently (seek to next key); detect gaps and a short log.
-            if bad == nil {
-                let last = expected - 1
-                if last != head.seq {
-                    bad = (min(last + 1, head.seq), "log ends at seq \(last) but its head says \(head.seq)")
-                } else if head.hash != previous {
-                    bad = (head.seq, "head hash does not match the last event")
+        }
+        progress?(expected - 1, head.seq)
+        if let (seq, why) = bad { return .damaged(checked: expected - 1, at: seq, why) }
+        let last = expected - 1
+        if last != head.seq {
+            return .damaged(checked: last, at: min(last + 1, head.seq), "log ends at seq \(last) but its head says \(head.seq)")
+        }
+        if head.hash != previous { return .damaged(checked: last, at: head.seq, "head hash does not match the last event") }
+        if head.seq > 0, head.recordedAt != lastRecordedAt {
+            return .damaged(checked: last, at: head.seq, "meta: the head's recordedAt is not the last event's")
+        }
+        if head.streams != streamsSeen {
+            return .damaged(checked: last, at: nil, "meta: the head counts \(head.streams) streams, the log has \(streamsSeen)")
+        }
+        // ids and streams, each in its own key order.
+        var idsFound: UInt64 = 0, idEntries = 0
+        var malformed: String?
+        try txn.withCursor(dbs.ids) { c in
+            var e = try c.first()
+            while let entry = e {
+                guard entry.key.count == 16, entry.value.count == 40 else {
+                    malformed = "ids: the entry 0x\(ChainWalk.hex(entry.key)) is malformed (\(entry.key.count)-byte key, \(entry.value.count)-byte value)"
+                    return
                 }
+                idsFound = IndexSums.add(idsFound, IndexSums.hash(IndexSums.idTag, entry.key, BigEndianKey.uint64(entry.value), 0))
+                idEntries += 1
+                e = try c.next()
             }
-            progress?(expected - 1, head.seq)
-            if let (seq, why) = bad {
-                return VerifyResult(ok: false, checked: seq - 1, firstBadSeq: seq, problem: why)
+        }
+        if let malformed { return .damaged(checked: last, at: nil, malformed) }
+        var headsFound: UInt64 = 0, streamEntries = 0
+        try txn.withCursor(dbs.streams) { c in
+            var e = try c.first()
+            while let entry = e {
+                guard !entry.key.isEmpty, entry.value.count == 16 else {
+                    malformed = "streams: the entry \(ChainWalk.text(entry.key)) is malformed (\(entry.value.count)-byte value)"
+                    return
+                }
+                headsFound = IndexSums.add(headsFound, IndexSums.hash(IndexSums.streamHeadTag, entry.key,
+                                                                      BigEndianKey.uint64(entry.value, at: 0), BigEndianKey.uint64(entry.value, at: 8)))
+                streamEntries += 1
+                e = try c.next()
             }
-            return VerifyResult(ok: true, checked: head.seq, firstBadSeq: nil, problem: nil)
+        }
+        if let malformed { return .damaged(checked: last, at: nil, malformed) }
+        if idsFound != idsExpected || idEntries != Int(last) || positionsFound != positionsExpected || indexed != Int(last)
+            || headsFound != headsExpected || streamEntries != Int(streamsSeen) {
+            return try locate(through: last)
+        }
+        return VerifyResult(ok: true, checked: head.seq, firstBadSeq: nil, problem: nil)
+    }
+
+    /// The indexes do not match the events: looks every event up to name the first whose
+    /// entry is wrong, then every index entry to name one that no event accounts for.
+    private func locate(through last: UInt64) throws -> VerifyResult {
+        var state = EventLog.LookupState()
+        var found: VerifyResult?
+        try log.scan(from: 1, through: last, in: txn) { r in
+            if let why = try log.lookUpEntries(of: r, in: txn, state: &state) {
+                found = .damaged(checked: r.seq - 1, at: r.seq, why)
+                return false
+            }
+            return true
+        }
+        if let found { return found }
+        return try strayIdEntry(last) ?? strayStreamEvent(last) ?? strayStream(last)
+            ?? .damaged(checked: last, at: nil, "the indexes (ids, streams, stream_events) do not match the events")
+    }
+
+    /// The record at `seq`, if it is there and readable.
+    private func record(_ seq: UInt64) throws -> RecordView? {
+        try txn.get(dbs.events, key: seq).flatMap { RecordView($0) }
+    }
+
+    private func unexpectedMetaKey() throws -> String? {
+        try txn.withCursor(dbs.meta) { c in
+            var e = try c.first()
+            while let entry = e {
+                let k = Array(entry.key)
+                if k != Array("format".utf8) && k != EventLog.headKey { return "meta: an unexpected entry \(ChainWalk.text(entry.key))" }
+                e = try c.next()
+            }
+            return nil
+        }
+    }
+
+    /// The first `ids` entry that no event accounts for.
+    private func strayIdEntry(_ checked: UInt64) throws -> VerifyResult? {
+        try txn.withCursor(dbs.ids) { c in
+            var e = try c.first()
+            while let entry = e {
+                let seq = BigEndianKey.uint64(entry.value)
+                let r = try record(seq)
+                if r == nil || !r!.bytes[25..<41].elementsEqual(entry.key) {
+                    let id = RecordID(bytes: entry.key).uuidString
+                    return .damaged(checked: checked, at: r == nil ? nil : seq,
+                                    "ids: the entry for id \(id) leads to seq \(seq), " + (r == nil ? "which holds no event" : "whose event has another id"))
+                }
+                e = try c.next()
+            }
+            return nil
+        }
+    }
+
+    /// The first `stream_events` entry that no event accounts for.
+    private func strayStreamEvent(_ checked: UInt64) throws -> VerifyResult? {
+        try txn.withCursor(dbs.streamEvents) { c in
+            var e = try c.first()
+            while let entry = e {
+                let number = BigEndianKey.uint64(entry.key, at: 0), version = BigEndianKey.uint64(entry.key, at: 8)
+                let seq = BigEndianKey.uint64(entry.value)
+                let r = try record(seq)
+                let s = try r.flatMap { try txn.get(dbs.streams, key: $0.streamBytes) }
+                if r == nil || r!.version != version || s == nil || s!.count != 16 || BigEndianKey.uint64(s!) != number {
+                    return .damaged(checked: checked, at: r == nil ? nil : seq,
+                                    "stream_events: the entry of stream \(number) version \(version) leads to seq \(seq), "
+                                        + (r == nil ? "which holds no event" : "whose event is another stream's or version"))
+                }
+                e = try c.next()
+            }
+            return nil
+        }
+    }
+
+    /// The first `streams` entry whose stored number and version are not its last event's.
+    private func strayStream(_ checked: UInt64) throws -> VerifyResult? {
+        try txn.withCursor(dbs.streams) { c in
+            var e = try c.first()
+            while let entry = e {
+                let number = BigEndianKey.uint64(entry.value, at: 0), version = BigEndianKey.uint64(entry.value, at: 8)
+                let seq = try withUnsafeBytes(of: (number.bigEndian, version.bigEndian)) { k in
+                    try txn.get(dbs.streamEvents, key: k).flatMap { $0.count == 8 ? BigEndianKey.uint64($0) : nil }
+                }
+                let r = try seq.flatMap { try record($0) }
+                let next = try withUnsafeBytes(of: (number.bigEndian, (version &+ 1).bigEndian)) { try txn.get(dbs.streamEvents, key: $0) }
+                if r == nil || !r!.streamBytes.elementsEqual(entry.key) || next != nil {
+                    // Tie it to the stream's last event, when its number still finds it.
+                    let last = try seq ?? txn.withCursor(dbs.streamEvents) { c -> UInt64? in
+                        let e = try (BigEndianKey.bytes(number) + BigEndianKey.bytes(.max)).withUnsafeBytes { try c.seek(atMost: $0) }
+                        guard let e, e.key.count == 16, e.value.count == 8, BigEndianKey.uint64(e.key) == number else { return nil }
+                        return BigEndianKey.uint64(e.value)
+                    }
+                    return .damaged(checked: checked, at: last, "streams: \(ChainWalk.text(entry.key)) says stream \(number) at version \(version), "
+                                        + "which is not its last event")
+                }
+                e = try c.next()
+            }
+            return nil
         }
     }
 }

@@ -3,15 +3,26 @@ import EventLog
 import Ledger
 
 extension LedgerTool {
-    /// `ledger verify [--bundle DIR [--public-key HEX]] [--json]`.
+    /// `ledger verify [--deep] [--checkpoint FILE] [--bundle DIR [--public-key HEX]] [--json]`.
     struct VerifyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Check the hash chain: nothing altered, removed or reordered.",
             discussion: """
-            Walks every event from seq 1: each record at its own seq, no gaps, each chain \
-            hash = SHA-256(previous hash ‖ record), each leaf hash, and the head. Exits 4 \
-            at the first damaged seq, 0 when the whole chain verifies.
+            Walks every event from seq 1: each record under its own seq, no gaps, each chain \
+            hash = SHA-256(previous hash ‖ record), each leaf hash, and the head; and every \
+            entry of the log's indexes (ids, streams, stream_events) against the events, so \
+            a changed key or value in any of the log's own tables is found. Exits 4 at the \
+            first damage (naming the seq when there is one), 0 when everything verifies.
+
+            With --deep it also rebuilds, from the log alone, everything derived from it and \
+            compares it with what is stored: every event's index entries looked up as queries \
+            look them up, the id index's content digests, the rules' state, the personal-data \
+            links (ticket to customer, live customer records and their look-up entries) and \
+            the projections; it names the first divergence (table, key, stored vs expected, \
+            seq). Slower than the plain check; its replay is kept in a scratch directory \
+            under $TMPDIR, removed afterwards. A ledger too damaged to open, a malformed \
+            entry or an LMDB error of a damaged file is also exit 4.
 
             With --bundle DIR it checks an export bundle instead (docs/VERIFY.md): the manifest's \
             canonical bytes and signature by the trusted key (--public-key, else the key of the \
@@ -33,6 +44,7 @@ extension LedgerTool {
 
             Examples:
               ledger verify
+              ledger verify --deep --json
               ledger --ledger /srv/ledger verify --json
               ledger verify --proof t42-proof.json --key "$(cat ledger.vkey)"
               ledger verify --checkpoint checkpoint-2026-03-01.txt --json
@@ -71,7 +83,11 @@ extension LedgerTool {
                                    + "(default: the ledger's own).", valueName: "key"))
         var key: String?
 
-        @Flag(help: "Print {\"ok\":bool,\"checked\":N,\"firstBadSeq\":N|null} instead of a sentence.")
+        @Flag(help: ArgumentHelp("Also rebuild every index, the rules' state, the personal-data links and the projections "
+                                 + "from the log and compare them with what is stored (slower)."))
+        var deep = false
+
+        @Flag(help: "Print {\"ok\":bool,\"checked\":N,\"firstBadSeq\":N|null,\"problem\":…} instead of a sentence.")
         var json = false
 
         func validate() throws {
@@ -80,6 +96,7 @@ extension LedgerTool {
             if bundle == nil, publicKey != nil || !witnessKeys.isEmpty { throw ValidationError("--public-key and --witness-key go with --bundle") }
             if old != nil, proof == nil { throw ValidationError("--old goes with --proof") }
             if key != nil, proof == nil, checkpoint == nil { throw ValidationError("--key goes with --proof or --checkpoint") }
+            if deep, bundle != nil || proof != nil { throw ValidationError("--deep checks the ledger, not a bundle or a proof") }
         }
 
         func run() throws {
@@ -88,23 +105,8 @@ extension LedgerTool {
                 return try BundleCheck.run(directory: bundle, publicKey: publicKey, checkpoint: checkpoint, witnessKeys: witnessKeys,
                                            global: global, json: json)
             }
-            if let checkpoint { return try ProofCheck.checkpoint(checkpoint, key: key, global: global, json: json) }
-            let ledger = try global.openForQuery(readOnly: true)
-            let head = try ledger.log.head()
-            let bar = ProgressBar("verifying", unit: "events", total: Double(head.seq))
-            let result = try ledger.log.verify { done, _ in bar.update(Double(done)) }
-            bar.finish()
-            if json {
-                var w = JSONWriter()
-                JSONShape.verify(result, into: &w)
-                Terminal.printBytes(w.bytes)
-            } else if result.ok {
-                Terminal.print("ok: \(Format.count(result.checked)) events verified; head hash \(head.hash.hex)")
-            } else {
-                Terminal.print("DAMAGED at seq \(result.firstBadSeq.map(String.init) ?? "?"): \(result.problem ?? "unknown problem"); "
-                               + "\(Format.count(result.checked)) events before it verified")
-            }
-            if !result.ok { throw ExitCode(ExitStatus.damaged) }
+            if let checkpoint, !deep { return try ProofCheck.checkpoint(checkpoint, key: key, global: global, json: json) }
+            try LedgerVerify.run(global: global, deep: deep, checkpoint: checkpoint, key: key, json: json)
         }
     }
 }
