@@ -249,5 +249,43 @@ import Testing
         let refused = try LedgerBinary.run(["--ledger", dir, "audit", "--reveal"])
         #expect(refused.status == 1 && refused.stdout.isEmpty && refused.stderr.contains("--operator"))
     }
+
+    @Test func aReadOnlyLedgerCannotReveal() throws {
+        let dir = temporaryDirectory()
+        var s = Script()
+        do { _ = try Ledger.open(at: dir).importStrings(s.organisation() + PrivacyTests.history(&s)) }
+        var options = Ledger.Options()
+        options.readOnly = true
+        let ledger = try Ledger.open(at: dir, options: options)
+        let point = try ledger.point(asOf: nil, now: nil)
+        let error = #expect(throws: (any Error).self) { try ledger.ticketEvents("T1", at: point, reveal: .init(operator: "m1", purpose: "x")) }
+        #expect(error.map { "\($0)" }?.contains("read-only ledger cannot reveal") == true)
+        #expect(throws: (any Error).self) { try ledger.audit(.init(), reveal: .init(operator: "m1", purpose: "x")) }
+        let masked = try ledger.ticketEvents("T1", at: point).map { String(decoding: $0.json, as: UTF8.self) }.joined()
+        #expect(masked.contains(Ledger.masked) && !masked.contains("Zelda Quist"))
+    }
+
+    @Test func aFormat1LedgerIsRefusedWithWhatToDoAndLeftUnchanged() throws {
+        let dir = temporaryDirectory()
+        var s = Script()
+        do {
+            let ledger = try Ledger.open(at: dir)
+            _ = try ledger.importStrings(s.organisation())
+            try ledger.log.environment.write { txn in
+                try txn.put(try txn.database("meta"), key: Array("format".utf8), value: Array("escalation-ledger/1".utf8))
+            }
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb"))
+        let expected = "this ledger is in format escalation-ledger/1; this version reads only escalation-ledger/2. Nothing was changed."
+        for readOnly in [false, true] {
+            var options = Ledger.Options()
+            options.readOnly = readOnly
+            let error = #expect(throws: (any Error).self) { try Ledger.open(at: dir, options: options) }
+            #expect(error.map { "\($0)" }?.contains(expected) == true, "\(String(describing: error))")
+        }
+        let cli = try LedgerBinary.run(["--ledger", dir, "stats"])
+        #expect(cli.status == 1 && cli.stderr.contains(expected) && cli.stderr.contains("ledger export"), "\(cli.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb")) == before)
+    }
 }
 
