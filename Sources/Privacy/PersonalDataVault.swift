@@ -246,7 +246,11 @@ public final class PersonalDataVault: @unchecked Sendable {
         rotationNeeded = false
         if let r { keys[r.old] = nil; cache.removeAll() }
         lock.unlock()
-        if let r { try kek.destroy(r.old) }
+        guard let r else { return }
+        // The commit that names the new KEK must be on disk before the old KEK goes: with relaxed
+        // durability (no fsync per commit) an OS crash could otherwise bring back a log needing it.
+        if environment.options.durability == .relaxed { try environment.sync() }
+        try kek.destroy(r.old)
     }
 
     /// Called when the append transaction did not commit (a full disk, an I/O error): forget

@@ -156,6 +156,10 @@ import Testing
             s.line("personalDataErased", 20, actor: "m1", channel: "ask:compliance", ["customer": id]),
         ]
         #expect(try ledger.importStrings(compliance).appended == 3)
+        // Erased: a new hold or a second erasure names nobody (docs/DECISIONS.md).
+        let again = [s.line("legalHoldPlaced", 21, actor: "m1", channel: "ask:compliance", ["customer": id, "matter": "M-3"]),
+                     s.line("personalDataErased", 22, actor: "m1", channel: "ask:compliance", ["customer": id])]
+        #expect(try ledger.importStrings(again).refused.map(\.rule) == ["unknownCustomer", "unknownCustomer"])
         // The same customer id calls again: a new record under a new pseudonym.
         #expect(try ledger.importStrings(PrivacyTests.history(&s, ticket: "T2", at: 30)).refused.isEmpty)
         // A writer retrying the three lines gets duplicates (CONTRACT.md section 4), not refusals.
