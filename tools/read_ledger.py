@@ -177,6 +177,9 @@ def present(event, event_id, vault, reveal):
 
 def main(argv):
     args = argv[1:]
+    if args and args[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
     if not args or args[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 1
