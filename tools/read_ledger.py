@@ -1,14 +1,33 @@
 #!/usr/bin/env python3
-"""Reads an escalation ledger with nothing but Python and the `lmdb` package,
-following docs/FORMAT.md: prints every event as a JSON line and recomputes the
-hash chain and the Merkle leaf hashes.
+"""Reads an escalation ledger (format escalation-ledger/2) with nothing but Python,
+the `lmdb` package and, to reveal personal data, the `cryptography` package,
+following docs/FORMAT.md: recomputes the hash chain and the Merkle leaf hashes,
+and prints every event as a JSON line.
 
-    python3 tools/read_ledger.py escalations.ledger            # verify, print a summary
-    python3 tools/read_ledger.py escalations.ledger --events   # also print each event
+    python3 tools/read_ledger.py LEDGER                      # verify, print a summary
+    python3 tools/read_ledger.py LEDGER --events             # also each event, personal data masked
+    python3 tools/read_ledger.py LEDGER --events --reveal    # personal data in clear (needs LEDGER/keys)
+    python3 tools/read_ledger.py LEDGER --events --stored    # each event exactly as stored (sealed)
+
+Options:
+  --events      print each event: {"seq","version","recordedAtMicros","stream","hash","event"}
+  --reveal      show customers' personal data in clear: the customer id, name and phone
+                and the free text of their tickets (issue, goal, reason, text, lessons),
+                opened with the key-encryption key in the keys directory. Unlike
+                `ledger ... --reveal`, this reads the files and records nothing: whoever
+                can read LEDGER/keys can read every live customer's data.
+  --keys DIR    the key directory (default: LEDGER/keys), for --reveal
+  --stored      print events as stored: pseudonyms, "[sealed]" and the sealed boxes
+
+Without --reveal personal data is masked as the ledger's queries mask it: the customer
+id as its pseudonym (cus_<32 hex>), the other fields as "[masked]". An erased
+customer's fields read "[erased]" in every mode but --stored (no key is needed to
+tell: an erased customer has no record in privacy.customers).
 
 Exit status: 0 when the chain verifies, 4 when it does not (naming the first bad seq),
 1 on other errors.
 """
+import base64
 import hashlib
 import json
 import struct
@@ -19,11 +38,28 @@ try:
 except ImportError:
     sys.exit("read_ledger.py needs the lmdb package: pip install lmdb")
 
+FORMAT = b"escalation-ledger/2"
+SEALED, MASKED, ERASED = "[sealed]", "[masked]", "[erased]"
+
+# The personal free-text fields of each event type, by path (docs/FORMAT.md,
+# "Personal data"); the customer id (customer.id) is handled apart.
+PERSONAL_TEXT = {
+    "callOpened": ["customer.name", "customer.phone", "issue"],
+    "escalationRequested": ["goal"],
+    "requestDeclined": ["reason"],
+    "noteLogged": ["text"],
+    "ticketReopened": ["reason"],
+    "debriefHeld": ["lessons"],
+    "feedbackGiven": ["text"],
+    "sanctionIssued": ["reason"],
+}
+COMPLIANCE = ("legalHoldPlaced", "legalHoldReleased", "personalDataErased")
+
 
 def parse_record(value):
     """Splits a stored record (docs/FORMAT.md, 'The record') into its fields."""
     if len(value) < 43 or value[0] != 1:
-        raise ValueError("not a format-1 record")
+        raise ValueError("not a record of layout 1")
     seq, recorded_at, version = struct.unpack(">QqQ", value[1:25])
     event_id = value[25:41]
     (stream_len,) = struct.unpack(">H", value[41:43])
@@ -32,19 +68,148 @@ def parse_record(value):
     return seq, recorded_at, version, event_id, stream, payload
 
 
+class Vault:
+    """The privacy tables (docs/FORMAT.md, 'Personal data'), opened with the KEK when revealing."""
+
+    def __init__(self, env, txn, key_dir, reveal):
+        self.txn = txn
+        self.customers = env.open_db(b"privacy.customers", txn=txn, create=False)
+        self.records = {}
+        self.aesgcm = None
+        if reveal:
+            try:
+                from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+            except ImportError:
+                sys.exit("--reveal needs the cryptography package: pip install cryptography")
+            self.aesgcm = AESGCM
+            meta = env.open_db(b"privacy.meta", txn=txn, create=False)
+            stored = txn.get(b"kek", db=meta)
+            if stored is None or len(stored) != 8:
+                sys.exit("the ledger has no key-encryption key generation (privacy.meta/kek)")
+            (generation,) = struct.unpack(">Q", stored)
+            path = "%s/kek.%d" % (key_dir, generation)
+            try:
+                with open(path, "rb") as f:
+                    kek = f.read()
+            except OSError as e:
+                sys.exit("cannot read the key-encryption key %s: %s (rotated by an erasure? retry)" % (path, e.strerror))
+            if len(kek) != 32 or kek == b"\0" * 32:
+                sys.exit("the key-encryption key %s was destroyed (rotated by an erasure?); retry" % path)
+            self.kek = AESGCM(kek)
+
+    def record(self, pseudonym):
+        """(customer key, real id) of a live customer, None once erased."""
+        if pseudonym not in self.records:
+            boxed = self.txn.get(pseudonym.encode(), db=self.customers)
+            if boxed is None:
+                self.records[pseudonym] = None
+            elif self.aesgcm is None:
+                self.records[pseudonym] = (None, None)
+            else:
+                plain = self.kek.decrypt(boxed[:12], boxed[12:], pseudonym.encode())
+                self.records[pseudonym] = (self.aesgcm(plain[:32]), plain[32:].decode("utf-8"))
+        return self.records[pseudonym]
+
+    def open(self, sealed, event_id):
+        """The sealed values {path: value} (None once erased; {} when not revealing)."""
+        pseudonym, _, box = sealed.partition(":")
+        record = self.record(pseudonym)
+        if record is None:
+            return None
+        key, _ = record
+        if key is None:
+            return {}
+        data = base64.b64decode(box)
+        plain = key.decrypt(data[:12], data[12:], event_id + pseudonym.encode())
+        return json.loads(plain.decode("utf-8"))  # the padding is trailing spaces
+
+
+def get_path(event, path):
+    head, _, tail = path.partition(".")
+    if tail:
+        return event.get(head, {}).get(tail)
+    return event.get(head)
+
+
+def set_path(event, path, value):
+    head, _, tail = path.partition(".")
+    if tail:
+        event[head][tail] = value
+    else:
+        event[head] = value
+
+
+def present(event, event_id, vault, reveal):
+    """The stored event as the ledger shows it: revealed, masked, or [erased]."""
+    kind = event.get("type")
+    paths = [p for p in PERSONAL_TEXT.get(kind, []) if get_path(event, p) is not None]
+    sealed = event.pop("sealed", None)
+    if sealed is not None:
+        values = vault.open(sealed, event_id)
+        if values is None:
+            if kind == "callOpened":
+                event["customer"]["id"] = ERASED
+            for p in paths:
+                set_path(event, p, ERASED)
+        elif reveal:
+            if kind == "callOpened":
+                event["customer"]["id"] = values.get("customer.id", event["customer"]["id"])
+            for p in paths:
+                set_path(event, p, values.get(p, get_path(event, p)))
+        else:
+            for p in paths:
+                set_path(event, p, MASKED)
+        return event
+    if kind in COMPLIANCE:
+        record = vault.record(event["customer"])
+        if record is None:
+            event["customer"] = ERASED
+        elif reveal:
+            event["customer"] = record[1]
+        return event
+    # Free text recorded on an erased customer's ticket is stored as [erased] already.
+    if not reveal:
+        for p in paths:
+            if get_path(event, p) == SEALED:
+                set_path(event, p, MASKED)
+    return event
+
+
 def main(argv):
-    if len(argv) < 2:
+    args = argv[1:]
+    if args and args[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    if not args or args[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 1
-    directory, show = argv[1], "--events" in argv[2:]
-    env = lmdb.open(directory + "/log", readonly=True, lock=False, max_dbs=32, subdir=True)
+    directory = args[0]
+    options = args[1:]
+    known = {"--events", "--reveal", "--stored", "--keys"}
+    for i, a in enumerate(options):
+        if a.startswith("--") and a not in known:
+            print("unknown option %s\n%s" % (a, __doc__), file=sys.stderr)
+            return 1
+    show, reveal, stored = "--events" in options, "--reveal" in options, "--stored" in options
+    key_dir = directory + "/keys"
+    if "--keys" in options:
+        i = options.index("--keys")
+        if i + 1 >= len(options):
+            print("--keys needs a directory", file=sys.stderr)
+            return 1
+        key_dir = options[i + 1]
+    if reveal and stored:
+        print("--reveal and --stored exclude each other", file=sys.stderr)
+        return 1
+    env = lmdb.open(directory + "/log", readonly=True, lock=False, max_dbs=64, subdir=True)
     events_db = env.open_db(b"events", create=False)
     hashes_db = env.open_db(b"hashes", create=False)
     meta_db = env.open_db(b"meta", create=False)
     with env.begin() as txn:
         fmt = txn.get(b"format", db=meta_db)
-        if fmt != b"escalation-ledger/2":
-            sys.exit("not an escalation ledger (format %r)" % fmt)
+        if fmt != FORMAT:
+            sys.exit("not an escalation ledger of format %s (found %r)" % (FORMAT.decode(), fmt))
+        vault = Vault(env, txn, key_dir, reveal) if show and not stored else None
         head = txn.get(b"head", db=meta_db) or b"\0" * 56
         head_seq, _, _ = struct.unpack(">QqQ", head[:24])
         head_hash = head[24:56]
@@ -55,14 +220,17 @@ def main(argv):
         for key, value in txn.cursor(db=events_db):
             (key_seq,) = struct.unpack(">Q", key)
             seq, recorded_at, version, event_id, stream, payload = parse_record(value)
-            stored = hashes.value() if hashes.key() == key else None
+            stored_hashes = hashes.value() if hashes.key() == key else None
             chain = hashlib.sha256(previous + value).digest()
             leaf = hashlib.sha256(b"\0" + value).digest()
-            if key_seq != expected or seq != key_seq or stored is None or stored[:32] != chain or stored[32:] != leaf:
+            if key_seq != expected or seq != key_seq or stored_hashes is None \
+                    or stored_hashes[:32] != chain or stored_hashes[32:] != leaf:
                 print(json.dumps({"ok": False, "checked": expected - 1, "firstBadSeq": expected}))
                 return 4
             if show:
                 event = json.loads(payload)
+                if vault is not None:
+                    event = present(event, event_id, vault, reveal)
                 print(json.dumps({"seq": seq, "version": version, "recordedAtMicros": recorded_at,
                                   "stream": stream, "hash": chain.hex(), "event": event}, ensure_ascii=False))
             previous = chain

@@ -174,7 +174,11 @@ final class Importer {
         case .failure(let refused as BatchRefused):
             report.refused.append(Refusal(line: f.lines[refused.index], Ledger.violation(refused.reason, event: f.events[refused.index])))
         case .failure(let error):
-            throw error
+            // A storage failure (a full disk, an I/O error): the batch's transaction was rolled
+            // back whole, and nothing after it was sent.
+            throw LedgerError.invalid("the ledger could not be written (\(error)); nothing from line \(f.lines.first ?? 0) on "
+                + "was appended (\(report.appended) events from earlier lines were). Import the file again once "
+                + "this is fixed: the events already appended count as duplicates")
         }
     }
 

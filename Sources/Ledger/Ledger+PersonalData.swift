@@ -105,11 +105,45 @@ extension Ledger {
         return try ticketEvents(id, at: point, view: .revealed)
     }
 
+    /// The audit trail (``audit(_:limit:)``), masked; or, with `reveal`, the personal data of
+    /// the live customers it shows in clear, after recording one `personalDataRevealed` that
+    /// names them all (none is recorded when the entries show no live customer's data).
+    public func audit(_ filter: AuditFilter, reveal: RevealRequest?, limit: Int = .max) throws -> [AuditEntry] {
+        guard let reveal else { return try audit(filter, limit: limit) }
+        var shown = Set<String>()
+        let masked = try audit(filter, limit: limit, revealing: [], customers: { shown.insert($0) })
+        guard !shown.isEmpty else { return masked }
+        try recordReveal(operator: reveal.operator, purpose: reveal.purpose, customers: shown.sorted(),
+                         query: "audit" + filter.description)
+        // Only the customers on record are shown in clear, even if more were appended meanwhile.
+        return try audit(filter, limit: limit, revealing: shown, customers: nil)
+    }
+
+    /// The pseudonym of the customer whose personal data a stored event holds: the one its
+    /// sealed value names, or a compliance event's customer.
+    static func customerPseudonym(_ stored: Event) -> String? {
+        if let sealed = stored.sealed { return PersonalDataVault.pseudonym(ofSealed: sealed) }
+        return stored.type.category == .compliance ? stored.customerID : nil
+    }
+
     /// A customer's history (``customerHistory(_:view:)``), revealed after recording it when asked.
     public func customerHistory(_ id: String, reveal: RevealRequest?) throws -> (pseudonym: String, events: [DisplayEvent])? {
         guard let reveal else { return try customerHistory(id, view: .masked) }
         guard let masked = try customerHistory(id, view: .masked) else { return nil }
         try recordReveal(operator: reveal.operator, purpose: reveal.purpose, customers: [masked.pseudonym], query: "customer \(masked.pseudonym)")
         return try customerHistory(id, view: .revealed)
+    }
+}
+
+extension Ledger.AuditFilter: CustomStringConvertible {
+    /// The filter as command-line options (recorded as a reveal's `query`).
+    public var description: String {
+        var parts: [String] = []
+        if let ticket { parts.append("--ticket \(ticket)") }
+        if let staff { parts.append("--staff \(staff)") }
+        if let from { parts.append("--from \(from)") }
+        if let to { parts.append("--to \(to)") }
+        if let channel { parts.append("--channel \(channel)") }
+        return parts.map { " " + $0 }.joined()
     }
 }

@@ -131,17 +131,28 @@ extension Ledger {
         public var hash: String
     }
 
-    /// The audit trail, in seq order. By ticket it reads that ticket's stream; otherwise it scans the log.
+    /// The audit trail, in seq order, personal data masked. By ticket it reads that ticket's
+    /// stream; otherwise it scans the log.
     public func audit(_ filter: AuditFilter, limit: Int = .max) throws -> [AuditEntry] {
+        try audit(filter, limit: limit, revealing: [], customers: nil)
+    }
+
+    /// The audit trail with the personal data of the customers (pseudonyms) in `revealing`
+    /// shown in clear and everyone else's masked; `customers` is given the pseudonym of each
+    /// live customer whose personal data an entry shows.
+    func audit(_ filter: AuditFilter, limit: Int, revealing: Set<String>, customers: ((String) -> Void)?) throws -> [AuditEntry] {
         let decoder = EventDecoder(mode: .stored)
         var out: [AuditEntry] = []
         try log.environment.read { txn in
             func consider(_ r: RecordView) throws -> Bool {
-                let e = try present(try decoder.decode(r.payload), .masked, in: txn)
+                let stored = try decoder.decode(r.payload)
+                let customer = Ledger.customerPseudonym(stored)
+                let e = try present(stored, customer.map(revealing.contains) == true ? .revealed : .masked, in: txn)
                 if let c = filter.channel, e.channel != c { return true }
                 if let f = filter.from, e.at < f { return true }
                 if let t = filter.to, e.at > t { return true }
                 if let s = filter.staff, !e.names(s) { return true }
+                if let customers, let customer, try vault.customer(pseudonym: customer, in: txn) != nil { customers(customer) }
                 out.append(AuditEntry(seq: r.seq, recordedAt: Timestamp(microsecondsSinceEpoch: r.recordedAt), at: e.at,
                                       actor: e.actor, channel: e.channel, type: e.type.rawValue, ticket: e.ticket,
                                       summary: e.summary, hash: try log.chainHash(r.seq, txn).hex))

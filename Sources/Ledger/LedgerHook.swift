@@ -105,9 +105,12 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
                 if case .callOpened(let b) = event.body { submitted["customer.id"] = b.customer.id }
                 same = submitted == v
             }
-        } else if event.type.category == .compliance, let id = event.customerID {
-            guard let p = try vault.pseudonym(forCustomer: id, in: txn) else { return }
-            same = p == stored.customerID
+        } else if event.type.category == .compliance, let id = event.customerID, let p = stored.customerID {
+            // The customer the stored event names, while they are live; a retry after their
+            // erasure (even once the same id has called again, under a new pseudonym) is
+            // compared on its non-personal content alone, as the digest already did.
+            guard let record = try vault.customer(pseudonym: p, in: txn) else { return }
+            same = record.id == id
         } else {
             return
         }

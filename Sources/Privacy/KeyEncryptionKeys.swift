@@ -9,8 +9,10 @@ import Foundation
 /// zeros and unlinked once the rotation has committed. The deleted record may linger
 /// in LMDB's free pages, but only sealed under a key that no longer exists anywhere.
 ///
-/// Generations only grow, so a file is never written twice: a process overwriting an
-/// old generation can never destroy a key another process has just created.
+/// Committed generations only grow. A generation's file is created (the committed one plus
+/// one, by a rotation) or destroyed while it is not current only under LMDB's writer lock;
+/// after a commit, only generations below the committed one are destroyed. So no process
+/// can destroy a key that another process has committed.
 struct KeyEncryptionKeys: Sendable {
     let directory: String
 

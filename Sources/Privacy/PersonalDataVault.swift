@@ -229,13 +229,13 @@ public final class PersonalDataVault: @unchecked Sendable {
             }
         }
         let fresh = Keys(generation: old.generation + 1, kek: SymmetricKey(data: try kek.create(old.generation + 1)))
-        try txn.clear(lookup)
-        for r in records { try put(r, fresh, in: txn) }
-        try txn.put(meta, key: Array("kek".utf8), value: BigEndianKey.bytes(fresh.generation))
         lock.lock()
         keys[fresh.generation] = fresh
         rotation = (old.generation, fresh.generation)
         lock.unlock()
+        try txn.clear(lookup)
+        for r in records { try put(r, fresh, in: txn) }
+        try txn.put(meta, key: Array("kek".utf8), value: BigEndianKey.bytes(fresh.generation))
     }
 
     /// Called after the append transaction committed: destroys the retired KEK.
@@ -246,17 +246,33 @@ public final class PersonalDataVault: @unchecked Sendable {
         rotationNeeded = false
         if let r { keys[r.old] = nil; cache.removeAll() }
         lock.unlock()
-        if let r { try kek.destroy(r.old) }
+        guard let r else { return }
+        // The commit that names the new KEK must be on disk before the old KEK goes: with relaxed
+        // durability (no fsync per commit) an OS crash could otherwise bring back a log needing it.
+        if environment.options.durability == .relaxed { try environment.sync() }
+        try kek.destroy(r.old)
     }
 
-    /// Called when the append transaction did not commit: forget the rotation's keys (its new
-    /// KEK file is destroyed by the next writable open).
+    /// Called when the append transaction did not commit (a full disk, an I/O error): forget
+    /// the rotation's keys and destroy its new KEK file, which protects nothing committed, so
+    /// that `keys/` holds what it held before. If that fails too, the next writable open does it.
     public func didAbort() {
         lock.lock()
-        if let r = rotation { keys[r.new] = nil; cache.removeAll() }
+        let r = rotation
+        if let r { keys[r.new] = nil; cache.removeAll() }
         rotation = nil
         rotationNeeded = false
         lock.unlock()
+        if let r { try? destroyUncommitted(r.new) }
+    }
+
+    /// Destroys KEK `generation` unless a commit made it current. Under the writer lock (an
+    /// empty write transaction), so that no other process is rotating to that generation.
+    private func destroyUncommitted(_ generation: UInt64) throws {
+        try environment.write { txn in
+            if let current = try Self.currentGeneration(txn, meta), current >= generation { return }
+            try kek.destroy(generation)
+        }
     }
 
     // MARK: Sealing

@@ -9,6 +9,11 @@ func pythonHasLMDB() -> Bool {
     (try? CrossLanguageTests.run(["python3", "-c", "import lmdb"]).status) == 0
 }
 
+/// True when python3 also has the cryptography package (to open sealed values).
+func pythonHasCryptography() -> Bool {
+    (try? CrossLanguageTests.run(["python3", "-c", "import cryptography.hazmat.primitives.ciphers.aead"]).status) == 0
+}
+
 @Suite(.enabled(if: pythonHasLMDB(), "needs python3 with the lmdb package (tools/test installs it)"))
 struct CrossLanguageTests {
 
@@ -64,5 +69,65 @@ struct CrossLanguageTests {
         let bad = try CrossLanguageTests.run(["python3", script, dir])
         #expect(bad.status == 4)
         #expect(bad.output.contains("\"firstBadSeq\": 15"))
+    }
+
+    /// Python's events, each as a JSON object, and its summary line.
+    static func pythonEvents(_ dir: String, _ options: [String]) throws -> (status: Int32, events: [NSDictionary], summary: String) {
+        let script = packageRoot.appendingPathComponent("tools/read_ledger.py").path
+        let r = try run(["python3", script, dir, "--events"] + options)
+        var lines = r.output.split(separator: "\n").map(String.init)
+        let summary = lines.popLast() ?? ""
+        let events = try lines.map { line in
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return try #require(o["event"] as? NSDictionary)
+        }
+        return (r.status, events, summary)
+    }
+
+    @Test(.enabled(if: pythonHasCryptography(), "needs python3 with the cryptography package (tools/test installs it)"))
+    func pythonOpensSealedValuesAsTheSwiftReaderShowsThem() throws {
+        let dir = temporaryDirectory()
+        var s = Script()
+        // T1: every personal field of a customer erased later, and a note recorded after the
+        // erasure; T9 a live customer with a name and phone; T10 a live customer by id alone,
+        // with a hold placed on them.
+        var lines = s.organisation() + PrivacyTests.history(&s)
+        lines.append(s.open("T9", 50, customer: "keep-1"))
+        lines.append(s.line("callOpened", 51, actor: "a2", ticket: "T10", ["agent": "a2", "customer": ["id": "id-only-7"], "issue": "late delivery 5521"]))
+        lines.append(s.line("legalHoldPlaced", 52, actor: "m1", channel: "ask:compliance", ["customer": "id-only-7", "matter": "M-9"]))
+        lines.append(s.line("personalDataErased", 60, actor: "m1", channel: "ask:compliance", ["customer": PrivacyTests.values["customer.id"]!]))
+        lines.append(s.line("noteLogged", 61, actor: "a1", ticket: "T1", ["author": "a1", "text": "called back after the erasure"]))
+        do {
+            let ledger = try Ledger.open(at: dir)
+            #expect(try ledger.importStrings(lines).refused.isEmpty)
+        }
+        let ledger = try Ledger.open(at: dir)
+        let records = try ledger.log.events()
+        for (view, options) in [(PersonalDataView.revealed, ["--reveal"]), (.masked, [])] {
+            let python = try CrossLanguageTests.pythonEvents(dir, options)
+            #expect(python.status == 0 && python.summary.contains("\"ok\": true"))
+            try #require(python.events.count == records.count)
+            for (record, theirs) in zip(records, python.events) {
+                // Swift's display line without the ledger's own fields.
+                var ours = try #require(try JSONSerialization.jsonObject(with: Data(try ledger.display(record, view).json)) as? [String: Any])
+                for k in ["seq", "version", "recordedAt", "hash"] { ours[k] = nil }
+                #expect(theirs.isEqual(to: ours), "seq \(record.seq) \(view): Python \(theirs) Swift \(ours)")
+            }
+            let text = python.events.map { String(decoding: try! JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }.joined()
+            for (field, value) in PrivacyTests.values { #expect(!text.contains(value), "erased \(field) shown by Python") }
+            #expect(text.contains(Ledger.erased) && !text.contains("called back after the erasure"))
+            #expect(text.contains("keep-1") == (view == .revealed) && text.contains("Jane Roe") == (view == .revealed))
+            #expect(text.contains("id-only-7") == (view == .revealed) && text.contains("late delivery 5521") == (view == .revealed))
+            #expect(text.contains(Ledger.masked) == (view == .masked) && !text.contains("[sealed]"))
+        }
+        // --stored prints the stored form: pseudonyms, [sealed] and the sealed boxes.
+        let stored = try CrossLanguageTests.pythonEvents(dir, ["--stored"])
+        #expect(stored.events.contains { ($0["sealed"] as? String)?.hasPrefix("cus_") == true })
+        // Text recorded on the erased customer's ticket after the erasure is stored as [erased].
+        #expect(stored.events.last?["text"] as? String == Ledger.erased && stored.events.last?["sealed"] == nil)
+        // Revealing without the keys fails with a message, and shows nothing.
+        let noKeys = try CrossLanguageTests.run(["python3", CrossLanguageTests.packageRoot.appendingPathComponent("tools/read_ledger.py").path,
+                                                 dir, "--events", "--reveal", "--keys", dir + "/nowhere"])
+        #expect(noKeys.status == 1 && noKeys.output.isEmpty)
     }
 }

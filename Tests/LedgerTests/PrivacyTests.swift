@@ -80,56 +80,31 @@ import Testing
         var s = Script()
         let id = PrivacyTests.values["customer.id"]!
         var oldKEK: [UInt8] = []
+        let organisation = s.organisation()
+        let history = PrivacyTests.history(&s)
         do {
             let ledger = try Ledger.open(at: dir)
-            #expect(try ledger.importStrings(s.organisation() + PrivacyTests.history(&s) + [s.open("T9", 50, customer: "keep-1")]).refused.isEmpty)
+            #expect(try ledger.importStrings(organisation + history + [s.open("T9", 50, customer: "keep-1")]).refused.isEmpty)
             let keys = try FileManager.default.contentsOfDirectory(atPath: dir + "/keys")
             oldKEK = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/" + keys[0])))
             let erase = s.line("personalDataErased", 60, actor: "m1", channel: "ask:compliance", ["customer": id])
             #expect(try ledger.importStrings([erase]).appended == 1)
         }
-        // Every byte of every file of the ledger's directory.
-        var files: [[UInt8]] = []
-        let walker = FileManager.default.enumerator(atPath: dir)!
-        while let name = walker.nextObject() as? String {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDir), !isDir.boolValue {
-                files.append(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))))
-            }
-        }
-        func found(_ needle: [UInt8]) -> Bool { !foundAny([needle]).isEmpty }
-        /// The needles (8 bytes or more) found anywhere, in one pass over the files.
-        func foundAny(_ needles: [[UInt8]]) -> [[UInt8]] {
-            let heads = Dictionary(needles.map { n in (n.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }, n) }, uniquingKeysWith: { a, _ in a })
-            var hits: [[UInt8]] = []
-            for f in files where f.count >= 8 {
-                f.withUnsafeBytes { h in
-                    for i in 0...(h.count - 8) {
-                        let w = h.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                        if w != 0, let n = heads[w], i + n.count <= h.count, h[i..<(i + n.count)].elementsEqual(n) { hits.append(n) }
-                    }
-                }
-            }
-            return hits
-        }
-        for (field, value) in PrivacyTests.values { #expect(!found(Array(value.utf8)), "\(field) in clear in a file") }
-        #expect(!found(oldKEK), "the key-encryption key of the erased records survives")
+        let files = try LedgerFiles(dir)
+        for (field, value) in PrivacyTests.values { #expect(!files.contains(Array(value.utf8)), "\(field) in clear in a file") }
+        #expect(!files.contains(oldKEK), "the key-encryption key of the erased records survives")
+        // The idempotency digest is over the event with its personal data blanked: the digest of
+        // the call in clear, which would confirm a guess of all its values, is nowhere.
+        #expect(!files.contains(try PrivacyCustomer.clearDigest(history[0])), "a digest of the call in clear")
         // The search itself finds what is there: the current key-encryption key's bytes.
-        let current = try FileManager.default.contentsOfDirectory(atPath: dir + "/keys")
-        #expect(current.count == 1)
-        let currentKEK = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/" + current[0])))
-        #expect(found(currentKEK), "the search does not find the live key-encryption key")
-        // Confirming guesses: with every key the files hold, no candidate's look-up entry or
-        // digest is present (the true id among 10,000 candidates).
-        let keyFiles = try FileManager.default.contentsOfDirectory(atPath: dir + "/keys")
-        var candidates = (0..<9_999).map { "cust-\(String($0, radix: 16))" }
-        candidates.append(id)
-        for k in keyFiles {
-            let kek = SymmetricKey(data: try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/" + k)))
-            let lookup = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array("lookup".utf8), using: kek)))
-            let hits = foundAny(candidates.map { Array(HMAC<SHA256>.authenticationCode(for: Array($0.utf8), using: lookup)) })
-            #expect(hits.isEmpty, "\(hits.count) look-up entries confirm a candidate")
-        }
+        #expect(files.keyFiles.count == 1)
+        let currentKEK = try #require(files.keyFiles.first).bytes
+        #expect(files.contains(currentKEK), "the search does not find the live key-encryption key")
+        // Confirming guesses: with every key the files hold, no candidate's look-up entry is
+        // present (the true id among 10,000 candidates), while the survivor's is.
+        var candidates = (0..<9_998).map { "cust-\(String($0, radix: 16))" }
+        candidates += [id, "keep-1"]
+        #expect(files.confirmed(candidates) == ["keep-1"], "only the live customer's id is confirmed")
         // The survivor is still readable, and the chain verifies.
         let ledger = try Ledger.open(at: dir)
         #expect(try ledger.log.verify().ok)
@@ -169,4 +144,152 @@ import Testing
         let text = String(decoding: record.payload, as: UTF8.self)
         #expect(text.contains("personalDataRevealed") && text.contains("subject access 17") && text.contains("\"m1\""))
     }
+
+    @Test func aRetriedComplianceLineIsADuplicateWhateverHappenedSince() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        let id = PrivacyTests.values["customer.id"]!
+        #expect(try ledger.importStrings(s.organisation() + PrivacyTests.history(&s)).refused.isEmpty)
+        let compliance = [
+            s.line("legalHoldPlaced", 10, actor: "m1", channel: "ask:compliance", ["customer": id, "matter": "M-1"]),
+            s.line("legalHoldReleased", 11, actor: "m1", channel: "ask:compliance", ["customer": id, "matter": "M-1"]),
+            s.line("personalDataErased", 20, actor: "m1", channel: "ask:compliance", ["customer": id]),
+        ]
+        #expect(try ledger.importStrings(compliance).appended == 3)
+        // Erased: a new hold or a second erasure names nobody (docs/DECISIONS.md).
+        let again = [s.line("legalHoldPlaced", 21, actor: "m1", channel: "ask:compliance", ["customer": id, "matter": "M-3"]),
+                     s.line("personalDataErased", 22, actor: "m1", channel: "ask:compliance", ["customer": id])]
+        #expect(try ledger.importStrings(again).refused.map(\.rule) == ["unknownCustomer", "unknownCustomer"])
+        // The same customer id calls again: a new record under a new pseudonym.
+        #expect(try ledger.importStrings(PrivacyTests.history(&s, ticket: "T2", at: 30)).refused.isEmpty)
+        // A writer retrying the three lines gets duplicates (CONTRACT.md section 4), not refusals.
+        let retry = try ledger.importStrings(compliance)
+        #expect(retry.duplicates == 3 && retry.refused.isEmpty, "\(retry.refused)")
+        // While the stored customer is live, the same id naming another customer is refused.
+        let hold = s.line("legalHoldPlaced", 40, actor: "m1", channel: "ask:compliance", id: "00000000-0000-4000-8000-0000000000ff", ["customer": id, "matter": "M-2"])
+        #expect(try ledger.importStrings([hold]).appended == 1)
+        _ = try ledger.importStrings([s.open("T3", 41, customer: "keep-1")])
+        let other = s.line("legalHoldPlaced", 40, actor: "m1", channel: "ask:compliance", id: "00000000-0000-4000-8000-0000000000ff", ["customer": "keep-1", "matter": "M-2"])
+        #expect(try ledger.importStrings([other]).refused.first?.rule == "duplicateId")
+    }
+
+    @Test func theAuditTrailMasksByDefaultAndRevealsOnRecord() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        let v = PrivacyTests.values
+        #expect(try ledger.importStrings(s.organisation() + PrivacyTests.history(&s) + [s.open("T9", 50, customer: "keep-1")]).refused.isEmpty)
+        // The summaries carry the customer id and free text (reason, text): masked by default.
+        let masked = try ledger.audit(.init(), reveal: nil).map(\.summary).joined(separator: "\n")
+        for (field, value) in v { #expect(!masked.contains(value), "\(field) in the masked audit trail") }
+        #expect(masked.contains(Ledger.masked) && !masked.contains("keep-1"))
+        #expect(throws: (any Error).self) { try ledger.audit(.init(ticket: "T1"), reveal: .init(operator: "a1", purpose: "curious")) }
+        let head = try ledger.log.head().seq
+        let shown = try ledger.audit(.init(ticket: "T1"), reveal: .init(operator: "m1", purpose: "complaint 88")).map(\.summary).joined(separator: "\n")
+        for field in ["customer.id", "reason", "text"] { #expect(shown.contains(v[field]!), "\(field) not revealed") }
+        // One personalDataRevealed, first, naming T1's customer only.
+        #expect(try ledger.log.head().seq == head + 1)
+        let record = String(decoding: try #require(try ledger.log.event(seq: head + 1)).payload, as: UTF8.self)
+        let pseudonym = try #require(try ledger.log.environment.read { try ledger.vault.pseudonym(forCustomer: v["customer.id"]!, in: $0) })
+        #expect(record.contains("personalDataRevealed") && record.contains("complaint 88") && record.contains(pseudonym))
+        let other = try #require(try ledger.log.environment.read { try ledger.vault.pseudonym(forCustomer: "keep-1", in: $0) })
+        #expect(record.contains("audit --ticket T1") && !record.contains(other))
+        // After erasure a reveal shows [erased], and records nothing (no live customer's data is shown).
+        #expect(try ledger.importStrings([s.line("personalDataErased", 60, actor: "m1", channel: "ask:compliance", ["customer": v["customer.id"]!])]).appended == 1)
+        let erasedHead = try ledger.log.head().seq
+        let after = try ledger.audit(.init(ticket: "T1"), reveal: .init(operator: "m1", purpose: "again")).map(\.summary).joined(separator: "\n")
+        for (field, value) in v { #expect(!after.contains(value), "\(field) after erasure") }
+        let afterHead = try ledger.log.head().seq
+        #expect(after.contains(Ledger.erased) && afterHead == erasedHead)
+    }
+
+    /// Every command a person or a script reads, run as the real binary: masked by default
+    /// (no personal value in any output), and in clear only where revealed on record.
+    @Test func everyCommandsOutputMasksPersonalDataByDefault() throws {
+        let dir = temporaryDirectory()
+        let scratch = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        var s = Script()
+        let v = PrivacyTests.values
+        let lines = s.organisation() + PrivacyTests.history(&s) + [
+            s.line("ticketReopened", 8, actor: "a1", ticket: "T1", ["by": "a1", "reason": v["reason"]!]),
+            s.line("feedbackGiven", 9, actor: "tl1", ticket: "T1", ["agent": "a1", "by": "tl1", "text": v["text"]!]),
+            s.line("sanctionIssued", 10, actor: "tl1", ticket: "T1", ["agent": "a1", "by": "tl1", "severity": "coaching", "reason": v["reason"]!]),
+            s.line("legalHoldPlaced", 11, actor: "m1", channel: "ask:compliance", ["customer": v["customer.id"]!, "matter": "M-1"]),
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: scratch + "/in.jsonl", atomically: true, encoding: .utf8)
+        #expect(try LedgerBinary.run(["--ledger", dir, "import", scratch + "/in.jsonl"]).status == 0)
+        let id = v["customer.id"]!
+        let commands: [[String]] = [
+            ["ticket", "T1"], ["ticket", "T1", "--json"], ["customer", id], ["customer", id, "--json"],
+            ["audit"], ["audit", "--json"], ["audit", "--ticket", "T1"], ["findings"], ["findings", "--json"],
+            ["scorecard"], ["scorecard", "--json"], ["stats"], ["stats", "--json"], ["verify", "--json"],
+            ["prove", "--ticket", "T1"],
+        ]
+        var everything = ""
+        for c in commands {
+            let r = try LedgerBinary.run(["--ledger", dir] + c)
+            #expect(r.status == 0, "\(c): \(r.stderr)")
+            everything += r.stdout + r.stderr
+        }
+        // A pseudonymised export: the customer by pseudonym, the rest masked, in every file.
+        let export = try LedgerBinary.run(["--ledger", dir, "export", "--out", scratch + "/bundle", "--pseudonymize", "--operator", "a1", "--purpose", "research"])
+        #expect(export.status == 0, "\(export.stderr)")
+        for f in try FileManager.default.contentsOfDirectory(atPath: scratch + "/bundle") {
+            everything += try String(contentsOfFile: scratch + "/bundle/" + f, encoding: .utf8)
+        }
+        for (field, value) in v { #expect(!everything.contains(value), "\(field) shown without a reveal") }
+        #expect(everything.contains(Ledger.masked))
+        // Revealed on record: ticket, customer and audit show them; the reveal is in the log.
+        var revealed = ""
+        for c in [["ticket", "T1"], ["customer", id, "--json"], ["audit", "--ticket", "T1", "--json"]] {
+            let r = try LedgerBinary.run(["--ledger", dir] + c + ["--reveal", "--operator", "m1", "--purpose", "subject access 5"])
+            #expect(r.status == 0, "\(c): \(r.stderr)")
+            revealed += r.stdout
+        }
+        for field in ["customer.id", "reason", "text"] { #expect(revealed.contains(v[field]!), "\(field) not revealed") }
+        let audit = try LedgerBinary.run(["--ledger", dir, "audit", "--json"])
+        #expect(audit.stdout.components(separatedBy: "personal data of 1 customer(s) revealed to m1").count - 1 == 3)
+        // --reveal without an operator and a purpose is refused before anything is shown.
+        let refused = try LedgerBinary.run(["--ledger", dir, "audit", "--reveal"])
+        #expect(refused.status == 1 && refused.stdout.isEmpty && refused.stderr.contains("--operator"))
+    }
+
+    @Test func aReadOnlyLedgerCannotReveal() throws {
+        let dir = temporaryDirectory()
+        var s = Script()
+        do { _ = try Ledger.open(at: dir).importStrings(s.organisation() + PrivacyTests.history(&s)) }
+        var options = Ledger.Options()
+        options.readOnly = true
+        let ledger = try Ledger.open(at: dir, options: options)
+        let point = try ledger.point(asOf: nil, now: nil)
+        let error = #expect(throws: (any Error).self) { try ledger.ticketEvents("T1", at: point, reveal: .init(operator: "m1", purpose: "x")) }
+        #expect(error.map { "\($0)" }?.contains("read-only ledger cannot reveal") == true)
+        #expect(throws: (any Error).self) { try ledger.audit(.init(), reveal: .init(operator: "m1", purpose: "x")) }
+        let masked = try ledger.ticketEvents("T1", at: point).map { String(decoding: $0.json, as: UTF8.self) }.joined()
+        #expect(masked.contains(Ledger.masked) && !masked.contains("Zelda Quist"))
+    }
+
+    @Test func aFormat1LedgerIsRefusedWithWhatToDoAndLeftUnchanged() throws {
+        let dir = temporaryDirectory()
+        var s = Script()
+        do {
+            let ledger = try Ledger.open(at: dir)
+            _ = try ledger.importStrings(s.organisation())
+            try ledger.log.environment.write { txn in
+                try txn.put(try txn.database("meta"), key: Array("format".utf8), value: Array("escalation-ledger/1".utf8))
+            }
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb"))
+        let expected = "this ledger is in format escalation-ledger/1; this version reads only escalation-ledger/2. Nothing was changed."
+        for readOnly in [false, true] {
+            var options = Ledger.Options()
+            options.readOnly = readOnly
+            let error = #expect(throws: (any Error).self) { try Ledger.open(at: dir, options: options) }
+            #expect(error.map { "\($0)" }?.contains(expected) == true, "\(String(describing: error))")
+        }
+        let cli = try LedgerBinary.run(["--ledger", dir, "stats"])
+        #expect(cli.status == 1 && cli.stderr.contains(expected) && cli.stderr.contains("ledger export"), "\(cli.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb")) == before)
+    }
 }
+

@@ -3,7 +3,7 @@ import EscalationDomain
 import Ledger
 
 extension LedgerTool {
-    /// `ledger audit [--ticket T] [--staff S] [--from T1] [--to T2] [--channel C] [--json]`.
+    /// `ledger audit [--ticket T] [--staff S] [--from T1] [--to T2] [--channel C] [--reveal --operator S --purpose P] [--json]`.
     struct AuditCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "audit",
@@ -18,6 +18,12 @@ extension LedgerTool {
               ledger audit --staff ag-0017 --from 2026-03-02T00:00:00Z \\
                 --to 2026-03-03T00:00:00Z
               ledger audit --channel ask:billing --json
+              ledger audit --ticket T-0000042 --reveal --operator co-1 --purpose "complaint 88"
+
+            Customers' personal data in the summaries (customer ids, free text) is masked \
+            unless revealed: the customer shown by pseudonym, text as [masked], and \
+            [erased] once erased. A reveal is recorded first as one personalDataRevealed \
+            event naming the customers shown.
             """
         )
 
@@ -38,6 +44,8 @@ extension LedgerTool {
         @Option(help: ArgumentHelp("Only events logged in this channel (e.g. ask:billing).", valueName: "channel"))
         var channel: String?
 
+        @OptionGroup var reveal: RevealOptions
+
         @Flag(help: "Print a JSON array of audit entries instead of a table.")
         var json = false
 
@@ -53,7 +61,7 @@ extension LedgerTool {
             let ledger = try global.openForQuery()
             let filter = Ledger.AuditFilter(ticket: ticket, staff: staff, from: from.flatMap { Timestamp(rfc3339: $0) },
                                             to: to.flatMap { Timestamp(rfc3339: $0) }, channel: channel)
-            let entries = try ledger.audit(filter)
+            let entries = try ledger.audit(filter, reveal: reveal.request)
             if json {
                 var w = JSONWriter()
                 w.beginArray()
