@@ -72,12 +72,16 @@ extension Ledger {
         // export pseudonymised data (the rules check the operator is enrolled).
         if !request.pseudonymize { try requireComplianceOperator(request.operator) }
         var customerStreams: (stream: String, tickets: Set<String>)?
+        // The selection as recorded in exportMade: a customer is named by pseudonym, never by the
+        // real id, so that erasing the customer leaves nothing of them in the log.
+        var filter = request.filter
         if let c = request.customer {
             let p: String? = try log.environment.read { txn in
                 if let p = try vault.pseudonym(forCustomer: c, in: txn) { return p }
                 return try vault.customer(pseudonym: c, in: txn) != nil ? c : nil
             }
             guard let p else { throw LedgerError.notFound("customer \(c)") }
+            filter += (filter.isEmpty ? "" : " ") + "--customer " + p
             customerStreams = ("customer:" + p, Set(try vault.tickets(of: p, in: log.environment).map { "ticket:" + $0 }))
         }
         // Written under DIR.partial (0700, files 0600: they may hold personal data) and renamed into
@@ -100,6 +104,8 @@ extension Ledger {
         var signed: SignedCheckpoint?
         // The seqs of a filtered bundle, for its proof's nodes (a contiguous bundle's are its range).
         var selected: [UInt64] = []
+        // The live customers whose personal data the export shows in clear (personalDataRevealed).
+        var revealed: Set<String> = [], live: [String: Bool] = [:]
         var accumulator = MerkleRootAccumulator()
         var count = 0, firstSeq: UInt64 = 0, lastSeq: UInt64 = 0
         var chainBefore = [UInt8](repeating: 0, count: 32), chainAfter = chainBefore
@@ -118,7 +124,12 @@ extension Ledger {
                                        seq: r.seq, stream: r.stream, version: r.version)
                 line.append(0x0A)
                 events.write(line)
-                let event = try present(try decoder.decode(payload), view, in: txn)
+                let stored = try decoder.decode(payload)
+                let event = try present(stored, view, in: txn)
+                if view == .revealed, let p = Ledger.customerPseudonym(stored) {
+                    if live[p] == nil { live[p] = try vault.customer(pseudonym: p, in: txn) != nil }
+                    if live[p] == true { revealed.insert(p) }
+                }
                 let shown = Ledger.personalFields(event)
                 if !shown.isEmpty {
                     var w = JSONWriter()
@@ -205,9 +216,13 @@ extension Ledger {
 
         let position: Position
         do {
+            if !revealed.isEmpty {
+                try recordReveal(operator: request.operator, purpose: request.purpose, customers: revealed.sorted(),
+                                 query: "export" + (filter.isEmpty ? "" : " " + filter))
+            }
             position = try appendSystemEvent(.exportMade(.init(
                 from: firstSeq, to: lastSeq, count: UInt64(count), root: accumulator.root.hex, operator: request.operator,
-                purpose: request.purpose, filter: request.filter, pseudonymized: request.pseudonymize)))
+                purpose: request.purpose, filter: filter, pseudonymized: request.pseudonymize)))
         } catch {
             try? fm.removeItem(atPath: directory)
             throw error

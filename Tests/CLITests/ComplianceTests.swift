@@ -21,7 +21,7 @@ struct ComplianceCLITests {
         let summary = try JSONCheck.object(try export.json())
         #expect(summary["count"] as? Int == before)
         let after = try JSONCheck.object(try CLI.run(["--ledger", dir.ledger, "stats", "--json"]).json())["events"] as? Int
-        #expect(after == (before ?? 0) + 1, "exportMade is appended")
+        #expect(after == (before ?? 0) + 2, "personalDataRevealed (the export shows a customer in clear), then exportMade")
         for name in ["events.jsonl", "events.csv", "personal.jsonl", "manifest.json"] {
             #expect(FileManager.default.fileExists(atPath: out + "/" + name))
         }

@@ -105,10 +105,10 @@ struct ProofCLITests {
         let kept = try save(dir, "kept.txt", cp)
         #expect(try GoChecker.run(["-key", key, "checkpoint", kept]) == 0)
         _ = try run(dir, ["export", "--out", dir.url.appendingPathComponent("b").path, "--operator", "dir-1", "--purpose", "audit"])  // exportMade joins the log
-        let n = Fixture.good.count + 1
+        let n = Fixture.good.count + 2  // the clear export appended personalDataRevealed and exportMade
         var docs: [String: String] = [:]
         for (name, args) in [("seq", ["--seq", "3"]), ("last", ["--seq", String(n)]), ("range", ["--range", "2..\(n)"]),
-                             ("ticket", ["--ticket", "T-1"]), ("consistency", ["--consistency", String(n - 1)])] {
+                             ("ticket", ["--ticket", "T-1"]), ("consistency", ["--consistency", String(Fixture.good.count)])] {
             let r = try run(dir, ["prove"] + args)
             #expect(r.status == 0, "\(name): \(r.stderr)")
             docs[name] = try save(dir, name + ".json", r.stdout)
@@ -178,7 +178,7 @@ struct ProofCLITests {
         let key = try run(dir, ["key"]).stdout.trimmingCharacters(in: .newlines)
         // Staff, compliance and exportMade events are provable like ticket events.
         _ = try run(dir, ["export", "--out", dir.url.appendingPathComponent("b").path, "--operator", "dir-1", "--purpose", "audit"])
-        let n = Fixture.good.count + 1
+        let n = Fixture.good.count + 2  // the clear export appended personalDataRevealed and exportMade
         for args in [["--seq", "1"], ["--seq", String(n)], ["--range", "1..\(n)"], ["--range", "4..4"], ["--ticket", "T-1"], ["--consistency", "1"]] {
             let proof = try run(dir, ["prove"] + args)
             #expect(proof.status == 0, "\(args): \(proof.stderr)")

@@ -24,7 +24,7 @@ struct TailTests {
             let last = try #require(try JSONSerialization.jsonObject(with: Data(got.last!.utf8)) as? [String: Any])
             after = try #require(last["seq"] as? Int)
         }
-        #expect(Array(joined.prefix(lines.count)) == lines && joined.count == lines.count + 1, "pages join to the whole (plus exportMade)")
+        #expect(Array(joined.prefix(lines.count)) == lines && joined.count == lines.count + 2, "pages join to the whole (plus personalDataRevealed and exportMade)")
         #expect(try CLI.run(["--ledger", dir.ledger, "tail", "--after", "1000"]).status == 5)
         #expect(try CLI.run(["--ledger", dir.url.appendingPathComponent("none").path, "tail"]).status == 5)
     }

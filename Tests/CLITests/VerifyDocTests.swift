@@ -52,7 +52,7 @@ struct VerifyDocTests {
         try put("checkpoint.txt", ([lines[0], String(Int(lines[1])! - 1)] + lines.dropFirst(2)).joined(separator: "\n"))
         #expect(try VerifyDocTests.sh(signature, in: dir.url).contains("Signature Verification Failure"))
 
-        let n = Fixture.good.count + 1
+        let n = Fixture.good.count + 2  // the clear export appended personalDataRevealed and exportMade
         for args in [["--seq", "1"], ["--seq", String(n)], ["--range", "2..6"], ["--ticket", "T-1"]] {
             let doc = try ledger(["prove"] + args)
             try put("proof.json", doc)

@@ -32,7 +32,10 @@ import Testing
         #expect(result.ok, "\(result)")
         #expect(result.checked == Int(before))
         // exportMade is appended and describes the export.
-        let last = try #require(try ledger.log.event(seq: before + 1))
+        // A clear export shows customers: personalDataRevealed first, then exportMade.
+        let reveal = try #require(try ledger.log.event(seq: before + 1))
+        #expect(try EventDecoder(mode: .stored).decode(reveal.payload).type == .personalDataRevealed)
+        let last = try #require(try ledger.log.event(seq: before + 2))
         let made = try EventDecoder(mode: .stored).decode(last.payload)
         guard case .exportMade(let b) = made.body else { Issue.record("expected exportMade"); return }
         #expect(b.from == 1 && b.to == before && b.count == before && b.root == summary.merkleRoot)
@@ -115,9 +118,9 @@ import Testing
         let key = try ledger.verifierKey()
         let old = try ledger.checkpoint()
         _ = try Checkpoint.open(old.text, key: key)
-        _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))  // appends exportMade: the log grows
+        _ = try ledger.export(to: temporaryDirectory(), .init(operator: "m1", purpose: "test"))  // appends personalDataRevealed and exportMade
         let now = try ledger.checkpoint()
-        #expect(now.checkpoint.treeSize == old.checkpoint.treeSize + 1)
+        #expect(now.checkpoint.treeSize == old.checkpoint.treeSize + 2)
         let n = UInt64(now.checkpoint.treeSize)
         for subject: Ledger.ProofSubject in [.ticket("T2"), .seq(1), .seq(n), .range(from: 1, to: n), .range(from: 2, to: 3),
                                              .consistency(oldSize: UInt64(old.checkpoint.treeSize)), .consistency(oldSize: n)] {

@@ -112,6 +112,33 @@ import Testing
         #expect(String(decoding: kept[0].json, as: UTF8.self).contains("keep-1"))
     }
 
+    @Test func aClearExportIsARevealAndItsCustomerFilterSurvivesNoErasure() throws {
+        let dir = temporaryDirectory()
+        let ledger = try Ledger.open(at: dir)
+        var s = Script()
+        let id = "cust-export-filter-7781"
+        #expect(try ledger.importStrings(s.organisation() + [s.open("T1", 1, customer: id), s.open("T2", 2, customer: "other-customer-1")]).refused.isEmpty)
+        let head = try ledger.log.head().seq
+        // A clear export of one customer: personalDataRevealed names exactly them, then exportMade
+        // records the selection with their pseudonym.
+        _ = try ledger.export(to: temporaryDirectory(), .init(customer: id, operator: "m1", purpose: "subject access"))
+        let decoder = EventDecoder(mode: .stored)
+        let reveal = try decoder.decode(try #require(try ledger.log.event(seq: head + 1)).payload)
+        let made = try decoder.decode(try #require(try ledger.log.event(seq: head + 2)).payload)
+        let pseudonym = try #require(try ledger.log.environment.read { try ledger.vault.pseudonym(forCustomer: id, in: $0) })
+        guard case .personalDataRevealed(let r) = reveal.body, case .exportMade(let m) = made.body else {
+            Issue.record("expected personalDataRevealed then exportMade, got \(reveal.type) and \(made.type)"); return
+        }
+        #expect(r.customers == [pseudonym] && r.operator == "m1" && r.query.contains(pseudonym))
+        #expect(m.filter == "--customer " + pseudonym)
+        // A pseudonymised export reveals nothing.
+        _ = try ledger.export(to: temporaryDirectory(), .init(pseudonymize: true, operator: "m1", purpose: "stats"))
+        #expect(try decoder.decode(try #require(try ledger.log.event(seq: head + 3)).payload).type == .exportMade)
+        // Erased: the real id is nowhere in the files, filter included.
+        #expect(try ledger.importStrings([s.line("personalDataErased", 10, actor: "m1", ["customer": id])]).refused.isEmpty)
+        #expect(!(try LedgerFiles(dir)).contains(Array(id.utf8)), "the erased customer's id survives in the ledger's files")
+    }
+
     @Test func refusedAndRolledBackEventsLeaveNoKeyLinkOrLookUp() throws {
         let ledger = try Ledger.open(at: temporaryDirectory())
         var s = Script()

@@ -72,7 +72,7 @@ extension LedgerTool {
             if let to { filter.append("--to " + to) }
             if let ticket { filter.append("--ticket " + ticket) }
             if let staff { filter.append("--staff " + staff) }
-            if let customer { filter.append("--customer " + customer) }
+            // --customer is recorded by the ledger, as the customer's pseudonym.
             let s = try ledger.export(to: out, .init(from: from.flatMap(AsOf.init), to: to.flatMap(AsOf.init), ticket: ticket,
                                                      staff: staff, customer: customer, pseudonymize: pseudonymize,
                                                      operator: staffOperator, purpose: purpose,
