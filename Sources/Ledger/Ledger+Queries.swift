@@ -6,7 +6,9 @@ import LMDB
 import Privacy
 import Projections
 
-/// A point in the ledger's history: a seq, or a time (cut by `recordedAt`: what the ledger knew then).
+/// A point in the ledger's history: a seq, or a time (CONTRACT.md section 8). As `--as-of` a
+/// time is event time (`at`); as `--known-at` it is recorded time (`recordedAt`); a seq cuts the
+/// log at that seq either way.
 public enum AsOf: Sendable, Equatable {
     case seq(UInt64)
     case time(Timestamp)
@@ -17,35 +19,88 @@ public enum AsOf: Sendable, Equatable {
     }
 }
 
-/// Where a query looks and which clock its deadlines use.
+/// Where a query looks and which clock its deadlines use: the log cut at `seq` (what the ledger
+/// knew then), and of that, only the events whose `at` is no later than `eventTime` (the state of
+/// affairs at that moment, as the ledger knows it).
 public struct QueryPoint: Sendable {
     /// The last seq the query sees.
     public var seq: UInt64
+    /// Only events with `at` at or before this time (nil: every event through `seq`).
+    public var eventTime: Timestamp?
     /// The clock findings compare deadlines with.
     public var clock: Timestamp
-    /// True when the query is cut before the head.
-    public var isHistorical: Bool
+    /// The log's head when the point was resolved.
+    public var head: UInt64
+
+    /// True when the query does not see the whole log as it is.
+    public var isHistorical: Bool { seq < head || eventTime != nil }
+
+    /// Whether an event at `seq` with event time `at` is inside the cut.
+    public func includes(seq s: UInt64, at: Timestamp) -> Bool { s <= seq && eventTime.map { at <= $0 } ?? true }
+
+    /// How the cut reads to a person: "as of 2026-03-15T00:00:00Z, known at seq 120".
+    public var description: String {
+        var parts: [String] = []
+        if let eventTime { parts.append("as of \(eventTime)") }
+        if seq < head || eventTime == nil { parts.append((eventTime == nil ? "through" : "known at") + " seq \(seq)") }
+        return parts.joined(separator: ", ")
+    }
+
+    public init(seq: UInt64, eventTime: Timestamp? = nil, clock: Timestamp, head: UInt64) {
+        self.seq = seq; self.eventTime = eventTime; self.clock = clock; self.head = head
+    }
+}
+
+/// A cut that holds no event: it says so, and names the first event, rather than look like a clean record.
+public struct EmptyCut: Error, CustomStringConvertible {
+    public var point: QueryPoint
+    public var firstAt: Timestamp?
+    public var firstRecordedAt: Timestamp?
+    public var description: String {
+        guard let firstAt, let firstRecordedAt else { return "the ledger holds no events" }
+        return "nothing is recorded \(point.description): the ledger's first event happened at \(firstAt) (recorded at \(firstRecordedAt))"
+    }
 }
 
 extension Ledger {
-    /// Resolves `--as-of` and `--now` (CONTRACT.md section 5: the `--now` time, else the as-of time, else now).
-    public func point(asOf: AsOf?, now: Timestamp?) throws -> QueryPoint {
-        let head = try log.head()
-        switch asOf {
-        case nil:
-            return QueryPoint(seq: head.seq, clock: now ?? .now(), isHistorical: false)
-        case .seq(let s):
-            let seq = min(s, head.seq)
-            let at = try log.event(seq: seq).map { Timestamp(microsecondsSinceEpoch: $0.recordedAt) }
-            return QueryPoint(seq: seq, clock: now ?? at ?? .now(), isHistorical: seq < head.seq)
-        case .time(let t):
-            let seq = try log.seq(asOfTime: t.microsecondsSinceEpoch)
-            return QueryPoint(seq: seq, clock: now ?? t, isHistorical: seq < head.seq)
+    /// Resolves `--as-of`, `--known-at` and `--now` (CONTRACT.md section 8): the clock is the
+    /// `--now` time, else the `--as-of` time (for an `--as-of` seq, the `at` of the event there),
+    /// else the current time.
+    public func point(asOf: AsOf?, knownAt: AsOf? = nil, now: Timestamp?) throws -> QueryPoint {
+        let head = try log.head().seq
+        var seq = head
+        var eventTime: Timestamp?
+        var asOfClock: Timestamp?
+        switch knownAt {
+        case nil: break
+        case .seq(let s): seq = min(seq, s)
+        case .time(let t): seq = min(seq, try log.seq(asOfTime: t.microsecondsSinceEpoch))
         }
+        switch asOf {
+        case nil: break
+        case .seq(let s):
+            seq = min(seq, s)
+            if s >= 1, s <= head, let r = try log.event(seq: s) {
+                asOfClock = try EventDecoder(mode: .stored).decode(r.payload).at
+            }
+        case .time(let t):
+            eventTime = t
+            asOfClock = t
+        }
+        return QueryPoint(seq: seq, eventTime: eventTime, clock: now ?? asOfClock ?? .now(), head: head)
+    }
+
+    /// Throws ``EmptyCut`` when `point` holds no event at all.
+    public func requireEvents(at point: QueryPoint, seen: Int) throws {
+        guard seen == 0 else { return }
+        let first = try log.event(seq: 1)
+        throw EmptyCut(point: point, firstAt: try first.map { try EventDecoder(mode: .stored).decode($0.payload).at },
+                       firstRecordedAt: first.map { Timestamp(microsecondsSinceEpoch: $0.recordedAt) })
     }
 
     /// Runs `body` on projections as they stood at `point`: the stored projection (brought up
-    /// to date) for the head, a replay of the log cut at the point otherwise.
+    /// to date) for the head, a replay of the log's events inside the cut otherwise.
+    /// - throws: ``EmptyCut`` when a historical cut holds no event.
     public func withProjections<T>(at point: QueryPoint, _ body: (any ProjectionSnapshot) throws -> T) throws -> T {
         if !point.isHistorical {
             if !readOnly { try projector.catchUp() }
@@ -54,7 +109,9 @@ extension Ledger {
             }
             if let fresh { return fresh }
         }
-        return try body(try projector.replay(through: point.seq))
+        let snapshot = try projector.replay(through: point.seq, until: point.eventTime)
+        if point.isHistorical { try requireEvents(at: point, seen: snapshot.events) }
+        return try body(snapshot)
     }
 
     // MARK: Tickets
@@ -63,7 +120,7 @@ extension Ledger {
     public func ticket(_ id: String, at point: QueryPoint) throws -> (state: TicketState, findings: [Finding])? {
         let state: TicketState?
         if point.isHistorical {
-            state = try projector.ticket(id, asOf: point.seq)
+            state = try projector.ticket(id, asOf: point.seq, until: point.eventTime)
         } else {
             state = try withProjections(at: point) { try $0.ticket(id) }
         }
@@ -73,7 +130,7 @@ extension Ledger {
 
     /// The ticket's events through `point`, as display lines (personal data as `view` shows it).
     public func ticketEvents(_ id: String, at point: QueryPoint, view: PersonalDataView = .masked) throws -> [DisplayEvent] {
-        try log.stream("ticket:" + id, asOf: point.seq).map { try display($0, view) }
+        try log.stream("ticket:" + id, asOf: point.seq).map { try display($0, view) }.filter { point.includes(seq: $0.record.seq, at: $0.event.at) }
     }
 
     // MARK: Display

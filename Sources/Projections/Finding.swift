@@ -16,10 +16,18 @@ public struct Finding: Sendable, Hashable, Comparable {
     public var staff: String
     /// The event that raised it, or the one it is about.
     public var seq: UInt64
+    /// The event time it concerns: the event's `at`, or the deadline that passed.
+    public var at: Timestamp
+    /// One line a person can read ("transferred after 1 declined ask (2 required)").
+    public var reason: String
 
-    public init(kind: Kind, ticket: String, staff: String, seq: UInt64) {
-        self.kind = kind; self.ticket = ticket; self.staff = staff; self.seq = seq
+    public init(kind: Kind, ticket: String, staff: String, seq: UInt64, at: Timestamp, reason: String) {
+        self.kind = kind; self.ticket = ticket; self.staff = staff; self.seq = seq; self.at = at; self.reason = reason
     }
+
+    /// Stable identity: the same finding has the same id in every query, replay and as-of view
+    /// (`<ticket>/<seq>/<kind>`: a finding is about one event of one ticket, and one kind each).
+    public var id: String { "\(ticket)/\(seq)/\(kind.rawValue)" }
 
     public static func < (a: Finding, b: Finding) -> Bool {
         (a.seq, a.kind.rawValue, a.staff) < (b.seq, b.kind.rawValue, b.staff)

@@ -52,6 +52,8 @@ extension ProjectionSnapshot {
 public struct MemorySnapshot: ProjectionSnapshot {
     public let engine: ProjectionEngine
     public let store: MemoryTicketStore
+    /// How many events the replay applied (0: the cut held nothing).
+    public var events = 0
 
     public init(engine: ProjectionEngine, store: MemoryTicketStore) { self.engine = engine; self.store = store }
 

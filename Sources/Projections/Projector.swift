@@ -27,7 +27,7 @@ public final class Projector: @unchecked Sendable {
     /// Staff histories for as-of ticket views.
     let staffHistory = StaffHistory()
     /// Bump when the stored records' encoding or meaning changes: a mismatch forces a rebuild.
-    public static let schemaVersion: UInt64 = 1
+    public static let schemaVersion: UInt64 = 2  // 2: findings carry at and reason
 
     struct Generation {
         let tickets: Database
@@ -276,30 +276,39 @@ public final class Projector: @unchecked Sendable {
 
     // MARK: As of a point
 
-    /// Replays the log through `seq` into memory: whole projections as they stood then.
+    /// Replays the log through `seq` into memory, keeping only the events whose `at` is no later
+    /// than `eventTime` when one is given: whole projections as they stood then.
     /// Costs the whole log up to `seq`.
-    public func replay(through seq: UInt64) throws -> MemorySnapshot {
+    public func replay(through seq: UInt64, until eventTime: Timestamp? = nil) throws -> MemorySnapshot {
         let store = MemoryTicketStore()
         let engine = ProjectionEngine(tickets: store)
         let decoder = EventDecoder(mode: .stored)
+        var applied = 0
         try log.environment.read { txn in
             try log.scan(from: 1, through: seq, in: txn) { record in
-                try engine.apply(try decoder.decode(record.payload), seq: record.seq, version: record.version)
+                let event = try decoder.decode(record.payload)
+                if let eventTime, event.at > eventTime { return true }
+                try engine.apply(event, seq: record.seq, version: record.version)
+                applied += 1
                 return true
             }
         }
-        return MemorySnapshot(engine: engine, store: store)
+        var snapshot = MemorySnapshot(engine: engine, store: store)
+        snapshot.events = applied
+        return snapshot
     }
 
-    /// One ticket as it stood at `seq`, folded from its own stream (cost: that ticket's events
-    /// and the streams of the staff it names), with each staff member as they were at each event.
-    public func ticket(_ id: String, asOf seq: UInt64) throws -> TicketState? {
+    /// One ticket as it stood at `seq` (and, given `eventTime`, of its events only those whose
+    /// `at` is no later), folded from its own stream (cost: that ticket's events and the streams
+    /// of the staff it names), with each staff member as they were at each event.
+    public func ticket(_ id: String, asOf seq: UInt64, until eventTime: Timestamp? = nil) throws -> TicketState? {
         try log.environment.read { txn in
             let decoder = EventDecoder(mode: .stored)
             let staff = StreamStaffLookup(history: staffHistory, log: log, txn: txn, asOf: seq)
             var state: TicketState?
             try log.scanStream("ticket:" + id, asOf: seq, in: txn) { record in
                 let event = try decoder.decode(record.payload)
+                if let eventTime, event.at > eventTime { return true }
                 if state == nil, case .callOpened(let b) = event.body {
                     state = TicketState(ticket: id, opened: b, at: event.at)
                 }

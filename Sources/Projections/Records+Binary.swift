@@ -42,9 +42,9 @@ extension TicketState {
         w.uint(version); w.uint(lastSeq); w.optionalTime(resolvedAt); w.optionalInt(resolvedSeq.map { Int64($0) })
         w.optionalString(resolution?.rawValue)
         w.uint(UInt64(eventFindings.count))
-        for f in eventFindings { w.string(f.kind.rawValue); w.string(f.staff); w.uint(f.seq) }
+        for f in eventFindings { w.string(f.kind.rawValue); w.string(f.staff); w.uint(f.seq); w.time(f.at); w.string(f.reason) }
         w.string(statusBeforeCallback.rawValue); w.bool(attempted)
-        w.uint(UInt64(pendingUnavailable.count)); pendingUnavailable.forEach { w.uint($0) }
+        w.uint(UInt64(pendingUnavailable.count)); pendingUnavailable.forEach { w.uint($0.seq); w.time($0.at); w.string($0.supervisor) }
         w.optionalString(superiorAtResolution)
         w.uint(UInt64(debriefTimes.count)); debriefTimes.forEach { w.time($0) }
         w.uint(UInt64(followUpTimes.count)); followUpTimes.forEach { w.time($0) }
@@ -78,10 +78,11 @@ extension TicketState {
         s.resolvedSeq = try r.optionalInt().map { UInt64($0) }
         s.resolution = try r.optionalString().flatMap { Resolution(rawValue: $0) }
         s.eventFindings = try r.array { r in
-            Finding(kind: try r.enumValue(Finding.Kind.self), ticket: ticket, staff: try r.string(), seq: try r.uint())
+            Finding(kind: try r.enumValue(Finding.Kind.self), ticket: ticket, staff: try r.string(), seq: try r.uint(),
+                    at: try r.time(), reason: try r.string())
         }
         s.statusBeforeCallback = try r.enumValue(Status.self); s.attempted = try r.bool()
-        s.pendingUnavailable = try r.array { try $0.uint() }
+        s.pendingUnavailable = try r.array { r in PendingUnavailable(seq: try r.uint(), at: try r.time(), supervisor: try r.string()) }
         s.superiorAtResolution = try r.optionalString()
         s.debriefTimes = try r.array { try $0.time() }
         s.followUpTimes = try r.array { try $0.time() }

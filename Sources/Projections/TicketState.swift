@@ -51,7 +51,14 @@ public struct TicketState: Sendable, Equatable {
     var eventFindings: [Finding] = []
     var statusBeforeCallback: Status = .open
     var attempted = false
-    var pendingUnavailable: [UInt64] = []
+    /// `supervisorAvailability` with `available: false` and no alternative offered since.
+    var pendingUnavailable: [PendingUnavailable] = []
+
+    struct PendingUnavailable: Sendable, Equatable {
+        var seq: UInt64
+        var at: Timestamp
+        var supervisor: String
+    }
     var superiorAtResolution: String?
     var debriefTimes: [Timestamp] = []
     var followUpTimes: [Timestamp] = []
@@ -120,16 +127,25 @@ public struct TicketState: Sendable, Equatable {
             attempted = true
             if b.technique.isAsk && b.outcome == .declined { asks += 1 }
         case .supervisorAvailability(let b):
-            if !b.available { pendingUnavailable.append(seq) }
+            if !b.available { pendingUnavailable.append(PendingUnavailable(seq: seq, at: event.at, supervisor: b.supervisor)) }
         case .alternativeOffered:
             pendingUnavailable.removeAll()
         case .requestDeclined(let b):
-            if attempted { raise(.requestDeclined, staff: b.by, seq: seq, &fx) }
+            if attempted {
+                raise(.requestDeclined, staff: b.by, seq: seq, at: event.at,
+                      "\(b.by) declined the request after a de-escalation attempt (no reason is valid then)", &fx)
+            }
         case .transferred(let b):
-            if escalations > 0 && asks < 2 { raise(.transferBeforeTwoAsks, staff: b.from, seq: seq, &fx) }
+            if escalations > 0 && asks < 2 {
+                raise(.transferBeforeTwoAsks, staff: b.from, seq: seq, at: event.at,
+                      "transferred to \(b.to) after \(asks) declined ask\(asks == 1 ? "" : "s") (2 required)", &fx)
+            }
             let announced = b.mode != .blind && b.announcedName != nil && b.announcedExtension != nil
-            if !announced { raise(.unannouncedTransfer, staff: b.from, seq: seq, &fx) }
-            flushUnavailable(owner: owner, &fx)
+            if !announced {
+                raise(.unannouncedTransfer, staff: b.from, seq: seq, at: event.at,
+                      b.mode == .blind ? "blind transfer to \(b.to)" : "transfer to \(b.to) without announcing the customer's name and extension", &fx)
+            }
+            flushUnavailable(owner: owner, until: "a transfer", &fx)
             transfers.append(Transfer(seq: seq, at: event.at, from: b.from, to: b.to, mode: b.mode, announced: announced))
             owner = b.to
             setStatus(.transferred)
@@ -152,12 +168,13 @@ public struct TicketState: Sendable, Equatable {
                 callbacks[index].completedSeq = seq
                 fx.completedCallback = callbacks[index]
                 if callbacks[index].owner != b.by {
-                    raise(.callbackByOther, staff: callbacks[index].owner, seq: seq, &fx)
+                    raise(.callbackByOther, staff: callbacks[index].owner, seq: seq, at: event.at,
+                          "callback owned by \(callbacks[index].owner) completed by \(b.by)", &fx)
                 }
             }
             if status == .awaitingCallback && !callbacks.contains(where: \.isOpen) { status = statusBeforeCallback }
         case .ticketResolved(let b):
-            flushUnavailable(owner: owner, &fx)
+            flushUnavailable(owner: owner, until: "the resolution", &fx)
             status = .resolved
             resolvedAt = event.at
             resolvedSeq = seq
@@ -186,8 +203,8 @@ public struct TicketState: Sendable, Equatable {
         if status == .awaitingCallback && callbacks.contains(where: \.isOpen) { statusBeforeCallback = s } else { status = s }
     }
 
-    private mutating func raise(_ kind: Finding.Kind, staff: String, seq: UInt64, _ fx: inout Effects) {
-        let f = Finding(kind: kind, ticket: ticket, staff: staff, seq: seq)
+    private mutating func raise(_ kind: Finding.Kind, staff: String, seq: UInt64, at: Timestamp, _ reason: String, _ fx: inout Effects) {
+        let f = Finding(kind: kind, ticket: ticket, staff: staff, seq: seq, at: at, reason: reason)
         eventFindings.append(f)
         fx.raised.append(f)
         note(staff, &fx)
@@ -197,8 +214,11 @@ public struct TicketState: Sendable, Equatable {
         if !accountable.contains(staff) { accountable.append(staff); fx.newlyAccountable.append(staff) }
     }
 
-    private mutating func flushUnavailable(owner: String, _ fx: inout Effects) {
-        for s in pendingUnavailable { raise(.unavailableWithoutAlternative, staff: owner, seq: s, &fx) }
+    private mutating func flushUnavailable(owner: String, until: String, _ fx: inout Effects) {
+        for p in pendingUnavailable {
+            raise(.unavailableWithoutAlternative, staff: owner, seq: p.seq, at: p.at,
+                  "\(p.supervisor) was unavailable and no alternative was offered before \(until)", &fx)
+        }
         pendingUnavailable.removeAll()
     }
 
@@ -227,18 +247,21 @@ public struct TicketState: Sendable, Equatable {
     public func findings(clock: Timestamp) -> [Finding] {
         var out = eventFindings
         for c in callbacks where clock > c.dueBy && (c.completedAt.map { $0 > c.dueBy } ?? true) {
-            out.append(Finding(kind: .callbackOverdue, ticket: ticket, staff: c.owner, seq: c.seq))
+            let reason = c.completedAt.map { "callback due \(c.dueBy) completed late, at \($0)" } ?? "callback due \(c.dueBy) not completed"
+            out.append(Finding(kind: .callbackOverdue, ticket: ticket, staff: c.owner, seq: c.seq, at: c.dueBy, reason: reason))
         }
         if escalations > 0, let resolvedAt, let resolvedSeq, let superior = superiorAtResolution {
             let deadline = resolvedAt.adding(days: Deadlines.debriefDays)
             if clock > deadline && !debriefTimes.contains(where: { $0 <= deadline }) {
-                out.append(Finding(kind: .noDebrief, ticket: ticket, staff: superior, seq: resolvedSeq))
+                out.append(Finding(kind: .noDebrief, ticket: ticket, staff: superior, seq: resolvedSeq, at: deadline,
+                                   reason: "escalated ticket resolved at \(resolvedAt) with no debrief within \(Deadlines.debriefDays) days"))
             }
         }
         if let reachedAt, let reachedSeq, let superior = superiorAtReach {
             let deadline = reachedAt.adding(days: Deadlines.followUpDays)
             if clock > deadline && !followUpTimes.contains(where: { $0 <= deadline }) {
-                out.append(Finding(kind: .followUpMissing, ticket: ticket, staff: superior, seq: reachedSeq))
+                out.append(Finding(kind: .followUpMissing, ticket: ticket, staff: superior, seq: reachedSeq, at: deadline,
+                                   reason: "reached a supervisor at \(reachedAt); no feedback or sanction for \(openedBy) within \(Deadlines.followUpDays) days"))
             }
         }
         return out.sorted()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EscalationDomain
+import Ledger
 import Foundation
 
 /// `ledger`: the escalation ledger's command-line tool (CONTRACT.md section 8).
@@ -99,13 +100,46 @@ struct LedgerTool: ParsableCommand {
             try command.run()
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
-        } catch let failure as CommandFailure {
-            Terminal.error("ledger: " + Display.escaped(failure.message))
-            Foundation.exit(failure.status)
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
-            Terminal.error("ledger: " + Display.escaped(CommandFailure.describe(error)))
-            Foundation.exit(1)
+            let (status, message) = LedgerTool.failure(error)
+            Terminal.error("ledger: " + Display.escaped(message))
+            if LedgerTool.wantsJSON {
+                // CONTRACT.md section 8: with --format json a failure is also one JSON object on stderr.
+                var w = JSONWriter()
+                w.beginObject(); w.key("error"); w.beginObject()
+                w.field("kind", LedgerTool.kind(of: status)); w.field("message", message)
+                w.endObject(); w.endObject()
+                Terminal.error(String(decoding: w.bytes, as: UTF8.self))
+            }
+            Foundation.exit(status)
         }
+    }
+
+    /// The exit status and message of a failure: what does not exist is 5 (CONTRACT.md section 8).
+    static func failure(_ error: any Error) -> (Int32, String) {
+        switch error {
+        case let f as CommandFailure: return (f.status, f.message)
+        case let e as EmptyCut: return (ExitStatus.notFound, e.description)
+        case LedgerError.notFound(let what): return (ExitStatus.notFound, "no \(what)")
+        default: return (ExitStatus.failure, CommandFailure.describe(error))
+        }
+    }
+
+    static func kind(of status: Int32) -> String {
+        switch status {
+        case ExitStatus.refused: return "refused"
+        case ExitStatus.damaged: return "damaged"
+        case ExitStatus.notFound: return "notFound"
+        default: return "failure"
+        }
+    }
+
+    /// True when the command line asks for JSON output (`--format json` or `--json`).
+    static var wantsJSON: Bool {
+        let args = CommandLine.arguments
+        if args.contains("--json") || args.contains("--format=json") { return true }
+        if let i = args.firstIndex(of: "--format"), i + 1 < args.count { return args[i + 1] == "json" }
+        return false
     }
 }

@@ -25,7 +25,7 @@ struct FixtureLedger {
 
 @Suite("queries and their --json shapes")
 struct QueryTests {
-    static let findingFields = ["kind", "ticket", "staff", "seq"]
+    static let findingFields = ["id", "kind", "ticket", "staff", "seq", "at", "reason"]
 
     static func checkFinding(_ value: Any) throws {
         let f = try JSONCheck.object(value)
@@ -101,7 +101,7 @@ struct QueryTests {
         #expect(JSONCheck.isNull(director["twoAskCompliance"]), "null with no transfers")
     }
 
-    @Test("findings --json: {kind, ticket, staff, seq}, filtered by kind, staff and ticket")
+    @Test("findings --json: {id, kind, ticket, staff, seq, at, reason}, filtered by kind, staff and ticket")
     func findingsShape() throws {
         let ledger = try FixtureLedger()
         let all = try ledger.json(["findings"])
@@ -143,7 +143,7 @@ struct QueryTests {
         #expect(card["transfersOut"] as? Int == 0)
     }
 
-    @Test("--as-of a time cuts by recordedAt: what the ledger knew then")
+    @Test("--known-at a time cuts by recordedAt (what the ledger knew then); --as-of a time by event time")
     func asOfTime() throws {
         let ledger = try FixtureLedger(lines: Fixture.organisation + Fixture.opened)
         Thread.sleep(forTimeInterval: 0.05)
@@ -152,14 +152,20 @@ struct QueryTests {
         let rest = try ledger.dir.file("rest.jsonl", Fixture.transferAndCallback)
         #expect(try ledger.run(["import", rest]).status == 0)
 
-        let then = try JSONCheck.object(try ledger.json(["ticket", "T-1", "--as-of", cut]))
+        let then = try JSONCheck.object(try ledger.json(["ticket", "T-1", "--known-at", cut]))
         #expect(then["lastSeq"] as? Int == 7)
         #expect(then["transfers"] as? Int == 0)
         let now = try JSONCheck.object(try ledger.json(["ticket", "T-1"]))
         #expect(now["lastSeq"] as? Int == 9)
         #expect(now["transfers"] as? Int == 1)
+        // As of that same moment in event time, the transfer (which happened in March 2026) is in.
+        let asOf = try JSONCheck.object(try ledger.json(["ticket", "T-1", "--as-of", cut]))
+        #expect(asOf["transfers"] as? Int == 1)
         let early = try ledger.run(["ticket", "T-1", "--as-of", "2020-01-01T00:00:00Z"])
-        #expect(early.status == 5, "the ledger knew no ticket in 2020")
+        #expect(early.status == 5, "no ticket in 2020")
+        let empty = try ledger.run(["findings", "--as-of", "2020-01-01T00:00:00Z", "--json"])
+        #expect(empty.status == 5 && empty.stderr.contains("nothing is recorded as of 2020-01-01T00:00:00Z") && empty.stderr.contains("{\"error\":{\"kind\":\"notFound\""),
+                "an empty cut never looks like a clean record: \(empty.stderr)")
         #expect(early.stderr.contains("no ticket T-1"))
     }
 

@@ -41,7 +41,9 @@ import Testing
 
     @Test mutating func transferBeforeTwoAsks() throws {
         let raised = try findings([s.open("T1", 1), request("T1", 2), ask("T1", 3), transfer("T1", 4)], ticket: "T1")
-        #expect(raised == [Finding(kind: .transferBeforeTwoAsks, ticket: "T1", staff: "a1", seq: 11)])
+        #expect(raised == [Finding(kind: .transferBeforeTwoAsks, ticket: "T1", staff: "a1", seq: 11, at: Timestamp(rfc3339: Script.time(4))!,
+                                   reason: "transferred to s1 after 1 declined ask (2 required)")])
+        #expect(raised.first?.id == "T1/11/transferBeforeTwoAsks")
         let near = try findings([s.open("T2", 1), request("T2", 2), ask("T2", 3), ask("T2", 4, "offerHelp"), transfer("T2", 5)], ticket: "T2")
         #expect(near.isEmpty)
         // An accepted ask or another technique does not count as a declined ask.
@@ -94,6 +96,9 @@ import Testing
         let late = try findings([s.line("callbackCompleted", 130, actor: "s1", ticket: "T1", ["by": "s1", "reached": true])], ticket: "T1", clockMinutes: 200)
         #expect(late.map(\.kind) == [.callbackOverdue])
         #expect(late.first?.staff == "s1")
+        // A deadline finding concerns the deadline, and says what happened.
+        #expect(late.first?.at == Timestamp(rfc3339: Script.time(120)))
+        #expect(late.first?.reason == "callback due \(Script.time(120)) completed late, at \(Script.time(130))", "\(String(describing: late.first?.reason))")
         // Completed on time by someone else: callbackByOther, not overdue.
         let other = try findings([s.open("T2", 1), s.line("callbackScheduled", 2, actor: "a1", ticket: "T2", ["owner": "s1", "dueBy": Script.time(120)]),
                                   s.line("callbackCompleted", 60, actor: "m1", ticket: "T2", ["by": "m1", "reached": true])], ticket: "T2", clockMinutes: 500)
@@ -134,5 +139,24 @@ import Testing
         // A transfer to a team lead does not reach a supervisor.
         let low = try findings([s.open("T3", 1), request("T3", 2), ask("T3", 3), ask("T3", 4), transfer("T3", 5, to: "tl1")], ticket: "T3", clockMinutes: 40 * day)
         #expect(low.isEmpty)
+    }
+
+    @Test mutating func idsTimesAndReasonsAreTheSameInEveryView() throws {
+        let lines = [s.open("T1", 1), request("T1", 2), ask("T1", 3), transfer("T1", 4, mode: "blind", announced: false),
+                     s.line("callbackScheduled", 5, actor: "s1", ticket: "T1", ["owner": "s1", "dueBy": Script.time(60)])]
+        let clock = Timestamp(rfc3339: Script.time(10_000))!
+        let stored = try findings(lines, ticket: "T1", clockMinutes: 10_000)
+        #expect(Set(stored.map(\.kind)) == [.transferBeforeTwoAsks, .unannouncedTransfer, .callbackOverdue])
+        #expect(Set(stored.map(\.id)).count == stored.count)
+        #expect(stored.allSatisfy { !$0.reason.isEmpty && $0.id == "\($0.ticket)/\($0.seq)/\($0.kind.rawValue)" })
+        // A replay of the log and a historical view of the ticket give the very same findings.
+        let head = try ledger.log.head().seq
+        #expect(try ledger.projector.replay(through: head).findings(clock: clock, ticket: "T1") == stored)
+        let asOf = try #require(try ledger.projector.ticket("T1", asOf: head))
+        #expect(asOf.findings(clock: clock) == stored)
+        // After a replay of the stored projections, still the same.
+        try ledger.projector.rebuild()
+        let point = try ledger.point(asOf: nil, now: clock)
+        #expect(try ledger.withProjections(at: point) { try $0.findings(clock: clock, ticket: "T1") } == stored)
     }
 }

@@ -101,15 +101,17 @@ import Testing
         #expect(!stored.isEmpty)
     }
 
-    @Test func asOfTimeCutsByRecordedAt() throws {
+    @Test func knownAtATimeCutsByRecordedAt() throws {
         let ledger = try Ledger.open(at: temporaryDirectory())
         var s = Script()
         _ = try ledger.importStrings(s.organisation() + [s.open("T1", 1)])
         let between = Timestamp.now()
         usleep(2000)
         _ = try ledger.importStrings([s.line("ticketResolved", 2, actor: "a1", ticket: "T1", ["by": "a1", "resolution": "resolvedByAgent"])])
-        let then = try ledger.ticket("T1", at: try ledger.point(asOf: .time(between), now: nil))
+        let then = try ledger.ticket("T1", at: try ledger.point(asOf: nil, knownAt: .time(between), now: nil))
         #expect(then?.state.status == .open)
+        // --as-of that time is event time: the resolution happened (minute 2) long before it.
+        #expect(try ledger.ticket("T1", at: try ledger.point(asOf: .time(between), now: nil))?.state.status == .resolved)
         let now = try ledger.ticket("T1", at: try ledger.point(asOf: nil, now: nil))
         #expect(now?.state.status == .resolved)
     }

@@ -39,7 +39,7 @@ extension LedgerTool {
             let point = try query.point(in: ledger)
             let cards = try ledger.withProjections(at: point) { try $0.scorecards(clock: point.clock, staff: staff) }
             if let staff, cards.isEmpty {
-                throw CommandFailure("no staff member \(staff) in \(global.path)" + (point.isHistorical ? " as of seq \(point.seq)" : ""), status: ExitStatus.notFound)
+                throw CommandFailure("no staff member \(staff) in \(global.path)" + (point.isHistorical ? " " + point.description : ""), status: ExitStatus.notFound)
             }
             if query.json {
                 var w = JSONWriter()
@@ -91,6 +91,6 @@ extension LedgerTool {
 extension Format {
     /// `clock 2026-…Z; as of seq N` (what a query's figures depend on).
     static func clockNote(_ point: QueryPoint) -> String {
-        "clock \(point.clock)" + (point.isHistorical ? "; as of seq \(point.seq)" : "; through seq \(point.seq)")
+        "clock \(point.clock)" + "; " + point.description
     }
 }

@@ -43,7 +43,7 @@ extension LedgerTool {
             let ledger = try global.openForQuery()
             let point = try query.point(in: ledger)
             guard let (state, findings) = try ledger.ticket(id, at: point) else {
-                throw CommandFailure("no ticket \(id) in \(global.path)" + (point.isHistorical ? " as of seq \(point.seq)" : ""), status: ExitStatus.notFound)
+                throw CommandFailure("no ticket \(id) in \(global.path)" + (point.isHistorical ? " " + point.description : ""), status: ExitStatus.notFound)
             }
             let events = try ledger.ticketEvents(id, at: point, reveal: reveal.request)
             if query.json {
@@ -57,7 +57,7 @@ extension LedgerTool {
 
         static func render(_ t: TicketState, findings: [Finding], events: [Ledger.DisplayEvent], point: QueryPoint) -> String {
             var lines: [String] = []
-            lines.append("Ticket \(t.ticket)" + (point.isHistorical ? "  (as of seq \(point.seq))" : "")
+            lines.append("Ticket \(t.ticket)" + (point.isHistorical ? "  (\(point.description))" : "")
                          + "  clock \(point.clock)")
             var facts = Table([Table.Column("field"), Table.Column("value")])
             facts.add(["status", t.status.rawValue])

@@ -90,10 +90,15 @@ struct SigningOptions: ParsableArguments {
 /// Options of every query: the point in history, the clock, and the output format.
 struct QueryOptions: ParsableArguments {
     @Option(name: .customLong("as-of"),
-            help: ArgumentHelp("Show the ledger as it stood at a seq (e.g. 1200) or an RFC 3339 time "
-                               + "(e.g. 2026-03-05T17:00:00Z; cuts by when events were recorded).",
-                               valueName: "seq|time"))
+            help: ArgumentHelp("The state of affairs at an RFC 3339 time (events whose `at` is no later), as the ledger knows it "
+                               + "now; or the log cut at a seq (e.g. 1200).",
+                               valueName: "time|seq"))
     var asOf: String?
+
+    @Option(name: .customLong("known-at"),
+            help: ArgumentHelp("What the ledger knew then: only events recorded (by recordedAt or seq) no later. Combines with --as-of.",
+                               valueName: "time|seq"))
+    var knownAt: String?
 
     @Option(name: .customLong("now"),
             help: ArgumentHelp("The clock deadlines are judged against (RFC 3339). Default: the --as-of time, else the current time.",
@@ -104,8 +109,10 @@ struct QueryOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        if let asOf, AsOf(asOf) == nil {
-            throw ValidationError("--as-of '\(asOf)' is neither a seq (a whole number) nor an RFC 3339 time such as 2026-03-05T17:00:00Z")
+        for (name, value) in [("--as-of", asOf), ("--known-at", knownAt)] {
+            if let value, AsOf(value) == nil {
+                throw ValidationError("\(name) '\(value)' is neither a seq (a whole number) nor an RFC 3339 time such as 2026-03-05T17:00:00Z")
+            }
         }
         if let now, Timestamp(rfc3339: now) == nil {
             throw ValidationError("--now '\(now)' is not an RFC 3339 time such as 2026-03-05T17:00:00Z")
@@ -117,7 +124,7 @@ struct QueryOptions: ParsableArguments {
 
     /// Resolves the query point on `ledger`.
     func point(in ledger: Ledger) throws -> QueryPoint {
-        try ledger.point(asOf: parsedAsOf, now: parsedNow)
+        try ledger.point(asOf: parsedAsOf, knownAt: knownAt.flatMap(AsOf.init), now: parsedNow)
     }
 }
 

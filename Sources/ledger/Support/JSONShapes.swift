@@ -6,13 +6,16 @@ import Projections
 /// The `--json` shapes of CONTRACT.md section 8, field names as in section 6.
 /// Each writes one value into a ``JSONWriter``.
 enum JSONShape {
-    /// `{"kind","ticket","staff","seq"}`.
+    /// `{"id","kind","ticket","staff","seq","at","reason"}` (section 5).
     static func finding(_ f: Finding, into w: inout JSONWriter) {
         w.beginObject()
+        w.field("id", f.id)
         w.field("kind", f.kind.rawValue)
         w.field("ticket", f.ticket)
         w.field("staff", f.staff)
         w.field("seq", f.seq)
+        w.field("at", f.at.description)
+        w.field("reason", f.reason)
         w.endObject()
     }
 
