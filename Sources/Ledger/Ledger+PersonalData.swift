@@ -109,14 +109,22 @@ extension Ledger {
     /// the live customers it shows in clear, after recording one `personalDataRevealed` that
     /// names them all (none is recorded when the entries show no live customer's data).
     public func audit(_ filter: AuditFilter, reveal: RevealRequest?, limit: Int = .max) throws -> [AuditEntry] {
-        guard let reveal else { return try audit(filter, limit: limit) }
+        var out: [AuditEntry] = []
+        try audit(filter, reveal: reveal, limit: limit) { out.append($0) }
+        return out
+    }
+
+    /// The audit trail entry by entry (streamed), revealed after recording it when asked: a first
+    /// pass finds the live customers the entries show, then one `personalDataRevealed` names them.
+    public func audit(_ filter: AuditFilter, reveal: RevealRequest?, limit: Int = .max, _ body: (AuditEntry) throws -> Void) throws {
+        guard let reveal else { return try audit(filter, limit: limit, revealing: [], customers: nil, body) }
         var shown = Set<String>()
-        let masked = try audit(filter, limit: limit, revealing: [], customers: { shown.insert($0) })
-        guard !shown.isEmpty else { return masked }
+        try audit(filter, limit: limit, revealing: [], customers: { shown.insert($0) }) { _ in }
+        guard !shown.isEmpty else { return try audit(filter, limit: limit, revealing: [], customers: nil, body) }
         try recordReveal(operator: reveal.operator, purpose: reveal.purpose, customers: shown.sorted(),
                          query: "audit" + filter.description)
         // Only the customers on record are shown in clear, even if more were appended meanwhile.
-        return try audit(filter, limit: limit, revealing: shown, customers: nil)
+        try audit(filter, limit: limit, revealing: shown, customers: nil, body)
     }
 
     /// The pseudonym of the customer whose personal data a stored event holds: the one its

@@ -170,8 +170,14 @@ extension Ledger {
         public var from: Timestamp?
         public var to: Timestamp?
         public var channel: String?
-        public init(ticket: String? = nil, staff: String? = nil, from: Timestamp? = nil, to: Timestamp? = nil, channel: String? = nil) {
+        /// Only events after this seq (paging).
+        public var afterSeq: UInt64 = 0
+        /// The query's cut (`--as-of`, `--known-at`): nil for the whole log.
+        public var point: QueryPoint?
+        public init(ticket: String? = nil, staff: String? = nil, from: Timestamp? = nil, to: Timestamp? = nil, channel: String? = nil,
+                    afterSeq: UInt64 = 0, point: QueryPoint? = nil) {
             self.ticket = ticket; self.staff = staff; self.from = from; self.to = to; self.channel = channel
+            self.afterSeq = afterSeq; self.point = point
         }
     }
 
@@ -191,37 +197,65 @@ extension Ledger {
     /// The audit trail, in seq order, personal data masked. By ticket it reads that ticket's
     /// stream; otherwise it scans the log.
     public func audit(_ filter: AuditFilter, limit: Int = .max) throws -> [AuditEntry] {
-        try audit(filter, limit: limit, revealing: [], customers: nil)
+        var out: [AuditEntry] = []
+        try audit(filter, limit: limit, revealing: [], customers: nil) { out.append($0) }
+        return out
     }
 
-    /// The audit trail with the personal data of the customers (pseudonyms) in `revealing`
-    /// shown in clear and everyone else's masked; `customers` is given the pseudonym of each
-    /// live customer whose personal data an entry shows.
-    func audit(_ filter: AuditFilter, limit: Int, revealing: Set<String>, customers: ((String) -> Void)?) throws -> [AuditEntry] {
+    /// The audit trail given to `body` entry by entry, read in chunks of short read transactions,
+    /// so memory does not grow with the log (and no reader pins the whole log while output is
+    /// written). Personal data of the customers (pseudonyms) in `revealing` is shown in clear and
+    /// everyone else's masked; `customers` is given the pseudonym of each live customer whose
+    /// personal data an entry shows.
+    func audit(_ filter: AuditFilter, limit: Int, revealing: Set<String>, customers: ((String) -> Void)?,
+               _ body: (AuditEntry) throws -> Void) throws {
         let decoder = EventDecoder(mode: .stored)
-        var out: [AuditEntry] = []
-        try log.environment.read { txn in
-            func consider(_ r: RecordView) throws -> Bool {
-                let stored = try decoder.decode(r.payload)
-                let customer = Ledger.customerPseudonym(stored)
-                let e = try present(stored, customer.map(revealing.contains) == true ? .revealed : .masked, in: txn)
-                if let c = filter.channel, e.channel != c { return true }
-                if let f = filter.from, e.at < f { return true }
-                if let t = filter.to, e.at > t { return true }
-                if let s = filter.staff, !e.names(s) { return true }
-                if let customers, let customer, try vault.customer(pseudonym: customer, in: txn) != nil { customers(customer) }
-                out.append(AuditEntry(seq: r.seq, recordedAt: Timestamp(microsecondsSinceEpoch: r.recordedAt), at: e.at,
+        let through = filter.point?.seq ?? .max
+        var position = filter.afterSeq
+        var emitted = 0
+        let chunk = 4096
+        while true {
+            var batch: [AuditEntry] = []
+            var scanned = 0
+            var done = true
+            try log.environment.read { txn in
+                /// The entry for a record inside the cut that passes the filters, else nil.
+                func entry(_ r: RecordView) throws -> AuditEntry? {
+                    let stored = try decoder.decode(r.payload)
+                    if let eventTime = filter.point?.eventTime, stored.at > eventTime { return nil }
+                    let customer = Ledger.customerPseudonym(stored)
+                    let e = try present(stored, customer.map(revealing.contains) == true ? .revealed : .masked, in: txn)
+                    if let c = filter.channel, e.channel != c { return nil }
+                    if let f = filter.from, e.at < f { return nil }
+                    if let t = filter.to, e.at > t { return nil }
+                    if let s = filter.staff, !e.names(s) { return nil }
+                    if let customers, let customer, try vault.customer(pseudonym: customer, in: txn) != nil { customers(customer) }
+                    return AuditEntry(seq: r.seq, recordedAt: Timestamp(microsecondsSinceEpoch: r.recordedAt), at: e.at,
                                       actor: e.actor, channel: e.channel, type: e.type.rawValue, ticket: e.ticket,
-                                      summary: e.summary, hash: try log.chainHash(r.seq, txn).hex))
-                return out.count < limit
+                                      summary: e.summary, hash: try log.chainHash(r.seq, txn).hex)
+                }
+                func consider(_ r: RecordView) throws -> Bool {
+                    if r.seq <= position { return true }
+                    if r.seq > through { return false }
+                    position = r.seq
+                    scanned += 1
+                    if let e = try entry(r) {
+                        batch.append(e)
+                        if emitted + batch.count >= limit { return false }
+                    }
+                    if scanned >= chunk { done = false; return false }
+                    return true
+                }
+                if let t = filter.ticket {
+                    try log.scanStream("ticket:" + t, in: txn, consider)
+                } else {
+                    try log.scan(from: position + 1, in: txn, consider)
+                }
             }
-            if let t = filter.ticket {
-                try log.scanStream("ticket:" + t, in: txn, consider)
-            } else {
-                try log.scan(in: txn, consider)
-            }
+            for e in batch { try body(e) }
+            emitted += batch.count
+            if done || emitted >= limit { return }
         }
-        return out
     }
 
     // MARK: Stats and verification

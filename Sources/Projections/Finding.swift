@@ -29,6 +29,15 @@ public struct Finding: Sendable, Hashable, Comparable {
     /// (`<ticket>/<seq>/<kind>`: a finding is about one event of one ticket, and one kind each).
     public var id: String { "\(ticket)/\(seq)/\(kind.rawValue)" }
 
+    /// The position an id names in the findings' order (seq, then kind), for paging: read from
+    /// the right, so a ticket id may hold `/`. Nil when `id` is not a finding id.
+    public static func cursor(_ id: String) -> (seq: UInt64, kind: String)? {
+        let parts = id.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let seq = UInt64(parts[parts.count - 2]), Kind(rawValue: String(parts[parts.count - 1])) != nil else { return nil }
+        return (seq, String(parts[parts.count - 1]))
+    }
+
+    /// By seq, then kind: an event raises at most one finding of each kind, so this orders every finding.
     public static func < (a: Finding, b: Finding) -> Bool {
         (a.seq, a.kind.rawValue, a.staff) < (b.seq, b.kind.rawValue, b.staff)
     }

@@ -44,10 +44,9 @@ extension LedgerTool {
         @Option(help: ArgumentHelp("Only events logged in this channel (e.g. ask:billing).", valueName: "channel"))
         var channel: String?
 
+        @OptionGroup var query: QueryOptions
         @OptionGroup var reveal: RevealOptions
-
-        @Flag(help: "Print a JSON array of audit entries instead of a table.")
-        var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             try validateTime(from, option: "--from")
@@ -55,33 +54,31 @@ extension LedgerTool {
             if let f = from.flatMap({ Timestamp(rfc3339: $0) }), let t = to.flatMap({ Timestamp(rfc3339: $0) }), t < f {
                 throw ValidationError("--to \(to!) is before --from \(from!)")
             }
+            if let after = output.after, UInt64(after) == nil { throw ValidationError("--after takes the seq of the last entry shown") }
         }
 
         func run() throws {
             let ledger = try global.openForQuery()
+            let point = try query.point(in: ledger)
             let filter = Ledger.AuditFilter(ticket: ticket, staff: staff, from: from.flatMap { Timestamp(rfc3339: $0) },
-                                            to: to.flatMap { Timestamp(rfc3339: $0) }, channel: channel)
-            let entries = try ledger.audit(filter, reveal: reveal.request)
-            if json {
-                var w = JSONWriter()
-                w.beginArray()
-                for e in entries { JSONShape.audit(e, into: &w) }
-                w.endArray()
-                Terminal.printBytes(w.bytes)
-                return
+                                            to: to.flatMap { Timestamp(rfc3339: $0) }, channel: channel,
+                                            afterSeq: output.after.flatMap(UInt64.init) ?? 0, point: point.isHistorical ? point : nil)
+            let format = output.resolved
+            let out = ListOutput(format, columns: [
+                Table.Column("seq", numeric: true), Table.Column(format == .table ? "recorded at" : "recordedAt"), Table.Column("at"),
+                Table.Column("actor"), Table.Column("channel"), Table.Column("type"), Table.Column("ticket"),
+                Table.Column("hash"), Table.Column("summary")])
+            // One more than the page, to know whether there is a next one.
+            let limit = output.limit.map { $0 + 1 } ?? .max
+            var more = false
+            try ledger.audit(filter, reveal: reveal.request, limit: limit) { e in
+                if let page = output.limit, out.count == page { more = true; return }
+                let cells = [String(e.seq), e.recordedAt.description, e.at.description, e.actor, e.channel, e.type,
+                             e.ticket ?? (format == .table ? "-" : ""), format == .table ? String(e.hash.prefix(12)) : e.hash, e.summary]
+                try out.add(cursor: String(e.seq), cells: cells) { JSONShape.audit(e, into: &$0) }
             }
-            if entries.isEmpty {
-                Terminal.print("No events match.")
-                return
-            }
-            var table = Table([Table.Column("seq", numeric: true), Table.Column("recorded at"), Table.Column("at"),
-                               Table.Column("actor"), Table.Column("channel"), Table.Column("type"), Table.Column("ticket"),
-                               Table.Column("hash"), Table.Column("summary")])
-            for e in entries {
-                table.add([String(e.seq), e.recordedAt.description, e.at.description, e.actor, e.channel, e.type,
-                           e.ticket ?? "-", String(e.hash.prefix(12)), e.summary])
-            }
-            Terminal.print(table.render() + "\n\n\(Format.count(entries.count)) events")
+            try out.finish(empty: "No events match" + (point.isHistorical ? " (\(point.description))." : "."),
+                           footer: "\(Format.count(out.count)) events", more: more)
         }
     }
 }

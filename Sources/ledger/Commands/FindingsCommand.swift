@@ -34,38 +34,62 @@ extension LedgerTool {
         @Option(help: ArgumentHelp("Only findings on this ticket.", valueName: "ticket"))
         var ticket: String?
 
+        @Option(name: .customLong("changed-since"),
+                help: ArgumentHelp("Only what changed after this seq: findings raised or cleared by the events after it "
+                                   + "(same clock both sides), each with change = raised|cleared.", valueName: "seq"))
+        var changedSince: UInt64?
+
         @OptionGroup var query: QueryOptions
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if let kind, Finding.Kind(rawValue: kind) == nil {
                 throw ValidationError("--kind '\(kind)' is not a finding kind; use one of: "
                                       + Finding.Kind.allCases.map(\.rawValue).joined(separator: ", "))
             }
+            if let after = output.after, Finding.cursor(after) == nil {
+                throw ValidationError("--after '\(after)' is not a finding id (<ticket>/<seq>/<kind>)")
+            }
         }
 
         func run() throws {
             let ledger = try global.openForQuery()
             let point = try query.point(in: ledger)
-            let list = try ledger.withProjections(at: point) {
-                try $0.findings(clock: point.clock, kind: kind.flatMap(Finding.Kind.init), staff: staff, ticket: ticket)
+            let k = kind.flatMap(Finding.Kind.init)
+            var list = try ledger.withProjections(at: point) { try $0.findings(clock: point.clock, kind: k, staff: staff, ticket: ticket) }
+            var changes: [String: String] = [:]
+            if let since = changedSince {
+                // What the ledger held at `since` (within the same cut), judged at the same clock.
+                var before = point
+                before.seq = min(point.seq, since)
+                let old = before.seq == 0 ? []
+                    : try ledger.withProjections(at: before) { try $0.findings(clock: point.clock, kind: k, staff: staff, ticket: ticket) }
+                let oldIDs = Set(old.map(\.id)), newIDs = Set(list.map(\.id))
+                list = list.filter { !oldIDs.contains($0.id) } + old.filter { !newIDs.contains($0.id) }
+                for f in list { changes[f.id] = newIDs.contains(f.id) ? "raised" : "cleared" }
+                list.sort()
             }
-            if query.json {
-                var w = JSONWriter()
-                JSONShape.findings(list, into: &w)
-                Terminal.printBytes(w.bytes)
-                return
+            if let after = output.after, let key = Finding.cursor(after) {
+                list = list.filter { ($0.seq, $0.kind.rawValue) > (key.seq, key.kind) }
             }
-            var table = Table([Table.Column("seq", numeric: true), Table.Column("kind"), Table.Column("ticket"),
-                               Table.Column("accountable")])
-            for f in list { table.add([String(f.seq), f.kind.rawValue, f.ticket, f.staff]) }
-            var out = list.isEmpty ? "No findings." : table.render()
-            if list.count > 1 {
-                var byKind: [Finding.Kind: Int] = [:]
-                for f in list { byKind[f.kind, default: 0] += 1 }
-                out += "\n\n\(Format.count(list.count)) findings: "
-                    + byKind.keys.sorted().map { "\($0.rawValue) \(Format.count(byKind[$0]!))" }.joined(separator: ", ")
+            let more = output.limit.map { list.count > $0 } ?? false
+            if let limit = output.limit { list = Array(list.prefix(limit)) }
+            var columns = [Table.Column("seq", numeric: true), Table.Column("at"), Table.Column("kind"), Table.Column("ticket"),
+                           Table.Column("accountable"), Table.Column("reason"), Table.Column("id")]
+            if changedSince != nil { columns.insert(Table.Column("change"), at: 0) }
+            let out = ListOutput(output.resolved, columns: columns, maxWidth: output.resolved == .table ? 72 : 0)
+            for f in list {
+                var cells = [String(f.seq), f.at.description, f.kind.rawValue, f.ticket, f.staff, f.reason, f.id]
+                if let c = changes[f.id] { cells.insert(c, at: 0) }
+                try out.add(cursor: f.id, cells: cells) { w in JSONShape.finding(f, change: changes[f.id], into: &w) }
             }
-            Terminal.print(out + "\n" + Format.clockNote(point))
+            var byKind: [Finding.Kind: Int] = [:]
+            for f in list { byKind[f.kind, default: 0] += 1 }
+            let summary = "\(Format.count(list.count)) findings: "
+                + byKind.keys.sorted().map { "\($0.rawValue) \(Format.count(byKind[$0]!))" }.joined(separator: ", ")
+            try out.finish(empty: (changedSince == nil ? "No findings" : "No findings raised or cleared after seq \(changedSince!)")
+                               + " (\(Format.clockNote(point))).",
+                           footer: summary + "\n" + Format.clockNote(point), more: more)
         }
     }
 }

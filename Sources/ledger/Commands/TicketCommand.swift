@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compliance
 import EscalationDomain
 import Ledger
 import Projections
@@ -34,9 +35,11 @@ extension LedgerTool {
         @OptionGroup var query: QueryOptions
 
         @OptionGroup var reveal: RevealOptions
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if id.isEmpty { throw ValidationError("the ticket id must not be empty") }
+            if let after = output.after, UInt64(after) == nil { throw ValidationError("--after takes an event's seq for a ticket") }
         }
 
         func run() throws {
@@ -45,14 +48,29 @@ extension LedgerTool {
             guard let (state, findings) = try ledger.ticket(id, at: point) else {
                 throw CommandFailure("no ticket \(id) in \(global.path)" + (point.isHistorical ? " " + point.description : ""), status: ExitStatus.notFound)
             }
-            let events = try ledger.ticketEvents(id, at: point, reveal: reveal.request)
-            if query.json {
+            var events = try ledger.ticketEvents(id, at: point, reveal: reveal.request)
+            // Paging applies to the timeline: --after SEQ, --limit N.
+            if let after = output.after.flatMap(UInt64.init) { events = events.filter { $0.record.seq > after } }
+            let more = output.limit.map { events.count > $0 } ?? false
+            if let limit = output.limit { events = Array(events.prefix(limit)) }
+            switch output.resolved {
+            case .json:
                 var w = JSONWriter()
                 JSONShape.ticket(state, findings: findings, events: events, into: &w)
                 Terminal.printBytes(w.bytes)
-                return
+            case .jsonl, .csv:
+                // The timeline, one event a line: the display JSON, or the events.csv row (docs/EXPORT.md).
+                let out = ListOutput(output.resolved, columns: CSVRow.columns.map { Table.Column($0) })
+                for e in events {
+                    let row = CSVRow.render(e.event, seq: e.record.seq, version: e.record.version, recordedAt: e.record.recordedAt,
+                                            stream: e.record.stream, hash: e.record.hash)
+                    try out.add(cursor: String(e.record.seq), cells: ListOutput.csvCells(row)) { $0.raw(e.json) }
+                }
+                try out.finish(empty: "")
+            case .table:
+                Terminal.print(TicketCommand.render(state, findings: findings, events: events, point: point)
+                               + (more ? "\n(more: --after \(events.last!.record.seq))" : ""))
             }
-            Terminal.print(TicketCommand.render(state, findings: findings, events: events, point: point))
         }
 
         static func render(_ t: TicketState, findings: [Finding], events: [Ledger.DisplayEvent], point: QueryPoint) -> String {
@@ -93,8 +111,9 @@ extension LedgerTool {
                 lines.append("Findings: none")
             } else {
                 lines.append("Findings")
-                var table = Table([Table.Column("seq", numeric: true), Table.Column("kind"), Table.Column("accountable")])
-                for f in findings { table.add([String(f.seq), f.kind.rawValue, f.staff]) }
+                var table = Table([Table.Column("seq", numeric: true), Table.Column("at"), Table.Column("kind"), Table.Column("accountable"),
+                                   Table.Column("reason")], maxWidth: 72)
+                for f in findings { table.add([String(f.seq), f.at.description, f.kind.rawValue, f.staff, f.reason]) }
                 lines.append(table.render())
             }
 

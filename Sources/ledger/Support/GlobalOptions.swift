@@ -105,9 +105,6 @@ struct QueryOptions: ParsableArguments {
                                valueName: "time"))
     var now: String?
 
-    @Flag(name: .customLong("json"), help: "Print machine-readable JSON (CONTRACT.md section 8) instead of tables.")
-    var json = false
-
     func validate() throws {
         for (name, value) in [("--as-of", asOf), ("--known-at", knownAt)] {
             if let value, AsOf(value) == nil {

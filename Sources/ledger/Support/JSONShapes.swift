@@ -7,8 +7,9 @@ import Projections
 /// Each writes one value into a ``JSONWriter``.
 enum JSONShape {
     /// `{"id","kind","ticket","staff","seq","at","reason"}` (section 5).
-    static func finding(_ f: Finding, into w: inout JSONWriter) {
+    static func finding(_ f: Finding, change: String? = nil, into w: inout JSONWriter) {
         w.beginObject()
+        if let change { w.field("change", change) }
         w.field("id", f.id)
         w.field("kind", f.kind.rawValue)
         w.field("ticket", f.ticket)

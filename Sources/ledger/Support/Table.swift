@@ -75,6 +75,9 @@ enum Format {
         return String(format: "%.\(decimals)f%%", v * 100)
     }
 
+    /// The currency of `hourlyCost` and of every cost shown: `LEDGER_CURRENCY`, else USD.
+    static let currency = ProcessInfo.processInfo.environment["LEDGER_CURRENCY"].flatMap { $0.isEmpty ? nil : $0 } ?? "USD"
+
     /// `1,234.50`.
     static func money(_ v: Double) -> String {
         let cents = Int((v * 100).rounded())

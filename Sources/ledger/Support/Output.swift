@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+/// `--format table|json|jsonl|csv` (CONTRACT.md section 8).
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, jsonl, csv
+}
+
+/// `--format`, its `--json` shorthand, and `--limit N` / `--after CURSOR` paging, shared by
+/// every query that lists things.
+struct OutputOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("table (for people), json (one array), jsonl (one object a line) or csv (RFC 4180, a header row).",
+                               valueName: "format"))
+    var format: OutputFormat?
+
+    @Flag(name: .customLong("json"), help: "The same as --format json.")
+    var json = false
+
+    @Option(help: ArgumentHelp("At most this many items (a page).", valueName: "n"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Start after this item: the last item's cursor of the previous page (a finding's id, a "
+                               + "staff id, an event's seq), as printed at the end of a table page.", valueName: "cursor"))
+    var after: String?
+
+    var resolved: OutputFormat { json ? .json : format ?? .table }
+
+    func validate() throws {
+        if json, let format, format != .json { throw ValidationError("--json and --format \(format.rawValue) disagree") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+}
+
+/// Writes a list in the chosen format as its items come: JSON, JSON Lines and CSV stream (memory
+/// does not grow with the list); a table is collected, since it needs the columns' widths.
+final class ListOutput {
+    let format: OutputFormat
+    let columns: [Table.Column]
+    private var table: Table
+    private var buffer: [UInt8] = []
+    private(set) var count = 0
+    private(set) var lastCursor: String?
+
+    init(_ format: OutputFormat, columns: [Table.Column], maxWidth: Int = 0) {
+        self.format = format
+        self.columns = columns
+        table = Table(columns, maxWidth: maxWidth)
+        switch format {
+        case .json: buffer += Array("[".utf8)
+        case .csv: buffer += ListOutput.csvLine(columns.map(\.title))
+        case .table, .jsonl: break
+        }
+    }
+
+    /// One item: its JSON object, its cells (in the columns' order, for tables and CSV), and its cursor.
+    func add(cursor: String, cells: [String], json: (inout JSONWriter) -> Void) throws {
+        switch format {
+        case .table: table.add(cells)
+        case .csv: buffer += ListOutput.csvLine(cells)
+        case .json, .jsonl:
+            var w = JSONWriter()
+            json(&w)
+            if format == .json, count > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer += w.bytes
+            if format == .jsonl { buffer.append(0x0A) }
+        }
+        count += 1
+        lastCursor = cursor
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    private func flush() throws {
+        try writeStdout(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Ends the list. A table gets `empty` when nothing was listed, else `footer`, and a hint to
+    /// the next page when `more` is true.
+    func finish(empty: String, footer: String = "", more: Bool = false) throws {
+        switch format {
+        case .json: buffer += Array("]\n".utf8)
+        case .jsonl, .csv: break
+        case .table:
+            var text = count == 0 ? empty : table.render()
+            if count > 0, !footer.isEmpty { text += "\n\n" + footer }
+            if more, let lastCursor { text += "\n(more: --after \(lastCursor))" }
+            Terminal.print(text)
+        }
+        try flush()
+    }
+
+    /// The cells of one RFC 4180 line (as `csvLine` writes it, CRLF included).
+    static func csvCells(_ line: [UInt8]) -> [String] {
+        var cells: [String] = [], cell: [UInt8] = []
+        var quoted = false, i = 0
+        let body = line.count >= 2 && line.suffix(2) == [0x0D, 0x0A] ? Array(line.dropLast(2)) : line
+        while i < body.count {
+            let b = body[i]
+            if quoted {
+                if b == 0x22, i + 1 < body.count, body[i + 1] == 0x22 { cell.append(0x22); i += 2; continue }
+                if b == 0x22 { quoted = false } else { cell.append(b) }
+            } else if b == 0x22 {
+                quoted = true
+            } else if b == 0x2C {
+                cells.append(String(decoding: cell, as: UTF8.self)); cell = []
+            } else {
+                cell.append(b)
+            }
+            i += 1
+        }
+        cells.append(String(decoding: cell, as: UTF8.self))
+        return cells
+    }
+
+    /// One RFC 4180 line: quoted when a cell holds a comma, a quote, CR or LF; CRLF at the end.
+    static func csvLine(_ cells: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (i, c) in cells.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if c.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                out.append(0x22)
+                for b in c.utf8 { if b == 0x22 { out.append(0x22) }; out.append(b) }
+                out.append(0x22)
+            } else {
+                out += Array(c.utf8)
+            }
+        }
+        return out + [0x0D, 0x0A]
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// CONTRACT.md section 8: every query in every format, parsed as a consumer would (CSV with
+/// Python's csv module, JSON Lines line by line), and --limit/--after pages joining to the whole.
+@Suite("formats and paging")
+struct FormatsTests {
+    nonisolated(unsafe) static let ledger: TemporaryDirectory = {
+        let dir = try! TemporaryDirectory()
+        let r = try! CLI.run(["--ledger", dir.ledger, "demo", "--calls", "150", "--seed", "5"])
+        precondition(r.status == 0, r.stderr)
+        return dir
+    }()
+
+    static func run(_ args: [String]) throws -> String {
+        let r = try CLI.run(["--ledger", ledger.ledger] + args)
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+        return r.stdout
+    }
+
+    /// Rows of a CSV text as Python's csv module reads them (header first).
+    static func pythonCSV(_ text: String) throws -> [[String]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let path = ledger.url.appendingPathComponent("out-\(UUID().uuidString).csv")
+        try Data(text.utf8).write(to: path)
+        p.arguments = ["python3", "-c", "import csv, json, sys; print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))",
+                       path.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [[String]])
+    }
+
+    /// The queries that list things, each with the key of an item (its cursor) in its JSON form.
+    nonisolated(unsafe) static let queries: [(args: [String], key: String)] = [
+        (["findings"], "id"), (["scorecard"], "staff"), (["audit"], "seq"), (["audit", "--staff", "ag-0001"], "seq"),
+        (["ticket", "T-0000001"], "seq"), (["findings", "--known-at", "400", "--now", "2026-06-01T00:00:00Z"], "id"),
+    ]
+
+    static func keyText(_ v: Any?) -> String { (v as? String) ?? (v as? NSNumber)?.stringValue ?? "?" }
+
+    @Test(arguments: 0..<6)
+    func everyFormatAgreesAndPagesJoin(_ index: Int) throws {
+        let (args, key) = FormatsTests.queries[index]
+        // JSON: an array (a ticket: its object, whose events are the list).
+        let jsonText = try FormatsTests.run(args + ["--format", "json"])
+        let parsed = try JSONSerialization.jsonObject(with: Data(jsonText.utf8))
+        let items: [[String: Any]] = args[0] == "ticket" ? try #require((parsed as? [String: Any])?["events"] as? [[String: Any]])
+                                                         : try #require(parsed as? [[String: Any]])
+        #expect(!items.isEmpty, "\(args) lists nothing: the test would prove nothing")
+        let keys = items.map { FormatsTests.keyText($0[key]) }
+        // JSON Lines: the same items, one object a line.
+        let lines = try FormatsTests.run(args + ["--format", "jsonl"]).split(separator: "\n")
+        let jsonl = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(jsonl.map { FormatsTests.keyText($0[key]) } == keys, "\(args) jsonl")
+        // CSV: a header, then one row per item, read by Python's csv module.
+        let csv = try FormatsTests.pythonCSV(try FormatsTests.run(args + ["--format", "csv"]))
+        let header = try #require(csv.first)
+        let column = try #require(header.firstIndex(of: key), "\(args): CSV header \(header) has no \(key)")
+        #expect(csv.dropFirst().map { $0[column] } == keys, "\(args) csv")
+        #expect(csv.dropFirst().allSatisfy { $0.count == header.count })
+        // Pages of 4 join to the whole.
+        var joined: [String] = []
+        var cursor: String?
+        for _ in 0..<1000 {
+            let page = try FormatsTests.run(args + ["--format", "jsonl", "--limit", "4"] + (cursor.map { ["--after", $0] } ?? []))
+            let got = try page.split(separator: "\n").map { FormatsTests.keyText(try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])[key]) }
+            #expect(got.count <= 4)
+            if got.isEmpty { break }
+            joined += got
+            cursor = got.last
+        }
+        #expect(joined == keys, "\(args): pages join to the whole")
+        // A table page says how to get the next one.
+        if keys.count > 2 {
+            let table = try FormatsTests.run(args + ["--limit", "2"])
+            #expect(table.contains("(more: --after \(keys[1]))"), "\(args): \(table.suffix(200))")
+        }
+    }
+
+    @Test func findingsChangedSinceListsWhatARangeOfEventsRaisedOrCleared() throws {
+        let all = try #require(try JSONSerialization.jsonObject(with: Data(try FormatsTests.run(["findings", "--json", "--now", "2026-06-01T00:00:00Z"]).utf8)) as? [[String: Any]])
+        let changed = try #require(try JSONSerialization.jsonObject(with: Data(try FormatsTests.run(["findings", "--json", "--now", "2026-06-01T00:00:00Z", "--changed-since", "0"]).utf8)) as? [[String: Any]])
+        #expect(changed.count == all.count && changed.allSatisfy { $0["change"] as? String == "raised" })
+        let stats = try #require(try JSONSerialization.jsonObject(with: Data(try FormatsTests.run(["stats", "--json"]).utf8)) as? [String: Any])
+        let last = try #require(stats["lastSeq"] as? Int)
+        let none = try #require(try JSONSerialization.jsonObject(with: Data(try FormatsTests.run(["findings", "--json", "--now", "2026-06-01T00:00:00Z", "--changed-since", String(last)]).utf8)) as? [Any])
+        #expect(none.isEmpty)
+        // Halfway: what the second half raised, plus anything it cleared, equals the difference of the two views.
+        let half = last / 2
+        let then = try #require(try JSONSerialization.jsonObject(with: Data(try FormatsTests.run(["findings", "--json", "--now", "2026-06-01T00:00:00Z", "--known-at", String(half)]).utf8)) as? [[String: Any]])
+        let diff = try #require(try JSONSerialization.jsonObject(with: Data(try FormatsTests.run(["findings", "--json", "--now", "2026-06-01T00:00:00Z", "--changed-since", String(half)]).utf8)) as? [[String: Any]])
+        let nowIDs = Set(all.map { $0["id"] as! String }), thenIDs = Set(then.map { $0["id"] as! String })
+        #expect(Set(diff.filter { $0["change"] as? String == "raised" }.map { $0["id"] as! String }) == nowIDs.subtracting(thenIDs))
+        #expect(Set(diff.filter { $0["change"] as? String == "cleared" }.map { $0["id"] as! String }) == thenIDs.subtracting(nowIDs))
+        #expect(!diff.isEmpty)
+    }
+}
