@@ -72,7 +72,8 @@ public struct TicketState: Sendable, Equatable {
     var accountable: [String] = []
     /// What this ticket last added to its opener's scorecard (so a change can be undone).
     var contributedDeEscalated = false
-    var contributedCost: Double = 0
+    /// The escalation cost this ticket adds to its opener's scorecard (senior time, priced).
+    public internal(set) var contributedCost: Double = 0
 
     public init(ticket: String, opened: Event.CallOpened, at: Timestamp) {
         self.ticket = ticket

@@ -66,6 +66,7 @@ struct LedgerTool: ParsableCommand {
             VerifyCommand.self,
             ReplayCommand.self,
             TailCommand.self,
+            ReportCommand.self,
             StatsCommand.self,
             DemoCommand.self,
             ExportCommand.self,

@@ -98,4 +98,19 @@ struct FormatsTests {
         #expect(Set(diff.filter { $0["change"] as? String == "cleared" }.map { $0["id"] as! String }) == thenIDs.subtracting(nowIDs))
         #expect(!diff.isEmpty)
     }
+
+    @Test func reportInEveryFormat() throws {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(try FormatsTests.run(["report", "--format", "json"]).utf8)) as? [String: Any])
+        let tickets = try #require(json["tickets"] as? Int)
+        #expect(tickets == 150)
+        #expect(Set(["escalationRate", "deEscalationRate", "twoAskCompliance", "callbackOnTimeRate", "findings", "deEscalators",
+                     "costliestSources", "weeks", "currency"]).isSubset(of: Set(json.keys)))
+        let weeks = try #require(json["weeks"] as? [[String: Any]])
+        #expect(weeks.map { $0["tickets"] as? Int ?? 0 }.reduce(0, +) == tickets)
+        let csv = try FormatsTests.pythonCSV(try FormatsTests.run(["report", "--format", "csv"]))
+        #expect(csv.first == ["section", "name", "value"] && csv.dropFirst().allSatisfy { $0.count == 3 })
+        #expect(csv.contains(["volume", "tickets", "150"]))
+        let table = try FormatsTests.run(["report"])
+        #expect(table.contains("escalation rate") && table.contains("Weekly trend"))
+    }
 }
