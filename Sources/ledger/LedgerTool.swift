@@ -39,22 +39,26 @@ struct LedgerTool: ParsableCommand {
           ledger audit --staff a-17 --from 2026-03-01T00:00:00Z
           ledger verify                    # check the hash chain; exit 4 if damaged
           ledger stats --json
-          ledger export --out bundle       # a signed bundle a third party can verify
-          ledger verify --bundle bundle    # check a bundle (exit 4 naming the first bad line)
+          ledger export --out bundle --operator co-1 --purpose audit   # a signed bundle a third party can verify
+          ledger verify --bundle bundle --public-key ledger.vkey   # check a bundle (exit 4 naming the first bad line)
+          ledger report --from 2026-03-01T00:00:00Z   # the manager's summary of a period
+          ledger tail --after 0 --follow   # the log as JSON Lines, then new events as they commit
           ledger key                       # the checkpoint verifier key, for auditors
           ledger checkpoint > cp.txt       # a C2SP signed checkpoint: keep it elsewhere
           ledger prove --ticket T-42       # proofs: --seq, --range A..B, --ticket, --consistency
           ledger verify --checkpoint cp.txt   # the log still extends a kept checkpoint
           ledger witness cosign ...        # a witness cosigns consistent checkpoints
 
-        Queries take --as-of SEQ|TIME (the ledger as it stood then; a time cuts by \
-        when events were recorded), --now TIME (the clock deadlines are judged \
-        against) and --json (machine output).
+        Queries take --as-of TIME|SEQ (the state of affairs at that moment of event time, \
+        as the ledger knows it now; a seq cuts the log), --known-at TIME|SEQ (what the ledger \
+        had recorded by then), --now TIME (the clock deadlines are judged against), \
+        --format table|json|jsonl|csv (--json for short), --limit N and --after CURSOR.
 
         Exit status: 0 success; 3 an import refused a line; 4 verify found damage (or a \
-        witness refused an inconsistent checkpoint); 5 (key, checkpoint, prove, \
-        verify --proof/--checkpoint, witness) what was asked for does not exist; \
-        1 any other failure, with the reason on standard error.
+        witness refused an inconsistent checkpoint); 5 the ledger, ticket, staff member, \
+        customer, seq or file asked for does not exist (a query never creates a ledger), or \
+        a cut holds no event; 1 any other failure, with the reason on standard error (and, \
+        with --format json, as {"error":{"kind","message"}}).
         """,
         version: "1.0",
         subcommands: [

@@ -69,10 +69,10 @@ extension LedgerTool {
                 Table.Column("actor"), Table.Column("channel"), Table.Column("type"), Table.Column("ticket"),
                 Table.Column("hash"), Table.Column("summary")])
             // One more than the page, to know whether there is a next one.
-            let limit = output.limit.map { $0 + 1 } ?? .max
+            let limit = output.pageLimit.map { $0 + 1 } ?? .max
             var more = false
             try ledger.audit(filter, reveal: reveal.request, limit: limit) { e in
-                if let page = output.limit, out.count == page { more = true; return }
+                if let page = output.pageLimit, out.count == page { more = true; return }
                 let cells = [String(e.seq), e.recordedAt.description, e.at.description, e.actor, e.channel, e.type,
                              e.ticket ?? (format == .table ? "-" : ""), format == .table ? String(e.hash.prefix(12)) : e.hash, e.summary]
                 try out.add(cursor: String(e.seq), cells: cells) { JSONShape.audit(e, into: &$0) }

@@ -72,8 +72,8 @@ extension LedgerTool {
             if let after = output.after, let key = Finding.cursor(after) {
                 list = list.filter { ($0.seq, $0.kind.rawValue) > (key.seq, key.kind) }
             }
-            let more = output.limit.map { list.count > $0 } ?? false
-            if let limit = output.limit { list = Array(list.prefix(limit)) }
+            let more = output.pageLimit.map { list.count > $0 } ?? false
+            if let limit = output.pageLimit { list = Array(list.prefix(limit)) }
             var columns = [Table.Column("seq", numeric: true), Table.Column("at"), Table.Column("kind"), Table.Column("ticket"),
                            Table.Column("accountable"), Table.Column("reason"), Table.Column("id")]
             if changedSince != nil { columns.insert(Table.Column("change"), at: 0) }

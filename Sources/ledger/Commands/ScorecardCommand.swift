@@ -136,8 +136,8 @@ extension LedgerTool {
                 }
                 cards = Array(cards[(at + 1)...])
             }
-            let more = output.limit.map { cards.count > $0 } ?? false
-            if let limit = output.limit { cards = Array(cards.prefix(limit)) }
+            let more = output.pageLimit.map { cards.count > $0 } ?? false
+            if let limit = output.pageLimit { cards = Array(cards.prefix(limit)) }
             let format = output.resolved
             let chosen = columns.map { $0.split(separator: ",").map(String.init) } ?? (format == .table ? ScorecardCommand.defaultTable : ScorecardCommand.columns.map(\.key))
             let shown = chosen.compactMap { key in ScorecardCommand.columns.first { $0.key == key } }

@@ -51,8 +51,8 @@ extension LedgerTool {
             var events = try ledger.ticketEvents(id, at: point, reveal: reveal.request)
             // Paging applies to the timeline: --after SEQ, --limit N.
             if let after = output.after.flatMap(UInt64.init) { events = events.filter { $0.record.seq > after } }
-            let more = output.limit.map { events.count > $0 } ?? false
-            if let limit = output.limit { events = Array(events.prefix(limit)) }
+            let more = output.pageLimit.map { events.count > $0 } ?? false
+            if let limit = output.pageLimit { events = Array(events.prefix(limit)) }
             switch output.resolved {
             case .json:
                 var w = JSONWriter()

@@ -17,7 +17,7 @@ struct OutputOptions: ParsableArguments {
     @Flag(name: .customLong("json"), help: "The same as --format json.")
     var json = false
 
-    @Option(help: ArgumentHelp("At most this many items (a page).", valueName: "n"))
+    @Option(help: ArgumentHelp("At most this many items (a page; a table shows 1,000 by default).", valueName: "n"))
     var limit: Int?
 
     @Option(help: ArgumentHelp("Start after this item: the last item's cursor of the previous page (a finding's id, a "
@@ -25,6 +25,13 @@ struct OutputOptions: ParsableArguments {
     var after: String?
 
     var resolved: OutputFormat { json ? .json : format ?? .table }
+
+    /// Rows a table shows when no --limit is given: a table is for people (and is held in memory
+    /// for its widths), so a long listing is paged; the other formats stream everything.
+    static let tablePage = 1_000
+
+    /// The page size: --limit, else ``tablePage`` rows for a table, else everything.
+    var pageLimit: Int? { limit ?? (resolved == .table ? OutputOptions.tablePage : nil) }
 
     func validate() throws {
         if json, let format, format != .json { throw ValidationError("--json and --format \(format.rawValue) disagree") }
