@@ -55,7 +55,7 @@ public enum CSVRow {
         case .feedbackGiven(let b): set("agent", b.agent); set("by", b.by); set("text", b.text)
         case .sanctionIssued(let b): set("agent", b.agent); set("by", b.by); set("severity", b.severity.rawValue); set("reason", b.reason)
         case .legalHoldPlaced(let b), .legalHoldReleased(let b): set("customer", b.customer); set("matter", b.matter)
-        case .personalDataErased(let b): set("customer", b.customer)
+        case .personalDataErased(let b): set("customer", b.customer); set("reason", b.reason)
         case .exportMade(let b):
             set("from", String(b.from)); set("to", String(b.to)); set("count", String(b.count)); set("root", b.root)
             set("operator", b.operator); set("purpose", b.purpose); set("filter", b.filter); set("pseudonymized", b.pseudonymized)

@@ -415,9 +415,12 @@ extension Event {
     /// `personalDataErased`: the customer's personal data is destroyed (its key is dropped).
     public struct PersonalDataErased: Hashable, Sendable {
         public var customer: String
+        /// Why (optional): the request or decision, recorded in clear (it is not the customer's text).
+        public var reason: String?
 
-        public init(customer: String) {
+        public init(customer: String, reason: String? = nil) {
             self.customer = customer
+            self.reason = reason
         }
     }
 

@@ -854,7 +854,7 @@ extension LineParser {
         case .legalHoldReleased:
             return .legalHoldReleased(.init(customer: try ident(.customer), matter: try ident(.matter)))
         case .personalDataErased:
-            return .personalDataErased(.init(customer: try ident(.customer)))
+            return .personalDataErased(.init(customer: try ident(.customer), reason: try optionalText(.reason)))
         case .exportMade:
             return .exportMade(.init(
                 from: try unsigned(.from), to: try unsigned(.to), count: try unsigned(.count), root: try hexText(.root),

@@ -208,6 +208,7 @@ public enum EventEncoder {
             envelopeHead(e, &w)
             w.string("customer", b.customer)
             expectedVersionAndID(e, &w)
+            if let r = b.reason { w.string("reason", r) }
             w.type(e)
         case .exportMade(let b):
             envelopeHead(e, &w)

@@ -226,7 +226,7 @@ extension EventType {
         case .feedbackGiven: [.agent, .by, .text]
         case .sanctionIssued: [.agent, .by, .severity, .reason]
         case .legalHoldPlaced, .legalHoldReleased: [.customer, .matter]
-        case .personalDataErased: [.customer]
+        case .personalDataErased: [.customer, .reason]
         case .exportMade: [.from, .to, .count, .root, .operator, .purpose, .filter, .pseudonymized]
         case .personalDataRevealed: [.operator, .purpose, .customers, .query]
         }

@@ -135,8 +135,12 @@ import Testing
         _ = try ledger.export(to: temporaryDirectory(), .init(pseudonymize: true, operator: "m1", purpose: "stats"))
         #expect(try decoder.decode(try #require(try ledger.log.event(seq: head + 3)).payload).type == .exportMade)
         // Erased: the real id is nowhere in the files, filter included.
-        #expect(try ledger.importStrings([s.line("personalDataErased", 10, actor: "m1", ["customer": id])]).refused.isEmpty)
+        #expect(try ledger.importStrings([s.line("personalDataErased", 10, actor: "m1", ["customer": id, "reason": "subject request 17"])]).refused.isEmpty)
         #expect(!(try LedgerFiles(dir)).contains(Array(id.utf8)), "the erased customer's id survives in the ledger's files")
+        // The optional reason (CONTRACT.md section 3) is kept, in clear: it is the request, not the customer's words.
+        let erased = try decoder.decode(try #require(try ledger.log.event(seq: try ledger.log.head().seq)).payload)
+        guard case .personalDataErased(let e) = erased.body else { Issue.record("expected personalDataErased"); return }
+        #expect(e.reason == "subject request 17" && e.customer == pseudonym)
     }
 
     @Test func refusedAndRolledBackEventsLeaveNoKeyLinkOrLookUp() throws {

@@ -38,7 +38,7 @@ extension LedgerTool {
 
         func run() throws {
             try runCompliance(global: global, operator: staffOperator, json: json,
-                              .personalDataErased(.init(customer: customer)))
+                              .personalDataErased(.init(customer: customer, reason: reason)))
         }
     }
 
