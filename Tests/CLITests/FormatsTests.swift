@@ -113,4 +113,40 @@ struct FormatsTests {
         let table = try FormatsTests.run(["report"])
         #expect(table.contains("escalation rate") && table.contains("Weekly trend"))
     }
+
+    @Test func customerInEveryFormat() throws {
+        // A live customer's pseudonym, from the first event of a ticket (masked view).
+        var pseudonym: String?
+        for n in 1...40 where pseudonym == nil {
+            let first = try FormatsTests.run(["ticket", String(format: "T-%07d", n), "--format", "jsonl", "--limit", "1"])
+            let event = (try? JSONSerialization.jsonObject(with: Data(first.utf8))) as? [String: Any]
+            if let id = (event?["customer"] as? [String: Any])?["id"] as? String, id.hasPrefix("cus_"),
+               try CLI.run(["--ledger", FormatsTests.ledger.ledger, "customer", id]).status == 0 { pseudonym = id }
+        }
+        let id = try #require(pseudonym)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(try FormatsTests.run(["customer", id, "--format", "json"]).utf8)) as? [String: Any])
+        let seqs = try #require(json["events"] as? [[String: Any]]).map { FormatsTests.keyText($0["seq"]) }
+        #expect(!seqs.isEmpty && json["customer"] as? String == id)
+        let jsonl = try FormatsTests.run(["customer", id, "--format", "jsonl"]).split(separator: "\n")
+            .map { FormatsTests.keyText((try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["seq"]) }
+        #expect(jsonl == seqs)
+        let csv = try FormatsTests.pythonCSV(try FormatsTests.run(["customer", id, "--format", "csv"]))
+        #expect(csv.dropFirst().map { $0[0] } == seqs)
+        let firstPage = try FormatsTests.run(["customer", id, "--format", "jsonl", "--limit", "1"]).split(separator: "\n")
+        let rest = try FormatsTests.run(["customer", id, "--format", "jsonl", "--after", seqs[0]]).split(separator: "\n")
+        #expect(firstPage.count == 1 && rest.count == seqs.count - 1)
+    }
+
+    @Test func costsNameTheLedgersCurrency() throws {
+        let dir = try TemporaryDirectory()
+        #expect(try CLI.run(["--ledger", dir.ledger, "init", "--currency", "eur"]).status == 1)
+        #expect(try CLI.run(["--ledger", dir.ledger, "init", "--currency", "EUR"]).status == 0)
+        #expect(try CLI.run(["--ledger", dir.ledger, "import", try dir.file("good.jsonl", Fixture.good)]).status == 0)
+        let table = try CLI.run(["--ledger", dir.ledger, "scorecard"]).stdout
+        #expect(table.contains("escalation cost (EUR)"), "\(table)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(try CLI.run(["--ledger", dir.ledger, "report", "--json"]).stdout.utf8)) as? [String: Any])
+        #expect(report["currency"] as? String == "EUR")
+        // Without the setting: USD.
+        #expect(try CLI.run(["--ledger", FormatsTests.ledger.ledger, "scorecard", "--limit", "1"]).stdout.contains("escalation cost (USD)"))
+    }
 }

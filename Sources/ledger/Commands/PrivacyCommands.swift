@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compliance
 import EscalationDomain
 import Foundation
 import Ledger
@@ -103,35 +104,53 @@ extension LedgerTool {
         @Argument(help: ArgumentHelp("The customer's id (or pseudonym).", valueName: "id"))
         var id: String
 
+        @OptionGroup var query: QueryOptions
         @OptionGroup var reveal: RevealOptions
+        @OptionGroup var output: OutputOptions
 
-        @Flag(help: "Print JSON: {\"customer\",\"events\":[…]}.")
-        var json = false
+        func validate() throws {
+            if let after = output.after, UInt64(after) == nil { throw ValidationError("--after takes an event's seq") }
+        }
 
         func run() throws {
             let ledger = try global.openForQuery()
+            let point = try query.point(in: ledger)
             guard let history = try ledger.customerHistory(id, reveal: reveal.request) else {
                 throw CommandFailure("no customer \(id) in \(global.path) (never recorded, or erased)", status: ExitStatus.notFound)
             }
-            if json {
+            var events = history.events.filter { point.includes(seq: $0.record.seq, at: $0.event.at) }
+            if let after = output.after.flatMap(UInt64.init) { events = events.filter { $0.record.seq > after } }
+            let more = output.pageLimit.map { events.count > $0 } ?? false
+            if let limit = output.pageLimit { events = Array(events.prefix(limit)) }
+            switch output.resolved {
+            case .json:
                 var out = Array("{\"customer\":".utf8)
                 JSONString.append(history.pseudonym, to: &out)
                 out += Array(",\"events\":[".utf8)
-                for (i, e) in history.events.enumerated() {
+                for (i, e) in events.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
                     out += e.json
                 }
                 out += Array("]}".utf8)
                 Terminal.printBytes(out)
-                return
+            case .jsonl, .csv:
+                let list = ListOutput(output.resolved, columns: CSVRow.columns.map { Table.Column($0) })
+                for e in events {
+                    let row = CSVRow.render(e.event, seq: e.record.seq, version: e.record.version, recordedAt: e.record.recordedAt,
+                                            stream: e.record.stream, hash: e.record.hash)
+                    try list.add(cursor: String(e.record.seq), cells: ListOutput.csvCells(row)) { $0.raw(e.json) }
+                }
+                try list.finish(empty: "")
+            case .table:
+                let list = ListOutput(.table, columns: [Table.Column("seq", numeric: true), Table.Column("at"), Table.Column("ticket"),
+                                                        Table.Column("type"), Table.Column("summary")])
+                for e in events {
+                    try list.add(cursor: String(e.record.seq),
+                                 cells: [String(e.record.seq), e.event.at.description, e.event.ticket ?? "-", e.event.type.rawValue, e.event.summary]) { _ in }
+                }
+                Terminal.print("Customer \(history.pseudonym): \(history.events.count) events" + (point.isHistorical ? " (\(point.description))" : ""))
+                try list.finish(empty: "No events in this cut.", more: more)
             }
-            Terminal.print("Customer \(history.pseudonym): \(history.events.count) events")
-            var table = Table([Table.Column("seq", numeric: true), Table.Column("at"), Table.Column("ticket"),
-                               Table.Column("type"), Table.Column("summary")])
-            for e in history.events {
-                table.add([String(e.record.seq), e.event.at.description, e.event.ticket ?? "-", e.event.type.rawValue, e.event.summary])
-            }
-            Terminal.print(table.render())
         }
     }
 }

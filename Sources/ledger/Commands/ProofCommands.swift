@@ -90,8 +90,12 @@ extension LedgerTool {
         @Option(help: ArgumentHelp("The checkpoint origin: a name without spaces or '+', at most 200 bytes.", valueName: "name"))
         var origin: String?
 
+        @Option(help: ArgumentHelp("The currency of hourlyCost and of every cost shown (ISO 4217, e.g. EUR; default USD).", valueName: "code"))
+        var currency: String?
+
         func validate() throws {
             if let origin, let problem = Ledger.originProblem(origin) { throw ValidationError("--origin: \(problem)") }
+            if let currency, !Format.isCurrencyCode(currency) { throw ValidationError("--currency '\(currency)' is not three capital letters (ISO 4217, e.g. EUR)") }
         }
 
         func run() throws {
@@ -110,7 +114,8 @@ extension LedgerTool {
             do { ledger = try Ledger.open(at: global.path, options: options) } catch {
                 throw CommandFailure("cannot create a ledger at \(global.path): \(CommandFailure.describe(error))")
             }
-            Terminal.print("created ledger \(global.path); origin \(try ledger.origin())")
+            if let currency { try Data((currency + "\n").utf8).write(to: URL(fileURLWithPath: global.path + "/" + Format.currencyFile)) }
+            Terminal.print("created ledger \(global.path); origin \(try ledger.origin())" + (currency.map { "; costs in \($0)" } ?? ""))
             Terminal.print(try ledger.verifierKey().text)
         }
     }

@@ -56,6 +56,8 @@ extension LedgerTool {
             var cell: @Sendable (Scorecard) -> String
             /// For sorting: a number (figures) or nil (text columns sort by text).
             var number: @Sendable (Scorecard) -> Double?
+            /// The header for people (costs name the ledger's currency, known once it is opened).
+            var header: String { key == "escalationCost" ? "escalation cost (\(Format.currency))" : title }
         }
 
         static let columns: [Column] = {
@@ -86,7 +88,7 @@ extension LedgerTool {
                 count("debriefs", "debriefs held", { $0.counters.debriefs }),
                 count("findings", "findings", { $0.findingsTotal }),
                 count("supervisorLoad", "supervisor load", { $0.counters.supervisorLoad }),
-                Column(key: "escalationCost", title: "escalation cost (\(Format.currency))", numeric: true,
+                Column(key: "escalationCost", title: "escalation cost", numeric: true,
                        cell: { Format.money($0.counters.escalationCost) }, number: { $0.counters.escalationCost }),
             ]
         }()
@@ -141,7 +143,7 @@ extension LedgerTool {
             let format = output.resolved
             let chosen = columns.map { $0.split(separator: ",").map(String.init) } ?? (format == .table ? ScorecardCommand.defaultTable : ScorecardCommand.columns.map(\.key))
             let shown = chosen.compactMap { key in ScorecardCommand.columns.first { $0.key == key } }
-            let out = ListOutput(format, columns: shown.map { Table.Column(format == .table ? $0.title : $0.key, numeric: $0.numeric) },
+            let out = ListOutput(format, columns: shown.map { Table.Column(format == .table ? $0.header : $0.key, numeric: $0.numeric) },
                                  maxWidth: 24)
             for c in cards {
                 let cells = shown.map { format == .csv ? ScorecardCommand.csvValue($0.key, c) : $0.cell(c) }

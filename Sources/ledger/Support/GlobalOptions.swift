@@ -46,6 +46,7 @@ struct GlobalOptions: ParsableArguments {
             throw CommandFailure("no ledger at \(path): import events first (ledger --ledger \(path) import FILE), "
                                  + "or point --ledger at an existing ledger directory", status: ExitStatus.notFound)
         }
+        Format.loadCurrency(ledger: path)
         var options = Ledger.Options()
         options.create = false
         options.readOnly = readOnly || !GlobalOptions.writable(path)

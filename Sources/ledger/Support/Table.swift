@@ -75,8 +75,19 @@ enum Format {
         return String(format: "%.\(decimals)f%%", v * 100)
     }
 
-    /// The currency of `hourlyCost` and of every cost shown: `LEDGER_CURRENCY`, else USD.
-    static let currency = ProcessInfo.processInfo.environment["LEDGER_CURRENCY"].flatMap { $0.isEmpty ? nil : $0 } ?? "USD"
+    /// The currency of `hourlyCost` and of every cost shown: the ledger's setting (the file
+    /// `currency`, written by `ledger init --currency`), else `LEDGER_CURRENCY`, else USD.
+    nonisolated(unsafe) static var currency = "USD"
+    static let currencyFile = "currency"
+
+    static func isCurrencyCode(_ s: String) -> Bool { s.utf8.count == 3 && s.utf8.allSatisfy { $0 >= 0x41 && $0 <= 0x5A } }
+
+    /// Reads the ledger's currency setting (called when a ledger is opened).
+    static func loadCurrency(ledger path: String) {
+        let setting = (try? String(contentsOfFile: path + "/" + currencyFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let environment = ProcessInfo.processInfo.environment["LEDGER_CURRENCY"]
+        currency = [setting, environment].compactMap { $0 }.first(where: isCurrencyCode) ?? "USD"
+    }
 
     /// `1,234.50`.
     static func money(_ v: Double) -> String {
