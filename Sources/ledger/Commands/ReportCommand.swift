@@ -21,7 +21,7 @@ extension LedgerTool {
             escalated tickets made after two declined asks / all such transfers; callbacks on \
             time = completed by dueBy / callbacks whose dueBy has passed. Findings per 1,000 \
             calls count the findings on the period's tickets. Costs are senior staff's time on \
-            the tickets an opener opened, at their hourlyCost (currency: LEDGER_CURRENCY, else USD).
+            the tickets an opener opened, at their hourlyCost (in the ledger's currency: ledger init --currency).
 
             Examples:
               ledger report --from 2026-03-01T00:00:00Z --to 2026-03-31T23:59:59Z
