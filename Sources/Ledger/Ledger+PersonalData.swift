@@ -99,10 +99,15 @@ extension Ledger {
 
     /// A ticket's events, masked, or revealed after recording a `personalDataRevealed`.
     public func ticketEvents(_ id: String, at point: QueryPoint, reveal: RevealRequest?) throws -> [DisplayEvent] {
-        guard let reveal else { return try ticketEvents(id, at: point, view: .masked) }
+        try ticketEvents(id, at: point, view: try revealTicket(id, reveal))
+    }
+
+    /// Records the reveal of a ticket's customer when asked, and returns the view to show it in.
+    public func revealTicket(_ id: String, _ reveal: RevealRequest?) throws -> PersonalDataView {
+        guard let reveal else { return .masked }
         let customers = try log.environment.read { txn in try vault.customerOfTicket(id, in: txn).map { [$0] } ?? [] }
         try recordReveal(operator: reveal.operator, purpose: reveal.purpose, customers: customers, query: "ticket \(id)")
-        return try ticketEvents(id, at: point, view: .revealed)
+        return .revealed
     }
 
     /// The audit trail (``audit(_:limit:)``), masked; or, with `reveal`, the personal data of

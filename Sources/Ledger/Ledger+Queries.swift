@@ -130,7 +130,40 @@ extension Ledger {
 
     /// The ticket's events through `point`, as display lines (personal data as `view` shows it).
     public func ticketEvents(_ id: String, at point: QueryPoint, view: PersonalDataView = .masked) throws -> [DisplayEvent] {
-        try log.stream("ticket:" + id, asOf: point.seq).map { try display($0, view) }.filter { point.includes(seq: $0.record.seq, at: $0.event.at) }
+        var out: [DisplayEvent] = []
+        try forEachTicketEvent(id, at: point, view: view) { out.append($0) }
+        return out
+    }
+
+    /// The ticket's events inside `point`'s cut after seq `after`, at most `limit`, given to `body`
+    /// one by one and read in chunks of short read transactions: a ticket of a million events is
+    /// shown in memory that does not grow with it.
+    public func forEachTicketEvent(_ id: String, at point: QueryPoint, view: PersonalDataView = .masked, after: UInt64 = 0,
+                                   limit: Int = .max, _ body: (DisplayEvent) throws -> Void) throws {
+        let stream = "ticket:" + id
+        var version: UInt64 = 1
+        var given = 0
+        while given < limit {
+            var batch: [DisplayEvent] = []
+            var read = 0
+            try log.environment.read { txn in
+                try log.scanStream(stream, from: version, asOf: point.seq, in: txn) { r in
+                    read += 1
+                    version = r.version + 1
+                    if r.seq > after {
+                        let stored = try EventDecoder(mode: .stored).decode(r.payload)
+                        if point.eventTime.map({ stored.at <= $0 }) ?? true {
+                            let record = r.copy(hash: try log.chainHash(r.seq, txn))
+                            batch.append(try display(record, stored: stored, view, in: txn))
+                        }
+                    }
+                    return read < 4096 && given + batch.count < limit
+                }
+            }
+            for e in batch { try body(e) }
+            given += batch.count
+            if read < 4096 { return }
+        }
     }
 
     // MARK: Display
@@ -147,7 +180,11 @@ extension Ledger {
     /// Decodes a stored event and shows its personal data as `view` allows.
     public func display(_ record: RecordedEvent, _ view: PersonalDataView = .masked) throws -> DisplayEvent {
         let stored = try EventDecoder(mode: .stored).decode(record.payload)
-        let event = try log.environment.read { try present(stored, view, in: $0) }
+        return try log.environment.read { try display(record, stored: stored, view, in: $0) }
+    }
+
+    func display(_ record: RecordedEvent, stored: Event, _ view: PersonalDataView, in txn: ReadTransaction) throws -> DisplayEvent {
+        let event = try present(stored, view, in: txn)
         var line = EventEncoder.encode(event)
         line.removeLast()
         var w = JSONWriter()

@@ -48,26 +48,39 @@ extension LedgerTool {
             guard let (state, findings) = try ledger.ticket(id, at: point) else {
                 throw CommandFailure("no ticket \(id) in \(global.path)" + (point.isHistorical ? " " + point.description : ""), status: ExitStatus.notFound)
             }
-            var events = try ledger.ticketEvents(id, at: point, reveal: reveal.request)
-            // Paging applies to the timeline: --after SEQ, --limit N.
-            if let after = output.after.flatMap(UInt64.init) { events = events.filter { $0.record.seq > after } }
-            let more = output.pageLimit.map { events.count > $0 } ?? false
-            if let limit = output.pageLimit { events = Array(events.prefix(limit)) }
+            let view = try ledger.revealTicket(id, reveal.request)
+            let after = output.after.flatMap(UInt64.init) ?? 0
             switch output.resolved {
             case .json:
+                // The ticket object, its events streamed into it (a ticket of a million events stays small in memory).
                 var w = JSONWriter()
-                JSONShape.ticket(state, findings: findings, events: events, into: &w)
-                Terminal.printBytes(w.bytes)
+                JSONShape.ticket(state, findings: findings, events: nil, into: &w)
+                var head = w.bytes
+                head.removeLast()  // the closing brace
+                try writeStdout(head + Array(",\"events\":[".utf8))
+                var first = true, buffer: [UInt8] = []
+                try ledger.forEachTicketEvent(id, at: point, view: view, after: after, limit: output.limit ?? .max) { e in
+                    if !first { buffer.append(UInt8(ascii: ",")) }
+                    first = false
+                    buffer += e.json
+                    if buffer.count >= 1 << 16 { try writeStdout(buffer); buffer.removeAll(keepingCapacity: true) }
+                }
+                try writeStdout(buffer + Array("]}\n".utf8))
             case .jsonl, .csv:
                 // The timeline, one event a line: the display JSON, or the events.csv row (docs/EXPORT.md).
                 let out = ListOutput(output.resolved, columns: CSVRow.columns.map { Table.Column($0) })
-                for e in events {
+                try ledger.forEachTicketEvent(id, at: point, view: view, after: after, limit: output.limit ?? .max) { e in
                     let row = CSVRow.render(e.event, seq: e.record.seq, version: e.record.version, recordedAt: e.record.recordedAt,
                                             stream: e.record.stream, hash: e.record.hash)
                     try out.add(cursor: String(e.record.seq), cells: ListOutput.csvCells(row)) { $0.raw(e.json) }
                 }
                 try out.finish(empty: "")
             case .table:
+                let page = output.pageLimit ?? .max
+                var events: [Ledger.DisplayEvent] = []
+                try ledger.forEachTicketEvent(id, at: point, view: view, after: after, limit: page == .max ? .max : page + 1) { events.append($0) }
+                let more = events.count > page
+                if more { events.removeLast() }
                 Terminal.print(TicketCommand.render(state, findings: findings, events: events, point: point)
                                + (more ? "\n(more: --after \(events.last!.record.seq))" : ""))
             }
