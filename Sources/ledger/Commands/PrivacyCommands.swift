@@ -136,9 +136,11 @@ extension LedgerTool {
             case .jsonl, .csv:
                 let list = ListOutput(output.resolved, columns: CSVRow.columns.map { Table.Column($0) })
                 for e in events {
-                    let row = CSVRow.render(e.event, seq: e.record.seq, version: e.record.version, recordedAt: e.record.recordedAt,
-                                            stream: e.record.stream, hash: e.record.hash)
-                    try list.add(cursor: String(e.record.seq), cells: ListOutput.csvCells(row)) { $0.raw(e.json) }
+                    // Only CSV needs the row's cells.
+                    let cells = list.format == .csv ? ListOutput.csvCells(CSVRow.render(e.event, seq: e.record.seq, version: e.record.version,
+                                                                                         recordedAt: e.record.recordedAt, stream: e.record.stream,
+                                                                                         hash: e.record.hash)) : []
+                    try list.add(cursor: String(e.record.seq), cells: cells) { $0.raw(e.json) }
                 }
                 try list.finish(empty: "")
             case .table:

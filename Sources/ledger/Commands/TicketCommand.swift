@@ -70,9 +70,11 @@ extension LedgerTool {
                 // The timeline, one event a line: the display JSON, or the events.csv row (docs/EXPORT.md).
                 let out = ListOutput(output.resolved, columns: CSVRow.columns.map { Table.Column($0) })
                 try ledger.forEachTicketEvent(id, at: point, view: view, after: after, limit: output.limit ?? .max) { e in
-                    let row = CSVRow.render(e.event, seq: e.record.seq, version: e.record.version, recordedAt: e.record.recordedAt,
-                                            stream: e.record.stream, hash: e.record.hash)
-                    try out.add(cursor: String(e.record.seq), cells: ListOutput.csvCells(row)) { $0.raw(e.json) }
+                    // Only CSV needs the row's cells.
+                    let cells = out.format == .csv ? ListOutput.csvCells(CSVRow.render(e.event, seq: e.record.seq, version: e.record.version,
+                                                                                         recordedAt: e.record.recordedAt, stream: e.record.stream,
+                                                                                         hash: e.record.hash)) : []
+                    try out.add(cursor: String(e.record.seq), cells: cells) { $0.raw(e.json) }
                 }
                 try out.finish(empty: "")
             case .table:
