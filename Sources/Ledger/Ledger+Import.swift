@@ -29,6 +29,9 @@ public struct Refusal: Sendable, Equatable {
 }
 
 extension Ledger {
+    /// The longest line `import` reads (CONTRACT.md section 4: 16 MiB).
+    public static let maxLineBytes = 16 << 20
+
     /// Imports a JSON Lines file (`-` for standard input), streaming: memory stays bounded
     /// by the batch size, whatever the file's size (except with `atomic`, which holds the file's events).
     /// - Parameters:
@@ -47,26 +50,54 @@ extension Ledger {
         }
         defer { if path != "-" { try? handle.close() } }
         let importer = Importer(ledger: self, atomic: atomic, batchSize: batchSize)
+        // Lines are found by scanning each byte once (a line spread over many chunks is not
+        // rescanned), and a line over the limit is refused without being held: its bytes are
+        // dropped as they come, until its newline.
         var pending = [UInt8]()
+        var searched = 0        // bytes of `pending` already known to hold no newline
+        var oversized = false   // the current line passed the limit and is being skipped
         var lineNumber = 0
         var read = 0
         while true {
             let chunk = handle.readData(ofLength: 1 << 20)
             if chunk.isEmpty { break }
             read += chunk.count
-            pending.append(contentsOf: chunk)
+            var body = chunk[...]
+            if oversized {
+                guard let nl = body.firstIndex(of: 0x0A) else { continue }
+                lineNumber += 1
+                importer.refuseOversized(line: lineNumber)
+                oversized = false
+                body = body[(nl + 1)...]
+            }
+            pending.append(contentsOf: body)
             var start = 0
             try pending.withUnsafeBytes { buf in
-                while let nl = buf[start...].firstIndex(of: 0x0A) {
+                var from = searched
+                while let nl = buf[from...].firstIndex(of: 0x0A) {
                     lineNumber += 1
-                    try importer.add(UnsafeRawBufferPointer(rebasing: buf[start..<nl]), line: lineNumber)
+                    if nl - start > Ledger.maxLineBytes {
+                        importer.refuseOversized(line: lineNumber)
+                    } else {
+                        try importer.add(UnsafeRawBufferPointer(rebasing: buf[start..<nl]), line: lineNumber)
+                    }
                     start = nl + 1
+                    from = start
                 }
             }
             pending.removeFirst(start)
+            searched = pending.count
+            if pending.count > Ledger.maxLineBytes {
+                oversized = true
+                pending.removeAll(keepingCapacity: false)
+                searched = 0
+            }
             if importer.flushedSinceLastCheck() { progress?(read, total) }
         }
-        if !pending.isEmpty {
+        if oversized {
+            lineNumber += 1
+            importer.refuseOversized(line: lineNumber)
+        } else if !pending.isEmpty {
             lineNumber += 1
             try pending.withUnsafeBytes { try importer.add($0, line: lineNumber) }
         }
@@ -111,6 +142,7 @@ final class Importer {
         var bytes = bytes
         if bytes.last == 0x0D { bytes = UnsafeRawBufferPointer(rebasing: bytes.dropLast()) }
         if bytes.isEmpty { return }  // blank lines are skipped (and keep their number)
+        if bytes.count > Ledger.maxLineBytes { return refuseOversized(line: line) }
         report.lines += 1
         let event: Event
         do {
@@ -123,6 +155,13 @@ final class Importer {
         }
         batch.append((line, event))
         if !atomic && batch.count >= batchSize { try flush() }
+    }
+
+    /// Refuses a line longer than ``Ledger/maxLineBytes`` (CONTRACT.md section 4, `schema`).
+    func refuseOversized(line: Int) {
+        report.lines += 1
+        report.refused.append(Refusal(line: line, RuleViolation(.schema, message:
+            "the line is longer than the ledger's limit of \(Ledger.maxLineBytes >> 20) MiB; it was not read")))
     }
 
     private func flush() throws {
