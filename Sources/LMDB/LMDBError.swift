@@ -24,7 +24,22 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
         self.context = context
     }
 
-    public var description: String { "LMDB error \(code) in \(context): \(message)" }
+    public var description: String { "LMDB error \(code) in \(context): \(message)" + (hint.map { " (\($0))" } ?? "") }
+
+    /// What usually lies behind an operating-system error from a write, for the person reading it.
+    public var hint: String? {
+        switch code {
+        case 28: return "the disk is full: free space and run the same command again; nothing of the failed batch was kept"
+        case 27: return "a file-size limit (ulimit -f) stops the ledger's file from growing"
+        case 5: return "the write failed: usually a full disk or a file-size limit, else a failing device; nothing of the failed batch was kept"
+        case 12: return "out of memory"
+        case 122: return "the disk quota is exhausted"
+        default: return nil
+        }
+    }
+
+    /// The disk (or a quota or file-size limit) refused a write.
+    public var isOutOfSpace: Bool { code == 28 || code == 27 || code == 5 || code == 122 }
 
     /// The map is full: the write must be retried with a larger map.
     public var isMapFull: Bool { code == MDB_MAP_FULL }

@@ -103,7 +103,11 @@ extension Ledger {
     /// - throws: ``EmptyCut`` when a historical cut holds no event.
     public func withProjections<T>(at point: QueryPoint, _ body: (any ProjectionSnapshot) throws -> T) throws -> T {
         if !point.isHistorical {
-            if !readOnly { try projector.catchUp() }
+            // Bringing the stored projections up to date writes; when that fails (a full disk, a
+            // quota), the query still answers, from a replay of the log in memory.
+            if !readOnly {
+                do { _ = try projector.catchUp() } catch let e as LMDBError where e.isOutOfSpace || e.isMapFull {}
+            }
             let fresh: T? = try projector.read { snapshot in
                 snapshot.checkpoint >= point.seq ? try body(snapshot) : nil
             }
