@@ -36,6 +36,8 @@ extension Ledger {
         public var merkleRoot: String
         /// The `exportMade` event that recorded this export.
         public var recordedAt: Position
+        /// Stale `*.partial` exports of dead processes, removed beside this one.
+        public var staleRemoved: [String] = []
     }
 
     /// Resolves a range bound: a seq as it is, a time by `recordedAt`.
@@ -88,8 +90,18 @@ extension Ledger {
         // place only once the export is on record.
         let final = directory
         let directory = final + ".partial"
+        let staleRemoved = Ledger.removeStalePartialExports(near: final)
         try? fm.removeItem(atPath: directory)
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // Who is writing it (in a file beside it, never in the bundle), so that a later export can
+        // tell a dead writer's leftovers from a live one's work.
+        let owner = directory + Ledger.partialOwnerSuffix
+        try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: owner))
+        var onRecord = false
+        defer {
+            if !onRecord { try? fm.removeItem(atPath: directory) }  // a failed export leaves nothing behind
+            try? fm.removeItem(atPath: owner)
+        }
         let key = try signingKey()
         let (lower, upper) = try seqBounds(from: request.from, to: request.to)
         let contiguous = request.ticket == nil && request.staff == nil && request.customer == nil
@@ -227,10 +239,37 @@ extension Ledger {
             try? fm.removeItem(atPath: directory)
             throw error
         }
+        onRecord = true
         if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }  // empty, checked above
         try fm.moveItem(atPath: directory, toPath: final)
         return ExportSummary(directory: final, count: count, fromSeq: lower, toSeq: upper,
-                             merkleRoot: accumulator.root.hex, recordedAt: position)
+                             merkleRoot: accumulator.root.hex, recordedAt: position, staleRemoved: staleRemoved)
+    }
+
+    /// `DIR.partial` + this names the process writing that export.
+    static let partialOwnerSuffix = ".writer"
+
+    /// Removes the `*.partial` exports beside `target` that a process which has since died left
+    /// behind (a killed export): they may hold personal data. Returns their paths.
+    static func removeStalePartialExports(near target: String) -> [String] {
+        let fm = FileManager.default
+        let parent = (target as NSString).deletingLastPathComponent
+        let folder = parent.isEmpty ? "." : parent
+        guard let names = try? fm.contentsOfDirectory(atPath: folder) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasSuffix(".partial" + partialOwnerSuffix) {
+            let owner = folder + "/" + name
+            guard let text = try? String(contentsOfFile: owner, encoding: .utf8),
+                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { continue }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }  // its writer is alive
+            let partial = String(owner.dropLast(partialOwnerSuffix.count))
+            if fm.fileExists(atPath: partial) {
+                guard (try? fm.removeItem(atPath: partial)) != nil else { continue }
+                removed.append(partial)
+            }
+            try? fm.removeItem(atPath: owner)
+        }
+        return removed
     }
 
     /// True when `staff` is the actor or a subject of the record's event.

@@ -1,3 +1,4 @@
+import Compliance
 import Foundation
 import Testing
 @testable import Ledger
@@ -27,5 +28,37 @@ import Testing
             #expect(free.status == 0 && free.stdout == starved.stdout && free.stdout.count > 10, "\(query)")
         }
         #expect(try LedgerBinary.run([dir], shell: #"exec "$LEDGER" --ledger "$1" verify"#).status == 0)
+    }
+}
+
+@Suite struct StalePartialExportTests {
+    @Test func aKilledExportsLeftoversAreRemovedByTheNextExportAndALiveOnesAreNot() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let parent = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        // A process that died mid-export, and one that is still writing (this test's own pid).
+        let dead = Process()
+        dead.executableURL = URL(fileURLWithPath: "/bin/true")
+        try dead.run(); dead.waitUntilExit()
+        for (name, pid) in [("old", dead.processIdentifier), ("busy", getpid())] {
+            try FileManager.default.createDirectory(atPath: parent + "/\(name).partial", withIntermediateDirectories: true)
+            try Data("personal".utf8).write(to: URL(fileURLWithPath: parent + "/\(name).partial/personal.jsonl"))
+            try Data("\(pid)\n".utf8).write(to: URL(fileURLWithPath: parent + "/\(name).partial.writer"))
+        }
+        let summary = try ledger.export(to: parent + "/new", .init(to: .seq(10), operator: "m1", purpose: "test"))
+        #expect(summary.staleRemoved == [parent + "/old.partial"])
+        let left = try FileManager.default.contentsOfDirectory(atPath: parent).sorted()
+        #expect(left == ["busy.partial", "busy.partial.writer", "new"], "\(left)")
+        #expect(BundleVerifier.verify(directory: parent + "/new", trustedPublicKey: try ledger.signingKey().publicKey).ok)
+    }
+
+    @Test func aFailedExportLeavesNothingBehind() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let parent = temporaryDirectory()
+        // An operator who may not export in clear: refused before any file; a purpose missing: the same.
+        #expect(throws: (any Error).self) { try ledger.export(to: parent + "/a", .init(operator: "a1", purpose: "x")) }
+        #expect(throws: (any Error).self) { try ledger.export(to: parent + "/b", .init(operator: "m1", purpose: " ")) }
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+        #expect(left.filter { $0.contains("partial") }.isEmpty, "\(left)")
     }
 }

@@ -81,6 +81,9 @@ extension LedgerTool {
                 _ = total
             }
             bar.finish()
+            for stale in s.staleRemoved {
+                Terminal.error("ledger: removed \(stale), the unfinished export of a process that died (it was never on record as a bundle)")
+            }
             if json {
                 var w = JSONWriter()
                 w.beginObject()
