@@ -56,7 +56,30 @@ public final class Ledger: @unchecked Sendable {
     /// Opens the ledger in `path`, creating it (with its signing key) unless read-only.
     /// - throws: ``LedgerError/notFound(_:)`` when there is no ledger and creation is off.
     public static func open(at path: String, options: Options = Options()) throws -> Ledger {
-        try Ledger(path: path, options: options)
+        let fm = FileManager.default
+        let creating = !options.readOnly && options.create && !Ledger.exists(at: path)
+        let folderExisted = fm.fileExists(atPath: path)
+        do {
+            return try Ledger(path: path, options: options)
+        } catch {
+            // A ledger that could not be created (a full disk, say) leaves nothing behind, so that
+            // the same command can simply run again.
+            if creating {
+                if !folderExisted {
+                    try? fm.removeItem(atPath: path)
+                } else {
+                    for made in ["log", "keys", "signing.key", "checkpoint.vkey", "currency"] { try? fm.removeItem(atPath: path + "/" + made) }
+                }
+            }
+            throw error
+        }
+    }
+
+    /// True when `path` holds a ledger: a log whose file is not empty (a creation that failed
+    /// may leave an empty one behind when it could not clean up).
+    public static func exists(at path: String) -> Bool {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path + "/log/data.mdb")[.size] as? Int) ?? nil
+        return (size ?? 0) > 0
     }
 
     private init(path: String, options: Options) throws {
@@ -64,7 +87,7 @@ public final class Ledger: @unchecked Sendable {
         readOnly = options.readOnly
         externalSigningKeyPath = options.signingKeyPath
         let fm = FileManager.default
-        let exists = fm.fileExists(atPath: path + "/log/data.mdb")
+        let exists = Ledger.exists(at: path)
         if !exists {
             guard !options.readOnly, options.create else { throw LedgerError.notFound("ledger at \(path)") }
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -62,3 +62,51 @@ import Testing
         #expect(left.filter { $0.contains("partial") }.isEmpty, "\(left)")
     }
 }
+
+/// A real full disk: a small tmpfs (mounting needs root; elsewhere the test says it is skipped).
+@Suite struct FullDiskTests {
+    static func sh(_ script: String) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    @Test func aFullDiskGivesAClearErrorLeavesNothingAndTheSameCommandResumes() throws {
+        let mount = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        guard getuid() == 0, FullDiskTests.sh("mount -t tmpfs -o size=1m tmpfs '\(mount)'") == 0 else {
+            print("skipping the full-disk test: mounting a tmpfs needs root (the file-size-limit tests still run)")
+            return
+        }
+        defer { _ = FullDiskTests.sh("umount '\(mount)'") }
+        let fill = mount + "/fill"
+        // Nearly full: creating a ledger fails, clearly, and leaves nothing.
+        #expect(FullDiskTests.sh("dd if=/dev/zero of='\(fill)' bs=1k count=1010") == 0)
+        let created = try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" init"#)
+        #expect(created.status == 1 && created.stderr.contains("the disk is full"), "\(created.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: mount + "/l"))
+        // Room for the ledger but not for the import: the import fails clearly; the ledger verifies.
+        try FileManager.default.removeItem(atPath: fill)
+        #expect(try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" init"#).status == 0)
+        var s = Script()
+        var lines = s.organisation()
+        for t in 0..<3_000 { lines += [s.open("T\(t)", Double(t)), s.line("noteLogged", Double(t) + 0.5, actor: "a1", ticket: "T\(t)", ["author": "a1", "text": String(repeating: "n", count: 200)])] }
+        let file = temporaryDirectory() + ".jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let starved = try LedgerBinary.run([mount + "/l", file], shell: #"exec "$LEDGER" --ledger "$1" import "$2""#)
+        #expect(starved.status == 1 && (starved.stderr.contains("disk is full") || starved.stderr.contains("full disk")), "\(starved.stderr)")
+        #expect(try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" verify"#).status == 0)
+        // Space is back (a bigger disk): the same command finishes the job.
+        #expect(FullDiskTests.sh("mount -o remount,size=64m '\(mount)'") == 0)
+        let resumed = try LedgerBinary.run([mount + "/l", file], shell: #"exec "$LEDGER" --ledger "$1" import "$2" --json"#)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any])
+        #expect((report["appended"] as? Int ?? 0) + (report["duplicates"] as? Int ?? 0) == lines.count)
+        #expect(try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" verify --deep"#).status == 0)
+    }
+}

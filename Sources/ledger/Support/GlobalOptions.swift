@@ -21,9 +21,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// True when `path` holds a ledger.
-    static func holdsLedger(_ path: String) -> Bool {
-        FileManager.default.fileExists(atPath: path + "/log/data.mdb")
-    }
+    static func holdsLedger(_ path: String) -> Bool { Ledger.exists(at: path) }
 
     /// Opens the ledger for writing, creating it when missing (import, replay, demo).
     /// A new ledger's signing key goes to `$LEDGER_SIGNING_KEY` when that is set.
