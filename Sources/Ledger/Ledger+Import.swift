@@ -129,6 +129,10 @@ final class Importer {
     private let decoder = EventDecoder(mode: .interchange)
     private var report = ImportReport()
     private var batch: [(line: Int, event: Event)] = []
+    /// The lines' bytes in `batch`: a batch is bounded by bytes as well as by lines, so that a
+    /// file of large lines (eighty 8 MB notes) never holds more than ``maxBatchBytes`` at once.
+    private var batchBytes = 0
+    static let maxBatchBytes = 64 << 20
     private var inFlight: (lines: [Int], events: [Event], latch: Latch<Result<AppendReport, any Error>>)?
     private var flushed = false
 
@@ -154,7 +158,8 @@ final class Importer {
             return
         }
         batch.append((line, event))
-        if !atomic && batch.count >= batchSize { try flush() }
+        batchBytes += bytes.count
+        if !atomic && (batch.count >= batchSize || batchBytes >= Importer.maxBatchBytes) { try flush() }
     }
 
     /// Refuses a line longer than ``Ledger/maxLineBytes`` (CONTRACT.md section 4, `schema`).
@@ -176,6 +181,7 @@ final class Importer {
                                   hook: LedgerHook(events: events, ledger: ledger)) { latch.set($0) }
         inFlight = (batch.map(\.line), events, latch)
         batch.removeAll(keepingCapacity: true)
+        batchBytes = 0
         flushed = true
     }
 
