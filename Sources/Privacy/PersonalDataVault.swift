@@ -168,10 +168,8 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     /// A new customer with a random pseudonym and key, in memory only until ``store(_:in:)``.
     public func newCustomer(id: String) -> CustomerRecord {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        var rng = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = rng.next() }
-        return CustomerRecord(pseudonym: "cus_" + Self.hex(bytes), key: SymmetricKey(size: .bits256), id: id)
+        let bytes = RandomPool.shared.take(16)
+        return CustomerRecord(pseudonym: "cus_" + Self.hex(bytes), key: SymmetricKey(data: RandomPool.shared.take(32)), id: id)
     }
 
     /// Writes `record` and its look-up entry.
@@ -185,7 +183,8 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     private func put(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
         let plain = record.key.withUnsafeBytes { Array($0) } + Array(record.id.utf8)
-        let box = try AES.GCM.seal(plain, using: keys.wrap, authenticating: Array(record.pseudonym.utf8))
+        let box = try AES.GCM.seal(plain, using: keys.wrap, nonce: try AES.GCM.Nonce(data: RandomPool.shared.take(12)),
+                                   authenticating: Array(record.pseudonym.utf8))
         try txn.put(customers, key: Array(record.pseudonym.utf8), value: Array(box.combined!))
         try txn.put(lookup, key: keys.lookupKey(record.id), value: Array(record.pseudonym.utf8))
     }
@@ -292,7 +291,8 @@ public final class PersonalDataVault: @unchecked Sendable {
         plain.append(UInt8(ascii: "}"))
         let padded = (plain.count + 63) / 64 * 64
         plain += [UInt8](repeating: 0x20, count: padded - plain.count)
-        let box = try AES.GCM.seal(plain, using: record.key, authenticating: eventID + Array(record.pseudonym.utf8))
+        let box = try AES.GCM.seal(plain, using: record.key, nonce: try AES.GCM.Nonce(data: RandomPool.shared.take(12)),
+                                   authenticating: eventID + Array(record.pseudonym.utf8))
         return record.pseudonym + ":" + box.combined!.base64EncodedString()
     }
 

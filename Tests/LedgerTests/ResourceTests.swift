@@ -1,4 +1,5 @@
 import Compliance
+import EscalationDomain
 import Foundation
 import Testing
 @testable import Ledger
@@ -108,5 +109,22 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any])
         #expect((report["appended"] as? Int ?? 0) + (report["duplicates"] as? Int ?? 0) == lines.count)
         #expect(try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" verify --deep"#).status == 0)
+    }
+}
+
+@Suite struct RandomnessTests {
+    @Test func pseudonymsKeysAndNoncesNeverRepeatAcrossThePoolsRefills() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        // 48 random bytes a customer (pseudonym and key): a 4 KiB pool is refilled about every 85.
+        let records = (0..<5_000).map { ledger.vault.newCustomer(id: "c\($0)") }
+        #expect(Set(records.map(\.pseudonym)).count == records.count)
+        // Two seals of the same values under the same key differ (fresh nonces).
+        var s = Script()
+        #expect(try ledger.importStrings(s.organisation() + [s.open("T1", 1, customer: "same"), s.open("T2", 2, customer: "same")]).refused.isEmpty)
+        let decoder = EventDecoder(mode: .stored)
+        let head = try ledger.log.head().seq
+        let a = try decoder.decode(try #require(try ledger.log.event(seq: head - 1)).payload).sealed
+        let b = try decoder.decode(try #require(try ledger.log.event(seq: head)).payload).sealed
+        #expect(a != nil && b != nil && a != b)
     }
 }
