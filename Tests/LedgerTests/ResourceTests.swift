@@ -91,6 +91,16 @@ import Testing
         let created = try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" init"#)
         #expect(created.status == 1 && created.stderr.contains("the disk is full"), "\(created.stderr)")
         #expect(!FileManager.default.fileExists(atPath: mount + "/l"))
+        // Whatever little room is left, creating a ledger ends in success or a clear error, never a
+        // signal (the red team saw SIGBUS in liblmdb), and a failure leaves nothing.
+        for kib in stride(from: 1_010, through: 880, by: -10) {
+            try? FileManager.default.removeItem(atPath: fill)
+            #expect(FullDiskTests.sh("dd if=/dev/zero of='\(fill)' bs=1k count=\(kib)") == 0)
+            let r = try LedgerBinary.run([mount + "/l\(kib)"], shell: #"exec "$LEDGER" --ledger "$1" init"#)
+            #expect(r.status == 0 || (r.status == 1 && (r.stderr.contains("disk is full") || r.stderr.contains("full disk"))), "\(kib) KiB filled: exit \(r.status) \(r.stderr)")
+            if r.status != 0 { #expect(!FileManager.default.fileExists(atPath: mount + "/l\(kib)")) }
+            try? FileManager.default.removeItem(atPath: mount + "/l\(kib)")
+        }
         // Room for the ledger but not for the import: the import fails clearly; the ledger verifies.
         try FileManager.default.removeItem(atPath: fill)
         #expect(try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" init"#).status == 0)
