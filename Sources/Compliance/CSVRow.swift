@@ -20,6 +20,11 @@ public enum CSVRow {
 
     /// One row for `e`, an event as the export shows it (personal data revealed, masked or erased).
     public static func render(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8]) -> [UInt8] {
+        line(cells(e, seq: seq, version: version, recordedAt: recordedAt, stream: stream, hash: hash))
+    }
+
+    /// The row's cells, unquoted, in the order of ``columns``.
+    public static func cells(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8]) -> [String] {
         var cells = [String](repeating: "", count: columns.count)
         func set(_ k: String, _ v: String?) { if let v { cells[index[k]!] = v } }
         func set(_ k: String, _ v: Bool?) { if let v { cells[index[k]!] = v ? "true" : "false" } }
@@ -62,6 +67,12 @@ public enum CSVRow {
         case .personalDataRevealed(let b):
             set("operator", b.operator); set("purpose", b.purpose); set("customers", b.customers.joined(separator: " ")); set("query", b.query)
         }
+        return cells
+    }
+
+    /// One RFC 4180 line: a cell is quoted when it holds a comma, a quote, CR or LF (a quote
+    /// inside doubled); CRLF at the end.
+    public static func line(_ cells: [String]) -> [UInt8] {
         var out: [UInt8] = []
         for (i, c) in cells.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }

@@ -135,13 +135,7 @@ extension LedgerTool {
                 Terminal.printBytes(out)
             case .jsonl, .csv:
                 let list = ListOutput(output.resolved, columns: CSVRow.columns.map { Table.Column($0) })
-                for e in events {
-                    // Only CSV needs the row's cells.
-                    let cells = list.format == .csv ? ListOutput.csvCells(CSVRow.render(e.event, seq: e.record.seq, version: e.record.version,
-                                                                                         recordedAt: e.record.recordedAt, stream: e.record.stream,
-                                                                                         hash: e.record.hash)) : []
-                    try list.add(cursor: String(e.record.seq), cells: cells) { $0.raw(e.json) }
-                }
+                for e in events { try list.add(e) }
                 try list.finish(empty: "")
             case .table:
                 let list = ListOutput(.table, columns: [Table.Column("seq", numeric: true), Table.Column("at"), Table.Column("ticket"),

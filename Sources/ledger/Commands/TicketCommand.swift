@@ -69,13 +69,7 @@ extension LedgerTool {
             case .jsonl, .csv:
                 // The timeline, one event a line: the display JSON, or the events.csv row (docs/EXPORT.md).
                 let out = ListOutput(output.resolved, columns: CSVRow.columns.map { Table.Column($0) })
-                try ledger.forEachTicketEvent(id, at: point, view: view, after: after, limit: output.limit ?? .max) { e in
-                    // Only CSV needs the row's cells.
-                    let cells = out.format == .csv ? ListOutput.csvCells(CSVRow.render(e.event, seq: e.record.seq, version: e.record.version,
-                                                                                         recordedAt: e.record.recordedAt, stream: e.record.stream,
-                                                                                         hash: e.record.hash)) : []
-                    try out.add(cursor: String(e.record.seq), cells: cells) { $0.raw(e.json) }
-                }
+                try ledger.forEachTicketEvent(id, at: point, view: view, after: after, limit: output.limit ?? .max) { try out.add($0) }
                 try out.finish(empty: "")
             case .table:
                 let page = output.pageLimit ?? .max

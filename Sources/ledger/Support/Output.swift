@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compliance
 import Foundation
 import Ledger
 
@@ -97,42 +98,13 @@ final class ListOutput {
         try flush()
     }
 
-    /// The cells of one RFC 4180 line (as `csvLine` writes it, CRLF included).
-    static func csvCells(_ line: [UInt8]) -> [String] {
-        var cells: [String] = [], cell: [UInt8] = []
-        var quoted = false, i = 0
-        let body = line.count >= 2 && line.suffix(2) == [0x0D, 0x0A] ? Array(line.dropLast(2)) : line
-        while i < body.count {
-            let b = body[i]
-            if quoted {
-                if b == 0x22, i + 1 < body.count, body[i + 1] == 0x22 { cell.append(0x22); i += 2; continue }
-                if b == 0x22 { quoted = false } else { cell.append(b) }
-            } else if b == 0x22 {
-                quoted = true
-            } else if b == 0x2C {
-                cells.append(String(decoding: cell, as: UTF8.self)); cell = []
-            } else {
-                cell.append(b)
-            }
-            i += 1
-        }
-        cells.append(String(decoding: cell, as: UTF8.self))
-        return cells
-    }
+    /// One RFC 4180 line (``CSVRow/line(_:)``).
+    static func csvLine(_ cells: [String]) -> [UInt8] { CSVRow.line(cells) }
 
-    /// One RFC 4180 line: quoted when a cell holds a comma, a quote, CR or LF; CRLF at the end.
-    static func csvLine(_ cells: [String]) -> [UInt8] {
-        var out: [UInt8] = []
-        for (i, c) in cells.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            if c.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
-                out.append(0x22)
-                for b in c.utf8 { if b == 0x22 { out.append(0x22) }; out.append(b) }
-                out.append(0x22)
-            } else {
-                out += Array(c.utf8)
-            }
-        }
-        return out + [0x0D, 0x0A]
+    /// An event of a timeline (a ticket's, a customer's): its display JSON, or its events.csv row.
+    func add(_ e: Ledger.DisplayEvent) throws {
+        let cells = format == .csv ? CSVRow.cells(e.event, seq: e.record.seq, version: e.record.version, recordedAt: e.record.recordedAt,
+                                                  stream: e.record.stream, hash: e.record.hash) : []
+        try add(cursor: String(e.record.seq), cells: cells) { $0.raw(e.json) }
     }
 }
