@@ -117,7 +117,7 @@ struct BundleCheck {
             return (vkey.publicKey, vkey.name)
         }
         guard global.directory != nil else { return nil }
-        let vkey = try global.openExisting(readOnly: true).verifierKey()
+        let vkey = try global.openForQuery(readOnly: true).verifierKey()
         return (vkey.publicKey, vkey.name)
     }
 

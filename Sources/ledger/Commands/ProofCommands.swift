@@ -7,17 +7,6 @@ import Ledger
 import Glibc
 #endif
 
-extension GlobalOptions {
-    /// Opens an existing ledger; exit 5 when the directory holds none.
-    func openExisting(readOnly: Bool, signingKey: String? = nil) throws -> Ledger {
-        guard GlobalOptions.holdsLedger(path) else {
-            throw CommandFailure("no ledger at \(path): create one with `ledger --ledger \(path) init`, or point --ledger at one",
-                                 status: ExitStatus.notFound)
-        }
-        return try openForQuery(readOnly: readOnly, signingKey: signingKey)
-    }
-}
-
 /// Runs `body`, turning "does not exist" into exit 5.
 func mappingNotFound<T>(_ body: () throws -> T) throws -> T {
     do {
@@ -138,7 +127,7 @@ extension LedgerTool {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let ledger = try global.openExisting(readOnly: true)
+            let ledger = try global.openForQuery(readOnly: true)
             Terminal.print(try ledger.verifierKey().text)
         }
     }
@@ -164,7 +153,7 @@ extension LedgerTool {
         @OptionGroup var signing: SigningOptions
 
         func run() throws {
-            let ledger = try global.openExisting(readOnly: true, signingKey: signing.path)
+            let ledger = try global.openForQuery(readOnly: true, signingKey: signing.path)
             try writeStdout(Array(try ledger.checkpoint().text.utf8))
         }
     }
@@ -227,7 +216,7 @@ extension LedgerTool {
             if let seq { subject = .seq(seq) } else if let (a, b) = parsedRange { subject = .range(from: a, to: b) } else if let ticket {
                 subject = .ticket(ticket)
             } else { subject = .consistency(oldSize: consistency!) }
-            let ledger = try global.openExisting(readOnly: true, signingKey: signing.path)
+            let ledger = try global.openForQuery(readOnly: true, signingKey: signing.path)
             try mappingNotFound { try ledger.writeProof(subject, to: writeStdout) }
             try writeStdout([0x0A])
         }
@@ -242,7 +231,7 @@ enum ProofCheck {
         guard GlobalOptions.holdsLedger(global.path) else {
             throw CommandFailure("give the ledger's verifier key with --key KEY (from `ledger key`): there is no ledger at \(global.path) to take it from")
         }
-        return try global.openExisting(readOnly: true).verifierKey()
+        return try global.openForQuery(readOnly: true).verifierKey()
     }
 
     static func report(ok: Bool, checked: Int, firstBadSeq: UInt64?, problem: String?, json: Bool, okText: String) throws {
@@ -276,7 +265,7 @@ enum ProofCheck {
     }
 
     static func checkpoint(_ path: String, key: String?, global: GlobalOptions, json: Bool) throws {
-        let ledger = try global.openExisting(readOnly: true)
+        let ledger = try global.openForQuery(readOnly: true)
         let trusted = try key.map(parseVerifierKey)
         let text = try readCheckpointFile(path)
         let r = try ledger.verifyExtends(checkpoint: text, key: trusted)

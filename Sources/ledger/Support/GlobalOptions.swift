@@ -41,7 +41,7 @@ struct GlobalOptions: ParsableArguments {
     /// - throws: a ``CommandFailure`` when there is no ledger at `path`.
     func openForQuery(readOnly: Bool = false, signingKey: String? = nil) throws -> Ledger {
         guard GlobalOptions.holdsLedger(path) else {
-            throw CommandFailure("no ledger at \(path): import events first (ledger --ledger \(path) import FILE), "
+            throw CommandFailure("no ledger at \(path): create one (ledger --ledger \(path) init, or import FILE), "
                                  + "or point --ledger at an existing ledger directory", status: ExitStatus.notFound)
         }
         Format.loadCurrency(ledger: path)
