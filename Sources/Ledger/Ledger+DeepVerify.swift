@@ -448,11 +448,9 @@ final class DeepVerifier {
     }
 
     static func describeTicketRule(_ v: [UInt8]) -> String {
-        guard v.count >= 17 else { return "\(v.count) bytes (at least 17 expected)" }
-        let open = v.withUnsafeBytes { BigEndianKey.uint64($0, at: 1) }
-        let lastAt = Int64(bitPattern: v.withUnsafeBytes { BigEndianKey.uint64($0, at: 9) })
-        return "owner \(quoted(Array(v[17...]))), \(v[0] == 1 ? "resolved" : v[0] == 0 ? "not resolved" : "resolved byte \(v[0])"), "
-            + "\(open) open callbacks, latest at \(Timestamp(microsecondsSinceEpoch: lastAt))"
+        guard let t = v.withUnsafeBytes({ RuleStore.StoredTicket($0) }) else { return "\(v.count) bytes (at least 17 expected)" }
+        let resolved = t.resolvedByte == 1 ? "resolved" : t.resolvedByte == 0 ? "not resolved" : "resolved byte \(t.resolvedByte)"
+        return "owner \(quoted(t.owner)), \(resolved), \(t.openCallbacks) open callbacks, latest at \(Timestamp(microsecondsSinceEpoch: t.lastAt))"
     }
 
     static func describeHolds(_ v: [UInt8]) -> String {

@@ -20,6 +20,23 @@ final class RuleStore: Sendable {
     /// (agent 0 ... director 5, compliance 6): roles are only ever appended.
     static let roles = Role.allCases
 
+    /// A `rules.tickets` value as stored (docs/FORMAT.md): resolved byte ‖ open callbacks u64 ‖
+    /// latest `at` i64 ‖ owner. Nil when it is too short. The one reader of the layout.
+    struct StoredTicket {
+        var resolvedByte: UInt8
+        var openCallbacks: UInt64
+        var lastAt: Int64
+        var owner: [UInt8]
+
+        init?(_ v: UnsafeRawBufferPointer) {
+            guard v.count >= 17 else { return nil }
+            resolvedByte = v[0]
+            openCallbacks = BigEndianKey.uint64(v, at: 1)
+            lastAt = Int64(bitPattern: BigEndianKey.uint64(v, at: 9))
+            owner = Array(v[17...])
+        }
+    }
+
     func write(_ change: Rules.Change, seq: UInt64, txn: WriteTransaction) throws {
         switch change {
         case .staff(let id, let s):
@@ -54,10 +71,9 @@ struct TransactionRuleState: RuleState {
     }
 
     func ticket(_ id: String) throws -> Rules.Ticket? {
-        guard let v = try txn.get(store.tickets, key: Array(id.utf8)), v.count >= 17 else { return nil }
-        let open = v.withUnsafeBytes { BigEndianKey.uint64($0, at: 1) }
-        let lastAt = Int64(bitPattern: v.withUnsafeBytes { BigEndianKey.uint64($0, at: 9) })
-        return Rules.Ticket(owner: String(decoding: v[17...], as: UTF8.self), resolved: v[0] == 1, openCallbacks: Int(open), lastAt: lastAt)
+        guard let v = try txn.get(store.tickets, key: Array(id.utf8)), let t = v.withUnsafeBytes({ RuleStore.StoredTicket($0) }) else { return nil }
+        return Rules.Ticket(owner: String(decoding: t.owner, as: UTF8.self), resolved: t.resolvedByte == 1, openCallbacks: Int(t.openCallbacks),
+                            lastAt: t.lastAt)
     }
 
     func holds(_ customer: String) throws -> [String] {
