@@ -212,3 +212,39 @@ extension ProjectionTests {
         #expect(try ledger.projector.ticket("T2", asOf: head)?.findings(clock: later).first { $0.kind == .followUpMissing }?.staff == "m1")
     }
 }
+
+/// Issue 9: identity is byte equality. An NFD spelling of an identifier is refused, so it can
+/// never merge with the NFC one, and the incremental projection equals a rebuild on a corpus
+/// that tries both spellings.
+@Suite struct NormalisationProjectionTests {
+    @Test func nfdSpellingsAreRefusedAndIncrementalEqualsRebuild() throws {
+        let nfc = "ag-\u{E9}", nfd = "ag-e\u{301}"  // the same name to Swift's String ==, not to the bytes
+        #expect(nfc == nfd && Array(nfc.utf8) != Array(nfd.utf8))
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        ledger.projector.chunkSize = 2
+        var s = Script()
+        var lines = s.organisation()
+        lines.append(s.line("staffEnrolled", 0, actor: "system", ["staff": nfc, "name": "NFC", "role": "agent", "reportsTo": "tl1"]))
+        lines.append(s.line("staffEnrolled", 0, actor: "system", ["staff": nfd, "name": "NFD", "role": "agent", "reportsTo": "tl1"]))
+        for t in 0..<6 {
+            let agent = t % 2 == 0 ? nfc : nfd
+            lines += [s.open("N\(t)", Double(t), agent: agent),
+                      s.line("ticketResolved", Double(t) + 0.5, actor: agent, ticket: "N\(t)", ["by": agent, "resolution": "resolvedByAgent"])]
+        }
+        var refused: [Refusal] = []
+        for chunk in stride(from: 0, to: lines.count, by: 3) {
+            refused += try ledger.importStrings(Array(lines[chunk..<min(chunk + 3, lines.count)])).refused
+            try ledger.projector.catchUp()
+        }
+        // Every line naming the NFD spelling is refused with schema; the NFC member has their three calls.
+        #expect(refused.count == 1 + 6 && refused.allSatisfy { $0.rule == "schema" || $0.rule == "unknownTicket" }, "\(refused)")
+        #expect(refused.contains { $0.rule == "schema" && $0.field == "staff" })
+        let clock = Timestamp(rfc3339: Script.time(100))!
+        let cards = try ledger.withProjections(at: try ledger.point(asOf: nil, now: clock)) { try $0.scorecards(clock: clock) }
+        #expect(cards.filter { $0.staff == nfc }.map(\.counters.callsOpened) == [3])
+        #expect(!cards.contains { Array($0.staff.utf8) == Array(nfd.utf8) })
+        let incremental = try ledger.projector.digest()
+        try ledger.projector.rebuild()
+        #expect(try ledger.projector.digest() == incremental)
+    }
+}
