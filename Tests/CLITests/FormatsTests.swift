@@ -35,7 +35,7 @@ struct FormatsTests {
     }
 
     /// The queries that list things, each with the key of an item (its cursor) in its JSON form.
-    nonisolated(unsafe) static let queries: [(args: [String], key: String)] = [
+    static let queries: [(args: [String], key: String)] = [
         (["findings"], "id"), (["scorecard"], "staff"), (["audit"], "seq"), (["audit", "--staff", "ag-0001"], "seq"),
         (["ticket", "T-0000001"], "seq"), (["findings", "--known-at", "400", "--now", "2026-06-01T00:00:00Z"], "id"),
     ]
