@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads an escalation ledger (format escalation-ledger/2) with nothing but Python,
+"""Reads an escalation ledger (format escalation-ledger/3) with nothing but Python,
 the `lmdb` package and, to reveal personal data, the `cryptography` package,
 following docs/FORMAT.md: recomputes the hash chain and the Merkle leaf hashes,
 and prints every event as a JSON line.
@@ -38,7 +38,7 @@ try:
 except ImportError:
     sys.exit("read_ledger.py needs the lmdb package: pip install lmdb")
 
-FORMAT = b"escalation-ledger/2"
+FORMAT = b"escalation-ledger/3"
 SEALED, MASKED, ERASED = "[sealed]", "[masked]", "[erased]"
 
 # The personal free-text fields of each event type, by path (docs/FORMAT.md,
@@ -93,9 +93,11 @@ class Vault:
                     kek = f.read()
             except OSError as e:
                 sys.exit("cannot read the key-encryption key %s: %s (rotated by an erasure? retry)" % (path, e.strerror))
-            if len(kek) != 32 or kek == b"\0" * 32:
+            # salt (32) then 4,096 shard keys (32 each); a record's shard is the first three
+            # hex digits of its pseudonym (docs/FORMAT.md, docs/PRIVACY.md).
+            if len(kek) != 32 + 32 * 4096 or kek == b"\0" * len(kek):
                 sys.exit("the key-encryption key %s was destroyed (rotated by an erasure?); retry" % path)
-            self.kek = AESGCM(kek)
+            self.kek = kek
 
     def record(self, pseudonym):
         """(customer key, real id) of a live customer, None once erased."""
@@ -106,7 +108,9 @@ class Vault:
             elif self.aesgcm is None:
                 self.records[pseudonym] = (None, None)
             else:
-                plain = self.kek.decrypt(boxed[:12], boxed[12:], pseudonym.encode())
+                shard = int(pseudonym[4:7], 16)
+                wrap = self.aesgcm(self.kek[32 + 32 * shard:64 + 32 * shard])
+                plain = wrap.decrypt(boxed[:12], boxed[12:], pseudonym.encode())
                 self.records[pseudonym] = (self.aesgcm(plain[:32]), plain[32:].decode("utf-8"))
         return self.records[pseudonym]
 

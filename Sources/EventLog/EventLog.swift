@@ -42,8 +42,9 @@ public final class EventLog: Sendable {
     }
 
     /// The format this version writes and reads (docs/FORMAT.md). Version 2 moved personal
-    /// data into sealed fields and the log's own transaction (docs/PRIVACY.md).
-    public static let formatName = "escalation-ledger/2"
+    /// data into sealed fields and the log's own transaction (docs/PRIVACY.md); version 3 splits the
+    /// key-encryption key into 4,096 shard keys, so that an erasure re-seals one or two shards.
+    public static let formatName = "escalation-ledger/3"
 
     /// Where the log stands.
     public struct Head: Sendable, Equatable {
@@ -100,7 +101,8 @@ public final class EventLog: Sendable {
         let found = String(decoding: stored.prefix(64), as: UTF8.self)
         throw LogError.badFormat("this ledger is in format \(found); this version reads only \(formatName). Nothing was changed. "
             + "Open it with the version that wrote it and export its events (ledger export), or start a new ledger "
-            + "(format 1 kept personal data in a way that cannot be erased physically; see docs/PRIVACY.md)")
+            + "(format 1 kept personal data in a way that cannot be erased physically; format 2 sealed every customer "
+            + "under one key-encryption key, so that each erasure re-sealed them all; see docs/PRIVACY.md)")
     }
 
     /// The observer of whole append transactions (the ledger's personal-data store).

@@ -1,19 +1,30 @@
 import Foundation
 
-/// The key-encryption key (KEK) files: `keys/kek.<generation>`, 32 random bytes each,
-/// created 0600 in a 0700 directory kept apart from the log.
+/// The key-encryption key (KEK) files: `keys/kek.<generation>`, created 0600 in a 0700
+/// directory kept apart from the log. A file holds a 32-byte *salt* and then
+/// ``shardCount`` shard keys of 32 bytes each (``fileSize`` bytes in all), all random.
 ///
-/// Every customer record in the log's environment is sealed under the current KEK.
-/// An erasure deletes the customer's record and then *rotates* the KEK: every live
-/// record is sealed again under a new one, and the old KEK file is overwritten with
-/// zeros and unlinked once the rotation has committed. The deleted record may linger
-/// in LMDB's free pages, but only sealed under a key that no longer exists anywhere.
+/// Every customer record in the log's environment is sealed under the key of its shard
+/// (the first three hex digits of its pseudonym), and every look-up entry is keyed under
+/// the key of its own shard (from the salted hash of the real id). An erasure deletes the
+/// customer's record and look-up entry and then *rotates* the two shards they were in: the
+/// next generation's file is the current one with those shard keys replaced by fresh
+/// random ones, the shards' live records and look-up entries are sealed again, and the old
+/// file is overwritten with zeros and unlinked once the rotation has committed. What the
+/// erasure deleted may linger in LMDB's free pages, but only under shard keys that no
+/// longer exist anywhere. The cost of an erasure is two shards' worth of customers, not all
+/// of them (format 2 rotated one key for every customer).
 ///
 /// Committed generations only grow. A generation's file is created (the committed one plus
 /// one, by a rotation) or destroyed while it is not current only under LMDB's writer lock;
 /// after a commit, only generations below the committed one are destroyed. So no process
 /// can destroy a key that another process has committed.
 struct KeyEncryptionKeys: Sendable {
+    /// Shards of customers, each with its own key: 4,096 (the first three hex digits of a pseudonym).
+    static let shardCount = 4096
+    /// Salt (32) ‖ 4,096 shard keys (32 each).
+    static let fileSize = 32 + 32 * shardCount
+
     let directory: String
 
     init(directory: String, create: Bool) throws {
@@ -28,18 +39,31 @@ struct KeyEncryptionKeys: Sendable {
 
     func path(_ generation: UInt64) -> String { directory + "/kek.\(generation)" }
 
-    /// Creates generation `generation` with fresh random bytes, durably (file and directory synced).
-    func create(_ generation: UInt64) throws -> [UInt8] {
-        var key = [UInt8](repeating: 0, count: 32)
-        var rng = SystemRandomNumberGenerator()
-        for i in key.indices { key[i] = rng.next() }
+    /// Creates generation `generation`, durably (file and directory synced): a copy of
+    /// `previous` with the keys of `shards` replaced by fresh random ones, or all fresh
+    /// (salt included) without `previous`.
+    func create(_ generation: UInt64, from previous: [UInt8]? = nil, rotating shards: Set<Int> = []) throws -> [UInt8] {
+        var key: [UInt8]
+        if let previous {
+            precondition(previous.count == Self.fileSize)
+            key = previous
+            for s in shards { key.replaceSubrange((32 + 32 * s)..<(64 + 32 * s), with: RandomPool.shared.take(32)) }
+        } else {
+            key = []
+            key.reserveCapacity(Self.fileSize)
+            while key.count < Self.fileSize { key += RandomPool.shared.take(min(4096, Self.fileSize - key.count)) }
+        }
         let p = path(generation)
         let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw PrivacyError.io("cannot create \(p)", errno) }
         defer { close(fd) }
-        let written = key.withUnsafeBytes { write(fd, $0.baseAddress, 32) }
-        guard written == 32 else { throw PrivacyError.io("cannot write \(p)", errno) }
-        guard fsync(fd) == 0 else { throw PrivacyError.io("cannot sync \(p)", errno) }
+        let written = key.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == key.count else {
+            let code = written < 0 ? errno : ENOSPC
+            _ = unlink(p)
+            throw PrivacyError.io("cannot write \(p)", code)
+        }
+        guard fsync(fd) == 0 else { let code = errno; _ = unlink(p); throw PrivacyError.io("cannot sync \(p)", code) }
         try syncDirectory()
         return key
     }
@@ -50,13 +74,13 @@ struct KeyEncryptionKeys: Sendable {
         guard let data = FileManager.default.contents(atPath: p) else {
             throw PrivacyError.rotated("the key-encryption key \(p) is gone (rotated by an erasure?); retry")
         }
-        guard data.count == 32, data.contains(where: { $0 != 0 }) else {
+        guard data.count == Self.fileSize, data.contains(where: { $0 != 0 }) else {
             throw PrivacyError.rotated("the key-encryption key \(p) was destroyed (rotated by an erasure?); retry")
         }
         return Array(data)
     }
 
-    /// Overwrites `generation`'s key with zeros in place, syncs, and unlinks it.
+    /// Overwrites `generation`'s keys with zeros in place, syncs, and unlinks the file.
     func destroy(_ generation: UInt64) throws {
         let p = path(generation)
         let fd = open(p, O_WRONLY | O_CLOEXEC)
@@ -64,8 +88,10 @@ struct KeyEncryptionKeys: Sendable {
             if errno == ENOENT { return }
             throw PrivacyError.io("cannot open \(p) to destroy it", errno)
         }
-        let zeros = [UInt8](repeating: 0, count: 32)
-        let ok = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, 32, 0) } == 32 && fsync(fd) == 0
+        var size = stat()
+        let length = fstat(fd, &size) == 0 ? max(Int(size.st_size), 0) : Self.fileSize
+        let zeros = [UInt8](repeating: 0, count: length)
+        let ok = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, length, 0) } == length && fsync(fd) == 0
         close(fd)
         guard ok else { throw PrivacyError.io("cannot overwrite \(p)", errno) }
         guard unlink(p) == 0 || errno == ENOENT else { throw PrivacyError.io("cannot remove \(p)", errno) }
@@ -98,6 +124,8 @@ public enum PrivacyError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .missingKey(let what): return "missing \(what)"
+        case .io(let what, let code) where code == ENOSPC || code == EDQUOT:
+            return "\(what): the disk is full: free space and run the same command again"
         case .io(let what, let code): return "\(what): \(String(cString: strerror(code)))"
         case .rotated(let why): return why
         case .corrupt(let why): return "the personal-data store is damaged: \(why)"

@@ -9,14 +9,14 @@ import LMDB
 /// Its tables live in the log's LMDB environment, so that a customer's key, look-up
 /// entry and ticket links are written in the very transaction that appends the event
 /// needing them: an event that is not appended leaves nothing behind. Every record is
-/// sealed under the key-encryption key (``KeyEncryptionKeys``), kept apart in `keys/`;
-/// the log's environment alone holds no usable key.
+/// sealed under the key of its shard in the key-encryption key file (``KeyEncryptionKeys``),
+/// kept apart in `keys/`; the log's environment alone holds no usable key.
 ///
 /// | database | key | value |
 /// |---|---|---|
 /// | `privacy.meta` | `"kek"` | current KEK generation, u64 |
-/// | `privacy.customers` | pseudonym | AES-GCM(KEK, customer key (32) ‖ real id), AAD = pseudonym |
-/// | `privacy.lookup` | HMAC-SHA256(HMAC(KEK, "lookup"), real id) | pseudonym |
+/// | `privacy.customers` | pseudonym | AES-GCM(K[shard of pseudonym], customer key (32) ‖ real id), AAD = pseudonym |
+/// | `privacy.lookup` | shard (u16) ‖ HMAC-SHA256(HMAC-SHA256(K[shard], "lookup"), real id), shard = first 12 bits of HMAC-SHA256(salt, real id) | pseudonym |
 /// | `privacy.tickets` | ticket id | the pseudonym of the ticket's customer |
 public final class PersonalDataVault: @unchecked Sendable {
     /// A live customer: their pseudonym, key and real id.
@@ -46,22 +46,61 @@ public final class PersonalDataVault: @unchecked Sendable {
     private let lookup: Database
     private let tickets: Database
 
-    /// The keys derived from one KEK generation.
-    struct Keys {
+    /// The keys of one KEK generation: the salt, each shard's key, and each shard's look-up key.
+    /// Derived once per generation (a rotation derives only the shards it replaced).
+    final class Keys: Sendable {
         let generation: UInt64
-        let wrap: SymmetricKey
-        let lookup: HMAC<SHA256>
+        let file: [UInt8]
+        private let salt: HMAC<SHA256>
+        private let wraps: [SymmetricKey]
+        private let lookups: [HMAC<SHA256>]
 
-        init(generation: UInt64, kek: SymmetricKey) {
+        init(generation: UInt64, file: [UInt8], previous: Keys? = nil, rotated: Set<Int> = []) {
+            precondition(file.count == KeyEncryptionKeys.fileSize)
             self.generation = generation
-            wrap = kek
-            lookup = HMAC<SHA256>(key: SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array("lookup".utf8), using: kek))))
+            self.file = file
+            salt = HMAC<SHA256>(key: SymmetricKey(data: file[0..<32]))
+            func derive(_ shard: Int) -> (SymmetricKey, HMAC<SHA256>) {
+                let k = SymmetricKey(data: file[(32 + 32 * shard)..<(64 + 32 * shard)])
+                let l = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array("lookup".utf8), using: k)))
+                return (k, HMAC<SHA256>(key: l))
+            }
+            if let previous {
+                var w = previous.wraps, l = previous.lookups
+                for s in rotated { (w[s], l[s]) = derive(s) }
+                wraps = w; lookups = l
+            } else {
+                let all = (0..<KeyEncryptionKeys.shardCount).map(derive)
+                wraps = all.map(\.0); lookups = all.map(\.1)
+            }
         }
 
+        /// The shard of a record: the first three hex digits of its pseudonym (`cus_` + 32 hex digits).
+        static func shard(ofPseudonym p: some Collection<UInt8>) -> Int {
+            var shard = 0
+            for c in p.dropFirst(4).prefix(3) {
+                let digit: Int
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = Int(c) - 48
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = Int(c) - 87
+                default: digit = 0
+                }
+                shard = shard << 4 | digit
+            }
+            return shard
+        }
+
+        /// The record-sealing key of `shard`.
+        func wrap(_ shard: Int) -> SymmetricKey { wraps[shard] }
+
+        /// The look-up entry's key for a real id: its shard (u16) ‖ its HMAC under the shard's look-up key.
         func lookupKey(_ id: String) -> [UInt8] {
-            var mac = lookup
+            var s = salt
+            s.update(data: Array(id.utf8))
+            let shard = s.finalize().withUnsafeBytes { Int($0[0]) << 4 | Int($0[1] >> 4) }
+            var mac = lookups[shard]
             mac.update(data: Array(id.utf8))
-            return Array(mac.finalize())
+            return [UInt8(shard >> 8), UInt8(shard & 0xFF)] + Array(mac.finalize())
         }
     }
 
@@ -70,8 +109,8 @@ public final class PersonalDataVault: @unchecked Sendable {
     private var keys: [UInt64: Keys] = [:]
     /// Open records, each with the generation it was read under.
     private var cache: [String: (generation: UInt64, record: CustomerRecord)] = [:]
-    /// Set in a write transaction by an erasure: rotate the KEK before it commits.
-    private var rotationNeeded = false
+    /// Set in a write transaction by erasures: the shards to rotate before it commits.
+    private var rotationNeeded: Set<Int> = []
     /// During a rotating commit: the generation to destroy once committed, and the new one.
     private var rotation: (old: UInt64, new: UInt64)?
 
@@ -112,7 +151,7 @@ public final class PersonalDataVault: @unchecked Sendable {
         let known = keys[g]
         lock.unlock()
         if let known { return known }
-        let k = Keys(generation: g, kek: SymmetricKey(data: try kek.read(g)))
+        let k = Keys(generation: g, file: try kek.read(g))
         lock.lock()
         keys = keys.filter { $0.key > g }  // older generations are gone for good
         keys[g] = k
@@ -122,7 +161,8 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     private static func openRecord(pseudonym: [UInt8], sealed: [UInt8], _ keys: Keys) throws -> CustomerRecord {
         guard let box = try? AES.GCM.SealedBox(combined: sealed),
-              let plain = try? AES.GCM.open(box, using: keys.wrap, authenticating: pseudonym), plain.count >= 32 else {
+              let plain = try? AES.GCM.open(box, using: keys.wrap(Keys.shard(ofPseudonym: pseudonym)), authenticating: pseudonym),
+              plain.count >= 32 else {
             throw PrivacyError.corrupt("the record of \(String(decoding: pseudonym, as: UTF8.self)) does not open under the key-encryption key")
         }
         let bytes = Array(plain)
@@ -182,11 +222,16 @@ public final class PersonalDataVault: @unchecked Sendable {
     }
 
     private func put(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
-        let plain = record.key.withUnsafeBytes { Array($0) } + Array(record.id.utf8)
-        let box = try AES.GCM.seal(plain, using: keys.wrap, nonce: try AES.GCM.Nonce(data: RandomPool.shared.take(12)),
-                                   authenticating: Array(record.pseudonym.utf8))
-        try txn.put(customers, key: Array(record.pseudonym.utf8), value: Array(box.combined!))
+        try putRecord(record, keys, in: txn)
         try txn.put(lookup, key: keys.lookupKey(record.id), value: Array(record.pseudonym.utf8))
+    }
+
+    private func putRecord(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
+        let plain = record.key.withUnsafeBytes { Array($0) } + Array(record.id.utf8)
+        let p = Array(record.pseudonym.utf8)
+        let box = try AES.GCM.seal(plain, using: keys.wrap(Keys.shard(ofPseudonym: p)),
+                                   nonce: try AES.GCM.Nonce(data: RandomPool.shared.take(12)), authenticating: p)
+        try txn.put(customers, key: p, value: Array(box.combined!))
     }
 
     /// Records that `ticket` belongs to the customer `pseudonym`.
@@ -194,8 +239,8 @@ public final class PersonalDataVault: @unchecked Sendable {
         try txn.put(tickets, key: Array(ticket.utf8), value: Array(pseudonym.utf8))
     }
 
-    /// Deletes the customer's record and look-up entry; the transaction then rotates the KEK
-    /// before it commits (``prepareCommit(_:)``).
+    /// Deletes the customer's record and look-up entry; the transaction then rotates the
+    /// shards they were in before it commits (``prepareCommit(_:)``).
     public func erase(pseudonym: String, in txn: WriteTransaction) throws {
         guard let record = try customer(pseudonym: pseudonym, in: txn) else { return }
         _ = try txn.delete(customers, key: Array(pseudonym.utf8))
@@ -203,37 +248,65 @@ public final class PersonalDataVault: @unchecked Sendable {
         if let current = try txn.get(lookup, key: k), current == Array(pseudonym.utf8) { _ = try txn.delete(lookup, key: k) }
         lock.lock()
         cache[pseudonym] = nil
-        rotationNeeded = true
+        rotationNeeded.insert(Keys.shard(ofPseudonym: Array(pseudonym.utf8)))
+        rotationNeeded.insert(Int(k[0]) << 8 | Int(k[1]))
         lock.unlock()
     }
 
     /// Called at the start of every attempt of an append transaction.
     public func beginTransaction() {
-        lock.lock(); rotationNeeded = false; rotation = nil; lock.unlock()
+        lock.lock(); rotationNeeded = []; rotation = nil; lock.unlock()
     }
 
-    /// Called last in an append transaction, before its commit: after an erasure, seals every
-    /// live record and look-up entry again under a new KEK (whose file is durable before the
-    /// commit), so that what the erasure deleted is left, in free pages, only under the old one.
+    /// Called last in an append transaction, before its commit: after erasures, replaces the
+    /// keys of the shards they touched (in a new KEK file, durable before the commit) and seals
+    /// those shards' live records and look-up entries again, so that what the erasures deleted
+    /// is left, in free pages, only under keys that are destroyed once the commit is durable.
     public func prepareCommit(_ txn: WriteTransaction) throws {
-        lock.lock(); let needed = rotationNeeded; lock.unlock()
-        guard needed else { return }
+        lock.lock(); let shards = rotationNeeded; lock.unlock()
+        guard !shards.isEmpty else { return }
         let old = try keys(txn)
-        var records: [CustomerRecord] = []
-        try txn.withCursor(customers) { c in
-            var e = try c.first()
-            while let entry = e {
-                records.append(try Self.openRecord(pseudonym: Array(entry.key), sealed: Array(entry.value), old))
-                e = try c.next()
+        // 1. The rotated shards' look-up entries: each leads to a record, whose real id keys the new entry.
+        var relink: [CustomerRecord] = []
+        for shard in shards.sorted() {
+            let prefix = [UInt8(shard >> 8), UInt8(shard & 0xFF)]
+            var doomed: [[UInt8]] = []
+            try txn.withCursor(lookup) { c in
+                var e = try c.seek(atLeast: prefix)
+                while let entry = e, entry.key.starts(with: prefix) {
+                    doomed.append(Array(entry.key))
+                    let p = String(decoding: entry.value, as: UTF8.self)
+                    guard let record = try customer(pseudonym: p, in: txn) else {
+                        throw PrivacyError.corrupt("a look-up entry leads to \(p), who has no record")
+                    }
+                    relink.append(record)
+                    e = try c.next()
+                }
+            }
+            for k in doomed { _ = try txn.delete(lookup, key: k) }
+        }
+        // 2. The rotated shards' records, opened under the old shard keys.
+        var reseal: [CustomerRecord] = []
+        for shard in shards.sorted() {
+            let digits = Array("0123456789abcdef".utf8)
+            let prefix = Array("cus_".utf8) + [digits[shard >> 8], digits[(shard >> 4) & 15], digits[shard & 15]]
+            try txn.withCursor(customers) { c in
+                var e = try c.seek(atLeast: prefix)
+                while let entry = e, entry.key.starts(with: prefix) {
+                    reseal.append(try Self.openRecord(pseudonym: Array(entry.key), sealed: Array(entry.value), old))
+                    e = try c.next()
+                }
             }
         }
-        let fresh = Keys(generation: old.generation + 1, kek: SymmetricKey(data: try kek.create(old.generation + 1)))
+        // 3. The new generation: the old file with those shards' keys replaced.
+        let fresh = Keys(generation: old.generation + 1,
+                         file: try kek.create(old.generation + 1, from: old.file, rotating: shards), previous: old, rotated: shards)
         lock.lock()
         keys[fresh.generation] = fresh
         rotation = (old.generation, fresh.generation)
         lock.unlock()
-        try txn.clear(lookup)
-        for r in records { try put(r, fresh, in: txn) }
+        for r in reseal { try putRecord(r, fresh, in: txn) }
+        for r in relink { try txn.put(lookup, key: fresh.lookupKey(r.id), value: Array(r.pseudonym.utf8)) }
         try txn.put(meta, key: Array("kek".utf8), value: BigEndianKey.bytes(fresh.generation))
     }
 
@@ -242,8 +315,13 @@ public final class PersonalDataVault: @unchecked Sendable {
         lock.lock()
         let r = rotation
         rotation = nil
-        rotationNeeded = false
-        if let r { keys[r.old] = nil; cache.removeAll() }
+        rotationNeeded = []
+        // The records' contents (keys and ids) do not change with a rotation, and the erased
+        // ones left the cache when they were erased: what is cached stays true under the new generation.
+        if let r {
+            keys[r.old] = nil
+            for (p, entry) in cache where entry.generation == r.old { cache[p] = (r.new, entry.record) }
+        }
         lock.unlock()
         guard let r else { return }
         // The commit that names the new KEK must be on disk before the old KEK goes: with relaxed
@@ -260,7 +338,7 @@ public final class PersonalDataVault: @unchecked Sendable {
         let r = rotation
         if let r { keys[r.new] = nil; cache.removeAll() }
         rotation = nil
-        rotationNeeded = false
+        rotationNeeded = []
         lock.unlock()
         if let r { try? destroyUncommitted(r.new) }
     }

@@ -67,11 +67,15 @@ struct LedgerFiles {
         files.filter { $0.path.hasPrefix("keys/") }.map { (String($0.path.dropFirst(5)), $0.bytes) }.sorted { $0.name < $1.name }
     }
 
-    /// The look-up entry a key-encryption key gives a customer id (docs/FORMAT.md):
-    /// HMAC-SHA256(HMAC-SHA256(KEK, "lookup"), id).
-    static func lookupEntry(_ id: String, kek: [UInt8]) -> [UInt8] {
-        let lookup = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array("lookup".utf8), using: SymmetricKey(data: kek))))
-        return Array(HMAC<SHA256>.authenticationCode(for: Array(id.utf8), using: lookup))
+    /// The look-up entry a key-encryption key file gives a customer id (docs/FORMAT.md): the
+    /// shard (u16, the first 12 bits of HMAC-SHA256(salt, id)) ‖ HMAC-SHA256(HMAC-SHA256(K[shard], "lookup"), id).
+    static func lookupEntry(_ id: String, kek file: [UInt8]) -> [UInt8] {
+        guard file.count == 32 + 32 * 4096 else { return [] }
+        let salted = Array(HMAC<SHA256>.authenticationCode(for: Array(id.utf8), using: SymmetricKey(data: file[0..<32])))
+        let shard = Int(salted[0]) << 4 | Int(salted[1] >> 4)
+        let k = SymmetricKey(data: file[(32 + 32 * shard)..<(64 + 32 * shard)])
+        let lookup = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array("lookup".utf8), using: k)))
+        return [UInt8(shard >> 8), UInt8(shard & 0xFF)] + Array(HMAC<SHA256>.authenticationCode(for: Array(id.utf8), using: lookup))
     }
 
     /// The candidate ids that some key file in `keys/` confirms: a look-up entry for the

@@ -3,6 +3,7 @@ import Crypto
 import EscalationDomain
 import Foundation
 import Ledger
+import LMDB
 import Testing
 
 /// CONTRACT.md section 7 and docs/PRIVACY.md: personal data is clear until erasure,
@@ -80,6 +81,7 @@ import Testing
         var s = Script()
         let id = PrivacyTests.values["customer.id"]!
         var oldKEK: [UInt8] = []
+        var pseudonym = ""
         let organisation = s.organisation()
         let history = PrivacyTests.history(&s)
         do {
@@ -87,12 +89,22 @@ import Testing
             #expect(try ledger.importStrings(organisation + history + [s.open("T9", 50, customer: "keep-1")]).refused.isEmpty)
             let keys = try FileManager.default.contentsOfDirectory(atPath: dir + "/keys")
             oldKEK = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/" + keys[0])))
+            pseudonym = try #require(try ledger.log.environment.read { try ledger.vault.pseudonym(forCustomer: id, in: $0) })
             let erase = s.line("personalDataErased", 60, actor: "m1", channel: "ask:compliance", ["customer": id])
             #expect(try ledger.importStrings([erase]).appended == 1)
         }
         let files = try LedgerFiles(dir)
         for (field, value) in PrivacyTests.values { #expect(!files.contains(Array(value.utf8)), "\(field) in clear in a file") }
-        #expect(!files.contains(oldKEK), "the key-encryption key of the erased records survives")
+        // The two shard keys that sealed the erased customer's record and look-up entry are gone
+        // from every file (the other 4,094 shard keys carry over to the new generation).
+        #expect(oldKEK.count == 32 + 32 * 4096)
+        let recordShard = Int(pseudonym.dropFirst(4).prefix(3), radix: 16)!
+        let lookupShard = Int(LedgerFiles.lookupEntry(id, kek: oldKEK)[0]) << 8 | Int(LedgerFiles.lookupEntry(id, kek: oldKEK)[1])
+        for shard in Set([recordShard, lookupShard]) {
+            #expect(!files.contains(Array(oldKEK[(32 + 32 * shard)..<(64 + 32 * shard)])), "the old key of shard \(shard) survives")
+        }
+        let untouched = (0..<4096).first { $0 != recordShard && $0 != lookupShard }!
+        #expect(files.contains(Array(oldKEK[(32 + 32 * untouched)..<(64 + 32 * untouched)])), "a shard key that was not rotated carries over")
         // The idempotency digest is over the event with its personal data blanked: the digest of
         // the call in clear, which would confirm a guess of all its values, is nowhere.
         #expect(!files.contains(try PrivacyCustomer.clearDigest(history[0])), "a digest of the call in clear")
@@ -300,27 +312,35 @@ import Testing
         #expect(masked.contains(Ledger.masked) && !masked.contains("Zelda Quist"))
     }
 
-    @Test func aFormat1LedgerIsRefusedWithWhatToDoAndLeftUnchanged() throws {
+    @Test func olderFormatsAreRefusedWithWhatToDoAndLeftUnchanged() throws {
         let dir = temporaryDirectory()
         var s = Script()
         do {
             let ledger = try Ledger.open(at: dir)
             _ = try ledger.importStrings(s.organisation())
-            try ledger.log.environment.write { txn in
-                try txn.put(try txn.database("meta"), key: Array("format".utf8), value: Array("escalation-ledger/1".utf8))
+        }
+        // Format 1 (personal data in clear) and format 2 (one key-encryption key for all customers).
+        for old in ["escalation-ledger/1", "escalation-ledger/2"] {
+            try LMDBFile.setFormat(old, in: dir + "/log")
+            let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb"))
+            let expected = "this ledger is in format \(old); this version reads only escalation-ledger/3. Nothing was changed."
+            for readOnly in [false, true] {
+                var options = Ledger.Options()
+                options.readOnly = readOnly
+                let error = #expect(throws: (any Error).self) { try Ledger.open(at: dir, options: options) }
+                #expect(error.map { "\($0)" }?.contains(expected) == true, "\(String(describing: error))")
             }
+            let cli = try LedgerBinary.run(["--ledger", dir, "stats"])
+            #expect(cli.status == 1 && cli.stderr.contains(expected) && cli.stderr.contains("ledger export"), "\(cli.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb")) == before)
         }
-        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb"))
-        let expected = "this ledger is in format escalation-ledger/1; this version reads only escalation-ledger/2. Nothing was changed."
-        for readOnly in [false, true] {
-            var options = Ledger.Options()
-            options.readOnly = readOnly
-            let error = #expect(throws: (any Error).self) { try Ledger.open(at: dir, options: options) }
-            #expect(error.map { "\($0)" }?.contains(expected) == true, "\(String(describing: error))")
-        }
-        let cli = try LedgerBinary.run(["--ledger", dir, "stats"])
-        #expect(cli.status == 1 && cli.stderr.contains(expected) && cli.stderr.contains("ledger export"), "\(cli.stderr)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb")) == before)
     }
 }
 
+/// Rewrites a log's stored format name with LMDB directly (an older ledger, as far as the format goes).
+enum LMDBFile {
+    static func setFormat(_ name: String, in directory: String) throws {
+        let env = try Environment(path: directory)
+        try env.write { txn in try txn.put(try txn.database("meta"), key: Array("format".utf8), value: Array(name.utf8)) }
+    }
+}

@@ -48,6 +48,12 @@ extension LedgerTool {
         @Flag(help: "Replace the target directory if it already holds a ledger.")
         var force = false
 
+        @Option(name: .customLong("lines-out"), help: ArgumentHelp(
+            "Write the simulated interchange lines to FILE (JSON Lines, `-` for standard output) and stop: no ledger is made.",
+            discussion: "Sample data for `ledger import`, benchmarks and profiles. The same --calls and --seed give the same bytes.",
+            valueName: "file"))
+        var linesOut: String?
+
         func validate() throws {
             guard calls >= 1 else { throw ValidationError("--calls must be at least 1") }
             guard calls <= 50_000_000 else { throw ValidationError("--calls must be at most 50,000,000") }
@@ -56,6 +62,7 @@ extension LedgerTool {
         var path: String { global.directory ?? DemoCommand.defaultPath }
 
         func run() throws {
+            if let linesOut { return try writeLines(to: linesOut) }
             try prepareDirectory()
             let ledger: Ledger
             do {
@@ -104,6 +111,35 @@ extension LedgerTool {
             try summary.measure(ledger)
             Terminal.print(summary.render())
             if !verified.ok { throw ExitCode(ExitStatus.damaged) }
+        }
+
+        /// `--lines-out`: the simulation's lines, written in 1 MiB chunks (memory stays bounded).
+        func writeLines(to file: String) throws {
+            let handle: FileHandle
+            if file == "-" {
+                handle = .standardOutput
+            } else {
+                guard FileManager.default.createFile(atPath: file, contents: nil), let h = FileHandle(forWritingAtPath: file) else {
+                    throw CommandFailure("cannot create \(file)")
+                }
+                handle = h
+            }
+            var buffer = [UInt8]()
+            buffer.reserveCapacity(1 << 20 + 65_536)
+            var count = 0
+            do {
+                for line in Simulator(seed: seed, calls: calls) {
+                    buffer.append(contentsOf: line)
+                    buffer.append(0x0A)
+                    count += 1
+                    if buffer.count >= 1 << 20 { try handle.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+                }
+                try handle.write(contentsOf: buffer)
+                if file != "-" { try handle.synchronize(); try handle.close() }
+            } catch {
+                throw CommandFailure("cannot write \(file): \(CommandFailure.describe(error))")
+            }
+            Terminal.error("Wrote \(Format.count(count)) simulated lines (\(Format.count(calls)) calls, seed \(seed)) to \(file)")
         }
 
         /// Makes sure `path` is a fresh directory (removing an old ledger with --force).
