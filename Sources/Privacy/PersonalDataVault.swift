@@ -108,7 +108,10 @@ public final class PersonalDataVault: @unchecked Sendable {
     /// Keys by generation (the current one, and a rotation's new one).
     private var keys: [UInt64: Keys] = [:]
     /// Open records, each with the generation it was read under.
-    private var cache: [String: (generation: UInt64, record: CustomerRecord)] = [:]
+    private var cache: [String: CustomerRecord] = [:]
+    /// The KEK generation the cache is true for: a reader that sees another one (another
+    /// process erased someone) starts again from an empty cache.
+    private var cacheGeneration: UInt64 = 0
     /// Set in a write transaction by erasures: the shards to rotate before it commits.
     private var rotationNeeded: Set<Int> = []
     /// During a rotating commit: the generation to destroy once committed, and the new one.
@@ -176,15 +179,16 @@ public final class PersonalDataVault: @unchecked Sendable {
     public func customer(pseudonym: String, in txn: ReadTransaction) throws -> CustomerRecord? {
         let k = try keys(txn)
         lock.lock()
+        if cacheGeneration != k.generation { cache.removeAll(keepingCapacity: true); cacheGeneration = k.generation }
         let cached = cache[pseudonym]
         lock.unlock()
-        if let cached, cached.generation == k.generation { return cached.record }
+        if let cached { return cached }
         let p = Array(pseudonym.utf8)
         guard let sealed = try p.withUnsafeBytes({ try txn.get(customers, key: $0) }).map(Array.init) else { return nil }
         let record = try Self.openRecord(pseudonym: p, sealed: sealed, k)
         lock.lock()
         if cache.count >= 100_000 { cache.removeAll(keepingCapacity: true) }
-        cache[pseudonym] = (k.generation, record)
+        if cacheGeneration == k.generation { cache[pseudonym] = record }
         lock.unlock()
         return record
     }
@@ -217,7 +221,7 @@ public final class PersonalDataVault: @unchecked Sendable {
         let k = try keys(txn)
         try put(record, k, in: txn)
         lock.lock()
-        cache[record.pseudonym] = (k.generation, record)
+        if cacheGeneration == k.generation { cache[record.pseudonym] = record }
         lock.unlock()
     }
 
@@ -320,7 +324,7 @@ public final class PersonalDataVault: @unchecked Sendable {
         // ones left the cache when they were erased: what is cached stays true under the new generation.
         if let r {
             keys[r.old] = nil
-            for (p, entry) in cache where entry.generation == r.old { cache[p] = (r.new, entry.record) }
+            if cacheGeneration == r.old { cacheGeneration = r.new }
         }
         lock.unlock()
         guard let r else { return }
@@ -336,7 +340,9 @@ public final class PersonalDataVault: @unchecked Sendable {
     public func didAbort() {
         lock.lock()
         let r = rotation
-        if let r { keys[r.new] = nil; cache.removeAll() }
+        // The failed transaction's new customers are in the cache but not in the tables.
+        if let r { keys[r.new] = nil }
+        cache.removeAll()
         rotation = nil
         rotationNeeded = []
         lock.unlock()

@@ -124,6 +124,58 @@ import Testing
         #expect(String(decoding: kept[0].json, as: UTF8.self).contains("keep-1"))
     }
 
+    /// Format 3: an erasure rotates the one or two shards it touched (docs/FORMAT.md). Every
+    /// record and look-up entry of those shards is sealed again, and nothing else changes.
+    @Test func anErasureResealsOnlyTheShardsItTouched() throws {
+        let dir = temporaryDirectory()
+        let ledger = try Ledger.open(at: dir)
+        var s = Script()
+        var lines = s.organisation()
+        for t in 0..<600 { lines.append(s.open("T\(t)", Double(t), customer: "shard-cust-\(t)")) }
+        #expect(try ledger.importStrings(lines).refused.isEmpty)
+        let erased = "shard-cust-17"
+        let pseudonym = try #require(try ledger.log.environment.read { try ledger.vault.pseudonym(forCustomer: erased, in: $0) })
+        let file = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/kek.1")))
+        let recordShard = Int(pseudonym.dropFirst(4).prefix(3), radix: 16)!
+        let entry = LedgerFiles.lookupEntry(erased, kek: file)
+        let lookupShard = Int(entry[0]) << 8 | Int(entry[1])
+        let rotated = Set([recordShard, lookupShard])
+        let customersBefore = try ledger.privacyTable("privacy.customers")
+        let lookupBefore = try ledger.privacyTable("privacy.lookup")
+        #expect(lookupBefore[entry.hex] == Array(pseudonym.utf8).hex, "the look-up entry is where docs/FORMAT.md puts it")
+
+        #expect(try ledger.importStrings([s.line("personalDataErased", 700, actor: "m1", ["customer": erased])]).appended == 1)
+        let customersAfter = try ledger.privacyTable("privacy.customers")
+        let lookupAfter = try ledger.privacyTable("privacy.lookup")
+        let newFile = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/kek.2")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/keys") == ["kek.2"])
+        // The key file: the same salt and shard keys, but for the rotated shards.
+        for shard in 0..<4096 {
+            let same = file[(32 + 32 * shard)..<(64 + 32 * shard)] == newFile[(32 + 32 * shard)..<(64 + 32 * shard)]
+            #expect(same == !rotated.contains(shard), "shard \(shard)")
+        }
+        #expect(file[0..<32] == newFile[0..<32])
+        // Records: the erased one gone; those of rotated shards sealed again; all others byte for byte as before.
+        let erasedKey = Array(pseudonym.utf8).hex
+        #expect(customersAfter[erasedKey] == nil && customersAfter.count == customersBefore.count - 1)
+        for (key, value) in customersBefore where key != erasedKey {
+            let shard = Int(String(decoding: Hex.decode(key)!.dropFirst(4).prefix(3), as: UTF8.self), radix: 16)!
+            #expect((customersAfter[key] != value) == rotated.contains(shard), "record of shard \(shard)")
+        }
+        // Look-up entries: those of rotated shards rekeyed under the new keys; every live customer still found.
+        for (key, _) in lookupBefore where key != entry.hex {
+            let shard = Int(Hex.decode(key)![0]) << 8 | Int(Hex.decode(key)![1])
+            #expect((lookupAfter[key] == nil) == rotated.contains(shard), "look-up entry of shard \(shard)")
+        }
+        #expect(lookupAfter.count == lookupBefore.count - 1)
+        for t in 0..<600 where "shard-cust-\(t)" != erased {
+            let id = "shard-cust-\(t)"
+            #expect(lookupAfter[LedgerFiles.lookupEntry(id, kek: newFile).hex] != nil, "\(id) is found under the new keys")
+        }
+        #expect(try ledger.log.environment.read { try ledger.vault.pseudonym(forCustomer: erased, in: $0) } == nil)
+        #expect(try ledger.verifyDeep().ok)
+    }
+
     @Test func aClearExportIsARevealAndItsCustomerFilterSurvivesNoErasure() throws {
         let dir = temporaryDirectory()
         let ledger = try Ledger.open(at: dir)
