@@ -413,7 +413,12 @@ final class DeepVerifier {
         }
         if let d = try txn.firstDifference(stored.accountable, from: rebuild.accountable, in: s) {
             let key = d.key.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-            let what = key.count == 2 ? "\(key[0]) accountable on ticket \(key[1])" : DeepVerifier.quoted(d.key)
+            let what: String
+            if let mark = d.key.firstIndex(where: { $0 < 0x02 }), d.key[mark] == 0x01 {
+                what = "the scorecard index of \(DeepVerifier.quoted(Array(d.key[..<mark])))"  // docs/FORMAT.md: staff ‖ 0x01 ‖ …
+            } else {
+                what = key.count == 2 ? "\(key[0]) accountable on ticket \(key[1])" : DeepVerifier.quoted(d.key)
+            }
             let problem: String
             switch d {
             case .missing: problem = prefix + "accountable: no entry for \(what), which the log gives"

@@ -8,6 +8,9 @@ public protocol ProjectionSnapshot {
     func accountableTickets(_ staff: String) throws -> [TicketState]
     /// Every ticket, in id order.
     func forEachTicket(_ body: (TicketState) throws -> Void) throws
+    /// Scorecards at `clock`: every staff member's, or one (the stored projection answers from
+    /// its scorecard index; the default folds the member's accountable tickets).
+    func scorecards(clock: Timestamp, staff only: String?) throws -> [Scorecard]
 }
 
 /// Filters for ``ProjectionSnapshot/findings(clock:kind:staff:ticket:)``.
@@ -31,7 +34,15 @@ extension ProjectionSnapshot {
     }
 
     /// Scorecards at `clock`: every staff member's, or one.
-    public func scorecards(clock: Timestamp, staff only: String? = nil) throws -> [Scorecard] {
+    public func scorecards(clock: Timestamp) throws -> [Scorecard] { try scorecards(clock: clock, staff: nil) }
+
+    /// Scorecards by folding each member's accountable tickets (what the scorecard index must equal).
+    public func scorecards(clock: Timestamp, staff only: String?) throws -> [Scorecard] {
+        try foldedScorecards(clock: clock, staff: only)
+    }
+
+    /// Scorecards by folding each member's accountable tickets, whatever the snapshot.
+    public func foldedScorecards(clock: Timestamp, staff only: String? = nil) throws -> [Scorecard] {
         var out: [Scorecard] = []
         for record in try staffRecords().sorted(by: { $0.info.staff < $1.info.staff }) where only == nil || record.info.staff == only {
             let id = record.info.staff

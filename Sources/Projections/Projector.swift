@@ -27,7 +27,7 @@ public final class Projector: @unchecked Sendable {
     /// Staff histories for as-of ticket views.
     let staffHistory = StaffHistory()
     /// Bump when the stored records' encoding or meaning changes: a mismatch forces a rebuild.
-    public static let schemaVersion: UInt64 = 2  // 2: findings carry at and reason
+    public static let schemaVersion: UInt64 = 3  // 2: findings carry at and reason; 3: the scorecard index
 
     struct Generation {
         let tickets: Database
@@ -243,6 +243,45 @@ public final class Projector: @unchecked Sendable {
             return try ids.compactMap { try ticket($0) }
         }
 
+        /// Scorecards from the scorecard index (``ScoreIndex``): per member, the counts of the
+        /// findings that need no clock and range counts of the deadlines already past `clock`.
+        public func scorecards(clock: Timestamp, staff only: String? = nil) throws -> [Scorecard] {
+            let bound = ScoreIndex.timeBytes(clock)
+            return try txn.withCursor(generation.accountable) { c in
+                func count(_ prefix: [UInt8]) throws -> Int {
+                    var n = 0
+                    var e = try c.seek(atLeast: prefix)
+                    while let entry = e, entry.key.starts(with: prefix) {
+                        // due < clock: the 8 bytes after the prefix, compared as bytes.
+                        guard entry.key.count >= prefix.count + 8,
+                              entry.key[prefix.count..<(prefix.count + 8)].lexicographicallyPrecedes(bound) else { break }
+                        n += 1
+                        e = try c.next()
+                    }
+                    return n
+                }
+                var out: [Scorecard] = []
+                for record in try staffRecords().sorted(by: { $0.info.staff < $1.info.staff }) where only == nil || record.info.staff == only {
+                    let id = record.info.staff
+                    var findings: [Finding.Kind: Int] = [:]
+                    for (i, kind) in Finding.Kind.allCases.enumerated() {
+                        let key = ScoreIndex.countKey(id, UInt8(i))
+                        if let v = try key.withUnsafeBytes({ try txn.get(generation.accountable, key: $0) }), v.count == 8 {
+                            findings[kind, default: 0] += Int(BigEndianKey.uint64(v))
+                        }
+                    }
+                    for kind in [Finding.Kind.callbackOverdue, .noDebrief, .followUpMissing] {
+                        let n = try count(ScoreIndex.deadlinePrefix(id, ScoreIndex.kindByte(kind)))
+                        if n > 0 { findings[kind, default: 0] += n }
+                    }
+                    let overdue = try count(ScoreIndex.deadlinePrefix(id, ScoreIndex.openCallbackKind))
+                    out.append(Scorecard(staff: id, name: record.info.name, role: record.info.role, counters: record.counters,
+                                         callbacksOverdue: overdue, findings: findings))
+                }
+                return out
+            }
+        }
+
         public func forEachTicket(_ body: (TicketState) throws -> Void) throws {
             try txn.withCursor(generation.tickets) { c in
                 var e = try c.first()
@@ -382,6 +421,8 @@ final class LMDBTicketStore: TicketStore {
     let accountableDB: Database
     let txn: WriteTransaction
     private var cache: [String: TicketState] = [:]
+    /// Each ticket read from the table as it was stored, for the scorecard index's changes.
+    private var origin: [String: ScoreIndex] = [:]
     private var dirty: Set<String> = []
     private var accountable: [[UInt8]] = []
 
@@ -394,6 +435,7 @@ final class LMDBTicketStore: TicketStore {
         guard let bytes = try Array(id.utf8).withUnsafeBytes({ try txn.get(tickets, key: $0) }) else { return nil }
         let t = try TicketState.decode(bytes)
         cache[id] = t
+        if origin[id] == nil { origin[id] = t.scoreIndex }
         return t
     }
 
@@ -412,10 +454,28 @@ final class LMDBTicketStore: TicketStore {
     }
 
     func flush() throws {
+        var counts: [[UInt8]: Int64] = [:]
+        var removed = Set<[UInt8]>(), added = Set<[UInt8]>()
         for id in dirty.sorted() {
-            try Array(id.utf8).withUnsafeBytes { k in try cache[id]!.encode().withUnsafeBytes { try txn.put(tickets, key: k, value: $0) } }
+            let state = cache[id]!
+            try Array(id.utf8).withUnsafeBytes { k in try state.encode().withUnsafeBytes { try txn.put(tickets, key: k, value: $0) } }
+            let before = origin[id] ?? ScoreIndex(), after = state.scoreIndex
+            guard before != after else { continue }
+            for (k, n) in before.counts { counts[k, default: 0] -= Int64(n) }
+            for (k, n) in after.counts { counts[k, default: 0] += Int64(n) }
+            removed.formUnion(before.deadlines.subtracting(after.deadlines))
+            added.formUnion(after.deadlines.subtracting(before.deadlines))
+            origin[id] = after
         }
         for key in accountable { try txn.put(accountableDB, key: key, value: []) }
+        for key in removed.subtracting(added).sorted(by: { $0.lexicographicallyPrecedes($1) }) { _ = try txn.delete(accountableDB, key: key) }
+        for key in added.subtracting(removed).sorted(by: { $0.lexicographicallyPrecedes($1) }) { try txn.put(accountableDB, key: key, value: []) }
+        for (key, delta) in counts.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where delta != 0 {
+            let stored = try key.withUnsafeBytes { try txn.get(accountableDB, key: $0) }.map { Int64(bitPattern: BigEndianKey.uint64($0)) } ?? 0
+            let now = stored + delta
+            precondition(now >= 0, "a finding count went below zero")
+            if now == 0 { _ = try txn.delete(accountableDB, key: key) } else { try txn.put(accountableDB, key: key, value: BigEndianKey.bytes(UInt64(now))) }
+        }
         dirty.removeAll()
         accountable.removeAll()
     }

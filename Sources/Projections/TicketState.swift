@@ -291,3 +291,70 @@ public struct TicketState: Sendable, Equatable {
         return total
     }
 }
+
+// MARK: The scorecard index
+
+/// What a ticket adds to its staff members' scorecards, as entries of the stored projection's
+/// `accountable` table beside its `staff ‖ 0x00 ‖ ticket` entries (docs/FORMAT.md), so that a
+/// scorecard at any clock costs a few range counts instead of a fold of every ticket the member
+/// is accountable on:
+///
+/// - `staff ‖ 0x01 ‖ "S" ‖ kind` → u64: findings of that kind that need no clock;
+/// - `staff ‖ 0x01 ‖ "D" ‖ kind ‖ due ‖ seq ‖ ticket` → empty: a deadline that is a finding
+///   once the clock is past `due` (callbackOverdue, noDebrief, followUpMissing), and with
+///   kind 0xFF an open callback (the scorecard's callbacksOverdue).
+///
+/// `kind` is the index of ``Finding/Kind`` in `allCases`; `due` is its microseconds since the
+/// epoch with the sign bit flipped, big-endian, so that byte order is time order.
+struct ScoreIndex: Equatable {
+    var counts: [[UInt8]: UInt64] = [:]
+    var deadlines: Set<[UInt8]> = []
+
+    static let openCallbackKind: UInt8 = 0xFF
+
+    static func kindByte(_ kind: Finding.Kind) -> UInt8 { UInt8(Finding.Kind.allCases.firstIndex(of: kind)!) }
+
+    static func countKey(_ staff: String, _ kind: UInt8) -> [UInt8] {
+        Array(staff.utf8) + [0x01, UInt8(ascii: "S"), kind]
+    }
+
+    static func deadlinePrefix(_ staff: String, _ kind: UInt8) -> [UInt8] {
+        Array(staff.utf8) + [0x01, UInt8(ascii: "D"), kind]
+    }
+
+    static func timeBytes(_ t: Timestamp) -> [UInt8] {
+        withUnsafeBytes(of: (UInt64(bitPattern: t.microsecondsSinceEpoch) ^ (1 << 63)).bigEndian) { Array($0) }
+    }
+
+    mutating func deadline(_ staff: String, _ kind: UInt8, due: Timestamp, seq: UInt64, ticket: String) {
+        deadlines.insert(ScoreIndex.deadlinePrefix(staff, kind) + ScoreIndex.timeBytes(due)
+                         + withUnsafeBytes(of: seq.bigEndian) { Array($0) } + Array(ticket.utf8))
+    }
+}
+
+extension TicketState {
+    /// This ticket's entries in the scorecard index; the same conditions as ``findings(clock:)``.
+    var scoreIndex: ScoreIndex {
+        var index = ScoreIndex()
+        for f in eventFindings { index.counts[ScoreIndex.countKey(f.staff, ScoreIndex.kindByte(f.kind)), default: 0] += 1 }
+        for c in callbacks {
+            if c.completedAt.map({ $0 > c.dueBy }) ?? true {
+                index.deadline(c.owner, ScoreIndex.kindByte(.callbackOverdue), due: c.dueBy, seq: c.seq, ticket: ticket)
+            }
+            if c.isOpen { index.deadline(c.owner, ScoreIndex.openCallbackKind, due: c.dueBy, seq: c.seq, ticket: ticket) }
+        }
+        if escalations > 0, let resolvedAt, let resolvedSeq, let superior = superiorAtResolution {
+            let deadline = resolvedAt.adding(days: Deadlines.debriefDays)
+            if !debriefTimes.contains(where: { $0 <= deadline }) {
+                index.deadline(superior, ScoreIndex.kindByte(.noDebrief), due: deadline, seq: resolvedSeq, ticket: ticket)
+            }
+        }
+        if let reachedAt, let reachedSeq, let superior = superiorAtReach {
+            let deadline = reachedAt.adding(days: Deadlines.followUpDays)
+            if !followUpTimes.contains(where: { $0 <= deadline }) {
+                index.deadline(superior, ScoreIndex.kindByte(.followUpMissing), due: deadline, seq: reachedSeq, ticket: ticket)
+            }
+        }
+        return index
+    }
+}
