@@ -29,7 +29,8 @@ extension LedgerService {
             let query = try request.query(allowing: ["atomic"])
             let atomic = try LedgerService.flag(query["atomic"], name: "atomic")
             let body = try await self.readBody(request)
-            let single = request.headers[.contentType].map { $0.lowercased().hasPrefix("application/json") } ?? false
+            let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+            let single = mediaType == "application/json"
             let lines: [[UInt8]] = single ? [body] : body.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
             let report = try await Blocking.run { [ledger = self.ledger] in try ledger.importLines(lines, atomic: atomic) }
             self.metrics.appendReport(report)
