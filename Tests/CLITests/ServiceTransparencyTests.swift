@@ -88,3 +88,34 @@ struct ServiceTransparencyTests {
         #expect(try HTTP.request(server.port, "GET", "/v1/proofs?seq=1", token: fx.tokens["writer"]).status == 403)
     }
 }
+
+@Suite("ledger serve: compliance", .serialized)
+struct ServiceComplianceTests {
+    @Test("hold, erase and reveal over HTTP act as the token's staff id and follow the rules of ledger hold and erase")
+    func holdEraseReveal() throws {
+        let fx = try ServiceFixture(lines: Fixture.good)
+        let server = try fx.start()
+        defer { server.stop() }
+        let co = fx.tokens["compliance"]
+        #expect(try HTTP.request(server.port, "POST", "/v1/customers/c-1/holds?action=place&matter=M-1", token: fx.tokens["auditor"]).status == 403)
+        #expect(try HTTP.request(server.port, "POST", "/v1/customers/c-1/holds?action=place&matter=M-1", token: co).status == 200)
+        let held = try HTTP.request(server.port, "POST", "/v1/customers/c-1/erase", token: co)
+        #expect(held.status == 422 && held.text.contains("\"rule\":\"legalHold\""), "no erasure under a hold: \(held.text)")
+        #expect(try HTTP.request(server.port, "POST", "/v1/customers/c-1/holds?action=release&matter=M-1", token: co).status == 200)
+        let noHold = try HTTP.request(server.port, "POST", "/v1/customers/c-1/holds?action=release&matter=M-1", token: co)
+        #expect(noHold.status == 422 && noHold.text.contains("noLegalHold"))
+        #expect(try HTTP.request(server.port, "POST", "/v1/customers/c-1/erase?reason=request", token: co).status == 200)
+        let revealed = try HTTP.request(server.port, "GET", "/v1/tickets/T-1?reveal=true&purpose=check", token: co)
+        #expect(revealed.status == 200 && !revealed.text.contains("Ann Customer") && revealed.text.contains("[erased]"))
+        let audit = try CLI.run(["--ledger", fx.dir.ledger, "audit", "--format", "jsonl"]).stdout
+        #expect(audit.contains("\"actor\":\"dir-1\""), "the operator is the token's staff id")
+        let metrics = try HTTP.request(server.port, "GET", "/metrics", token: fx.tokens["auditor"])
+        #expect(metrics.status == 200 && metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+        for name in ["ledger_events_appended_total 3", "ledger_events_refused_total{rule=\"legalHold\"} 1",
+                     "ledger_events_refused_total{rule=\"noLegalHold\"} 1", "ledger_commits_total", "ledger_projection_lag_events",
+                     "ledger_log_last_seq", "ledger_log_bytes", "ledger_http_request_duration_seconds_bucket"] {
+            #expect(metrics.text.contains(name), "metrics carry \(name)")
+        }
+        #expect(try HTTP.request(server.port, "GET", "/metrics").status == 401)
+    }
+}
