@@ -20,6 +20,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        // The HTTP service (`ledger serve`, Sources/LedgerService) only.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The C library, found by pkg-config (Debian: liblmdb-dev).
@@ -59,10 +65,25 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The HTTP service: routes, bearer tokens and roles, the live feed, tiles and metrics.
+        .target(
+            name: "LedgerService",
+            dependencies: [
+                "Ledger", "EventLog", "EscalationDomain", "Projections", "Compliance",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "ledger",
             dependencies: [
-                "Ledger", "Simulation", "EscalationDomain", "EventLog", "Projections", "Compliance",
+                "Ledger", "LedgerService", "Simulation", "EscalationDomain", "EventLog", "Projections", "Compliance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -82,6 +82,8 @@ struct LedgerTool: ParsableCommand {
             HoldCommand.self,
             CustomerCommand.self,
             WitnessCommand.self,
+            ServeCommand.self,
+            TokenCommand.self,
         ]
     )
 

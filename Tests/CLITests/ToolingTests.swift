@@ -23,6 +23,7 @@ struct ToolingTests {
         #expect(ToolingTests.succeeds(["python3", "-c", "import cryptography.hazmat.primitives.asymmetric.ed25519, cryptography.hazmat.primitives.ciphers.aead"]),
                 "Python's cryptography")
         #expect(GoChecker.unavailable == nil, "\(GoChecker.unavailable ?? "")")
+        #expect(!ServiceOpenAPITests.yamlMissing, "Python's PyYAML (the OpenAPI-driven service test)")
         #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "OpenSSL (the by-hand scripts of docs/VERIFY.md)")
     }
 }

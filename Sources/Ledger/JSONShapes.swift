@@ -1,13 +1,13 @@
 import EscalationDomain
 import EventLog
-import Ledger
 import Projections
 
 /// The `--json` shapes of CONTRACT.md section 8, field names as in section 6.
-/// Each writes one value into a ``JSONWriter``.
-enum JSONShape {
+/// Each writes one value into a ``JSONWriter``. Shared by the command line and the service
+/// (Sources/LedgerService), so that both give the same answer in the same shape.
+public enum JSONShape {
     /// `{"id","kind","ticket","staff","seq","at","reason"}` (section 5).
-    static func finding(_ f: Finding, change: String? = nil, into w: inout JSONWriter) {
+    public static func finding(_ f: Finding, change: String? = nil, into w: inout JSONWriter) {
         w.beginObject()
         if let change { w.field("change", change) }
         w.field("id", f.id)
@@ -20,7 +20,7 @@ enum JSONShape {
         w.endObject()
     }
 
-    static func findings(_ list: [Finding], into w: inout JSONWriter) {
+    public static func findings(_ list: [Finding], into w: inout JSONWriter) {
         w.beginArray()
         for f in list { finding(f, into: &w) }
         w.endArray()
@@ -30,7 +30,7 @@ enum JSONShape {
     ///
     /// `transfers` is the number of transfers, like `escalations`; each transfer's
     /// details (from, to, mode, announced name and extension) are in `events`.
-    static func ticket(_ t: TicketState, findings: [Finding], events: [Ledger.DisplayEvent]?, into w: inout JSONWriter) {
+    public static func ticket(_ t: TicketState, findings: [Finding], events: [Ledger.DisplayEvent]?, into w: inout JSONWriter) {
         w.beginObject()
         w.field("ticket", t.ticket)
         w.field("status", t.status.rawValue)
@@ -67,7 +67,7 @@ enum JSONShape {
     }
 
     /// One scorecard object: every field of section 6, plus `name` and `role`.
-    static func scorecard(_ s: Scorecard, into w: inout JSONWriter) {
+    public static func scorecard(_ s: Scorecard, into w: inout JSONWriter) {
         let c = s.counters
         w.beginObject()
         w.field("staff", s.staff)
@@ -98,7 +98,7 @@ enum JSONShape {
     }
 
     /// One audit-trail entry (section 6).
-    static func audit(_ e: Ledger.AuditEntry, into w: inout JSONWriter) {
+    public static func audit(_ e: Ledger.AuditEntry, into w: inout JSONWriter) {
         w.beginObject()
         w.field("seq", e.seq)
         w.field("recordedAt", e.recordedAt.description)
@@ -113,7 +113,7 @@ enum JSONShape {
     }
 
     /// `{"appended","duplicates","refused":[{"line","id","rule","field","message"}]}` and the lines read.
-    static func importReport(_ r: ImportReport, atomic: Bool, into w: inout JSONWriter) {
+    public static func importReport(_ r: ImportReport, atomic: Bool, into w: inout JSONWriter) {
         w.beginObject()
         w.field("appended", r.appended)
         w.field("duplicates", r.duplicates)
@@ -136,7 +136,7 @@ enum JSONShape {
     }
 
     /// `{"ok","checked","firstBadSeq"}` and, when damaged, `problem`.
-    static func verify(_ r: VerifyResult, into w: inout JSONWriter) {
+    public static func verify(_ r: VerifyResult, into w: inout JSONWriter) {
         w.beginObject()
         w.field("ok", r.ok)
         w.field("checked", r.checked)
@@ -147,7 +147,7 @@ enum JSONShape {
     }
 
     /// `{"events","streams","lastSeq","headHash","bytes"}` and more.
-    static func stats(_ s: Ledger.Stats, into w: inout JSONWriter) {
+    public static func stats(_ s: Ledger.Stats, into w: inout JSONWriter) {
         w.beginObject()
         w.field("events", s.events)
         w.field("streams", s.streams)
