@@ -143,8 +143,10 @@ extension EventLog {
             do {
                 outcomes.append(try appendOne(draft, index: index, hook: hook, now: now, head: &head, scratch: &scratch, txn: txn))
             } catch {
-                if mode == .atomic { throw BatchRefused(index: index, reason: error) }
+                // A storage failure is the transaction's, never one event's refusal: rethrown as
+                // it is, so that MDB_MAP_FULL grows the map and retries, atomic batches included.
                 if error is LMDBError { throw error }
+                if mode == .atomic { throw BatchRefused(index: index, reason: error) }
                 outcomes.append(.refused(error))
             }
         }

@@ -83,12 +83,13 @@ public final class Environment: @unchecked Sendable {
             Environment.openPaths.insert(key)
         }
         registryKey = key
+        AddressSpace.adapt()
         var envp: OpaquePointer?
         do {
             try check(mdb_env_create(&envp), "mdb_env_create")
             try check(mdb_env_set_maxdbs(envp, MDB_dbi(options.maxDatabases)), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(envp, options.maxReaders), "mdb_env_set_maxreaders")
-            try check(mdb_env_set_mapsize(envp, options.mapSize), "mdb_env_set_mapsize")
+            try check(mdb_env_set_mapsize(envp, Environment.mapSizeWithin(options.mapSize, path: path)), "mdb_env_set_mapsize")
             var flags = UInt32(MDB_NOTLS)
             if options.readOnly {
                 flags |= UInt32(MDB_RDONLY)
@@ -217,14 +218,35 @@ public final class Environment: @unchecked Sendable {
         pthread_rwlock_rdlock(&resizeLock)
     }
 
+    /// The map size to open with: `wanted`, but under an address-space limit no more than it
+    /// leaves (and never less than the data file, which LMDB maps whole).
+    static func mapSizeWithin(_ wanted: Int, path: String) throws(LMDBError) -> Int {
+        guard let room = AddressSpace.headroom else { return wanted }
+        var st = stat()
+        let file = stat(path + "/data.mdb", &st) == 0 ? Int(st.st_size) : 0
+        if max(wanted, file) <= room { return wanted }
+        try AddressSpace.ensure(file, for: "map the ledger's \(file >> 20) MiB file (\(path))")
+        return max(file, room / (1 << 20) * (1 << 20))
+    }
+
     private func grow(from error: LMDBError) throws {
         pthread_rwlock_wrlock(&resizeLock)
         defer { pthread_rwlock_unlock(&resizeLock) }
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
-        // Double, but by at least 1 MiB and at most 1 GiB at a time.
+        // Double, but by at least 1 MiB and at most 1 GiB at a time; under an address-space
+        // limit, only as far as it allows. A failed mmap inside mdb_env_set_mapsize would leave
+        // the environment without a map (LMDB sets it to NULL), so that is never attempted.
         let current = info.me_mapsize
-        let next = current + min(max(current, 1 << 20), 1 << 30)
+        var step = min(max(current, 1 << 20), 1 << 30)
+        // (Half of what is left at most: the other half is for the work that fills the map.)
+        if let room = AddressSpace.headroom, step > room / 2 {
+            step = room / 2 / (1 << 20) * (1 << 20)
+            if step < 1 << 20 {
+                try AddressSpace.ensure(1 << 20, for: "grow the ledger's map beyond \(current >> 20) MiB (\(path))")
+            }
+        }
+        let next = current + step
         try check(mdb_env_set_mapsize(env, next), "grow map to \(next) bytes")
         mdb_env_info(env, &info)
         sizeLock.withLock { currentMapSize = info.me_mapsize }

@@ -24,7 +24,10 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
         self.context = context
     }
 
-    public var description: String { "LMDB error \(code) in \(context): \(message)" + (hint.map { " (\($0))" } ?? "") }
+    public var description: String {
+        // code -1: this layer's own refusal, not LMDB's (its message says everything).
+        code == -1 ? "\(context): \(message)" : "LMDB error \(code) in \(context): \(message)" + (hint.map { " (\($0))" } ?? "")
+    }
 
     /// What usually lies behind an operating-system error from a write, for the person reading it.
     public var hint: String? {

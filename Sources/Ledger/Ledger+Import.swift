@@ -1,6 +1,7 @@
 import EscalationDomain
 import EventLog
 import Foundation
+import LMDB
 
 /// The result of an import (the `import --json` shape of CONTRACT.md section 8).
 public struct ImportReport: Sendable {
@@ -134,7 +135,15 @@ final class Importer {
     private var batchBytes = 0
     static let maxBatchBytes = 64 << 20
     private var inFlight: (lines: [Int], events: [Event], latch: Latch<Result<AppendReport, any Error>>)?
+    /// The lines' bytes of the batch in flight (it holds its memory until it has committed).
+    private var inFlightBytes = 0
     private var flushed = false
+    /// Under an address-space limit (`ulimit -v`), the batch's bytes at which to look at what is left.
+    private let limited = AddressSpace.limit != nil
+    private var nextMemoryCheck = 1 << 20
+    /// A batch holds each line about this many times over while it is decoded, prepared and sealed.
+    /// (LMDB's dirty pages of the commit included.)
+    static let copiesPerLine = 12
 
     init(ledger: Ledger, atomic: Bool, batchSize: Int) {
         self.ledger = ledger; self.atomic = atomic; self.batchSize = batchSize
@@ -159,7 +168,13 @@ final class Importer {
         }
         batch.append((line, event))
         batchBytes += bytes.count
-        if !atomic && (batch.count >= batchSize || batchBytes >= Importer.maxBatchBytes) { try flush() }
+        if !atomic && (batch.count >= batchSize || batchBytes >= Importer.maxBatchBytes) { return try flush() }
+        // Under an address-space limit, a batch is cut short where what is left would not hold it
+        // prepared: a failed allocation would abort the process, which Swift cannot catch.
+        if limited && batchBytes >= nextMemoryCheck {
+            nextMemoryCheck = batchBytes + (1 << 20)
+            if !atomic, let room = AddressSpace.headroom, room < Importer.copiesPerLine * (2 * batchBytes + inFlightBytes) { try flush() }
+        }
     }
 
     /// Refuses a line longer than ``Ledger/maxLineBytes`` (CONTRACT.md section 4, `schema`).
@@ -171,6 +186,16 @@ final class Importer {
 
     private func flush() throws {
         guard !batch.isEmpty else { return }
+        nextMemoryCheck = 1 << 20
+        // The batch in flight still holds its memory while this one is prepared: wait for it
+        // first when both would not fit.
+        if limited, AddressSpace.shortfall(Importer.copiesPerLine * (batchBytes + inFlightBytes)) != nil { try collect() }
+        if limited, let why = AddressSpace.shortfall(Importer.copiesPerLine * batchBytes) {
+            try? collect()
+            throw LedgerError.invalid("not enough memory to prepare lines \(batch[0].line)–\(batch[batch.count - 1].line): \(why). "
+                + "Nothing from line \(batch[0].line) on was appended (\(report.appended) events from earlier lines were); "
+                + "the events already appended count as duplicates")
+        }
         // Customers are resolved and sealed in the append transaction itself, so this batch
         // is prepared while the previous one commits, whatever they hold.
         let prepared = Importer.prepareInParallel(batch.map(\.event))
@@ -180,6 +205,7 @@ final class Importer {
         ledger.log.appendDetached(prepared.map(\.draft), mode: atomic ? .atomic : .eachAlone,
                                   hook: LedgerHook(events: events, ledger: ledger)) { latch.set($0) }
         inFlight = (batch.map(\.line), events, latch)
+        inFlightBytes = batchBytes
         batch.removeAll(keepingCapacity: true)
         batchBytes = 0
         flushed = true
@@ -187,7 +213,8 @@ final class Importer {
 
     /// Digests and encodes a batch on every core (the writer thread is mostly idle meanwhile).
     static func prepareInParallel(_ events: [Event]) -> [Ledger.Prepared] {
-        let parts = events.count >= 1024 ? 2 : 1
+        // Two parts on two threads, unless an address-space limit leaves little room for a thread's stack.
+        let parts = events.count >= 1024 && (AddressSpace.headroom.map { $0 > 256 << 20 } ?? true) ? 2 : 1
         final class Slots: @unchecked Sendable {
             var results: [[Ledger.Prepared]]
             init(_ n: Int) { results = Array(repeating: [], count: n) }
@@ -207,6 +234,7 @@ final class Importer {
     private func collect() throws {
         guard let f = inFlight else { return }
         inFlight = nil
+        inFlightBytes = 0
         switch f.latch.wait() {
         case .success(let r):
             for ((line, event), outcome) in zip(zip(f.lines, f.events), r.outcomes) {

@@ -128,6 +128,19 @@ import Testing
         #expect(try log.verify().ok)
     }
 
+    /// A full map is the transaction's, not an event's: an atomic batch grows the map and
+    /// commits (it was once reported as a refusal of the event that met MDB_MAP_FULL).
+    @Test func anAtomicBatchLargerThanTheMapGrowsIt() throws {
+        var options = Environment.Options()
+        options.mapSize = 1 << 20
+        let log = try EventLog(path: temporaryDirectory(), options: options)
+        let report = try log.appendSync((1...20_000).map { draft(UInt64($0), stream: "s\($0 % 50)") }, mode: .atomic)
+        #expect(report.appended == 20_000)
+        #expect(log.environment.mapSize > 1 << 20)
+        #expect(try log.head().seq == 20_000)
+        #expect(try log.verify().ok)
+    }
+
     @Test func readOnlyLogRefusesAppends() throws {
         let dir = temporaryDirectory()
         do { _ = try EventLog(path: dir).appendSync([draft(1)]) }
