@@ -369,7 +369,7 @@ struct SQLiteProjector {
             if let s = p.staff { try reassign.execute(arguments: [s, p.reportsTo, p.role]) }
             return
         default:
-            guard p.isTicketEvent, let ticket = p.ticket else { return }
+            guard p.isTicketEvent, p.ticket != nil else { return }
         }
         let ticket = p.ticket!
         if p.type == "callOpened" {
