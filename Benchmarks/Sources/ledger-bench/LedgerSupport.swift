@@ -86,6 +86,8 @@ enum LedgerCache {
                 try ledger.log.environment.sync()
                 log(String(format: "cache: ours %@ appended, %@ duplicates, %@ refused, in %.0f s", fmtCount(report.appended),
                            fmtCount(report.duplicates), fmtCount(report.refused.count), Double(Now.ns() - start) / 1e9))
+                // The lines ours' rules refused, for the SQL peers' cross-check (they check only id, type, at).
+                try report.refused.map { String($0.line) }.joined(separator: "\n").write(toFile: dir + "/ours-refused.txt", atomically: true, encoding: .utf8)
             }
             try Data().write(to: URL(fileURLWithPath: oursReady))
         }
@@ -107,6 +109,7 @@ enum LedgerCache {
                 log(String(format: "cache: SQLite %@ rows in %.0f s", fmtCount(tally.appended), Double(Now.ns() - start) / 1e9))
                 try crossCheck("SQLite", try db.scoreTotals(), ledgerPath: built.ledgerPath)
             }
+            try crossCheckAccepted(config, lines: lines, dir: dir, ledgerPath: built.ledgerPath)
             try Data().write(to: URL(fileURLWithPath: sqliteReady))
         }
         return built
@@ -151,6 +154,24 @@ extension LedgerCache {
         try crossCheck("PostgreSQL", totals, ledgerPath: directory(config, lines: lines) + "/ledger")
         try await db.with { c in try await PG.exec(c, "CREATE TABLE ready ()") }
         return db
+    }
+
+    /// The same cross-check on a scratch SQLite peer fed only the lines ours accepted (untimed,
+    /// once per cache): separates "the peer counts differently" from "ours refused those lines".
+    static func crossCheckAccepted(_ config: Config, lines: Int, dir: String, ledgerPath: String) throws {
+        guard let text = try? String(contentsOfFile: dir + "/ours-refused.txt", encoding: .utf8) else { return }
+        let refused = Set(text.split(separator: "\n").compactMap { Int($0) })
+        let scratch = try Scratch(base: config.scratchBase, label: "crosscheck")
+        defer { scratch.remove() }
+        let db = try SQLiteLedger(path: scratch.file("accepted.sqlite"), durability: .relaxed)
+        var tally = ImportTally()
+        var batch: [[UInt8]] = []
+        for (i, line) in Lines.sequence(count: lines, seed: config.seed).enumerated() where !refused.contains(i + 1) {
+            batch.append(line)
+            if batch.count == 8192 { try db.importBatch(batch[...], into: &tally); batch.removeAll(keepingCapacity: true) }
+        }
+        try db.importBatch(batch[...], into: &tally)
+        try crossCheck("SQLite fed only the \(fmtCount(lines - refused.count)) lines ours accepted", try db.scoreTotals(), ledgerPath: ledgerPath)
     }
 
     /// Logs each scorecard counter summed over all staff, ours against a SQL peer (untimed): how
