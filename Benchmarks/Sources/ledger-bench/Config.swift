@@ -18,6 +18,8 @@ struct Config: Codable, Sendable {
     var systems = System.allCases
     /// The PostgreSQL server for the postgres peer (tools/bench starts one and passes --pg-socket).
     var pg: PGTarget?
+    /// Why tools/bench could not give a PostgreSQL server (printed under the table).
+    var pgSkipped: String?
     /// Workload 1: interchange lines imported per run, lines per transaction, runs (default: --runs).
     var importLines = 1_000_000
     var importBatch = 8_192
@@ -154,6 +156,7 @@ struct Config: Codable, Sendable {
             case "--pg-host": c.pg = c.pg ?? PGTarget(); c.pg!.host = try value(a)
             case "--pg-port": c.pg = c.pg ?? PGTarget(); c.pg!.port = try int(a)
             case "--pg-user": c.pg = c.pg ?? PGTarget(); c.pg!.user = try value(a)
+            case "--pg-skipped": c.pgSkipped = try value(a)
             case "--import-lines": c.importLines = try int(a)
             case "--import-batch": c.importBatch = try int(a)
             case "--import-runs": c.importRuns = try int(a)

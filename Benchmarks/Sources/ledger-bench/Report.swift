@@ -72,6 +72,9 @@ enum Report {
             notes.append("PostgreSQL: a local server (\(pg.description)), fsync on, synchronous_commit on for durable cases (off for relaxed), "
                 + "a fresh database per run; its CPU µs/ev adds the serving backend's CPU (from /proc) to the client's; WAL writer and checkpointer CPU not counted.")
         }
+        if let why = config.pgSkipped {
+            notes.append("PostgreSQL peer NOT measured in this run: \(why).")
+        }
         if let scaling = rows.first(where: { $0.workloadID == "durable-append" && $0.cells.values.contains { $0.ratio != nil } }),
            let ours = scaling.cell(.ours)?.ratio {
             notes.append(String(format: "ours, %@: %.1f× (median of the per-run ratios; target ≥ 20×: %@).",
