@@ -22,9 +22,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // Already in the root's graph (EventLog uses it); here for the drafts' content digests.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        // The PostgreSQL peer (a real server that tools/bench starts on a unix socket).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
-        // Workload data, the three stores (ours, raw LMDB, SQLite), timing and
+        // Workload data, the four stores (ours, raw LMDB, SQLite, PostgreSQL), timing and
         // statistics: shared by ledger-bench and the ordo-one suites.
         .target(
             name: "LedgerBenchKit",
@@ -33,6 +35,7 @@ let package = Package(
                 .product(name: "LMDB", package: root),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // One process run: every workload for ours and the baselines on the same
@@ -47,6 +50,7 @@ let package = Package(
                 .product(name: "Simulation", package: root),
                 .product(name: "Compliance", package: root),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // ordo-one/benchmark suites (`swift package benchmark`): percentiles, malloc counts.

@@ -11,25 +11,35 @@ public enum System: String, CaseIterable, Codable, Sendable {
     case rawLMDB = "raw-lmdb"
     /// SQLite through GRDB, WAL, an `events` table with the log's indexes.
     case sqlite
+    /// PostgreSQL (a local server on a unix socket, started by tools/bench) through PostgresNIO,
+    /// the same `events` table and indexes as the SQLite peer.
+    case postgres
 
     public var title: String {
         switch self {
         case .ours: return "ours"
         case .rawLMDB: return "raw LMDB"
         case .sqlite: return "SQLite (GRDB)"
+        case .postgres: return "PostgreSQL"
         }
     }
+
+    /// The SQL peers (no raw-LMDB-style physical baseline among them).
+    public var isSQL: Bool { self == .sqlite || self == .postgres }
 }
 
 /// What a commit promises, mapped onto each store.
 public enum Durability: String, Codable, Sendable {
-    /// ours `.relaxed` (MDB_NOSYNC), raw LMDB MDB_NOSYNC, SQLite synchronous=NORMAL (WAL).
+    /// ours `.relaxed` (MDB_NOSYNC), raw LMDB MDB_NOSYNC, SQLite synchronous=NORMAL (WAL),
+    /// PostgreSQL synchronous_commit=off (fsync stays on: the WAL writer flushes in the background).
     case relaxed
-    /// fsync at commit: ours `.durable`, raw LMDB default flags, SQLite synchronous=FULL.
+    /// fsync at commit: ours `.durable`, raw LMDB default flags, SQLite synchronous=FULL,
+    /// PostgreSQL synchronous_commit=on with fsync=on (the commit waits for its WAL flush).
     case durable
 
     var lmdb: Environment.Durability { self == .durable ? .durable : .relaxed }
     public var sqliteSynchronous: String { self == .durable ? "FULL" : "NORMAL" }
+    public var postgresSynchronousCommit: String { self == .durable ? "on" : "off" }
 }
 
 /// A fresh directory for one store, removed with everything in it by ``remove()``.

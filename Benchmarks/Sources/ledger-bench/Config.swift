@@ -16,6 +16,10 @@ struct Config: Codable, Sendable {
     var durableEvents = 12_800
     var durableSeconds = 4.0
     var systems = System.allCases
+    /// The PostgreSQL server for the postgres peer (tools/bench starts one and passes --pg-socket).
+    var pg: PGTarget?
+    /// Why tools/bench could not give a PostgreSQL server (printed under the table).
+    var pgSkipped: String?
     /// Workload 1: interchange lines imported per run, lines per transaction, runs (default: --runs).
     var importLines = 1_000_000
     var importBatch = 8_192
@@ -67,7 +71,11 @@ struct Config: Codable, Sendable {
           --writers A,B,C         workload 3: concurrent writers (default 1,8,64)
           --durable-events N      workload 3: at most N events per run (default 12800)
           --durable-seconds S     workload 3: at most S seconds per run (default 4)
-          --systems L             ours,raw-lmdb,sqlite (default all)
+          --systems L             ours,raw-lmdb,sqlite,postgres (default all; postgres only with --pg-socket or --pg-host)
+          --pg-socket DIR         PostgreSQL's unix socket directory (tools/bench starts a throwaway server there)
+          --pg-host HOST          PostgreSQL over TCP instead (no TLS, trust or no password)
+          --pg-port N             PostgreSQL port (default 5432; also names the socket file .s.PGSQL.N)
+          --pg-user NAME          PostgreSQL role (default postgres)
           --import-lines N        workload 1: interchange lines per run (default 1000000)
           --import-batch N        workload 1: lines per transaction (default 8192)
           --import-runs N         workload 1: runs (default --runs)
@@ -144,6 +152,11 @@ struct Config: Codable, Sendable {
                     }
                     return s
                 }
+            case "--pg-socket": c.pg = c.pg ?? PGTarget(); c.pg!.socketDir = try value(a)
+            case "--pg-host": c.pg = c.pg ?? PGTarget(); c.pg!.host = try value(a)
+            case "--pg-port": c.pg = c.pg ?? PGTarget(); c.pg!.port = try int(a)
+            case "--pg-user": c.pg = c.pg ?? PGTarget(); c.pg!.user = try value(a)
+            case "--pg-skipped": c.pgSkipped = try value(a)
             case "--import-lines": c.importLines = try int(a)
             case "--import-batch": c.importBatch = try int(a)
             case "--import-runs": c.importRuns = try int(a)
@@ -171,6 +184,13 @@ struct Config: Codable, Sendable {
                 throw BenchError("unknown option \(a)\n\n\(usage)")
             }
             i += 1
+        }
+        if c.systems.contains(.postgres) && c.pg == nil {
+            guard !explicit.contains("--systems") else {
+                throw BenchError("--systems postgres needs a server: --pg-socket DIR or --pg-host HOST (tools/bench starts one)")
+            }
+            c.systems.removeAll { $0 == .postgres }
+            log("ledger-bench: no --pg-socket or --pg-host: running without the PostgreSQL peer")
         }
         if c.quick {
             if !explicit.contains("--batch-events") { c.batchEvents = 20_000 }

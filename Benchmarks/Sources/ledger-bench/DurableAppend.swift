@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import LedgerBenchKit
+import PostgresNIO
 
 /// Workload 3: durable single-event appends from W concurrent writers; each
 /// append returns only once its event is on disk (fsync).
@@ -11,6 +12,9 @@ import LedgerBenchKit
 ///   event (default flags: fsync at commit); they serialize on LMDB's writer lock.
 /// - SQLite: W tasks, each running one GRDB `DatabasePool` write transaction
 ///   per event with synchronous=FULL (GRDB serializes writers).
+/// - PostgreSQL: W tasks, each with its own connection (its own backend),
+///   one INSERT per event in its own transaction, synchronous_commit=on, fsync
+///   on (concurrent commits share WAL flushes: PostgreSQL's group commit).
 ///
 /// Writer w appends events w, w+W, w+2W, ... of the corpus until it runs out
 /// or `--durable-seconds` passed; events/s = appended / elapsed, latency is
@@ -31,6 +35,7 @@ enum DurableAppend {
                         case .ours: return try await ours(writers: w, ctx)
                         case .rawLMDB: return try raw(writers: w, ctx)
                         case .sqlite: return try await sqlite(writers: w, ctx)
+                        case .postgres: return try await postgres(writers: w, ctx)
                         }
                     })
                 }
@@ -172,6 +177,57 @@ enum DurableAppend {
         }
         sample.diskBytes = scratch.diskBytes()
         return sample
+    }
+}
+
+extension DurableAppend {
+    static func postgres(writers: Int, _ ctx: Context) async throws -> Sample {
+        guard let target = ctx.config.pg else { throw BenchError("no PostgreSQL server (--pg-socket)") }
+        let rows = ctx.corpus(count: ctx.config.durableEvents).rows
+        let db = try await PostgresStore.create(target, label: "durable")
+        var connections: [PostgresConnection] = []
+        do {
+            for _ in 0..<writers { connections.append(try await db.connect(durability: .durable)) }
+            var backends: [Int32] = []
+            for c in connections { backends.append(try await PG.backendPID(c)) }
+            let serverCPU0 = PG.cpuSeconds(pids: backends)
+            let end = deadline(ctx)
+            let meter = Meter.start()
+            let latencies = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+                for (w, c) in connections.enumerated() {
+                    group.addTask {
+                        var lat: [UInt64] = []
+                        var i = w
+                        while i < rows.count, Now.ns() < end {
+                            let s = Now.ns()
+                            try await PostgresStore.appendOne(c, rows[i])
+                            lat.append(Now.ns() - s)
+                            i += writers
+                        }
+                        return lat
+                    }
+                }
+                var all: [UInt64] = []
+                for try await l in group { all += l }
+                return all
+            }
+            let reading = meter.stop()
+            let serverCPU1 = PG.cpuSeconds(pids: backends)
+            let count = try await PostgresStore.count(connections[0])
+            for c in connections { try? await c.close() }
+            connections = []
+            guard count == latencies.count else { throw BenchError("PostgreSQL holds \(count), appended \(latencies.count)") }
+            var sample = Sample(events: latencies.count, reading)
+            sample.setLatencies(latencies)
+            addServerCPU(&sample, serverCPU0, serverCPU1)
+            sample.diskBytes = await db.diskBytes()
+            await db.remove()
+            return sample
+        } catch {
+            for c in connections { try? await c.close() }
+            await db.remove()
+            throw error
+        }
     }
 }
 

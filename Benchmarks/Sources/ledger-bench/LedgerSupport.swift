@@ -2,11 +2,12 @@ import Foundation
 import GRDB
 import Ledger
 import LedgerBenchKit
+import PostgresNIO
 import Simulation
 
-// Shared by workloads 1, 4, 5 and 6: simulated interchange lines, the SQLite import peer,
-// and the cache of prebuilt ledgers (ours and SQLite, built once per seed and size and
-// reused across runs and across `tools/bench` invocations).
+// Shared by workloads 1, 4, 5 and 6: simulated interchange lines and the cache of prebuilt
+// ledgers (ours and SQLite, built once per seed and size and reused across runs and across
+// `tools/bench` invocations; PostgreSQL's once per server).
 
 /// "100k", "1M", "10M".
 func fmtSize(_ n: Int) -> String {
@@ -43,93 +44,14 @@ enum Lines {
     }
 }
 
-// MARK: - SQLite import peer
-
-/// The SQLite peer of `importLines`: each line is parsed with JSONSerialization and checked
-/// for its required fields (id, type, at), then inserted into `events` (id unique: a repeated id
-/// is skipped, as ours skips duplicates; version = the stream's next version, read from the
-/// (stream, version) index as ours reads its stream head) and upserted into `tickets` (one row
-/// per ticket: first and last seq, event count, last type and time). One write transaction per
-/// batch. WAL; synchronous FULL when durable (fsync of the WAL at each commit, what ours' durable
-/// import does), NORMAL when relaxed (used only to build the cache).
-final class SQLiteLedger: @unchecked Sendable {
-    let pool: DatabasePool
-
-    init(path: String, durability: Durability, create: Bool = true) throws {
-        pool = try DatabasePool(path: path)
-        let synchronous = durability.sqliteSynchronous
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
-        guard create else { return }
-        try pool.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS events (
-                    seq INTEGER PRIMARY KEY,
-                    id TEXT NOT NULL,
-                    stream TEXT NOT NULL,
-                    version INTEGER NOT NULL,
-                    type TEXT NOT NULL,
-                    at TEXT NOT NULL,
-                    actor TEXT,
-                    ticket TEXT,
-                    payload BLOB NOT NULL
-                );
-                CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events(id);
-                CREATE UNIQUE INDEX IF NOT EXISTS events_stream_version ON events(stream, version);
-                CREATE INDEX IF NOT EXISTS events_actor ON events(actor);
-                CREATE TABLE IF NOT EXISTS tickets (
-                    ticket TEXT PRIMARY KEY,
-                    first_seq INTEGER NOT NULL,
-                    last_seq INTEGER NOT NULL,
-                    events INTEGER NOT NULL,
-                    last_type TEXT NOT NULL,
-                    last_at TEXT NOT NULL
-                );
-                """)
-        }
-    }
-
-    struct Tally { var appended = 0, duplicates = 0, refused = 0 }
-
-    /// Parses and inserts `lines` in one transaction.
-    func importBatch(_ lines: ArraySlice<[UInt8]>, into tally: inout Tally) throws {
-        var t = tally
-        try pool.write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO events (id, stream, version, type, at, actor, ticket, payload)
-                VALUES (?1, ?2, (SELECT coalesce(max(version), 0) + 1 FROM events WHERE stream = ?2), ?3, ?4, ?5, ?6, ?7)
-                """)
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO tickets (ticket, first_seq, last_seq, events, last_type, last_at) VALUES (?1, ?2, ?2, 1, ?3, ?4)
-                ON CONFLICT(ticket) DO UPDATE SET last_seq = excluded.last_seq, events = events + 1,
-                    last_type = excluded.last_type, last_at = excluded.last_at
-                """)
-            for line in lines {
-                let data = Data(line)
-                guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                      let id = object["id"] as? String, let type = object["type"] as? String, let at = object["at"] as? String
-                else { t.refused += 1; continue }
-                let actor = object["actor"] as? String
-                let ticket = object["ticket"] as? String
-                let stream: String
-                if let ticket { stream = "ticket:" + ticket }
-                else if let staff = object["staff"] as? String { stream = "staff:" + staff }
-                else { stream = "ledger" }
-                try insert.execute(arguments: [id, stream, type, at, actor, ticket, data])
-                guard db.changesCount == 1 else { t.duplicates += 1; continue }
-                t.appended += 1
-                if let ticket { try upsert.execute(arguments: [ticket, db.lastInsertedRowID, type, at]) }
-            }
-        }
-        tally = t
-    }
-
-    func count() throws -> Int { try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 } }
-}
+// The SQL import peers (SQLiteLedger, PostgresLedger) are in SQLPeers.swift.
 
 // MARK: - Prebuilt ledgers
 
 /// Ledgers built once per (seed, lines) under `--cache` and reused: ours (`ledger/`, projections
-/// caught up) and SQLite (`events.sqlite`, the import peer's schema). Built with relaxed
+/// caught up) and SQLite (`events-v2.sqlite`, the import peer's schema with its tickets, callbacks,
+/// staff and scorecards projections; the cross-check against ours' scorecards is logged once,
+/// when it is built). PostgreSQL's copy lives in the server (``ensurePostgres(_:lines:)``). Built with relaxed
 /// durability (untimed); workloads 4 and 6 modify them a little (a rebuild swaps projection
 /// generations; each export appends one `exportMade` event).
 enum LedgerCache {
@@ -144,9 +66,9 @@ enum LedgerCache {
     @discardableResult
     static func ensure(_ config: Config, lines: Int) throws -> Built {
         let dir = directory(config, lines: lines)
-        let built = Built(ledgerPath: dir + "/ledger", sqlitePath: dir + "/events.sqlite")
+        let built = Built(ledgerPath: dir + "/ledger", sqlitePath: dir + "/events-v2.sqlite")
         let fm = FileManager.default
-        let oursReady = dir + "/ours.ready", sqliteReady = dir + "/sqlite.ready"
+        let oursReady = dir + "/ours.ready", sqliteReady = dir + "/sqlite-v2.ready"
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         if !fm.fileExists(atPath: oursReady) {
             try? fm.removeItem(atPath: built.ledgerPath)
@@ -164,6 +86,8 @@ enum LedgerCache {
                 try ledger.log.environment.sync()
                 log(String(format: "cache: ours %@ appended, %@ duplicates, %@ refused, in %.0f s", fmtCount(report.appended),
                            fmtCount(report.duplicates), fmtCount(report.refused.count), Double(Now.ns() - start) / 1e9))
+                // The lines ours' rules refused, for the SQL peers' cross-check (they check only id, type, at).
+                try report.refused.map { String($0.line) }.joined(separator: "\n").write(toFile: dir + "/ours-refused.txt", atomically: true, encoding: .utf8)
             }
             try Data().write(to: URL(fileURLWithPath: oursReady))
         }
@@ -173,7 +97,7 @@ enum LedgerCache {
             log("cache: building SQLite, \(fmtCount(lines)) lines, in \(built.sqlitePath)")
             do {
                 let db = try SQLiteLedger(path: built.sqlitePath, durability: .relaxed)
-                var tally = SQLiteLedger.Tally()
+                var tally = ImportTally()
                 var batch: [[UInt8]] = []
                 batch.reserveCapacity(8192)
                 for line in Lines.sequence(count: lines, seed: config.seed) {
@@ -183,10 +107,96 @@ enum LedgerCache {
                 try db.importBatch(batch[...], into: &tally)
                 try db.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
                 log(String(format: "cache: SQLite %@ rows in %.0f s", fmtCount(tally.appended), Double(Now.ns() - start) / 1e9))
+                try crossCheck("SQLite", try db.scoreTotals(), ledgerPath: built.ledgerPath)
             }
+            try crossCheckAccepted(config, lines: lines, dir: dir, ledgerPath: built.ledgerPath)
             try Data().write(to: URL(fileURLWithPath: sqliteReady))
         }
         return built
+    }
+}
+
+extension LedgerCache {
+    /// The PostgreSQL copy of a prebuilt ledger: database `ledger_s<seed>_l<lines>` in the server
+    /// tools/bench started (a throwaway cluster: built once per server, reused by the workloads
+    /// and their child processes). Built with synchronous_commit off (untimed).
+    static func ensurePostgres(_ config: Config, lines: Int) async throws -> PGDatabase {
+        guard let target = config.pg else { throw BenchError("no PostgreSQL server (--pg-socket)") }
+        try ensure(config, lines: lines)  // ours, for the cross-check and the queries
+        let db = PGDatabase.named(target, "ledger_s\(config.seed)_l\(lines)")
+        if try await db.exists() {
+            let ready = try await db.with { c in
+                try await PG.int(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'ready'") == 1
+            }
+            if ready { return db }
+        }
+        let start = Now.ns()
+        log("cache: building PostgreSQL, \(fmtCount(lines)) lines, in database \(db.name)")
+        try await db.admin { c in
+            try await PG.exec(c, "DROP DATABASE IF EXISTS \(db.name) WITH (FORCE)")
+            try await PG.exec(c, "CREATE DATABASE \(db.name)")
+        }
+        let totals = try await db.with(durability: .relaxed) { c in
+            try await PostgresLedger.create(c)
+            var tally = ImportTally()
+            var batch: [[UInt8]] = []
+            batch.reserveCapacity(8192)
+            for line in Lines.sequence(count: lines, seed: config.seed) {
+                batch.append(line)
+                if batch.count == 8192 { try await PostgresLedger.importBatch(c, batch[...], into: &tally); batch.removeAll(keepingCapacity: true) }
+            }
+            try await PostgresLedger.importBatch(c, batch[...], into: &tally)
+            try await PG.exec(c, "VACUUM ANALYZE")
+            try await PG.exec(c, "CHECKPOINT")
+            log(String(format: "cache: PostgreSQL %@ rows in %.0f s", fmtCount(tally.appended), Double(Now.ns() - start) / 1e9))
+            return try await PostgresLedger.scoreTotals(c)
+        }
+        try crossCheck("PostgreSQL", totals, ledgerPath: directory(config, lines: lines) + "/ledger")
+        try await db.with { c in try await PG.exec(c, "CREATE TABLE ready ()") }
+        return db
+    }
+
+    /// The same cross-check on a scratch SQLite peer fed only the lines ours accepted (untimed,
+    /// once per cache): separates "the peer counts differently" from "ours refused those lines".
+    static func crossCheckAccepted(_ config: Config, lines: Int, dir: String, ledgerPath: String) throws {
+        guard let text = try? String(contentsOfFile: dir + "/ours-refused.txt", encoding: .utf8) else { return }
+        let refused = Set(text.split(separator: "\n").compactMap { Int($0) })
+        let scratch = try Scratch(base: config.scratchBase, label: "crosscheck")
+        defer { scratch.remove() }
+        let db = try SQLiteLedger(path: scratch.file("accepted.sqlite"), durability: .relaxed)
+        var tally = ImportTally()
+        var batch: [[UInt8]] = []
+        for (i, line) in Lines.sequence(count: lines, seed: config.seed).enumerated() where !refused.contains(i + 1) {
+            batch.append(line)
+            if batch.count == 8192 { try db.importBatch(batch[...], into: &tally); batch.removeAll(keepingCapacity: true) }
+        }
+        try db.importBatch(batch[...], into: &tally)
+        try crossCheck("SQLite fed only the \(fmtCount(lines - refused.count)) lines ours accepted", try db.scoreTotals(), ledgerPath: ledgerPath)
+    }
+
+    /// Logs each scorecard counter summed over all staff, ours against a SQL peer (untimed): how
+    /// far the peer's projection counts what ours counts.
+    static func crossCheck(_ peer: String, _ totals: [Int], ledgerPath: String) throws {
+        var options = Ledger.Options()
+        options.mapSize = 1 << 30
+        let ledger = try Ledger.open(at: ledgerPath, options: options)
+        let point = try ledger.point(asOf: .seq(try ledger.log.head().seq), now: nil)
+        let cards = try ledger.withProjections(at: point) { try $0.scorecards(clock: point.clock) }
+        var ours = [Int](repeating: 0, count: ScoreColumn.allCases.count)
+        for card in cards {
+            let c = card.counters
+            let values = [c.callsOpened, c.escalationRequests, c.ticketsWithRequest, c.deEscalationAttempts, c.deEscalated,
+                          c.transfersOut, c.compliantTransfers, c.callbacksOwed, c.callbacksOnTime, c.callbacksLate,
+                          c.requestsDeclined, c.feedbackReceived, c.sanctionsReceived, c.debriefs, c.supervisorLoad]
+            for i in values.indices { ours[i] += values[i] }
+        }
+        var same: [String] = [], differ: [String] = []
+        for (i, col) in ScoreColumn.allCases.enumerated() {
+            let theirs = i < totals.count ? totals[i] : -1
+            if theirs == ours[i] { same.append(col.field) } else { differ.append("\(col.field) ours \(ours[i]) vs \(theirs)") }
+        }
+        log("cache: scorecard cross-check, \(peer) vs ours over \(cards.count) staff: \(same.count) of \(ours.count) counters equal"
+            + (differ.isEmpty ? "" : "; differ: " + differ.joined(separator: ", ")))
     }
 }
 

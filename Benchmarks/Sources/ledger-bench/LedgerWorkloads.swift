@@ -4,6 +4,7 @@ import Ledger
 import LedgerBenchKit
 import Simulation
 import Compliance  // BundleVerifier
+import PostgresNIO
 
 // MARK: - 1. Import of interchange lines
 
@@ -13,7 +14,11 @@ import Compliance  // BundleVerifier
 ///   validate, seal personal data, chain and leaf hashes, append, id and stream indexes.
 /// - raw LMDB: `mdb_put(MDB_APPEND)` of the line bytes keyed by seq, same batches, durable.
 /// - SQLite: ``SQLiteLedger/importBatch(_:into:)`` (JSONSerialization parse, required fields,
-///   INSERT into `events` with 3 indexes + UPSERT into `tickets`), same batches, WAL, synchronous FULL.
+///   INSERT into `events` with 3 indexes, then the tickets, callbacks, staff and scorecards
+///   projections updated per event), same batches, WAL, synchronous FULL.
+/// - PostgreSQL: ``PostgresLedger/importBatch(_:_:into:)``: the same parse in the client, the batch
+///   sent as arrays to `import_batch` (PL/pgSQL: the same inserts and projection updates), one
+///   transaction per batch, synchronous_commit on, fsync on. CPU: client + its backend.
 ///
 /// The lines are generated before the clock starts (held in memory, same bytes for all).
 enum ImportLines {
@@ -24,10 +29,45 @@ enum ImportLines {
         cases: { config in
             let label = "import \(fmtSize(config.importLines)) lines, \(fmtCount(config.importBatch))/txn, durable (lines/s)"
             return config.systems.map { system in
-                Case(row: label, system: system) { ctx in try measure(system, ctx) }
+                Case(row: label, system: system) { ctx in
+                    if system == .postgres { return try await postgres(ctx) }
+                    return try measure(system, ctx)
+                }
             }
         }
     )
+
+    static func postgres(_ ctx: Context) async throws -> Sample {
+        guard let target = ctx.config.pg else { throw BenchError("no PostgreSQL server (--pg-socket)") }
+        let lines = Lines.inMemory(count: ctx.config.importLines, seed: ctx.config.seed)
+        let n = lines.count, batch = ctx.config.importBatch
+        let db = try await PGDatabase.create(target, label: "import")
+        do {
+            let c = try await db.connect(durability: .durable)
+            try await PostgresLedger.create(c)
+            let backend = try await PG.backendPID(c)
+            var tally = ImportTally()
+            let cpu0 = PG.cpuSeconds(pids: [backend])
+            let meter = Meter.start()
+            for s in stride(from: 0, to: n, by: batch) {
+                try await PostgresLedger.importBatch(c, lines[s..<min(s + batch, n)], into: &tally)
+            }
+            let reading = meter.stop()
+            let cpu1 = PG.cpuSeconds(pids: [backend])
+            try await c.close()
+            guard tally.appended + tally.duplicates + tally.refused == n else { throw BenchError("PostgreSQL tally does not add up") }
+            var sample = Sample(events: n, reading)
+            addServerCPU(&sample, cpu0, cpu1)
+            sample.extra["appended"] = Double(tally.appended)
+            sample.extra["refused"] = Double(tally.refused)
+            sample.diskBytes = await db.diskBytes()
+            await db.remove()
+            return sample
+        } catch {
+            await db.remove()
+            throw error
+        }
+    }
 
     static func measure(_ system: System, _ ctx: Context) throws -> Sample {
         let config = ctx.config
@@ -62,7 +102,7 @@ enum ImportLines {
             sample = Sample(events: n, reading)
         case .sqlite:
             let db = try SQLiteLedger(path: scratch.file("events.sqlite"), durability: .durable)
-            var tally = SQLiteLedger.Tally()
+            var tally = ImportTally()
             let meter = Meter.start()
             for s in stride(from: 0, to: n, by: batch) {
                 try db.importBatch(lines[s..<min(s + batch, n)], into: &tally)
@@ -72,6 +112,8 @@ enum ImportLines {
             sample = Sample(events: n, reading)
             sample.extra["appended"] = Double(tally.appended)
             sample.extra["refused"] = Double(tally.refused)
+        case .postgres:
+            throw BenchError("unreachable")
         }
         sample.diskBytes = scratch.diskBytes()
         return sample
@@ -85,40 +127,37 @@ enum ImportLines {
 ///
 /// - ours: `ledger.projector.rebuild()` (tickets, staff, accountable index; into the inactive
 ///   generation, then swapped in).
-/// - SQLite: `CREATE TABLE ticket_state AS SELECT ... FROM events WHERE ticket IS NOT NULL GROUP BY
-///   ticket`: per ticket, its event count, first and last seq and time, escalation requests,
-///   callbacks scheduled minus completed, and whether its last resolution is after its last
-///   reopening. A fraction of what ours folds (no staff, findings or deadlines): for scale.
+/// - SQLite: ``SQLiteLedger/rebuildProjections()``: in one transaction, empty the tickets,
+///   callbacks, staff and scorecards projections, read every event back in seq order, parse its
+///   payload again and apply the same per-event projection statements as the import.
+/// - PostgreSQL: ``PostgresLedger/rebuildProjections(_:)``: the same in one transaction: TRUNCATE,
+///   pages of 8,192 events read back, parsed in the client, folded by `project_batch` (PL/pgSQL).
+///   CPU: client + its backend.
+///
+/// Both SQL peers fold what their import maintains (see SQLPeers.swift): less than ours (no
+/// findings, deadlines, accountability index or escalation cost) but the same shape of work.
 enum Rebuild {
-    static let stateSQL = """
-        CREATE TABLE ticket_state AS
-        SELECT ticket,
-               count(*) AS events,
-               min(seq) AS first_seq, max(seq) AS last_seq,
-               min(at) AS opened_at, max(at) AS last_at,
-               sum(type = 'escalationRequested') AS escalations,
-               sum(type = 'callbackScheduled') - sum(type = 'callbackCompleted') AS open_callbacks,
-               coalesce(max(CASE WHEN type = 'ticketResolved' THEN seq END), 0)
-                 > coalesce(max(CASE WHEN type = 'ticketReopened' THEN seq END), 0) AS resolved
-        FROM events WHERE ticket IS NOT NULL GROUP BY ticket
-        """
-
     static let workload = Workload(
         id: "rebuild", number: 4, title: "Full projection rebuild",
         reportsPeakMemory: true, reportsCPU: true, isolated: true,
-        prepare: { config in for n in config.rebuildSizes { try LedgerCache.ensure(config, lines: n) } },
+        prepare: { config in
+            for n in config.rebuildSizes {
+                try LedgerCache.ensure(config, lines: n)
+                if config.systems.contains(.postgres) { _ = try await LedgerCache.ensurePostgres(config, lines: n) }
+            }
+        },
         cases: { config in
             config.rebuildSizes.flatMap { size in
                 config.systems.filter { $0 != .rawLMDB }.map { system in
                     Case(row: "projection rebuild, \(fmtSize(size))-line ledger (events/s)", system: system) { ctx in
-                        try measure(system, lines: size, ctx)
+                        try await measure(system, lines: size, ctx)
                     }
                 }
             }
         }
     )
 
-    static func measure(_ system: System, lines: Int, _ ctx: Context) throws -> Sample {
+    static func measure(_ system: System, lines: Int, _ ctx: Context) async throws -> Sample {
         let built = try LedgerCache.ensure(ctx.config, lines: lines)
         switch system {
         case .ours:
@@ -133,16 +172,31 @@ enum Rebuild {
             return Sample(events: events, reading)
         case .sqlite:
             let db = try SQLiteLedger(path: built.sqlitePath, durability: .durable, create: false)
-            try db.pool.write { try $0.execute(sql: "DROP TABLE IF EXISTS ticket_state") }
             let events = try db.count()
             let meter = Meter.start()
-            try db.pool.write { try $0.execute(sql: stateSQL) }
+            let folded = try db.rebuildProjections()
             let reading = meter.stop()
-            let tickets = try db.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM ticket_state") ?? 0 }
+            guard folded == events else { throw BenchError("SQLite rebuild read \(folded) of \(events) events") }
+            let tickets = try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM tickets") ?? 0 }
             var s = Sample(events: events, reading)
             s.extra["tickets"] = Double(tickets)
-            try db.pool.write { try $0.execute(sql: "DROP TABLE ticket_state") }
             return s
+        case .postgres:
+            let db = try await LedgerCache.ensurePostgres(ctx.config, lines: lines)
+            return try await db.with(durability: .durable) { c in
+                let events = try await PG.int(c, "SELECT count(*) FROM events")
+                let backend = try await PG.backendPID(c)
+                let cpu0 = PG.cpuSeconds(pids: [backend])
+                let meter = Meter.start()
+                let folded = try await PostgresLedger.rebuildProjections(c)
+                let reading = meter.stop()
+                let cpu1 = PG.cpuSeconds(pids: [backend])
+                guard folded == events else { throw BenchError("PostgreSQL rebuild read \(folded) of \(events) events") }
+                var s = Sample(events: events, reading)
+                addServerCPU(&s, cpu0, cpu1)
+                s.extra["tickets"] = Double(try await PG.int(c, "SELECT count(*) FROM tickets"))
+                return s
+            }
         case .rawLMDB:
             throw BenchError("no raw LMDB peer for a rebuild")
         }
@@ -162,25 +216,32 @@ enum Rebuild {
 ///   random staff id (stored projection, caught up).
 /// - SQLite, as-of: `SELECT payload FROM events WHERE stream = ? AND seq <= ? ORDER BY version`,
 ///   each payload parsed with JSONSerialization and folded (event count, last type).
-/// - SQLite, scorecard: `SELECT type, count(*), count(DISTINCT ticket) FROM events WHERE actor = ?
-///   GROUP BY type` (index on actor). Far less than ours computes (no findings, deadlines or
-///   accountability): for scale.
+/// - SQLite, scorecard: the stored projection: `SELECT ... FROM staff LEFT JOIN scorecards ...
+///   WHERE staff = ?` (two primary-key look-ups: name, role and the 15 counters the peer keeps;
+///   see SQLPeers.swift). Ours also computes callbacks overdue at the clock, findings and the
+///   escalation cost.
+/// - PostgreSQL: the same two queries (`$1`), one round trip each, on one connection.
 enum AsOfViews {
     static let workload = Workload(
         id: "as-of", number: 5, title: "Ticket as-of view and scorecard lookup latency",
-        prepare: { config in for n in config.asOfSizes { try LedgerCache.ensure(config, lines: n) } },
+        prepare: { config in
+            for n in config.asOfSizes {
+                try LedgerCache.ensure(config, lines: n)
+                if config.systems.contains(.postgres) { _ = try await LedgerCache.ensurePostgres(config, lines: n) }
+            }
+        },
         cases: { config in
             let systems = config.systems.filter { $0 != .rawLMDB }
             var cases: [Case] = []
             for size in config.asOfSizes {
                 for system in systems {
                     cases.append(Case(row: "as-of ticket view, \(fmtSize(size))-line ledger (lookups/s)", system: system) { ctx in
-                        try asOf(system, lines: size, ctx)
+                        try await asOf(system, lines: size, ctx)
                     })
                 }
                 for system in systems {
                     cases.append(Case(row: "scorecard lookup, \(fmtSize(size))-line ledger (lookups/s)", system: system) { ctx in
-                        try scorecard(system, lines: size, ctx)
+                        try await scorecard(system, lines: size, ctx)
                     })
                 }
             }
@@ -224,7 +285,7 @@ enum AsOfViews {
         return try Ledger.open(at: path, options: options)
     }
 
-    static func asOf(_ system: System, lines: Int, _ ctx: Context) throws -> Sample {
+    static func asOf(_ system: System, lines: Int, _ ctx: Context) async throws -> Sample {
         let built = try LedgerCache.ensure(ctx.config, lines: lines)
         let count = ctx.config.asOfLookups
         // The queries come from ours' log (same simulated tickets in both).
@@ -248,9 +309,9 @@ enum AsOfViews {
             reading = meter.stop()
         case .sqlite:
             let db = try SQLiteLedger(path: built.sqlitePath, durability: .durable, create: false)
-            let sqliteHead = UInt64(try db.pool.read { try Int.fetchOne($0, sql: "SELECT max(seq) FROM events") ?? 0 })
+            let sqliteHead = UInt64(try db.read { try Int.fetchOne($0, sql: "SELECT max(seq) FROM events") ?? 0 })
             let meter = Meter.start()
-            try db.pool.read { dbc in
+            try db.read { dbc in
                 let statement = try dbc.cachedStatement(sql: "SELECT payload FROM events WHERE stream = ? AND seq <= ? ORDER BY version")
                 for q in queries {
                     let seq = Int64(Double(q.seq) * Double(sqliteHead) / Double(oursHead))
@@ -266,6 +327,35 @@ enum AsOfViews {
                 }
             }
             reading = meter.stop()
+        case .postgres:
+            let db = try await LedgerCache.ensurePostgres(ctx.config, lines: lines)
+            let c = try await db.connect()
+            do {
+                let pgHead: Double = Double(try await PG.int(c, "SELECT max(seq) FROM events"))
+                let scale: Double = pgHead / Double(oursHead)
+                let meter = Meter.start()
+                for q in queries {
+                    let seq = Int64(Double(q.seq) * scale)
+                    let stream = "ticket:" + q.ticket
+                    let t0 = Now.ns()
+                    var events = 0, lastType = ""
+                    let rows = try await c.query("SELECT payload FROM events WHERE stream = \(stream) AND seq <= \(seq) ORDER BY version",
+                                                 logger: PG.logger)
+                    for try await payload in rows.decode(ByteBuffer.self) {
+                        if let o = try JSONSerialization.jsonObject(with: Data(payload.readableBytesView)) as? [String: Any] {
+                            lastType = o["type"] as? String ?? lastType
+                        }
+                        events += 1
+                    }
+                    latencies.append(Now.ns() - t0)
+                    if events == 0 && lastType.isEmpty { continue }
+                }
+                reading = meter.stop()
+                try await c.close()
+            } catch {
+                try? await c.close()
+                throw error
+            }
         case .rawLMDB:
             throw BenchError("no raw LMDB peer for as-of views")
         }
@@ -274,7 +364,7 @@ enum AsOfViews {
         return s
     }
 
-    static func scorecard(_ system: System, lines: Int, _ ctx: Context) throws -> Sample {
+    static func scorecard(_ system: System, lines: Int, _ ctx: Context) async throws -> Sample {
         let built = try LedgerCache.ensure(ctx.config, lines: lines)
         let count = ctx.config.scorecardLookups
         let ledger = try openOurs(built.ledgerPath)
@@ -299,16 +389,41 @@ enum AsOfViews {
         case .sqlite:
             let db = try SQLiteLedger(path: built.sqlitePath, durability: .durable, create: false)
             let meter = Meter.start()
-            try db.pool.read { dbc in
-                let statement = try dbc.cachedStatement(sql: "SELECT type, count(*), count(DISTINCT ticket) FROM events WHERE actor = ? GROUP BY type")
+            var found = 0
+            try db.read { dbc in
+                let statement = try dbc.cachedStatement(sql: SQLiteLedger.scorecardSQL)
                 for id in picks {
                     let t0 = Now.ns()
-                    let rows = try GRDB.Row.fetchAll(statement, arguments: [id])
+                    let row = try GRDB.Row.fetchOne(statement, arguments: [id])
                     latencies.append(Now.ns() - t0)
-                    _ = rows.count
+                    if row != nil { found += 1 }
                 }
             }
             reading = meter.stop()
+            guard found > 0 else { throw BenchError("SQLite: no scorecard found for \(picks.count) staff") }
+        case .postgres:
+            let db = try await LedgerCache.ensurePostgres(ctx.config, lines: lines)
+            let c = try await db.connect()
+            var found = 0
+            do {
+                let meter = Meter.start()
+                for id in picks {
+                    var binds = PostgresBindings(capacity: 1)
+                    binds.append(id)
+                    let t0 = Now.ns()
+                    let rows = try await c.query(PostgresQuery(unsafeSQL: PostgresLedger.scorecardSQL, binds: binds), logger: PG.logger)
+                    var n = 0
+                    for try await _ in rows { n += 1 }
+                    latencies.append(Now.ns() - t0)
+                    if n > 0 { found += 1 }
+                }
+                reading = meter.stop()
+                try await c.close()
+            } catch {
+                try? await c.close()
+                throw error
+            }
+            guard found > 0 else { throw BenchError("PostgreSQL: no scorecard found for \(picks.count) staff") }
         case .rawLMDB:
             throw BenchError("no raw LMDB peer for scorecards")
         }
@@ -328,15 +443,21 @@ enum AsOfViews {
 ///   bundle (hashes every file, rebuilds the chain and the Merkle root, checks the signature).
 /// - SQLite: `SELECT seq, stream, version, payload FROM events ORDER BY seq` written as JSON lines
 ///   (no hashes, no Merkle root, no CSV): for scale.
+/// - PostgreSQL: the same query streamed by PostgresNIO, the same JSON lines, fsync at the end.
+///   CPU: client + its backend.
 enum ExportBundle {
     static let workload = Workload(
         id: "export", number: 6, title: "Export with Merkle root, and bundle verification",
         reportsCPU: true,
-        prepare: { config in try LedgerCache.ensure(config, lines: config.exportLines) },
+        prepare: { config in
+            try LedgerCache.ensure(config, lines: config.exportLines)
+            if config.systems.contains(.postgres) { _ = try await LedgerCache.ensurePostgres(config, lines: config.exportLines) }
+        },
         cases: { config in
             config.systems.filter { $0 != .rawLMDB }.map { system in
                 Case(row: "export \(fmtSize(config.exportLines))-line ledger (events/s)", system: system) { ctx in
-                    try measure(system, ctx)
+                    if system == .postgres { return try await postgres(ctx) }
+                    return try measure(system, ctx)
                 }
             }
         },
@@ -364,13 +485,20 @@ enum ExportBundle {
             options.mapSize = 1 << 30
             let ledger = try Ledger.open(at: built.ledgerPath, options: options)
             let bundle = scratch.file("bundle")
+            // An export in clear needs an enrolled compliance officer, manager or director as operator.
+            let point = try ledger.point(asOf: .seq(try ledger.log.head().seq), now: nil)
+            let officers = try ledger.withProjections(at: point) { p in
+                try p.staffRecords().filter { ["compliance", "manager", "director"].contains($0.info.role.rawValue) }.map(\.info.staff)
+            }
+            guard let officer = officers.sorted().first else { throw BenchError("no compliance officer, manager or director in the ledger") }
+            let key = try ledger.verifierKey()  // the verifier is given the ledger's own key
             let meter = Meter.start()
-            let summary = try ledger.export(to: bundle, Ledger.ExportRequest())
+            let summary = try ledger.export(to: bundle, Ledger.ExportRequest(operator: officer, purpose: "benchmark"))
             let reading = meter.stop()
             var s = Sample(events: summary.count, reading)
             s.diskBytes = scratch.diskBytes()
             let verifyMeter = Meter.start()
-            let v = BundleVerifier.verify(directory: bundle, trustedPublicKey: nil)
+            let v = BundleVerifier.verify(directory: bundle, trust: BundleTrust(publicKey: key.publicKey, origin: key.name))
             let verified = verifyMeter.stop()
             guard v.ok, v.checked == summary.count else {
                 throw BenchError("bundle verification failed: \(v.problem ?? "?") (checked \(v.checked) of \(summary.count))")
@@ -406,8 +534,42 @@ enum ExportBundle {
             var s = Sample(events: count, reading)
             s.diskBytes = scratch.diskBytes()
             return s
-        case .rawLMDB:
-            throw BenchError("no raw LMDB peer for an export")
+        case .rawLMDB, .postgres:
+            throw BenchError("no \(system.title) case here")
+        }
+    }
+
+    static func postgres(_ ctx: Context) async throws -> Sample {
+        let db = try await LedgerCache.ensurePostgres(ctx.config, lines: ctx.config.exportLines)
+        let scratch = try ctx.scratch("postgres-export")
+        defer { scratch.remove() }
+        let path = scratch.file("events.jsonl")
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let out = FileHandle(forWritingAtPath: path) else { throw BenchError("cannot write \(path)") }
+        return try await db.with { c in
+            let backend = try await PG.backendPID(c)
+            let cpu0 = PG.cpuSeconds(pids: [backend])
+            let meter = Meter.start()
+            var count = 0
+            var buffer = [UInt8]()
+            buffer.reserveCapacity(1 << 20)
+            let rows = try await c.query("SELECT seq, stream, version, payload FROM events ORDER BY seq", logger: PG.logger)
+            for try await (seq, stream, version, payload) in rows.decode((Int64, String, Int64, ByteBuffer).self) {
+                buffer += Array("{\"seq\":\(seq),\"stream\":\"\(stream)\",\"version\":\(version),\"event\":".utf8)
+                buffer += payload.readableBytesView
+                buffer += [UInt8(ascii: "}"), 0x0A]
+                count += 1
+                if buffer.count >= 1 << 20 { out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
+            }
+            out.write(Data(buffer))
+            try out.synchronize()
+            try out.close()
+            let reading = meter.stop()
+            let cpu1 = PG.cpuSeconds(pids: [backend])
+            var s = Sample(events: count, reading)
+            addServerCPU(&s, cpu0, cpu1)
+            s.diskBytes = scratch.diskBytes()
+            return s
         }
     }
 }

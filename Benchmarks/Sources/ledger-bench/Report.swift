@@ -47,7 +47,7 @@ enum Report {
     static func markdown(rows: [Row], config: Config) -> String {
         let systems = System.allCases.filter { config.systems.contains($0) }
         var header = ["#", "workload (events/s, lines/s or lookups/s; latency per call)"] + systems.map(\.title)
-        let ratios: [(System, String)] = [(.rawLMDB, "ours ÷ raw"), (.sqlite, "ours ÷ SQLite")]
+        let ratios: [(System, String)] = [(.rawLMDB, "ours ÷ raw"), (.sqlite, "ours ÷ SQLite"), (.postgres, "ours ÷ PostgreSQL")]
             .filter { systems.contains(.ours) && systems.contains($0.0) }
         header += ratios.map(\.1) + ["spread"]
         var lines = ["| " + header.joined(separator: " | ") + " |",
@@ -68,6 +68,13 @@ enum Report {
             "Median of \(config.runs) run\(config.runs == 1 ? "" : "s") per cell, systems interleaved, each run in a fresh store under \(config.scratchBase) (deleted after). "
                 + "Latency: per call (append, as-of view, scorecard), median over runs of each run's p50 / p99. CPU: process CPU time (all threads) per event over the timed section, median. spread = (max − min) / median of events/s over the runs, worst system in the row.",
         ]
+        if config.systems.contains(.postgres), let pg = config.pg {
+            notes.append("PostgreSQL: a local server (\(pg.description)), fsync on, synchronous_commit on for durable cases (off for relaxed), "
+                + "a fresh database per run; its CPU µs/ev adds the serving backend's CPU (from /proc) to the client's; WAL writer and checkpointer CPU not counted.")
+        }
+        if let why = config.pgSkipped {
+            notes.append("PostgreSQL peer NOT measured in this run: \(why).")
+        }
         if let scaling = rows.first(where: { $0.workloadID == "durable-append" && $0.cells.values.contains { $0.ratio != nil } }),
            let ours = scaling.cell(.ours)?.ratio {
             notes.append(String(format: "ours, %@: %.1f× (median of the per-run ratios; target ≥ 20×: %@).",

@@ -1,6 +1,9 @@
 import Foundation
 import LedgerBenchKit
 
+/// Ours, not NIOCore's `System` (PostgresNIO re-exports NIO).
+typealias System = LedgerBenchKit.System
+
 // MARK: - The registry
 
 /// A workload of the benchmark issue, measured for some systems.
@@ -28,7 +31,7 @@ struct Workload: Sendable {
     /// Runs per case (default `--runs`).
     var runs: (@Sendable (Config) -> Int)? = nil
     /// Untimed set-up in the parent before any case (prebuilt ledgers).
-    var prepare: (@Sendable (Config) throws -> Void)? = nil
+    var prepare: (@Sendable (Config) async throws -> Void)? = nil
     /// The cases of one run, in the order they run.
     let cases: @Sendable (Config) -> [Case]
     /// Rows computed from the measured ones (ratios); none by default.
@@ -188,7 +191,7 @@ struct Runner {
         var rows: [Row] = []
         for w in workloads {
             let cases = w.cases(config)
-            try w.prepare?(config)
+            try await w.prepare?(config)
             let runs = w.runs?(config) ?? config.runs
             var samples: [String: [Sample]] = [:]
             for run in 1...runs {
