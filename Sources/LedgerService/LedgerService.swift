@@ -95,6 +95,7 @@ public final class LedgerService: Sendable {
         addLogRoutes(router)
         addTransparencyRoutes(router)
         addComplianceRoutes(router)
+        addExportRoutes(router)
         return router
     }
 
@@ -174,13 +175,14 @@ extension Response {
 
     /// A body written by a blocking producer as it runs (``ChunkPipe``). A failure before the first
     /// byte is the request's refusal; after it, the connection is closed (the answer is cut short).
-    static func streamed(contentType: String, _ produce: @escaping @Sendable (ChunkPipe) throws -> Void) async throws -> Response {
+    static func streamed(contentType: String, headers extra: HTTPFields = [:],
+                         _ produce: @escaping @Sendable (ChunkPipe) throws -> Void) async throws -> Response {
         let pipe = ChunkPipe()
         Blocking.queue.async {
             do { try produce(pipe); pipe.finish() } catch { pipe.finish(error) }
         }
         let first = try await pipe.next()
-        var headers = HTTPFields()
+        var headers = extra
         headers[.contentType] = contentType
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { pipe.cancel() }
