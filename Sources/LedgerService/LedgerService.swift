@@ -73,6 +73,9 @@ public final class LedgerService: Sendable {
         return token
     }
 
+    /// The query parameters that are flags (`name`, `name=true`, `name=false`).
+    static let flags: Set<String> = ["atomic", "reveal", "pseudonymize"]
+
     static func describe(_ need: Need) -> String {
         switch need {
         case .append: return "a writer or admin token"
@@ -154,6 +157,10 @@ extension Request {
                 throw ServiceError.badRequest("unknown query parameter '\(key)'; this call takes: " + names.sorted().joined(separator: ", "))
             }
             guard out[key] == nil else { throw ServiceError.badRequest("query parameter '\(key)' is given twice") }
+            // An empty value is no selection (and no key an index can look up): only a flag may be bare.
+            guard !v.isEmpty || LedgerService.flags.contains(key) else {
+                throw ServiceError.badRequest("query parameter '\(key)' needs a value")
+            }
             out[key] = String(v)
         }
         return out
