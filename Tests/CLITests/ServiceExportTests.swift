@@ -151,3 +151,28 @@ struct ServiceTLSTests {
         #expect(server.stop() == 0, "SIGTERM: a clean exit \(server.log)")
     }
 }
+
+@Suite("ledger serve: commit batch metrics", .serialized)
+struct ServiceCommitMetricsTests {
+    @Test("/metrics: the append requests and events of each group commit as histograms; sequential appends are one commit each")
+    func commitBatches() throws {
+        let fx = try ServiceFixture()
+        let server = try fx.start()
+        defer { server.stop() }
+        // Three appends one after another: each waits for its own commit, so the two first commits are closed (seen) batches of one request.
+        for (i, lines) in [[ServiceTests.opening(1)], [ServiceTests.opening(2), ServiceTests.opening(3)], [ServiceTests.opening(4)]].enumerated() {
+            let r = try ServiceTests.post(server.port, lines, token: fx.tokens["writer"])
+            #expect(r.status == 200, "append \(i): \(r.text)")
+        }
+        let text = try HTTP.request(server.port, "GET", "/metrics", token: fx.tokens["auditor"]).text
+        let samples = Dictionary(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
+            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { return nil }
+            return (String(line[..<space]), v)
+        }, uniquingKeysWith: { a, _ in a })
+        #expect(samples["ledger_commit_batch_requests_count"] == 2, "\(text)")
+        #expect(samples["ledger_commit_batch_requests_sum"] == 2)
+        #expect(samples["ledger_commit_batch_events_count"] == 2)
+        #expect(samples["ledger_commit_batch_events_sum"] == 3, "one event, then two")
+        #expect(text.contains("# TYPE ledger_commit_batch_requests histogram"))
+    }
+}
