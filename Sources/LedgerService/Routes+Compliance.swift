@@ -38,7 +38,7 @@ extension LedgerService {
     }
 
     func appendCompliance(_ body: Event.Body, operator staff: String) async throws -> Response {
-        let report: ImportReport = try await Blocking.run { [ledger = self.ledger] in
+        let report: ImportReport = try await Blocking.runAppend { [ledger = self.ledger] in
             var report = ImportReport()
             report.lines = 1
             switch try ledger.appendCompliance(body, operator: staff) {

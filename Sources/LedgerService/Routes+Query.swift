@@ -306,6 +306,7 @@ extension LedgerService {
             try out.add(cells: {
                 let object = fields(c)
                 return shown.map { key in
+                    if key == "findings" { return c.findingsCell }  // as `ledger scorecard --format csv`: kind=n;kind=n
                     switch object[key] {
                     case let s as String: return s
                     case let n as NSNumber: return n.stringValue
