@@ -95,6 +95,7 @@ public final class LedgerService: Sendable {
         addLogRoutes(router)
         addTransparencyRoutes(router)
         addComplianceRoutes(router)
+        addWebRoutes(router)  // the auditors' web view (Sources/LedgerService/Web)
         return router
     }
 
