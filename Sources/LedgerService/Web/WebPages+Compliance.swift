@@ -1,5 +1,6 @@
 import EscalationDomain
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Ledger
 

@@ -26,9 +26,12 @@ extension LedgerService {
         let q = request.webQuery
         let clock = user.clock
         let cut = try WebCut(q, clock: clock)
-        let kind = try q["kind"].map { k in
-            try Finding.Kind(rawValue: k) ?? { throw WebRefusal.badInput("'\(k)' is not a finding kind") }()
+        var kindParsed: Finding.Kind?
+        if let k = q["kind"] {
+            guard let parsed = Finding.Kind(rawValue: k) else { throw WebRefusal.badInput("'\(k)' is not a finding kind") }
+            kindParsed = parsed
         }
+        let kind = kindParsed
         let staff = q["staff"]?.trimmingCharacters(in: .whitespaces), ticket = q["ticket"]?.trimmingCharacters(in: .whitespaces)
         func time(_ name: String, _ endOfDay: Bool) throws -> Timestamp? {
             guard let v = q[name] else { return nil }
@@ -161,7 +164,12 @@ extension LedgerService {
             return t
         }
         let from = try time("from", false), to = try time("to", true)
-        let after = try q["after"].map { a in try UInt64(a) ?? { throw WebRefusal.badInput("after takes a seq") }() } ?? 0
+        var afterParsed: UInt64 = 0
+        if let a = q["after"] {
+            guard let n = UInt64(a) else { throw WebRefusal.badInput("after takes a seq") }
+            afterParsed = n
+        }
+        let after = afterParsed
         let ticket = q["ticket"]?.trimmingCharacters(in: .whitespaces), staff = q["staff"]?.trimmingCharacters(in: .whitespaces)
         let channel = q["channel"]?.trimmingCharacters(in: .whitespaces)
         let pageSize = 100

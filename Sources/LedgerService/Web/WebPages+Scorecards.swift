@@ -7,19 +7,19 @@ import Projections
 
 extension LedgerService {
     /// One scorecard column: its key (as in `ledger scorecard --json`), its header, and its value.
-    struct ScoreColumn {
-        enum Value { case text(String), number(Double?, String) }
+    struct ScoreColumn: Sendable {
+        enum Value: Sendable { case text(String), number(Double?, String) }
         var key: String
         var label: String
         var numeric: Bool
-        var value: (Scorecard, String?) -> Value
+        var value: @Sendable (Scorecard, String?) -> Value
     }
 
     static let scoreColumns: [ScoreColumn] = {
-        func n(_ k: String, _ l: String, _ f: @escaping (Scorecard) -> Int) -> ScoreColumn {
+        func n(_ k: String, _ l: String, _ f: @escaping @Sendable (Scorecard) -> Int) -> ScoreColumn {
             ScoreColumn(key: k, label: l, numeric: true) { c, _ in .number(Double(f(c)), String(f(c))) }
         }
-        func rate(_ k: String, _ l: String, _ f: @escaping (Scorecard) -> Double?) -> ScoreColumn {
+        func rate(_ k: String, _ l: String, _ f: @escaping @Sendable (Scorecard) -> Double?) -> ScoreColumn {
             ScoreColumn(key: k, label: l, numeric: true) { c, _ in .number(f(c), HTML.percent(f(c))) }
         }
         return [
