@@ -143,7 +143,8 @@ extension LedgerService {
         b += HTML.table(caption: "Events in event time", id: "timeline",
                         headers: [("at", false), ("event", false), ("actor", false), ("channel", false), ("recorded", false), ("seq", true), ("", false)],
                         rows: events.sorted { ($0.event.at, $0.record.seq) < ($1.event.at, $1.record.seq) }.map { e in
-                            [clock.html(e.event.at), "<strong>\(HTML.escape(e.event.type.rawValue))</strong> \(HTML.escape(e.event.summary))",
+                            [clock.html(e.event.at), "<strong>\(HTML.escape(e.event.type.rawValue))</strong> \(HTML.escape(e.event.summary))"
+                                + e.event.personalText.map { "<br><span class=\"pd\">\(HTML.escape($0.path)): \(HTML.escape($0.value))</span>" }.joined(),
                              HTML.escape(e.event.actor), HTML.escape(e.event.channel),
                              clock.html(Timestamp(microsecondsSinceEpoch: e.record.recordedAt)), String(e.record.seq),
                              "<a href=\"\(HTML.escape(HTML.link("/web/tickets/\(HTML.url(id))", [("asOf", e.event.at.description)])))\">as of this</a>"]

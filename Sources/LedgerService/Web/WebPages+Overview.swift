@@ -103,7 +103,7 @@ extension LedgerService {
                         rows: r.weeks.map { [String($0.start.description.prefix(10)), String($0.tickets), String($0.escalated), String($0.deEscalated), String($0.findings)] })
         b += "<h2>The chain</h2>"
         var chain: [[String]] = [
-            ["Events", "<span data-figure=\"lastSeq\">\(stats.lastSeq)</span>"],
+            ["Events", "<span data-figure=\"lastSeq\" data-value=\"\(stats.lastSeq)\">\(stats.lastSeq)</span>"],
             ["Head hash", "<span class=\"hash\">\(HTML.escape(stats.headHash))</span>"],
             ["Last recorded", clock.html(stats.lastRecordedAt)],
             ["Current checkpoint", "tree size \(checkpoint.checkpoint.treeSize), root <span class=\"hash\">\(HTML.escape(checkpoint.checkpoint.rootHash.hex))</span> (origin \(HTML.escape(checkpoint.checkpoint.origin)))"],

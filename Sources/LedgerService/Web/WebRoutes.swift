@@ -40,7 +40,6 @@ extension LedgerService {
         let web = WebState()
         router.get("/") { _, _ -> Response in .redirect("/web/overview") }
         router.get("/web") { _, _ -> Response in .redirect("/web/overview") }
-        router.get("/web/") { _, _ -> Response in .redirect("/web/overview") }
         addWebSignIn(router, web)
         webGet(router, web, "/web/overview") { r, u in try await self.overviewPage(r, u, web) }
         webGet(router, web, "/web/overview.csv") { r, u in try await self.overviewCSV(r, u) }

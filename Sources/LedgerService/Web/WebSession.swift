@@ -95,9 +95,8 @@ extension Request {
 
     /// The query parameters (the last of a repeated one), empty values dropped.
     var webQuery: [String: String] {
-        var out: [String: String] = [:]
-        for (k, v) in uri.queryParameters where !v.isEmpty { out[String(k)] = String(v) }
-        return out
+        // As a form encodes them: `+` is a space, then percent-decoding.
+        WebForm.parse(Array((uri.query ?? "").utf8)).filter { !$0.value.isEmpty }
     }
 }
 
