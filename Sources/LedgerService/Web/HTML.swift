@@ -71,7 +71,7 @@ enum HTML {
     .msg{padding:.5rem .8rem;border-left:4px solid var(--accent);background:var(--band);margin:.5rem 0}
     .msg.error{border-color:var(--bad)}
     .figures{display:flex;flex-wrap:wrap;gap:.8rem;margin:.3rem 0} .figure{border:1px solid var(--line);border-radius:4px;padding:.4rem .8rem;min-width:11rem}
-    .figure .v{font-size:1.5rem;font-weight:600;display:block} .figure .of{font-size:.8rem;color:var(--muted)}
+    .figure .v{font-size:1.5rem;font-weight:600;display:block} .figure .of{display:block;font-size:.8rem;color:var(--muted)}
     code,.hash{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;word-break:break-all}
     tr.mark td{background:#fff6cc}
     pre{background:var(--band);padding:.6rem;overflow-x:auto}
@@ -197,10 +197,13 @@ enum HTML {
 /// Times for people: in the viewer's time zone, with the RFC 3339 instant in `<time datetime>`.
 struct WebClock {
     let zone: TimeZone
+    /// The zone's name as the viewer chose it ("UTC", not Foundation's "GMT").
+    let name: String
     private let formatter: DateFormatter
 
     init(_ identifier: String) {
         zone = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
+        name = TimeZone(identifier: identifier) == nil ? "UTC" : identifier
         formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = zone
@@ -210,7 +213,7 @@ struct WebClock {
     static func date(_ t: Timestamp) -> Date { Date(timeIntervalSince1970: Double(t.microsecondsSinceEpoch) / 1_000_000) }
 
     func text(_ t: Timestamp) -> String {
-        formatter.string(from: WebClock.date(t)) + " " + (zone.abbreviation(for: WebClock.date(t)) ?? zone.identifier)
+        formatter.string(from: WebClock.date(t)) + " " + (name == "UTC" ? "UTC" : zone.abbreviation(for: WebClock.date(t)) ?? name)
     }
 
     func html(_ t: Timestamp) -> String { "<time datetime=\"\(t.description)\">\(HTML.escape(text(t)))</time>" }

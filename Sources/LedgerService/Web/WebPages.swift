@@ -79,7 +79,7 @@ struct WebCut {
             guard let v = q[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             if let n = UInt64(v) { return .seq(n) }
             if let t = clock.parse(v) { return .time(t) }
-            throw WebRefusal.badInput("\(label) '\(v)' is neither a seq (a whole number) nor a time such as 2026-03-05 17:00 (in \(clock.zone.identifier)) or 2026-03-05T17:00:00Z")
+            throw WebRefusal.badInput("\(label) '\(v)' is neither a seq (a whole number) nor a time such as 2026-03-05 17:00 (in \(clock.name)) or 2026-03-05T17:00:00Z")
         }
         asOf = try parse("asOf", "As of")
         knownAt = try parse("knownAt", "Known at")
@@ -122,6 +122,6 @@ struct WebCut {
         if point.seq < point.head { parts.append("as known at seq \(point.seq) (of \(point.head))") }
         if parts.isEmpty { parts.append("the whole ledger (through seq \(point.seq))") }
         parts.append("deadlines judged at \(clock.html(point.clock))")
-        return "<p class=\"muted\">Showing " + parts.joined(separator: "; ") + ". Times in \(HTML.escape(clock.zone.identifier)).</p>"
+        return "<p class=\"muted\">Showing " + parts.joined(separator: "; ") + ". Times in \(HTML.escape(clock.name)).</p>"
     }
 }
