@@ -27,6 +27,8 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 # ---------------------------------------------------------------- WebSocket (client side)
 
@@ -423,6 +425,21 @@ def main():
               and b.js("document.querySelector('[data-field=status]').textContent") == past["status"],
               f"the ticket as of {earlier} is `ledger ticket --as-of` ({len(past['events'])} events, status {past['status']})")
         b.screenshot("09-ticket-as-of")
+        # Times in a chosen zone: the page's times move, the instants (<time datetime>) do not, and a
+        # time typed in that zone means that zone's local time.
+        b.js("document.querySelector('header select[name=tz]').value = 'Europe/Berlin'")
+        b.act("document.querySelector('form[action=\"/web/preferences\"]').submit()")
+        check(f"/web/tickets/{urllib.parse.quote(ticket)}" in b.url() and "asOf=" in b.url(), "setting the time zone returns to the same page")
+        instant, text = b.js("(() => { const t = document.querySelector('#timeline time'); return [t.dateTime, t.textContent]; })()")
+        local = datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(ZoneInfo("Europe/Berlin"))
+        check(text.startswith(local.strftime("%Y-%m-%d %H:%M:%S")), f"times are shown in Europe/Berlin ({instant} as {text})")
+        berlin = datetime.fromisoformat(earlier.replace("Z", "+00:00")).astimezone(ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%d %H:%M:%S")
+        b.js(f"document.querySelector('input[name=asOf]').value = {json.dumps(berlin)}")
+        b.act("document.querySelector('form[aria-label=\"See the ticket at another moment\"]').submit()")
+        check(b.js("document.querySelectorAll('#timeline tbody tr').length") == len(past["events"]),
+              f"a time typed in Europe/Berlin ({berlin}) is that zone's local time")
+        b.js("document.querySelector('header select[name=tz]').value = 'UTC'")
+        b.act("document.querySelector('form[action=\"/web/preferences\"]').submit()")
         seqs = sorted(e["seq"] for e in full["events"])
         known = cli("ticket", ticket, "--known-at", str(seqs[0]), "--json")
         b.goto(base + f"/web/tickets/{urllib.parse.quote(ticket)}?knownAt={seqs[0]}")

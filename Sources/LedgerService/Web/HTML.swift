@@ -119,7 +119,9 @@ enum HTML {
     /// A table with a caption, column headers and cells that are already HTML.
     static func table(caption: String, id: String? = nil, headers: [(label: String, numeric: Bool)], rows: [[String]],
                       headerHTML: [String]? = nil, rowClasses: [String?]? = nil) -> String {
-        var s = "<div class=\"scroll\"><table\(id.map { " id=\"\(escape($0))\"" } ?? "")><caption>\(caption)</caption><thead><tr>"
+        // A wide table scrolls inside a region that the keyboard can reach and scroll.
+        let label = caption.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
+        var s = "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"\(label)\"><table\(id.map { " id=\"\(escape($0))\"" } ?? "")><caption>\(caption)</caption><thead><tr>"
         for (i, h) in headers.enumerated() {
             s += "<th scope=\"col\"\(h.numeric ? " class=\"n\"" : "")>\(headerHTML?[i] ?? escape(h.label))</th>"
         }

@@ -133,7 +133,8 @@ extension LedgerService {
             ["version", "<span data-field=\"version\">\(state.version)</span> (last seq \(state.lastSeq))"],
         ])
         let marked = q["finding"]
-        b += "<h2>Findings</h2>" + WebFindings.table(findings, clock: clock, caption: "Findings on this ticket at this moment")
+        b += "<h2>Findings</h2><p><a href=\"\(HTML.escape(HTML.link("/web/findings.csv", [("ticket", id)] + cut.params)))\" download>Download as CSV</a></p>"
+            + WebFindings.table(findings, clock: clock, caption: "Findings on this ticket at this moment")
         if let marked, !findings.contains(where: { $0.id == marked }) {
             b += "<p class=\"msg\">The finding \(HTML.escape(marked)) is not raised at this moment (its deadline may not have passed yet at this clock).</p>"
         }

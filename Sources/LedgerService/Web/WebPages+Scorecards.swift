@@ -54,7 +54,7 @@ extension LedgerService {
         let q = request.webQuery
         let clock = user.clock
         let cut = try WebCut(q, clock: clock)
-        let role = q["role"], team = q["reportsTo"]
+        let role = q["role"], team = q["reportsTo"], only = q["staff"]
         if let role, Role(rawValue: role) == nil { throw WebRefusal.badInput("'\(role)' is not a role") }
         let sortKey = q["sort"] ?? "staff"
         guard let sortColumn = LedgerService.scoreColumns.first(where: { $0.key == sortKey }) else {
@@ -70,7 +70,9 @@ extension LedgerService {
             }
             return (cards, teams, point)
         }
-        var shown = cards.filter { c in (role == nil || c.role.rawValue == role) && (team == nil || teams[c.staff] == .some(team)) }
+        var shown = cards.filter { c in
+            (role == nil || c.role.rawValue == role) && (team == nil || teams[c.staff] == .some(team)) && (only == nil || c.staff == only)
+        }
         func sortValue(_ c: Scorecard) -> ScoreColumn.Value { sortColumn.value(c, teams[c.staff] ?? nil) }
         shown.sort { a, b in
             switch (sortValue(a), sortValue(b)) {
@@ -85,7 +87,7 @@ extension LedgerService {
             return a.staff < b.staff
         }
         let columns = LedgerService.scoreColumns
-        let filterParams: [(String, String?)] = [("role", role), ("reportsTo", team)] + cut.params
+        let filterParams: [(String, String?)] = [("role", role), ("reportsTo", team), ("staff", only)] + cut.params
         if csv {
             var bytes = CSVRow.line(columns.map(\.key))
             for c in shown {
@@ -175,6 +177,7 @@ extension LedgerService {
         }
         let starts = weeks.keys.sorted()
         let labels = starts.map { String(Timestamp(microsecondsSinceEpoch: $0).description.prefix(10)) }
+        b += "<p><a href=\"\(HTML.escape(HTML.link("/web/scorecards.csv", [("staff", id)] + cut.params)))\" download>Download this scorecard as CSV</a></p>"
         b += "<h2>Trend</h2>"
         if starts.isEmpty {
             b += "<p>No findings in this cut.</p>"
@@ -187,7 +190,8 @@ extension LedgerService {
                                 [l, String(weeks[s]!.values.reduce(0, +)), HTML.escape(weeks[s]!.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))]
                             })
         }
-        b += "<h2>Findings</h2><p><a href=\"\(HTML.escape(HTML.link("/web/findings", [("staff", id)] + cut.params)))\">Filter and download these findings</a></p>"
+        b += "<h2>Findings</h2><p><a href=\"\(HTML.escape(HTML.link("/web/findings", [("staff", id)] + cut.params)))\">Filter these findings</a> · "
+            + "<a href=\"\(HTML.escape(HTML.link("/web/findings.csv", [("staff", id)] + cut.params)))\" download>Download them as CSV</a></p>"
         b += WebFindings.table(Array(findings.prefix(200)), clock: clock, caption: "Findings for which \(HTML.escape(id)) is accountable"
                                + (findings.count > 200 ? " (the first 200 of \(findings.count))" : ""))
         return .html(HTML.page(title: "Staff member \(id)", current: "scorecards", user: user, body: b))
