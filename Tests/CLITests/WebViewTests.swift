@@ -149,6 +149,16 @@ struct WebViewTests {
         // Erasure under a hold is refused, and says why.
         let erase = try WebViewTests.post(server.port, "/web/compliance/erase", cookie: officer.cookie, ["customer": "c-1", "confirm": "c-1", "csrf": officer.csrf])
         #expect(erase.status == 422 && erase.text.contains("legalHold"))
+        // Released, the erasure goes through, and the ticket reads [erased] from then on.
+        let released = try WebViewTests.post(server.port, "/web/compliance/hold", cookie: officer.cookie,
+                                             ["customer": "c-1", "matter": "M-1", "action": "release", "csrf": officer.csrf])
+        #expect(released.status == 200 && released.text.contains("Hold released"))
+        let unconfirmed = try WebViewTests.post(server.port, "/web/compliance/erase", cookie: officer.cookie, ["customer": "c-1", "confirm": "c-2", "csrf": officer.csrf])
+        #expect(unconfirmed.status == 400, "erasure needs the id typed twice")
+        let erased = try WebViewTests.post(server.port, "/web/compliance/erase", cookie: officer.cookie, ["customer": "c-1", "confirm": "c-1", "csrf": officer.csrf])
+        #expect(erased.status == 200 && erased.text.contains("is erased"))
+        let after = try WebViewTests.get(server.port, "/web/tickets/T-1", cookie: officer.cookie)
+        #expect(after.text.contains("[erased]") && !after.text.contains("double charge"))
         // Escaping: an id from the URL comes back as text.
         let odd = try WebViewTests.get(server.port, "/web/tickets/%3Cscript%3Ealert(1)%3C%2Fscript%3E", cookie: officer.cookie)
         #expect(odd.status == 404 && odd.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !odd.text.contains("<script>"))
