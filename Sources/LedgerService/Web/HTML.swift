@@ -60,7 +60,7 @@ enum HTML {
     table{border-collapse:collapse;margin:.3rem 0 .6rem;font-variant-numeric:tabular-nums}
     caption{text-align:left;font-weight:600;padding:.2rem 0}
     th,td{border-bottom:1px solid var(--line);padding:.25rem .5rem;text-align:left;vertical-align:top}
-    th{background:var(--band)} td.n,th.n{text-align:right}
+    th{background:var(--band)} td.n,th.n{text-align:right} td:first-child,time{white-space:nowrap}
     .scroll{overflow-x:auto;max-width:100%}
     form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end;background:var(--band);padding:.6rem;border-radius:4px;margin:.4rem 0 .8rem}
     form.filters label,form.stack label{display:flex;flex-direction:column;font-size:.85rem;color:var(--muted)}
