@@ -12,8 +12,10 @@ matches, 1 otherwise. Standard library and PyYAML only.
 """
 import argparse
 import http.client
+import io
 import json
 import sys
+import tarfile
 import urllib.parse
 
 import yaml
@@ -96,6 +98,13 @@ def main():
             if str(status) in responses:
                 documented = resolve(spec, responses[str(status)]).get("content", {})
                 expect(ctype in documented, f"{label}: content type {ctype!r} is not among {sorted(documented)}")
+            if ctype == "application/x-tar" and status == 200:
+                # An export: a tar archive holding one bundle directory with its manifest.
+                try:
+                    names = tarfile.open(fileobj=io.BytesIO(data)).getnames()
+                    expect(any(n.endswith("/manifest.json") for n in names), f"{label}: no manifest.json in the archive: {names}")
+                except tarfile.TarError as e:
+                    expect(False, f"{label}: not a tar archive: {e}")
             if secured:
                 s, c, d = call(args.url, method.upper(), target, None, body, ctype_in)
                 check_refusal(op, f"{label} without a token", s, c, d, 401)

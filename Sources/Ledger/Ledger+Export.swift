@@ -96,12 +96,14 @@ extension Ledger {
         // Who is writing it (in a file beside it, never in the bundle), so that a later export can
         // tell a dead writer's leftovers from a live one's work.
         let owner = directory + Ledger.partialOwnerSuffix
-        try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: owner))
         var onRecord = false
         defer {
             if !onRecord { try? fm.removeItem(atPath: directory) }  // a failed export leaves nothing behind
             try? fm.removeItem(atPath: owner)
         }
+        let ownerFile = try BufferedFile(path: owner)
+        try ownerFile.write(Array("\(getpid())\n".utf8))
+        try ownerFile.close()
         let key = try signingKey()
         let (lower, upper) = try seqBounds(from: request.from, to: request.to)
         let contiguous = request.ticket == nil && request.staff == nil && request.customer == nil
@@ -112,7 +114,7 @@ extension Ledger {
         let csv = try BufferedFile(path: directory + "/" + Bundle.csvFile)
         let personal = try BufferedFile(path: directory + "/" + Bundle.personalFile)
         let proof = try BufferedFile(path: directory + "/" + Bundle.proofFile)
-        csv.write(CSVRow.header)
+        try csv.write(CSVRow.header)
         var signed: SignedCheckpoint?
         // The seqs of a filtered bundle, for its proof's nodes (a contiguous bundle's are its range).
         var selected: [UInt64] = []
@@ -135,7 +137,7 @@ extension Ledger {
                 var line = Bundle.line(payload: payload, hash: chain, id: id, prevHash: prev, recordedAtMicros: r.recordedAt,
                                        seq: r.seq, stream: r.stream, version: r.version)
                 line.append(0x0A)
-                events.write(line)
+                try events.write(line)
                 let stored = try decoder.decode(payload)
                 let event = try present(stored, view, in: txn)
                 if view == .revealed, let p = Ledger.customerPseudonym(stored) {
@@ -150,9 +152,9 @@ extension Ledger {
                     w.field("seq", r.seq)
                     for (k, v) in shown where k > "seq" { w.field(k, v) }
                     w.endObject()
-                    personal.write(w.bytes + [0x0A])
+                    try personal.write(w.bytes + [0x0A])
                 }
-                csv.write(CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
+                try csv.write(CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
                                         hash: chain))
                 accumulator.append(leafHash: MerkleHash(bytes: leaf)!)
                 if !contiguous { selected.append(r.seq) }
@@ -181,7 +183,7 @@ extension Ledger {
             let n = try log.head(in: txn).seq
             let checkpoint = try signCheckpoint(size: Int(n), root: try merkleRoot(size: n, in: txn))
             signed = checkpoint
-            var out = ProofOutput(sink: { proof.write($0) })
+            var out = ProofOutput(sink: { try proof.write($0) })
             out.append("{\"nodes\":[")
             if n > 0 {
                 try writeNodes(n: n, reader: LeafReader(log: log, txn: txn), out: &out) { each in
@@ -223,7 +225,7 @@ extension Ledger {
         ]
         manifest["signature"] = .string(try key.sign(Bundle.signedBytes(manifest)).hex)
         let manifestFile = try BufferedFile(path: directory + "/" + Bundle.manifestFile)
-        manifestFile.write(CanonicalJSON.object(manifest).encoded + [0x0A])
+        try manifestFile.write(CanonicalJSON.object(manifest).encoded + [0x0A])
         try manifestFile.close()
 
         let position: Position
@@ -287,40 +289,59 @@ extension Ledger {
     }
 }
 
-/// A file written through a large buffer, hashed (SHA-256) as it is written.
+/// A file written through a large buffer, hashed (SHA-256) as it is written. Every failed
+/// write throws, naming the file and what ran out (a full disk, a file-size limit).
 final class BufferedFile {
-    private let handle: FileHandle
+    private let path: String
+    private var fd: Int32
     private var buffer: [UInt8] = []
     private var hasher = SHA256()
     private var written = 0
 
     init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let h = FileHandle(forWritingAtPath: path) else {
-            throw LedgerError.invalid("cannot create \(path)")
-        }
-        handle = h
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LedgerError.invalid("cannot create \(path): \(BufferedFile.describe(errno))") }
         buffer.reserveCapacity(1 << 20)
     }
 
-    func write(_ bytes: [UInt8]) {
-        buffer += bytes
-        if buffer.count >= 1 << 20 { flush() }
+    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+
+    /// What an errno from writing a file means, for the person reading it.
+    static func describe(_ code: Int32) -> String {
+        switch code {
+        case ENOSPC, EDQUOT: return "the disk is full: free space and run the same command again"
+        case EFBIG: return "a file-size limit (ulimit -f) stops the file from growing: raise it and run the same command again"
+        default: return String(cString: strerror(code))
+        }
     }
 
-    private func flush() {
+    func write(_ bytes: [UInt8]) throws {
+        buffer += bytes
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    private func flush() throws {
         hasher.update(data: buffer)
         written += buffer.count
-        handle.write(Data(buffer))
+        var done = 0
+        while done < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw LedgerError.invalid("cannot write \(path): \(BufferedFile.describe(n < 0 ? errno : ENOSPC))") }
+            done += n
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
     /// Flushes, syncs and closes; returns the file's SHA-256 and size.
     @discardableResult
     func close() throws -> (sha256: [UInt8], bytes: Int) {
-        flush()
-        try handle.synchronize()
-        try handle.close()
+        try flush()
+        guard fsync(fd) == 0 else { throw LedgerError.invalid("cannot sync \(path): \(BufferedFile.describe(errno))") }
+        let rc = Glibc.close(fd)
+        fd = -1
+        guard rc == 0 else { throw LedgerError.invalid("cannot close \(path): \(BufferedFile.describe(errno))") }
         return (Array(hasher.finalize()), written)
     }
 }

@@ -16,6 +16,19 @@ public struct ImportReport: Sendable {
     public init() {}
 }
 
+extension ImportReport {
+    /// The report of one line whose event had `outcome` (a compliance command, or one over HTTP).
+    public init(line outcome: Ledger.Outcome) {
+        self.init()
+        lines = 1
+        switch outcome {
+        case .appended: appended = 1
+        case .duplicate: duplicates = 1
+        case .refused(let v): refused = [Refusal(line: 1, v)]
+        }
+    }
+}
+
 /// One refused line.
 public struct Refusal: Sendable, Equatable {
     public var line: Int

@@ -98,6 +98,31 @@ extension Ledger {
                        firstRecordedAt: first.map { Timestamp(microsecondsSinceEpoch: $0.recordedAt) })
     }
 
+    /// Findings at `point` (CONTRACT.md section 8, `findings`): filtered by kind, accountable
+    /// staff and ticket; with `changedSince`, only those raised or cleared by the events after
+    /// that seq (within the same cut, judged at the same clock), each marked in `changes`
+    /// ("raised" or "cleared"); with `after` (a finding id), only those after it. The command
+    /// line and the service both answer from here.
+    public func findings(at point: QueryPoint, kind: Finding.Kind?, staff: String?, ticket: String?,
+                         changedSince: UInt64? = nil, after: String? = nil) throws -> (list: [Finding], changes: [String: String]) {
+        var list = try withProjections(at: point) { try $0.findings(clock: point.clock, kind: kind, staff: staff, ticket: ticket) }
+        var changes: [String: String] = [:]
+        if let since = changedSince {
+            var before = point
+            before.seq = min(point.seq, since)
+            let old = before.seq == 0 ? []
+                : try withProjections(at: before) { try $0.findings(clock: point.clock, kind: kind, staff: staff, ticket: ticket) }
+            let oldIDs = Set(old.map(\.id)), newIDs = Set(list.map(\.id))
+            list = list.filter { !oldIDs.contains($0.id) } + old.filter { !newIDs.contains($0.id) }
+            for f in list { changes[f.id] = newIDs.contains(f.id) ? "raised" : "cleared" }
+            list.sort()
+        }
+        if let after, let key = Finding.cursor(after) {
+            list = list.filter { ($0.seq, $0.kind.rawValue) > (key.seq, key.kind) }
+        }
+        return (list, changes)
+    }
+
     /// Runs `body` on projections as they stood at `point`: the stored projection (brought up
     /// to date) for the head, a replay of the log's events inside the cut otherwise.
     /// - throws: ``EmptyCut`` when a historical cut holds no event.

@@ -10,6 +10,53 @@ enum Blocking {
             queue.async { continuation.resume(with: Result { try body() }) }
         }
     }
+
+    /// Appends spend nearly all their time waiting for a group commit. On Linux a dispatch queue
+    /// runs about as many blocks at once as there are cores, so 64 waiting appends would reach
+    /// the writer two at a time and commits would carry two requests; these threads let every
+    /// append in flight wait for the same commit (measured: tools/bench-serve, BENCHMARKS.md).
+    static let appendPool = ThreadPool(threads: 256, name: "ledger-append")
+
+    static func runAppend<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            appendPool.submit { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// A fixed set of threads taking jobs in order (for work that mostly waits, not computes).
+final class ThreadPool: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var head = 0
+
+    init(threads: Int, name: String) {
+        for i in 0..<threads {
+            let thread = Thread { [self] in work() }
+            thread.name = "\(name)-\(i)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while head == jobs.count { condition.wait() }
+            let job = jobs[head]
+            head += 1
+            if head == jobs.count { jobs.removeAll(keepingCapacity: true); head = 0 }
+            condition.unlock()
+            job()
+        }
+    }
 }
 
 /// Chunks handed from a blocking producer (a query writing its output) to the async response

@@ -73,6 +73,9 @@ public final class LedgerService: Sendable {
         return token
     }
 
+    /// The query parameters that are flags (`name`, `name=true`, `name=false`).
+    static let flags: Set<String> = ["atomic", "reveal", "pseudonymize"]
+
     static func describe(_ need: Need) -> String {
         switch need {
         case .append: return "a writer or admin token"
@@ -95,6 +98,7 @@ public final class LedgerService: Sendable {
         addLogRoutes(router)
         addTransparencyRoutes(router)
         addComplianceRoutes(router)
+        addExportRoutes(router)
         addWebRoutes(router)  // the auditors' web view (Sources/LedgerService/Web)
         return router
     }
@@ -154,6 +158,10 @@ extension Request {
                 throw ServiceError.badRequest("unknown query parameter '\(key)'; this call takes: " + names.sorted().joined(separator: ", "))
             }
             guard out[key] == nil else { throw ServiceError.badRequest("query parameter '\(key)' is given twice") }
+            // An empty value is no selection (and no key an index can look up): only a flag may be bare.
+            guard !v.isEmpty || LedgerService.flags.contains(key) else {
+                throw ServiceError.badRequest("query parameter '\(key)' needs a value")
+            }
             out[key] = String(v)
         }
         return out
@@ -175,13 +183,14 @@ extension Response {
 
     /// A body written by a blocking producer as it runs (``ChunkPipe``). A failure before the first
     /// byte is the request's refusal; after it, the connection is closed (the answer is cut short).
-    static func streamed(contentType: String, _ produce: @escaping @Sendable (ChunkPipe) throws -> Void) async throws -> Response {
+    static func streamed(contentType: String, headers extra: HTTPFields = [:],
+                         _ produce: @escaping @Sendable (ChunkPipe) throws -> Void) async throws -> Response {
         let pipe = ChunkPipe()
         Blocking.queue.async {
             do { try produce(pipe); pipe.finish() } catch { pipe.finish(error) }
         }
         let first = try await pipe.next()
-        var headers = HTTPFields()
+        var headers = extra
         headers[.contentType] = contentType
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { pipe.cancel() }

@@ -32,7 +32,11 @@ extension LedgerService {
             let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
             let single = mediaType == "application/json"
             let lines: [[UInt8]] = single ? [body] : body.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
-            let report = try await Blocking.run { [ledger = self.ledger] in try ledger.importLines(lines, atomic: atomic) }
+            let report = try await Blocking.runAppend { [ledger = self.ledger, metrics = self.metrics] in
+                let report = try ledger.importLines(lines, atomic: atomic)
+                if report.appended > 0 { metrics.committed(events: report.appended) }
+                return report
+            }
             self.metrics.appendReport(report)
             var w = JSONWriter()
             JSONShape.importReport(report, atomic: atomic, into: &w)

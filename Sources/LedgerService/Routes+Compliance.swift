@@ -38,15 +38,8 @@ extension LedgerService {
     }
 
     func appendCompliance(_ body: Event.Body, operator staff: String) async throws -> Response {
-        let report: ImportReport = try await Blocking.run { [ledger = self.ledger] in
-            var report = ImportReport()
-            report.lines = 1
-            switch try ledger.appendCompliance(body, operator: staff) {
-            case .appended: report.appended = 1
-            case .duplicate: report.duplicates = 1
-            case .refused(let v): report.refused = [Refusal(line: 1, v)]
-            }
-            return report
+        let report: ImportReport = try await Blocking.runAppend { [ledger = self.ledger] in
+            ImportReport(line: try ledger.appendCompliance(body, operator: staff))
         }
         metrics.appendReport(report)
         var w = JSONWriter()

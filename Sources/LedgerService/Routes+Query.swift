@@ -217,21 +217,8 @@ extension LedgerService {
         let point = try q.point(ledger)
         let k = v["kind"].flatMap(Finding.Kind.init)
         let (staff, ticket) = (v["staff"], v["ticket"])
-        var list = try ledger.withProjections(at: point) { try $0.findings(clock: point.clock, kind: k, staff: staff, ticket: ticket) }
-        var changes: [String: String] = [:]
-        if let since = changedSince {
-            var before = point
-            before.seq = min(point.seq, since)
-            let old = before.seq == 0 ? []
-                : try ledger.withProjections(at: before) { try $0.findings(clock: point.clock, kind: k, staff: staff, ticket: ticket) }
-            let oldIDs = Set(old.map(\.id)), newIDs = Set(list.map(\.id))
-            list = list.filter { !oldIDs.contains($0.id) } + old.filter { !newIDs.contains($0.id) }
-            for f in list { changes[f.id] = newIDs.contains(f.id) ? "raised" : "cleared" }
-            list.sort()
-        }
-        if let after = q.after, let key = Finding.cursor(after) {
-            list = list.filter { ($0.seq, $0.kind.rawValue) > (key.seq, key.kind) }
-        }
+        var (list, changes) = try ledger.findings(at: point, kind: k, staff: staff, ticket: ticket,
+                                                  changedSince: changedSince, after: q.after)
         if let limit = q.limit { list = Array(list.prefix(limit)) }
         var columns = ["seq", "at", "kind", "ticket", "accountable", "reason", "id"]
         if changedSince != nil { columns.insert("change", at: 0) }
@@ -306,6 +293,7 @@ extension LedgerService {
             try out.add(cells: {
                 let object = fields(c)
                 return shown.map { key in
+                    if key == "findings" { return c.findingsCell }  // as `ledger scorecard --format csv`: kind=n;kind=n
                     switch object[key] {
                     case let s as String: return s
                     case let n as NSNumber: return n.stringValue

@@ -17,6 +17,9 @@ final class ServiceMetrics: Sendable {
     private let projectionLag: Gauge
     private let lastSeq: Gauge
     private let logBytes: Gauge
+    private let batchRequests: ValueHistogram
+    private let batchEvents: ValueHistogram
+    private let batches = CommitBatches()
 
     init(ledger: Ledger) {
         self.ledger = ledger
@@ -30,6 +33,10 @@ final class ServiceMetrics: Sendable {
         projectionLag = registry.makeGauge(name: "ledger_projection_lag_events", help: "Events in the log not yet in the stored projections.")
         lastSeq = registry.makeGauge(name: "ledger_log_last_seq", help: "The log's last seq.")
         logBytes = registry.makeGauge(name: "ledger_log_bytes", help: "Bytes used by the ledger's log environment.")
+        batchRequests = registry.makeValueHistogram(name: "ledger_commit_batch_requests", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+                                                    help: "HTTP append requests per group commit (one fsync), as the service observes them.")
+        batchEvents = registry.makeValueHistogram(name: "ledger_commit_batch_events", buckets: [1, 2, 4, 8, 16, 64, 256, 1000, 10000, 100000],
+                                                  help: "Events of HTTP append requests per group commit, as the service observes them.")
     }
 
     func appendReport(_ report: ImportReport) {
@@ -38,6 +45,20 @@ final class ServiceMetrics: Sendable {
         appendEvents.record(Double(report.lines))
         for r in report.refused {
             registry.makeCounter(name: "ledger_events_refused_total", labels: [("rule", r.rule)], help: "Events refused, by rule.").increment()
+        }
+    }
+
+    /// Called on the blocking thread right after an append request's commit returned: the log's
+    /// commit counter then names the commit that carried it (the writer thread counts a commit
+    /// before it resumes the requests it carried), so the requests seen with one count are one
+    /// commit's batch. A commit's batch is recorded once a later commit is seen. (Observed from
+    /// outside the log: a request whose thread is descheduled past the next whole commit would
+    /// be counted with that one; commits that carried no HTTP append are not seen.)
+    func committed(events: Int) {
+        let commit = ledger.log.commitStatistics.commits
+        for done in batches.add(commit: commit, events: events) {
+            batchRequests.record(Double(done.requests))
+            batchEvents.record(Double(done.events))
         }
     }
 
@@ -61,5 +82,20 @@ final class ServiceMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+}
+
+/// The append requests seen per commit number, until a later commit closes them.
+final class CommitBatches: @unchecked Sendable {
+    private let lock = NSLock()
+    private var open: [Int: (requests: Int, events: Int)] = [:]
+
+    /// Adds a request seen with commit count `commit`; returns the batches of earlier commits, now closed.
+    func add(commit: Int, events: Int) -> [(requests: Int, events: Int)] {
+        lock.lock(); defer { lock.unlock() }
+        open[commit, default: (0, 0)].requests += 1
+        open[commit, default: (0, 0)].events += events
+        let closed = open.keys.filter { $0 < commit }
+        return closed.compactMap { open.removeValue(forKey: $0) }
     }
 }

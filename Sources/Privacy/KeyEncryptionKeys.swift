@@ -57,11 +57,16 @@ struct KeyEncryptionKeys: Sendable {
         let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw PrivacyError.io("cannot create \(p)", errno) }
         defer { close(fd) }
-        let written = key.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == key.count else {
-            let code = written < 0 ? errno : ENOSPC
-            _ = unlink(p)
-            throw PrivacyError.io("cannot write \(p)", code)
+        var done = 0
+        while done < key.count {
+            let n = key.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let code = n < 0 ? errno : ENOSPC  // a short write's cause is the next write's error
+                _ = unlink(p)
+                throw PrivacyError.io("cannot write \(p)", code)
+            }
+            done += n
         }
         guard fsync(fd) == 0 else { let code = errno; _ = unlink(p); throw PrivacyError.io("cannot sync \(p)", code) }
         try syncDirectory()
@@ -126,6 +131,8 @@ public enum PrivacyError: Error, CustomStringConvertible, Sendable {
         case .missingKey(let what): return "missing \(what)"
         case .io(let what, let code) where code == ENOSPC || code == EDQUOT:
             return "\(what): the disk is full: free space and run the same command again"
+        case .io(let what, let code) where code == EFBIG:
+            return "\(what): a file-size limit (ulimit -f) stops the file from growing: raise it and run the same command again"
         case .io(let what, let code): return "\(what): \(String(cString: strerror(code)))"
         case .rotated(let why): return why
         case .corrupt(let why): return "the personal-data store is damaged: \(why)"

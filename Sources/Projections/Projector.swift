@@ -261,7 +261,14 @@ public final class Projector: @unchecked Sendable {
                     return n
                 }
                 var out: [Scorecard] = []
-                for record in try staffRecords().sorted(by: { $0.info.staff < $1.info.staff }) where only == nil || record.info.staff == only {
+                // One member: their record alone (the directory is not decoded).
+                let records: [StaffRecord]
+                if let only {
+                    records = try Array(only.utf8).withUnsafeBytes { try txn.get(generation.staff, key: $0) }.map { [try StaffRecord.decode($0)] } ?? []
+                } else {
+                    records = try staffRecords().sorted(by: { $0.info.staff < $1.info.staff })
+                }
+                for record in records {
                     let id = record.info.staff
                     var findings: [Finding.Kind: Int] = [:]
                     for (i, kind) in Finding.Kind.allCases.enumerated() {

@@ -96,6 +96,10 @@ struct QueryTests {
         #expect(agent["deEscalationRate"] as? Double == 0)
         #expect(agent["twoAskCompliance"] as? Double == 0)
         #expect(try JSONCheck.object(agent["findings"])["transferBeforeTwoAsks"] as? Int == 1)
+        // CSV: the findings object as one readable cell, kind=n;kind=n.
+        let csv = try ledger.run(["scorecard", "a-1", "--format", "csv"]).stdout.split(separator: "\r\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let column = try #require(csv.first?.firstIndex(of: "findings"))
+        #expect(csv.count == 2 && csv[1][column] == "transferBeforeTwoAsks=1", "\(csv)")
         let director = try JSONCheck.object(try JSONCheck.array(try ledger.json(["scorecard", "dir-1"])).first)
         #expect(JSONCheck.isNull(director["deEscalationRate"]), "null with no requests")
         #expect(JSONCheck.isNull(director["twoAskCompliance"]), "null with no transfers")

@@ -33,7 +33,7 @@ struct ServiceOpenAPITests {
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "\(output)")
-        #expect(output.contains("checks passed over 17 operations"), "\(output)")
+        #expect(output.contains("checks passed over 18 operations"), "\(output)")
     }
 }
 

@@ -13,8 +13,9 @@ final class ServerProcess {
     let stdoutPipe: Pipe
 
     /// Starts `ledger --ledger LEDGER serve --listen 127.0.0.1:0 EXTRA` and waits for its "listening on" line.
-    init(ledger: String, extra: [String] = [], logDirectory: URL) throws {
+    init(ledger: String, extra: [String] = [], logDirectory: URL, environment: [String: String] = [:]) throws {
         process = Process()
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.executableURL = try #require(CLI.binary)
         process.arguments = ["--ledger", ledger, "serve", "--listen", "127.0.0.1:0"] + extra
         stderrPath = logDirectory.appendingPathComponent("serve-\(UUID().uuidString).log").path
@@ -240,5 +241,7 @@ struct ServiceFixture {
         }
     }
 
-    func start(_ extra: [String] = []) throws -> ServerProcess { try ServerProcess(ledger: dir.ledger, extra: extra, logDirectory: dir.url) }
+    func start(_ extra: [String] = [], environment: [String: String] = [:]) throws -> ServerProcess {
+        try ServerProcess(ledger: dir.ledger, extra: extra, logDirectory: dir.url, environment: environment)
+    }
 }

@@ -119,6 +119,53 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any])
         #expect((report["appended"] as? Int ?? 0) + (report["duplicates"] as? Int ?? 0) == lines.count)
         #expect(try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" verify --deep"#).status == 0)
+        // The disk full again: replay and export end in success or a clear error, never a signal,
+        // and leave nothing half written.
+        _ = FullDiskTests.sh("dd if=/dev/zero of='\(mount)/fill2' bs=64k")
+        let full = { (s: String) in s.contains("disk is full") || s.contains("full disk") || s.contains("No space left") }
+        let replay = try LedgerBinary.run([mount + "/l"], shell: #""$LEDGER" --ledger "$1" replay; exit $?"#)
+        #expect(replay.status == 0 || (replay.status == 1 && full(replay.stderr)), "replay: exit \(replay.status) \(replay.stderr)")
+        let export = try LedgerBinary.run([mount + "/l", mount + "/bundle"],
+                                          shell: #""$LEDGER" --ledger "$1" export --out "$2" --operator m1 --purpose audit; exit $?"#)
+        #expect(export.status == 1 && full(export.stderr), "export: exit \(export.status) \(export.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: mount + "/bundle") && !FileManager.default.fileExists(atPath: mount + "/bundle.partial"))
+        #expect(try LedgerBinary.run([mount + "/l"], shell: #"exec "$LEDGER" --ledger "$1" verify"#).status == 0)
+    }
+}
+
+/// A file-size limit (`ulimit -f`) during create, replay and export (import: PrivacyFailureTests):
+/// a clear error, never a signal (SIGXFSZ is ignored as a shell would have it, so writes fail with
+/// EFBIG), nothing left half written, and the same command works once the limit is lifted.
+@Suite struct FileSizeLimitTests {
+    @Test func createReplayAndExportUnderAFileSizeLimit() throws {
+        let tooBig = { (s: String) in s.contains("ulimit -f") || s.contains("File too large") || s.contains("file-size limit") }
+        // Create: a 64 KiB limit is less than a ledger's first file.
+        let fresh = temporaryDirectory()
+        let created = try LedgerBinary.run([fresh], shell: #"trap '' XFSZ; ulimit -f 64; "$LEDGER" --ledger "$1" init; exit $?"#)
+        #expect(created.status == 1 && tooBig(created.stderr), "init: exit \(created.status) \(created.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fresh + "/log/data.mdb"))
+        #expect(try LedgerBinary.run(["--ledger", fresh, "init"]).status == 0)
+
+        // A ledger, then replay and export with no room to grow any file.
+        let dir = temporaryDirectory()
+        var s = Script()
+        var lines = s.organisation()
+        for t in 0..<1_500 { lines += [s.open("T\(t)", Double(t)), s.line("noteLogged", Double(t) + 0.5, actor: "a1", ticket: "T\(t)", ["author": "a1", "text": String(repeating: "n", count: 300)])] }
+        let file = temporaryDirectory() + ".jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try LedgerBinary.run(["--ledger", dir, "import", file]).status == 0)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: dir + "/log/data.mdb")[.size] as? Int)
+        let limit = size / 1024 + 4
+        let replay = try LedgerBinary.run([dir], shell: #"trap '' XFSZ; ulimit -f \#(limit); "$LEDGER" --ledger "$1" replay; exit $?"#)
+        #expect(replay.status == 0 || (replay.status == 1 && tooBig(replay.stderr)), "replay: exit \(replay.status) \(replay.stderr)")
+        let out = temporaryDirectory()
+        let export = try LedgerBinary.run([dir, out], shell: #"trap '' XFSZ; ulimit -f 16; "$LEDGER" --ledger "$1" export --out "$2" --operator m1 --purpose audit; exit $?"#)
+        #expect(export.status == 1 && tooBig(export.stderr), "export: exit \(export.status) \(export.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out) && !FileManager.default.fileExists(atPath: out + ".partial"))
+        #expect(try LedgerBinary.run(["--ledger", dir, "verify", "--deep"]).status == 0)
+        // Lifted: both work.
+        #expect(try LedgerBinary.run(["--ledger", dir, "replay"]).status == 0)
+        #expect(try LedgerBinary.run(["--ledger", dir, "export", "--out", out, "--operator", "m1", "--purpose", "audit"]).status == 0)
     }
 }
 

@@ -56,22 +56,8 @@ extension LedgerTool {
             let ledger = try global.openForQuery()
             let point = try query.point(in: ledger)
             let k = kind.flatMap(Finding.Kind.init)
-            var list = try ledger.withProjections(at: point) { try $0.findings(clock: point.clock, kind: k, staff: staff, ticket: ticket) }
-            var changes: [String: String] = [:]
-            if let since = changedSince {
-                // What the ledger held at `since` (within the same cut), judged at the same clock.
-                var before = point
-                before.seq = min(point.seq, since)
-                let old = before.seq == 0 ? []
-                    : try ledger.withProjections(at: before) { try $0.findings(clock: point.clock, kind: k, staff: staff, ticket: ticket) }
-                let oldIDs = Set(old.map(\.id)), newIDs = Set(list.map(\.id))
-                list = list.filter { !oldIDs.contains($0.id) } + old.filter { !newIDs.contains($0.id) }
-                for f in list { changes[f.id] = newIDs.contains(f.id) ? "raised" : "cleared" }
-                list.sort()
-            }
-            if let after = output.after, let key = Finding.cursor(after) {
-                list = list.filter { ($0.seq, $0.kind.rawValue) > (key.seq, key.kind) }
-            }
+            var (list, changes) = try ledger.findings(at: point, kind: k, staff: staff, ticket: ticket,
+                                                      changedSince: changedSince, after: output.after)
             let more = output.pageLimit.map { list.count > $0 } ?? false
             if let limit = output.pageLimit { list = Array(list.prefix(limit)) }
             var columns = [Table.Column("seq", numeric: true), Table.Column("at"), Table.Column("kind"), Table.Column("ticket"),

@@ -155,13 +155,7 @@ extension LedgerTool {
 private func runCompliance(global: GlobalOptions, operator staff: String, json: Bool, _ body: Event.Body) throws {
     let ledger = try global.openForQuery()
     guard !ledger.readOnly else { throw CommandFailure("the ledger at \(global.path) is read-only here") }
-    var report = ImportReport()
-    report.lines = 1
-    switch try ledger.appendCompliance(body, operator: staff) {
-    case .appended: report.appended = 1
-    case .duplicate: report.duplicates = 1
-    case .refused(let v): report.refused = [Refusal(line: 1, v)]
-    }
+    let report = ImportReport(line: try ledger.appendCompliance(body, operator: staff))
     if json {
         var w = JSONWriter()
         JSONShape.importReport(report, atomic: false, into: &w)

@@ -16,7 +16,9 @@ extension LedgerTool {
             with no transfer and no callback), two-ask compliance of their transfers, \
             callbacks on time / late / overdue at the clock, requests declined, feedback \
             and sanctions received, debriefs, findings they are accountable for, tickets \
-            that reached a supervisor, and the cost of senior time spent on their tickets.
+            that reached a supervisor, and the cost of senior time spent on their tickets. \
+            With --format csv the findings column holds the counts by kind, \
+            `kind=n;kind=n` (empty when none).
 
             Examples:
               ledger scorecard
@@ -156,8 +158,10 @@ extension LedgerTool {
             try out.finish(empty: "No staff match.", footer: footer + Format.clockNote(point), more: more)
         }
 
-        /// A CSV cell: plain numbers (no thousands separators; rates as fractions; money with two decimals).
+        /// A CSV cell: plain numbers (no thousands separators; rates as fractions; money with two decimals);
+        /// `findings` as `kind=n;kind=n` (``Scorecard/findingsCell``).
         static func csvValue(_ key: String, _ c: Scorecard) -> String {
+            if key == "findings" { return c.findingsCell }  // the JSON's object as `kind=n;kind=n`
             var w = JSONWriter()
             JSONShape.scorecard(c, into: &w)
             guard let object = try? JSONSerialization.jsonObject(with: Data(w.bytes)) as? [String: Any], let v = object[key] else { return "" }

@@ -15,7 +15,8 @@ extension LedgerTool {
             Appends (POST /v1/events: one interchange line or JSON Lines, answered with the \
             import report once durable), every query (/v1/tickets/ID, /v1/findings, \
             /v1/scorecards, /v1/audit, /v1/customers/ID, /v1/stats), the log \
-            (/v1/log) and its live feed (/v1/feed, Server-Sent Events), /checkpoint, \
+            (/v1/log) and its live feed (/v1/feed, Server-Sent Events), compliance \
+            (erase, holds, reveals, POST /v1/exports: a bundle as one tar), /checkpoint, \
             /metrics and /healthz. Callers send a bearer token (ledger token create). \
             Bound to loopback unless --listen says otherwise. SIGTERM or SIGINT stop it \
             gracefully: no new connections, requests in flight finish and are answered, exit 0.
