@@ -116,7 +116,8 @@ struct WebViewTests {
         #expect(try WebViewTests.get(server.port, "/web/compliance/proof?ticket=T-1", cookie: auditor.cookie).status == 403)
         for (path, fields) in [("/web/compliance/reveal", ["ticket": "T-1", "purpose": "curious"]),
                                ("/web/compliance/hold", ["customer": "c-1", "matter": "M-1", "action": "place"]),
-                               ("/web/compliance/erase", ["customer": "c-1", "confirm": "c-1"])] {
+                               ("/web/compliance/erase", ["customer": "c-1", "confirm": "c-1"]),
+                               ("/web/compliance/export", ["purpose": "curious"])] {
             let r = try WebViewTests.post(server.port, path, cookie: auditor.cookie, fields.merging(["csrf": auditor.csrf]) { a, _ in a })
             #expect(r.status == 403, "an auditor's \(path) is refused")
             #expect(!r.text.contains("Ann Customer"))
@@ -139,12 +140,20 @@ struct WebViewTests {
         let placed = try WebViewTests.post(server.port, "/web/compliance/hold", cookie: officer.cookie, hold.merging(["csrf": officer.csrf]) { a, _ in a })
         #expect(placed.status == 200 && placed.text.contains("Hold placed"))
         #expect(try WebViewTests.lastSeq(fx.dir.ledger) == before + 1)
+        // An export bundle, downloaded as one archive and recorded.
+        let exported = try WebViewTests.post(server.port, "/web/compliance/export", cookie: officer.cookie,
+                                             ["purpose": "regulator request", "ticket": "T-1", "csrf": officer.csrf])
+        #expect(exported.status == 200 && exported.headers["content-type"] == "application/x-tar")
+        #expect((exported.headers["content-disposition"] ?? "").contains("ledger-export-") && exported.text.contains("manifest"))
+        let afterExport = try CLI.run(["--ledger", fx.dir.ledger, "tail", "--after", String(before + 1)]).stdout
+        #expect(afterExport.contains("\"exportMade\"") && afterExport.contains("regulator request"))
+        let beforeReveal = try WebViewTests.lastSeq(fx.dir.ledger)
         let masked = try WebViewTests.get(server.port, "/web/tickets/T-1", cookie: officer.cookie)
         #expect(masked.status == 200 && !masked.text.contains("Ann Customer") && masked.text.contains("[masked]"), "personal data is masked unless revealed")
         let shown = try WebViewTests.post(server.port, "/web/compliance/reveal", cookie: officer.cookie,
                                           ["ticket": "T-1", "purpose": "subject access <request>", "csrf": officer.csrf])
         #expect(shown.status == 200 && shown.text.contains("double charge") && shown.text.contains("c-1"))
-        let tail = try CLI.run(["--ledger", fx.dir.ledger, "tail", "--after", String(before + 1)]).stdout
+        let tail = try CLI.run(["--ledger", fx.dir.ledger, "tail", "--after", String(beforeReveal)]).stdout
         #expect(tail.contains("\"personalDataRevealed\"") && tail.contains("subject access <request>") && tail.contains("\"dir-1\""))
         // Erasure under a hold is refused, and says why.
         let erase = try WebViewTests.post(server.port, "/web/compliance/erase", cookie: officer.cookie, ["customer": "c-1", "confirm": "c-1", "csrf": officer.csrf])

@@ -32,6 +32,9 @@ extension LedgerService {
             }
             return try await self.ticketPage(request, user, id: ticket, csv: false, reveal: Ledger.RevealRequest(operator: staff, purpose: purpose))
         }
+        webPost(router, web, "/web/compliance/export", compliance: true) { _, user, form in
+            try await self.webExport(user, form)
+        }
         webPost(router, web, "/web/compliance/hold", compliance: true) { _, user, form in
             let staff = try WebPages.operatorStaff(user)
             guard let customer = form["customer"]?.trimmingCharacters(in: .whitespaces), !customer.isEmpty,
@@ -56,6 +59,56 @@ extension LedgerService {
             let reason = form["reason"]?.trimmingCharacters(in: .whitespacesAndNewlines)
             return try await self.webCompliance(user, .personalDataErased(.init(customer: customer, reason: reason?.isEmpty == false ? reason : nil)), staff,
                                                 done: "The personal data of \(customer) is erased.")
+        }
+    }
+
+    /// An export bundle as one ustar archive, as `POST /v1/exports` answers (Routes+Export.swift):
+    /// written by the library into a private temporary directory, recorded (`exportMade`, and
+    /// `personalDataRevealed` when it shows customers in clear), streamed, then removed.
+    /// (The same steps as the service's export route, which keeps them inline: one shared
+    /// function would be better; left for the service's owner to factor.)
+    func webExport(_ user: WebUser, _ form: [String: String]) async throws -> Response {
+        let staff = try WebPages.operatorStaff(user)
+        func value(_ name: String) -> String? { form[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
+        guard let purpose = value("purpose") else { throw WebRefusal.badInput("An export needs a purpose: it is recorded in exportMade") }
+        let clock = user.clock
+        func point(_ name: String) throws -> AsOf? {
+            guard let v = value(name) else { return nil }
+            if let n = UInt64(v) { return .seq(n) }
+            guard let t = clock.parse(v) else { throw WebRefusal.badInput("\(name) '\(v)' is neither a seq nor a time such as 2026-03-05 17:00") }
+            return .time(t)
+        }
+        let from = try point("from"), to = try point("to")
+        var filter: [String] = []
+        if let from { filter.append("--from " + (WebCut.text(from) ?? "")) }
+        if let to { filter.append("--to " + (WebCut.text(to) ?? "")) }
+        for name in ["ticket", "staff"] { if let v = value(name) { filter.append("--\(name) " + v) } }
+        let request = Ledger.ExportRequest(from: from, to: to, ticket: value("ticket"), staff: value("staff"), customer: value("customer"),
+                                           pseudonymize: form["pseudonymize"] == "true", operator: staff, purpose: purpose,
+                                           filter: filter.joined(separator: " "))
+        let fm = FileManager.default
+        let scratch = fm.temporaryDirectory.appendingPathComponent("ledger-export-" + UUID().uuidString).path
+        try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let bundle = scratch + "/bundle"
+        let summary: Ledger.ExportSummary
+        do {
+            summary = try await Blocking.run { [ledger = self.ledger] in try ledger.export(to: bundle, request) }
+        } catch {
+            try? fm.removeItem(atPath: scratch)
+            throw error
+        }
+        logger.info("web export", metadata: ["operator": "\(staff)", "count": "\(summary.count)", "exportMadeSeq": "\(summary.recordedAt.seq)"])
+        let name = "ledger-export-\(summary.recordedAt.seq)"
+        var headers = WebHeaders.common
+        headers[.contentDisposition] = "attachment; filename=\"\(name).tar\""
+        return try await Response.streamed(contentType: "application/x-tar", headers: headers) { pipe in
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let tar = TarWriter(sink: { try pipe.put($0) })
+            try tar.directory(name)
+            for file in try FileManager.default.contentsOfDirectory(atPath: bundle).sorted() {
+                try tar.file(name + "/" + file, path: bundle + "/" + file)
+            }
+            try tar.finish()
         }
     }
 
@@ -115,7 +168,17 @@ extension WebPages {
         <label>Reason (recorded) <input name="reason"></label>
         <button type="submit">Erase</button></form>
         <h2 id="export">Export bundle</h2>
-        <p>Not offered over HTTP yet: the service has no export endpoint. Use <code>ledger export --out DIR --operator STAFF --purpose TEXT</code>.</p>
+        <p>A signed bundle (docs/EXPORT.md) as one <code>.tar</code> download, as <code>ledger export</code> writes it. The export is recorded
+        (<code>exportMade</code>, and <code>personalDataRevealed</code> when it shows customers in clear) with you as operator.</p>
+        <form class="stack" method="post" action="/web/compliance/export">\(csrf)
+        <label>Purpose (recorded) <input name="purpose" required></label>
+        <label>From (seq or time, optional) <input name="from"></label>
+        <label>To (seq or time, optional) <input name="to"></label>
+        <label>Ticket (optional) <input name="ticket"></label>
+        <label>Staff member (optional) <input name="staff"></label>
+        <label>Customer (optional) <input name="customer"></label>
+        <label><input type="checkbox" name="pseudonymize" value="true"> Pseudonymise customer ids</label>
+        <button type="submit">Export and download</button></form>
         <h2 id="checkpoint">Checkpoint and proofs</h2>
         <pre>\(HTML.escape(checkpoint))</pre>
         <p><a href="/web/compliance/checkpoint" download>Download the checkpoint</a></p>
