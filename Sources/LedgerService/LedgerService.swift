@@ -99,6 +99,7 @@ public final class LedgerService: Sendable {
         addTransparencyRoutes(router)
         addComplianceRoutes(router)
         addExportRoutes(router)
+        addWebRoutes(router)  // the auditors' web view (Sources/LedgerService/Web)
         return router
     }
 
