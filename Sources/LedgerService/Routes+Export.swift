@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Logging
 
 extension LedgerService {
     /// `POST /v1/exports?purpose=TEXT[&from=SEQ|TIME][&to=SEQ|TIME][&ticket=T][&staff=S][&customer=C][&pseudonymize=true]`:
@@ -33,34 +34,41 @@ extension LedgerService {
             let exportRequest = Ledger.ExportRequest(from: q["from"].flatMap(AsOf.init), to: q["to"].flatMap(AsOf.init), ticket: q["ticket"],
                                                      staff: q["staff"], customer: q["customer"], pseudonymize: pseudonymize,
                                                      operator: staff, purpose: purpose, filter: filter.joined(separator: " "))
-            let fm = FileManager.default
-            let scratch = fm.temporaryDirectory.appendingPathComponent("ledger-export-" + UUID().uuidString).path
-            try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let bundle = scratch + "/bundle"
-            let summary: Ledger.ExportSummary
-            do {
-                summary = try await Blocking.run { [ledger = self.ledger] in try ledger.export(to: bundle, exportRequest) }
-            } catch {
-                try? fm.removeItem(atPath: scratch)
-                throw error
-            }
-            self.logger.info("export", metadata: ["operator": "\(staff)", "count": "\(summary.count)",
-                                                  "exportMadeSeq": "\(summary.recordedAt.seq)"])
-            let name = "ledger-export-\(summary.recordedAt.seq)"
             var headers = HTTPFields()
-            headers[.contentDisposition] = "attachment; filename=\"\(name).tar\""
-            headers[HTTPField.Name("Ledger-Export-Seq")!] = String(summary.recordedAt.seq)
-            headers[HTTPField.Name("Ledger-Export-Count")!] = String(summary.count)
-            headers[HTTPField.Name("Ledger-Merkle-Root")!] = summary.merkleRoot
-            return try await Response.streamed(contentType: "application/x-tar", headers: headers) { pipe in
-                defer { try? FileManager.default.removeItem(atPath: scratch) }
-                let tar = TarWriter(sink: { try pipe.put($0) })
-                try tar.directory(name)
-                for file in try FileManager.default.contentsOfDirectory(atPath: bundle).sorted() {
-                    try tar.file(name + "/" + file, path: bundle + "/" + file)
-                }
-                try tar.finish()
+            return try await self.exportArchive(exportRequest, by: staff, log: "export", headers: &headers)
+        }
+    }
+
+    /// Writes the export into a private scratch directory (0700) exactly as `ledger export` does,
+    /// then streams it as a tar archive `ledger-export-<exportMade seq>/…` and removes the copy.
+    /// Shared by `POST /v1/exports` and the web view's download.
+    func exportArchive(_ exportRequest: Ledger.ExportRequest, by staff: String, log message: Logger.Message,
+                       headers: inout HTTPFields) async throws -> Response {
+        let fm = FileManager.default
+        let scratch = fm.temporaryDirectory.appendingPathComponent("ledger-export-" + UUID().uuidString).path
+        try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let bundle = scratch + "/bundle"
+        let summary: Ledger.ExportSummary
+        do {
+            summary = try await Blocking.run { [ledger = self.ledger] in try ledger.export(to: bundle, exportRequest) }
+        } catch {
+            try? fm.removeItem(atPath: scratch)
+            throw error
+        }
+        logger.info(message, metadata: ["operator": "\(staff)", "count": "\(summary.count)", "exportMadeSeq": "\(summary.recordedAt.seq)"])
+        let name = "ledger-export-\(summary.recordedAt.seq)"
+        headers[.contentDisposition] = "attachment; filename=\"\(name).tar\""
+        headers[HTTPField.Name("Ledger-Export-Seq")!] = String(summary.recordedAt.seq)
+        headers[HTTPField.Name("Ledger-Export-Count")!] = String(summary.count)
+        headers[HTTPField.Name("Ledger-Merkle-Root")!] = summary.merkleRoot
+        return try await Response.streamed(contentType: "application/x-tar", headers: headers) { pipe in
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let tar = TarWriter(sink: { try pipe.put($0) })
+            try tar.directory(name)
+            for file in try FileManager.default.contentsOfDirectory(atPath: bundle).sorted() {
+                try tar.file(name + "/" + file, path: bundle + "/" + file)
             }
+            try tar.finish()
         }
     }
 }

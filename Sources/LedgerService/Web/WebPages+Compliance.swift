@@ -86,30 +86,8 @@ extension LedgerService {
         let request = Ledger.ExportRequest(from: from, to: to, ticket: value("ticket"), staff: value("staff"), customer: value("customer"),
                                            pseudonymize: form["pseudonymize"] == "true", operator: staff, purpose: purpose,
                                            filter: filter.joined(separator: " "))
-        let fm = FileManager.default
-        let scratch = fm.temporaryDirectory.appendingPathComponent("ledger-export-" + UUID().uuidString).path
-        try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let bundle = scratch + "/bundle"
-        let summary: Ledger.ExportSummary
-        do {
-            summary = try await Blocking.run { [ledger = self.ledger] in try ledger.export(to: bundle, request) }
-        } catch {
-            try? fm.removeItem(atPath: scratch)
-            throw error
-        }
-        logger.info("web export", metadata: ["operator": "\(staff)", "count": "\(summary.count)", "exportMadeSeq": "\(summary.recordedAt.seq)"])
-        let name = "ledger-export-\(summary.recordedAt.seq)"
         var headers = WebHeaders.common
-        headers[.contentDisposition] = "attachment; filename=\"\(name).tar\""
-        return try await Response.streamed(contentType: "application/x-tar", headers: headers) { pipe in
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let tar = TarWriter(sink: { try pipe.put($0) })
-            try tar.directory(name)
-            for file in try FileManager.default.contentsOfDirectory(atPath: bundle).sorted() {
-                try tar.file(name + "/" + file, path: bundle + "/" + file)
-            }
-            try tar.finish()
-        }
+        return try await exportArchive(request, by: staff, log: "web export", headers: &headers)
     }
 
     func webCompliance(_ user: WebUser, _ body: Event.Body, _ staff: String, done: String) async throws -> Response {
