@@ -119,3 +119,24 @@ extension Ledger {
         return Timestamp(microsecondsSinceEpoch: (days - weekday) * day)
     }
 }
+
+extension Report {
+    /// The CSV rows (`section,name,value`, header first) that every CSV of a report begins
+    /// with: the period, volume, outcomes, rates and findings by kind. `ledger report --format csv`
+    /// and the web view's overview download add their own sections after these.
+    public var summaryCSVRows: [[String]] {
+        var rows: [[String]] = [["section", "name", "value"]]
+        func num(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
+        rows.append(["period", "from", from?.description ?? ""]); rows.append(["period", "to", to?.description ?? ""])
+        rows.append(["period", "clock", clock.description]); rows.append(["volume", "tickets", String(tickets)])
+        for k in resolutions.keys.sorted() { rows.append(["outcome", k, String(resolutions[k]!)]) }
+        for k in unresolved.keys.sorted() { rows.append(["outcome", k, String(unresolved[k]!)]) }
+        rows += [["rate", "escalationRate", num(escalationRate)], ["rate", "deEscalationRate", num(deEscalationRate)],
+                 ["rate", "twoAskCompliance", num(twoAskCompliance)], ["rate", "callbackOnTimeRate", num(callbackOnTimeRate)]]
+        for k in Finding.Kind.allCases {
+            rows.append(["findings", k.rawValue, String(findings[k] ?? 0)])
+            rows.append(["findingsPerThousandCalls", k.rawValue, String(format: "%.2f", perThousandCalls(k))])
+        }
+        return rows
+    }
+}

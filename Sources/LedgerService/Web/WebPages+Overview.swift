@@ -128,18 +128,7 @@ extension LedgerService {
     func overviewCSV(_ request: Request, _ user: WebUser) async throws -> Response {
         let q = try OverviewQuery(request.webQuery, clock: user.clock)
         let r = try await Blocking.run { [ledger = self.ledger] in try q.report(ledger, nil).0 }
-        var rows: [[String]] = [["section", "name", "value"]]
-        func num(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
-        rows.append(["period", "from", r.from?.description ?? ""]); rows.append(["period", "to", r.to?.description ?? ""])
-        rows.append(["period", "clock", r.clock.description]); rows.append(["volume", "tickets", String(r.tickets)])
-        for k in r.resolutions.keys.sorted() { rows.append(["outcome", k, String(r.resolutions[k]!)]) }
-        for k in r.unresolved.keys.sorted() { rows.append(["outcome", k, String(r.unresolved[k]!)]) }
-        rows += [["rate", "escalationRate", num(r.escalationRate)], ["rate", "deEscalationRate", num(r.deEscalationRate)],
-                 ["rate", "twoAskCompliance", num(r.twoAskCompliance)], ["rate", "callbackOnTimeRate", num(r.callbackOnTimeRate)]]
-        for k in Finding.Kind.allCases {
-            rows.append(["findings", k.rawValue, String(r.findings[k] ?? 0)])
-            rows.append(["findingsPerThousandCalls", k.rawValue, String(format: "%.2f", r.perThousandCalls(k))])
-        }
+        var rows = r.summaryCSVRows
         for w in r.weeks {
             let week = w.start.description
             rows += [["weekTickets", week, String(w.tickets)], ["weekEscalated", week, String(w.escalated)],

@@ -116,18 +116,8 @@ extension LedgerTool {
         }
 
         static func csv(_ r: Report) -> [UInt8] {
-            var rows: [[String]] = [["section", "name", "value"]]
+            var rows = r.summaryCSVRows
             func num(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
-            rows.append(["period", "from", r.from?.description ?? ""]); rows.append(["period", "to", r.to?.description ?? ""])
-            rows.append(["period", "clock", r.clock.description]); rows.append(["volume", "tickets", String(r.tickets)])
-            for k in r.resolutions.keys.sorted() { rows.append(["outcome", k, String(r.resolutions[k]!)]) }
-            for k in r.unresolved.keys.sorted() { rows.append(["outcome", k, String(r.unresolved[k]!)]) }
-            rows += [["rate", "escalationRate", num(r.escalationRate)], ["rate", "deEscalationRate", num(r.deEscalationRate)],
-                     ["rate", "twoAskCompliance", num(r.twoAskCompliance)], ["rate", "callbackOnTimeRate", num(r.callbackOnTimeRate)]]
-            for k in Finding.Kind.allCases {
-                rows.append(["findings", k.rawValue, String(r.findings[k] ?? 0)])
-                rows.append(["findingsPerThousandCalls", k.rawValue, String(format: "%.2f", r.perThousandCalls(k))])
-            }
             for a in r.deEscalators { rows.append(["deEscalationRate", a.staff, num(a.rate)]) }
             for s in r.sources { rows.append(["escalationCost" + Format.currency, s.staff, String(format: "%.2f", s.cost)]) }
             for w in r.weeks { rows.append(["weekTickets", w.start.description, String(w.tickets)]) }
