@@ -132,6 +132,21 @@ extension Ledger {
         }
         return try importer.finish()
     }
+
+    /// Imports lines as ``importLines(_:atomic:batchSize:progress:)`` does, without a thread
+    /// waiting for the commit: the lines are decoded and checked on the calling thread, and
+    /// `completion` runs on the log's writer thread once they are durable (or refused). Lines
+    /// that make more than one batch are imported on the calling thread, which then waits.
+    public func importLines(_ lines: [[UInt8]], atomic: Bool = false,
+                            completion: @escaping @Sendable (Result<ImportReport, any Error>) -> Void) {
+        let importer = Importer(ledger: self, atomic: atomic, batchSize: 32_768)
+        do {
+            for (n, line) in lines.enumerated() { try line.withUnsafeBytes { try importer.add($0, line: n + 1) } }
+        } catch {
+            return completion(.failure(error))
+        }
+        importer.finish(then: completion)
+    }
 }
 
 /// Decodes and checks lines, prepares them in batches, and keeps one batch committing
@@ -248,9 +263,14 @@ final class Importer {
         guard let f = inFlight else { return }
         inFlight = nil
         inFlightBytes = 0
-        switch f.latch.wait() {
+        try Importer.record(f.latch.wait(), lines: f.lines, events: f.events, into: &report)
+    }
+
+    /// Adds a committed batch's outcomes to `report`.
+    static func record(_ result: Result<AppendReport, any Error>, lines: [Int], events: [Event], into report: inout ImportReport) throws {
+        switch result {
         case .success(let r):
-            for ((line, event), outcome) in zip(zip(f.lines, f.events), r.outcomes) {
+            for ((line, event), outcome) in zip(zip(lines, events), r.outcomes) {
                 switch Ledger.outcome(outcome, event: event) {
                 case .appended: report.appended += 1
                 case .duplicate: report.duplicates += 1
@@ -258,11 +278,11 @@ final class Importer {
                 }
             }
         case .failure(let refused as BatchRefused):
-            report.refused.append(Refusal(line: f.lines[refused.index], Ledger.violation(refused.reason, event: f.events[refused.index])))
+            report.refused.append(Refusal(line: lines[refused.index], Ledger.violation(refused.reason, event: events[refused.index])))
         case .failure(let error):
             // A storage failure (a full disk, an I/O error): the batch's transaction was rolled
             // back whole, and nothing after it was sent.
-            throw LedgerError.invalid("the ledger could not be written (\(error)); nothing from line \(f.lines.first ?? 0) on "
+            throw LedgerError.invalid("the ledger could not be written (\(error)); nothing from line \(lines.first ?? 0) on "
                 + "was appended (\(report.appended) events from earlier lines were). Import the file again once "
                 + "this is fixed: the events already appended count as duplicates")
         }
@@ -275,8 +295,37 @@ final class Importer {
         }
         try flush()
         try collect()
+        return Importer.finalized(report, atomic: atomic)
+    }
+
+    static func finalized(_ report: ImportReport, atomic: Bool) -> ImportReport {
+        var report = report
         if atomic && !report.refused.isEmpty { report.rolledBack = true; report.appended = 0; report.duplicates = 0 }
         report.refused.sort { $0.line < $1.line }
         return report
+    }
+
+    /// ``finish()`` without waiting, for lines that make one batch (a service request): the
+    /// batch goes to the group committer and `completion` runs on its writer thread once the
+    /// events are durable, so no thread waits for the commit. An importer that already sent a
+    /// batch finishes as ``finish()`` does, on the calling thread.
+    func finish(then completion: @escaping @Sendable (Result<ImportReport, any Error>) -> Void) {
+        if inFlight != nil || (atomic && !report.refused.isEmpty) || batch.isEmpty
+            || (limited && AddressSpace.shortfall(Importer.copiesPerLine * batchBytes) != nil) {
+            return completion(Result { try finish() })
+        }
+        let lines = batch.map(\.line)
+        let prepared = batch.count >= 1024 ? Importer.prepareInParallel(batch.map(\.event)) : batch.map { Ledger.prepare($0.event) }
+        let events = prepared.map(\.event)
+        batch.removeAll()
+        let sofar = report, atomic = atomic
+        ledger.log.appendDetached(prepared.map(\.draft), mode: atomic ? .atomic : .eachAlone,
+                                  hook: LedgerHook(events: events, ledger: ledger)) { result in
+            completion(Result {
+                var report = sofar
+                try Importer.record(result, lines: lines, events: events, into: &report)
+                return Importer.finalized(report, atomic: atomic)
+            })
+        }
     }
 }

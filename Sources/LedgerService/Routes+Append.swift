@@ -32,17 +32,27 @@ extension LedgerService {
             let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
             let single = mediaType == "application/json"
             let lines: [[UInt8]] = single ? [body] : body.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
-            let report = try await Blocking.runAppend { [ledger = self.ledger, metrics = self.metrics] in
-                let report = try ledger.importLines(lines, atomic: atomic)
-                if report.appended > 0 { metrics.committed(events: report.appended) }
-                return report
+            let report: ImportReport
+            if lines.count <= LedgerService.inlineAppendLines {
+                // Decoded and checked here, then handed to the group committer, which resumes
+                // this request once durable: no thread is held while the commit is awaited.
+                report = try await withCheckedThrowingContinuation { continuation in
+                    self.ledger.importLines(lines, atomic: atomic) { continuation.resume(with: $0) }
+                }
+            } else {
+                report = try await Blocking.runAppend { [ledger = self.ledger] in try ledger.importLines(lines, atomic: atomic) }
             }
+            if report.appended > 0 { self.metrics.committed(events: report.appended) }
             self.metrics.appendReport(report)
             var w = JSONWriter()
             JSONShape.importReport(report, atomic: atomic, into: &w)
             return .json(w.bytes + [0x0A], status: report.refused.isEmpty ? .ok : .unprocessableContent)
         }
     }
+
+    /// Requests of up to this many lines are decoded on the request's task and wait for their
+    /// commit without a thread; larger ones (seconds of work) run on the append threads.
+    static let inlineAppendLines = 256
 
     /// The request's body, refused with 413 as soon as it passes the limit (by its
     /// Content-Length before reading anything, else while reading): never read whole.

@@ -41,8 +41,9 @@ public final class TokenStore: @unchecked Sendable {
     public static let formatVersion = 1
     let path: String
     private let lock = NSLock()
-    private var cached: [StoredToken] = []
-    private var cachedStamp: (Date, Int)?
+    /// The tokens as last read, each with its hash decoded, and the file's identity then.
+    private var cached: [(token: StoredToken, hash: [UInt8])] = []
+    private var cachedStamp: FileStamp?
 
     public init(ledgerPath: String) { path = ledgerPath + "/" + TokenStore.fileName }
 
@@ -111,8 +112,7 @@ public final class TokenStore: @unchecked Sendable {
     public func authenticate(_ secret: String) -> StoredToken? {
         let presented = Array(SHA256.hash(data: Data(secret.utf8)))
         var found: StoredToken?
-        for t in current() {
-            let stored = Hex.decode(t.sha256) ?? []
+        for (t, stored) in current() {
             if TokenStore.constantTimeEqual(presented, stored), t.revoked == nil { found = t }
         }
         return found
@@ -125,15 +125,27 @@ public final class TokenStore: @unchecked Sendable {
         return diff == 0
     }
 
-    /// The tokens as the file holds them now (read again when its modification time or size changed).
-    private func current() -> [StoredToken] {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let stamp = (attributes?[.modificationDate] as? Date ?? .distantPast, attributes?[.size] as? Int ?? -1)
+    /// The tokens as the file holds them now: read again when its inode, size or modification
+    /// time changed (one `stat` per request; `token create` and `revoke` replace the file).
+    private func current() -> [(token: StoredToken, hash: [UInt8])] {
+        let stamp = FileStamp(path: path)
         lock.lock(); defer { lock.unlock() }
-        if let c = cachedStamp, c.0 == stamp.0, c.1 == stamp.1 { return cached }
-        cached = (try? list()) ?? []
+        if let c = cachedStamp, c == stamp { return cached }
+        cached = ((try? list()) ?? []).map { ($0, Hex.decode($0.sha256) ?? []) }
         cachedStamp = stamp
         return cached
+    }
+}
+
+/// What `stat(2)` says of a file, to tell that it changed (nil fields: it does not exist).
+struct FileStamp: Equatable {
+    var inode: UInt64 = 0, size: Int64 = -1, seconds = 0, nanoseconds = 0
+
+    init(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        inode = UInt64(st.st_ino); size = Int64(st.st_size)
+        seconds = Int(st.st_mtim.tv_sec); nanoseconds = Int(st.st_mtim.tv_nsec)
     }
 }
 
