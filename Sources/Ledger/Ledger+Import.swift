@@ -2,6 +2,7 @@ import EscalationDomain
 import EventLog
 import Foundation
 import LMDB
+import Privacy
 
 /// The result of an import (the `import --json` shape of CONTRACT.md section 8).
 public struct ImportReport: Sendable {
@@ -226,12 +227,12 @@ final class Importer {
         }
         // Customers are resolved and sealed in the append transaction itself, so this batch
         // is prepared while the previous one commits, whatever they hold.
-        let prepared = Importer.prepareInParallel(batch.map(\.event))
+        let prepared = Importer.prepareInParallel(batch.map(\.event), vault: ledger.vault)
         try collect()
         let latch = Latch<Result<AppendReport, any Error>>()
         let events = prepared.map(\.event)
         ledger.log.appendDetached(prepared.map(\.draft), mode: atomic ? .atomic : .eachAlone,
-                                  hook: LedgerHook(events: events, ledger: ledger)) { latch.set($0) }
+                                  hook: LedgerHook(prepared, ledger: ledger)) { latch.set($0) }
         inFlight = (batch.map(\.line), events, latch)
         inFlightBytes = batchBytes
         batch.removeAll(keepingCapacity: true)
@@ -240,7 +241,7 @@ final class Importer {
     }
 
     /// Digests and encodes a batch on every core (the writer thread is mostly idle meanwhile).
-    static func prepareInParallel(_ events: [Event]) -> [Ledger.Prepared] {
+    static func prepareInParallel(_ events: [Event], vault: PersonalDataVault) -> [Ledger.Prepared] {
         // Two parts on two threads, unless an address-space limit leaves little room for a thread's stack.
         let parts = events.count >= 1024 && (AddressSpace.headroom.map { $0 > 256 << 20 } ?? true) ? 2 : 1
         final class Slots: @unchecked Sendable {
@@ -252,7 +253,7 @@ final class Importer {
             nonisolated(unsafe) let base = buffer.baseAddress!
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let range = (events.count * part / parts)..<(events.count * (part + 1) / parts)
-                base[part] = events[range].map { Ledger.prepare($0) }
+                base[part] = events[range].map { Ledger.prepare($0, vault: vault) }
             }
         }
         return slots.results.flatMap { $0 }
@@ -315,12 +316,13 @@ final class Importer {
             return completion(Result { try finish() })
         }
         let lines = batch.map(\.line)
-        let prepared = batch.count >= 1024 ? Importer.prepareInParallel(batch.map(\.event)) : batch.map { Ledger.prepare($0.event) }
+        let prepared = batch.count >= 1024 ? Importer.prepareInParallel(batch.map(\.event), vault: ledger.vault)
+                                           : batch.map { Ledger.prepare($0.event, vault: ledger.vault) }
         let events = prepared.map(\.event)
         batch.removeAll()
         let sofar = report, atomic = atomic
         ledger.log.appendDetached(prepared.map(\.draft), mode: atomic ? .atomic : .eachAlone,
-                                  hook: LedgerHook(events: events, ledger: ledger)) { result in
+                                  hook: LedgerHook(prepared, ledger: ledger)) { result in
             completion(Result {
                 var report = sofar
                 try Importer.record(result, lines: lines, events: events, into: &report)

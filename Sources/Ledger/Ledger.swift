@@ -114,16 +114,28 @@ public final class Ledger: @unchecked Sendable {
 
     /// An event made ready to append: the event as submitted (personal data in clear, kept in
     /// memory only) and the log's draft. Events with personal data get their stored payload
-    /// in the append transaction (``LedgerHook``), where their customer is known for certain.
+    /// in the append transaction (``LedgerHook``), where their customer is known for certain;
+    /// a `callOpened` also comes with its customer made and sealed in advance, for the usual
+    /// case of a customer the ledger does not know yet.
     struct Prepared {
         var event: Event
         var draft: EventDraft
+        var newCustomer: NewCustomer?
+    }
+
+    /// A `callOpened` made ready for a new customer: their record (random pseudonym and key)
+    /// and the event as stored, its personal data sealed under that key. The writer uses it
+    /// only when the look-up, in the append transaction, finds no live customer with that id.
+    struct NewCustomer {
+        var record: PersonalDataVault.CustomerRecord
+        var stored: Event
+        var payload: [UInt8]
     }
 
     /// Computes the content digest (over the event with its personal data blanked, so that
     /// no digest confirms a guess of personal data) and, for events without personal data,
-    /// the stored bytes.
-    static func prepare(_ event: Event) -> Prepared {
+    /// the stored bytes. Runs off the writer thread (on every core, for a batch).
+    static func prepare(_ event: Event, vault: PersonalDataVault) -> Prepared {
         let id = event.id.bytes.withUnsafeBytes { RecordID(bytes: $0) }
         let personal = event.customerID != nil || !event.personalText.isEmpty
         if !personal {
@@ -133,8 +145,18 @@ public final class Ledger: @unchecked Sendable {
         }
         let blank = EventEncoder.encode(event.replacingPersonalData(customer: { _ in Ledger.personalMarker },
                                                                     text: { _, _ in Ledger.personalMarker }))
+        var fresh: NewCustomer?
+        if case .callOpened(let b) = event.body {
+            let record = vault.newCustomer(id: b.customer.id)
+            var stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
+            if let sealed = try? vault.seal([("customer.id", b.customer.id)] + event.personalText, for: record, eventID: event.id.bytes) {
+                stored.sealed = sealed
+                fresh = NewCustomer(record: record, stored: stored, payload: EventEncoder.encode(stored))
+            }
+        }
         return Prepared(event: event, draft: EventDraft(id: id, stream: "", payload: [], digest: Array(SHA256.hash(data: blank)),
-                                                        expectedVersion: event.expectedVersion))
+                                                        expectedVersion: event.expectedVersion),
+                        newCustomer: fresh)
     }
 
     /// Stands for personal data in the digest's input.
@@ -178,8 +200,8 @@ public final class Ledger: @unchecked Sendable {
             }
             valid.append((i, e))
         }
-        let ready = valid.map { ($0.0, Ledger.prepare($0.1)) }
-        let hook = LedgerHook(events: ready.map(\.1.event), ledger: self)
+        let ready = valid.map { ($0.0, Ledger.prepare($0.1, vault: vault)) }
+        let hook = LedgerHook(ready.map(\.1), ledger: self)
         do {
             let report = try log.appendSync(ready.map(\.1.draft), mode: atomic ? .atomic : .eachAlone, hook: hook)
             for ((i, p), o) in zip(ready, report.outcomes) { outcomes[i] = Ledger.outcome(o, event: p.event) }

@@ -14,13 +14,16 @@ import Privacy
 struct LedgerHook: AppendHook, @unchecked Sendable {
     /// The request's events as submitted (personal data in clear, in memory only).
     let events: [Event]
+    /// Each `callOpened`'s new customer, made and sealed before the transaction.
+    let newCustomers: [Ledger.NewCustomer?]
     let rules: RuleStore
     let vault: PersonalDataVault
     let log: EventLog
     private let pending = Pending()
 
-    init(events: [Event], ledger: Ledger) {
-        self.events = events
+    init(_ prepared: [Ledger.Prepared], ledger: Ledger) {
+        events = prepared.map(\.event)
+        newCustomers = prepared.map(\.newCustomer)
         rules = ledger.rules
         vault = ledger.vault
         log = ledger.log
@@ -39,17 +42,26 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         pending.newCustomer = nil
         pending.ticketLink = nil
         var stored = event
+        var payload: [UInt8]?
         let text = event.personalText
         if case .callOpened(let b) = event.body {
             let record: PersonalDataVault.CustomerRecord
             if let p = try vault.pseudonym(forCustomer: b.customer.id, in: txn), let r = try vault.customer(pseudonym: p, in: txn) {
                 record = r
+                stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
+                stored.sealed = try vault.seal([("customer.id", b.customer.id)] + text, for: record, eventID: event.id.bytes)
+            } else if let fresh = newCustomers[index] {
+                // A customer the ledger does not know: made and sealed before the transaction.
+                record = fresh.record
+                stored = fresh.stored
+                payload = fresh.payload
+                pending.newCustomer = record
             } else {
                 record = vault.newCustomer(id: b.customer.id)
                 pending.newCustomer = record
+                stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
+                stored.sealed = try vault.seal([("customer.id", b.customer.id)] + text, for: record, eventID: event.id.bytes)
             }
-            stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
-            stored.sealed = try vault.seal([("customer.id", b.customer.id)] + text, for: record, eventID: event.id.bytes)
             pending.ticketLink = (event.ticket ?? "", record.pseudonym)
         } else if !text.isEmpty {
             // The ticket's customer; none for an unknown ticket (the rules refuse it below).
@@ -71,7 +83,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         }
         pending.changes = try Rules.check(stored, against: TransactionRuleState(store: rules, txn: txn))
         if draft.payload.isEmpty {
-            draft.payload = EventEncoder.encode(stored)
+            draft.payload = payload ?? EventEncoder.encode(stored)
             draft.stream = stored.stream
         }
     }

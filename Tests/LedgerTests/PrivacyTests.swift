@@ -226,6 +226,37 @@ import Testing
         #expect(try ledger.importStrings([hold]).refused.first?.rule == "unknownCustomer")
     }
 
+    /// A `callOpened` comes with a new customer made and sealed before the append transaction
+    /// (Ledger.prepare); the writer must still use the live customer when there is one, also
+    /// when that customer was made by an earlier line of the same batch, and a new one after
+    /// an erasure in that batch.
+    @Test func aCustomerMadeBeforeTheTransactionIsUsedOnlyWhenNoneIsLive() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        _ = try ledger.importStrings(s.organisation() + [s.open("T0", 1, customer: "known-1")])
+        let lines = [
+            s.open("T1", 2, customer: "new-1"), s.open("T2", 3, customer: "new-1"),
+            s.open("T3", 4, customer: "known-1"),
+            s.line("personalDataErased", 5, actor: "m1", channel: "ask:compliance", ["customer": "new-1"]),
+            s.open("T4", 6, customer: "new-1"),
+        ]
+        #expect(try ledger.importStrings(lines).appended == 5)  // one batch, one transaction
+        let links = try ledger.log.environment.read { txn in
+            try ["T0", "T1", "T2", "T3", "T4"].map { try #require(try ledger.vault.customerOfTicket($0, in: txn)) }
+        }
+        #expect(links[1] == links[2], "the second call of a customer new in this batch gets the first call's pseudonym")
+        #expect(links[3] == links[0], "a known customer keeps their pseudonym")
+        #expect(links[4] != links[1], "after an erasure the same id is a new customer")
+        #expect(Set(links).count == 3)
+        let point = try ledger.point(asOf: nil, now: nil)
+        func customer(_ ticket: String) throws -> String {
+            let e = try ledger.ticketEvents(ticket, at: point, reveal: .init(operator: "m1", purpose: "test \(ticket)"))
+            return String(decoding: e[0].json, as: UTF8.self)
+        }
+        #expect(try customer("T1").contains(Ledger.erased) && customer("T2").contains(Ledger.erased))
+        #expect(try customer("T3").contains("known-1") && customer("T4").contains("new-1") && customer("T4").contains("Jane Roe"))
+    }
+
     @Test func revealingIsRecordedFirstAndOnlyForComplianceRoles() throws {
         let ledger = try Ledger.open(at: temporaryDirectory())
         var s = Script()
