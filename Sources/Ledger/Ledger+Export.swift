@@ -86,6 +86,17 @@ extension Ledger {
             filter += (filter.isEmpty ? "" : " ") + "--customer " + p
             customerStreams = ("customer:" + p, Set(try vault.tickets(of: p, in: log.environment).map { "ticket:" + $0 }))
         }
+        // What the rules would refuse of the exportMade event (an operator who is not enrolled)
+        // is refused now, before minutes of work are written and thrown away.
+        let probe = Event(id: .random(), at: .now(), actor: "system", channel: "ask:ledger", body: .exportMade(.init(
+            from: 1, to: 1, count: 1, root: String(repeating: "0", count: 64), operator: request.operator,
+            purpose: request.purpose, filter: filter, pseudonymized: request.pseudonymize)))
+        do {
+            try probe.validateStandalone()
+            _ = try log.environment.read { txn in try Rules.check(probe, against: TransactionRuleState(store: rules, txn: txn)) }
+        } catch let v as RuleViolation {
+            throw LedgerError.invalid("the export could not be recorded (exportMade): \(v); nothing was written")
+        }
         // Written under DIR.partial (0700, files 0600: they may hold personal data) and renamed into
         // place only once the export is on record.
         let final = directory

@@ -46,6 +46,23 @@ import Testing
         #expect(csv.contains("Jane Roe"))
     }
 
+    /// An export whose exportMade the rules would refuse (an operator who is not enrolled) is
+    /// refused before anything is read or written: no bundle, no `.partial`, no event.
+    @Test func anExportThatCouldNotBeRecordedIsRefusedBeforeAnythingIsWritten() throws {
+        let (ledger, _) = try ExportTests.ledgerWithHistory()
+        let before = try ledger.log.head().seq
+        let dir = temporaryDirectory()
+        do {
+            _ = try ledger.export(to: dir, .init(pseudonymize: true, operator: "nobody-9", purpose: "test"))
+            Issue.record("an export by a member who is not enrolled was written")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("unknownStaff") && message.contains("nobody-9") && message.contains("nothing was written"), "\(message)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir) && !FileManager.default.fileExists(atPath: dir + ".partial"))
+        #expect(try ledger.log.head().seq == before)
+    }
+
     @Test func changedRemovedOrSwappedLinesAreNamed() throws {
         let (ledger, _) = try ExportTests.ledgerWithHistory()
         let key = try ledger.signingKey().publicKey
