@@ -105,6 +105,9 @@ public final class EventLog: Sendable {
             + "under one key-encryption key, so that each erasure re-sealed them all; see docs/PRIVACY.md)")
     }
 
+    /// Wakes live readers when this process commits (see ``CommitSignal``).
+    public var commitSignal: CommitSignal { committer.signal }
+
     /// The observer of whole append transactions (the ledger's personal-data store).
     public var commitObserver: (any CommitObserver)? { observer.value }
 

@@ -17,6 +17,8 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     weak var log: EventLog?
+    /// Told after every commit (and after every failed one: waiters then look and find nothing new).
+    let signal = CommitSignal()
     private let condition = NSCondition()
     private var pending: [Request] = []
     private var started = false
@@ -67,6 +69,7 @@ final class GroupCommitter: @unchecked Sendable {
             let completions = batch.map(\.completion)
             batch.removeAll()
             for (completion, result) in zip(completions, results) { completion(result) }
+            signal.committed()
         }
     }
 

@@ -43,6 +43,7 @@ extension LedgerService {
                 try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
                 while !shutdown.isSet {
                     let from = position
+                    let seen = ledger.log.commitSignal.commits
                     let lines: [[UInt8]] = try await Blocking.run {
                         var bytes: [UInt8] = []
                         try ledger.tail(after: from, limit: 512) { bytes += $0 }
@@ -53,7 +54,9 @@ extension LedgerService {
                             try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                             quiet = ContinuousClock.now
                         }
-                        try await Task.sleep(for: .milliseconds(20))
+                        // Woken by this process's next commit; appends by another process
+                        // (`ledger import` beside the service) are seen within the timeout.
+                        await ledger.log.commitSignal.wait(after: seen, timeout: LedgerService.feedIdleCheck)
                         continue
                     }
                     var out: [UInt8] = []
@@ -68,6 +71,9 @@ extension LedgerService {
             })
         }
     }
+
+    /// How long an idle feed waits for a commit of this process before it looks at the head anyway.
+    static let feedIdleCheck: Duration = .milliseconds(250)
 
     static func seq(_ value: String?, name: String) throws -> UInt64? {
         guard let value else { return nil }

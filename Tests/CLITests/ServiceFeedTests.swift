@@ -40,6 +40,25 @@ struct ServiceFeedTests {
         #expect(far.status == 404 && far.errorKind == "notFound")
     }
 
+    /// A caught-up feed sleeps until the service commits; what another process appends (a
+    /// `ledger import` beside the service, which the service's commits never announce) still
+    /// reaches it (docs/API.md: within 250 ms; here only that it arrives, and in order).
+    @Test("the feed delivers events appended by another process while it waits")
+    func feedSeesAnotherProcesssAppends() throws {
+        let fx = try ServiceFixture(lines: Fixture.good)
+        let server = try fx.start()
+        defer { server.stop() }
+        let feed = try SSEClient(port: server.port, path: "/v1/feed?after=\(Fixture.good.count)", token: try #require(fx.tokens["auditor"]))
+        defer { feed.close() }
+        let file = try fx.dir.file("other-process.jsonl", [ServiceTests.opening(0, prefix: "X"), ServiceTests.opening(1, prefix: "X")])
+        let imported = try CLI.run(["--ledger", fx.dir.ledger, "import", file])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let first = try #require(try feed.next(), "the first event appended by another process")
+        let second = try #require(try feed.next(), "the second event appended by another process")
+        #expect([first.id, second.id] == [String(Fixture.good.count + 1), String(Fixture.good.count + 2)])
+        #expect(first.data.contains("\"X-0\"") && second.data.contains("\"X-1\""), "\(first.data) \(second.data)")
+    }
+
     @Test("GET /v1/log pages join to ledger tail")
     func logPaging() throws {
         let fx = try ServiceFixture(lines: Fixture.good)
