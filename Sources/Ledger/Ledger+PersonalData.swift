@@ -23,6 +23,12 @@ extension Ledger {
     public func present(_ stored: Event, _ view: PersonalDataView, in txn: ReadTransaction) throws -> Event {
         var e = stored
         e.sealed = nil
+        if let sealed = stored.sealed, view == .masked {
+            // Masking needs only to know whether the customer is live, not what was sealed.
+            let live = try PersonalDataVault.pseudonym(ofSealed: sealed).map { try vault.isLive(pseudonym: $0, in: txn) } ?? false
+            return live ? e.replacingPersonalData(customer: { $0 }, text: { _, _ in Ledger.masked })
+                        : e.replacingPersonalData(customer: { _ in Ledger.erased }, text: { _, _ in Ledger.erased })
+        }
         if let sealed = stored.sealed {
             switch try vault.open(sealed, eventID: stored.id.bytes, in: txn) {
             case .erased:

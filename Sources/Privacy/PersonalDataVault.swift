@@ -193,6 +193,17 @@ public final class PersonalDataVault: @unchecked Sendable {
         return record
     }
 
+    /// True while the customer behind `pseudonym` is live (not erased): what a masked view needs
+    /// to know, without opening their record.
+    public func isLive(pseudonym: String, in txn: ReadTransaction) throws -> Bool {
+        let k = try keys(txn)
+        lock.lock()
+        let cached = cacheGeneration == k.generation && cache[pseudonym] != nil
+        lock.unlock()
+        if cached { return true }
+        return try Array(pseudonym.utf8).withUnsafeBytes { try txn.get(customers, key: $0) } != nil
+    }
+
     /// The pseudonym of the live customer with this real id, or nil (never seen, or erased).
     public func pseudonym(forCustomer id: String, in txn: ReadTransaction) throws -> String? {
         try keys(txn).lookupKey(id).withUnsafeBytes { k in
