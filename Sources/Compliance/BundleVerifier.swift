@@ -144,15 +144,19 @@ public enum BundleVerifier {
         let present = Set((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
         let expected = Set(Bundle.listedFiles + [Bundle.manifestFile, Bundle.checkpointFile])
         if let extra = present.subtracting(expected).sorted().first { throw Failure(problem: "\(extra) is in the bundle but not in its manifest") }
-        var contents: [String: [UInt8]] = [:]
         var stated: [String: (sha256: [UInt8], bytes: UInt64)] = [:]  // compared once the lines have named any damage
         for name in Bundle.listedFiles {
             guard let entry = files[name]?.objectValue, Set(entry.keys) == ["bytes", "sha256"] else {
                 throw Failure(problem: "manifest: files.\(name) is not an object of exactly bytes and sha256")
             }
             stated[name] = (try lowerHex(entry["sha256"], bytes: 32, "files.\(name).sha256"), try count(entry["bytes"], "files.\(name).bytes"))
-            contents[name] = try read(dir, name)
         }
+        // The three line files are read as they are checked, a chunk at a time (memory does not
+        // grow with the bundle), each hashed as it is read; proof.json is small and read whole.
+        let lines = try FileLines(dir.appendingPathComponent(Bundle.eventsFile).path, name: Bundle.eventsFile)
+        let personal = try FileLines(dir.appendingPathComponent(Bundle.personalFile).path, name: Bundle.personalFile)
+        let csv = try FileLines(dir.appendingPathComponent(Bundle.csvFile).path, name: Bundle.csvFile, terminator: [0x0D, 0x0A])
+        let proofBytes = try read(dir, Bundle.proofFile)
 
         // 3. The checkpoint: signed by the trusted key, the tree the manifest names, cosigned
         //    by every required witness, and the same tree as a kept checkpoint.
@@ -187,30 +191,31 @@ public enum BundleVerifier {
 
         // 4. Every line of events.jsonl, with its personal.jsonl line and its events.csv row.
         let decoder = EventDecoder(mode: .stored)
-        var lines = Lines(contents[Bundle.eventsFile]!)
-        var personal = Lines(contents[Bundle.personalFile]!)
-        var csv = Lines(contents[Bundle.csvFile]!, terminator: [0x0D, 0x0A])
-        guard csv.next().map({ $0 + [0x0D, 0x0A] }) == CSVRow.header else { throw Failure(problem: "events.csv does not start with the header row") }
+        guard try csv.next().map({ $0 + [0x0D, 0x0A] }) == CSVRow.header else { throw Failure(problem: "events.csv does not start with the header row") }
         var accumulator = MerkleRootAccumulator()
         var leaves: [(index: Int, hash: MerkleHash)] = []
         var previousHash = chainBefore
         var previousSeq: UInt64?, firstLineSeq: UInt64?
         var previousVersion: UInt64?
         var lineNumber = 0
-        var pendingPersonal = personal.next()
-        while let line = lines.next() {
+        var pendingPersonal = try personal.next()
+        while let line = try lines.next() {
             lineNumber += 1
             func bad(_ why: String, _ seq: UInt64? = nil) -> Failure { Failure(problem: "line \(lineNumber): \(why)", line: lineNumber, seq: seq) }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any], Set(object.keys) == Bundle.lineKeys,
-                  let hashHex = object["hash"] as? String, let hash = Hex.decode(hashHex),
-                  let idText = object["id"] as? String, let id = EventID(idText),
-                  let prevHex = object["prevHash"] as? String, let prev = Hex.decode(prevHex),
-                  let micros = (object["recordedAtMicros"] as? NSNumber)?.int64Value,
-                  let seq = (object["seq"] as? NSNumber)?.uint64Value, let stream = object["stream"] as? String,
-                  let version = (object["version"] as? NSNumber)?.uint64Value,
-                  let marker = line.lastRange(of: Array(#","hash":""#.utf8)), line.starts(with: Array(#"{"event":"#.utf8)) else {
+            // The fields after the event are parsed on their own (the event is decoded strictly
+            // below), and the whole line is then required to be exactly what they render to.
+            guard line.starts(with: Array(#"{"event":"#.utf8)), let marker = line.lastRange(of: Array(#","hash":""#.utf8)),
+                  case .object(let object)? = try? CanonicalJSON.parse([0x7B] + line[(marker.lowerBound + 1)...]),
+                  Set(object.keys) == Bundle.lineKeys.subtracting(["event"]),
+                  let hashHex = object["hash"]?.stringValue, let hash = Hex.decode(hashHex),
+                  let idText = object["id"]?.stringValue, let id = EventID(idText),
+                  let prevHex = object["prevHash"]?.stringValue, let prev = Hex.decode(prevHex),
+                  let micros = object["recordedAtMicros"]?.integerValue,
+                  let seqValue = object["seq"]?.integerValue, seqValue >= 0, let stream = object["stream"]?.stringValue,
+                  let versionValue = object["version"]?.integerValue, versionValue >= 0 else {
                 throw bad("not a bundle line")
             }
+            let seq = UInt64(seqValue), version = UInt64(versionValue)
             let payload = Array(line[9..<marker.lowerBound])
             guard let event = try? decoder.decode(payload), EventEncoder.encode(event) == payload else {
                 throw bad("the event is not in canonical stored form", seq)
@@ -257,7 +262,7 @@ public enum BundleVerifier {
                       (values["seq"] as? NSNumber)?.uint64Value == seq else {
                     throw bad("personal.jsonl has no line for seq \(seq)", seq)
                 }
-                pendingPersonal = personal.next()
+                pendingPersonal = try personal.next()
                 guard Set(values.keys) == Set(fields + ["seq"]) else {
                     throw bad("personal.jsonl's line for seq \(seq) has \(values.keys.sorted()), not \((fields + ["seq"]).sorted())", seq)
                 }
@@ -275,7 +280,7 @@ public enum BundleVerifier {
                 }
                 shown = shown.replacingPersonalData(customer: { strings["customer"] ?? $0 }, text: { path, old in strings[path] ?? old })
             }
-            guard let row = csv.next(), row + [0x0D, 0x0A] == CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash) else {
+            guard let row = try csv.next(), row + [0x0D, 0x0A] == CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash) else {
                 throw bad("events.csv's row for seq \(seq) is not the event's", seq)
             }
             previousHash = hash
@@ -287,7 +292,7 @@ public enum BundleVerifier {
             checked += 1
         }
         if pendingPersonal != nil { throw Failure(problem: "personal.jsonl has lines for no event of the bundle") }
-        if csv.next() != nil { throw Failure(problem: "events.csv has rows for no event of the bundle") }
+        if try csv.next() != nil { throw Failure(problem: "events.csv has rows for no event of the bundle") }
         guard lines.endedWithNewline, personal.endedWithNewline, csv.endedWithNewline else {
             throw Failure(problem: "a file of the bundle does not end its last line with a newline")
         }
@@ -313,14 +318,17 @@ public enum BundleVerifier {
         }
 
         // 6. Each file is of the size and SHA-256 the manifest states.
+        var read: [String: (sha256: [UInt8], bytes: UInt64)] = [Bundle.proofFile: (Array(SHA256.hash(data: proofBytes)), UInt64(proofBytes.count))]
+        read[Bundle.eventsFile] = try lines.digest()
+        read[Bundle.personalFile] = try personal.digest()
+        read[Bundle.csvFile] = try csv.digest()
         for name in Bundle.listedFiles {
-            let data = contents[name]!, want = stated[name]!
-            guard UInt64(data.count) == want.bytes else { throw Failure(problem: "\(name) has \(data.count) bytes, the manifest says \(want.bytes)") }
-            guard Array(SHA256.hash(data: data)) == want.sha256 else { throw Failure(problem: "\(name) does not match its SHA-256 in the manifest") }
+            let got = read[name]!, want = stated[name]!
+            guard got.bytes == want.bytes else { throw Failure(problem: "\(name) has \(got.bytes) bytes, the manifest says \(want.bytes)") }
+            guard got.sha256 == want.sha256 else { throw Failure(problem: "\(name) does not match its SHA-256 in the manifest") }
         }
 
         // 7. proof.json: its nodes and the events rebuild the checkpoint's root.
-        let proofBytes = contents[Bundle.proofFile]!
         guard let proof = try? CanonicalJSON.parse(proofBytes.dropLast()), case .array(let items)? = proof.objectValue?["nodes"],
               proof.objectValue?.count == 1, proof.encoded + [0x0A] == proofBytes else {
             throw Failure(problem: "proof.json is not {\"nodes\":[…]} in canonical form")
@@ -377,28 +385,75 @@ extension Bundle {
     }
 }
 
-/// The lines of a file, without their terminators; `endedWithNewline` tells, at the end, whether
-/// the last line had one (an empty file has none and needs none).
-struct Lines {
-    let bytes: [UInt8]
-    let terminator: [UInt8]
-    var start = 0
+/// The lines of a bundle file, without their terminators, read a chunk at a time; the file's
+/// SHA-256 and size are computed as it is read. `endedWithNewline` tells, at the end, whether
+/// the last line had its terminator.
+final class FileLines {
+    private let fd: Int32
+    private let name: String
+    private let terminator: [UInt8]
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var searched = 0  // bytes of buffer[start...] known to hold no terminator's first byte at a match
+    private var eof = false
+    private var hasher = SHA256()
+    private var size: UInt64 = 0
     private(set) var endedWithNewline = true
+    /// A line longer than this is not held: a ledger's line is at most 16 MiB, its bundle line a few hundred bytes more.
+    static let maxLine = 64 << 20
 
-    init(_ bytes: [UInt8], terminator: [UInt8] = [0x0A]) { self.bytes = bytes; self.terminator = terminator }
+    init(_ path: String, name: String, terminator: [UInt8] = [0x0A]) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleVerifier.Failure(problem: "\(name) is missing or unreadable") }
+        self.name = name
+        self.terminator = terminator
+    }
 
-    mutating func next() -> [UInt8]? {
-        guard start < bytes.count else { return nil }
-        var i = start
-        while i + terminator.count <= bytes.count {
-            if bytes[i] == terminator[0] && bytes[i..<(i + terminator.count)].elementsEqual(terminator) {
-                defer { start = i + terminator.count }
-                return Array(bytes[start..<i])
+    deinit { close(fd) }
+
+    private func fill() throws {
+        if start > 0 { buffer.removeFirst(start); searched -= start; start = 0 }
+        let chunk = 1 << 20
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: chunk))
+        var n: Int
+        repeat { n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + old, chunk) } } while n < 0 && errno == EINTR
+        guard n >= 0 else { throw BundleVerifier.Failure(problem: "\(name) is missing or unreadable") }
+        buffer.removeLast(chunk - n)
+        if n == 0 { eof = true; return }
+        buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[old...])) }
+        size += UInt64(n)
+    }
+
+    func next() throws -> [UInt8]? {
+        while true {
+            var i = max(start, searched)
+            while i + terminator.count <= buffer.count {
+                if buffer[i] == terminator[0] && (terminator.count == 1 || buffer[(i + 1)..<(i + terminator.count)].elementsEqual(terminator.dropFirst())) {
+                    let line = Array(buffer[start..<i])
+                    start = i + terminator.count
+                    searched = start
+                    return line
+                }
+                i += 1
             }
-            i += 1
+            searched = max(start, buffer.count - terminator.count + 1)
+            if eof {
+                guard start < buffer.count else { return nil }
+                endedWithNewline = false
+                defer { start = buffer.count; searched = start }
+                return Array(buffer[start...])
+            }
+            if buffer.count - start > FileLines.maxLine {
+                throw BundleVerifier.Failure(problem: "\(name) has a line longer than \(FileLines.maxLine >> 20) MiB")
+            }
+            try fill()
         }
-        endedWithNewline = false
-        defer { start = bytes.count }
-        return Array(bytes[start...])
+    }
+
+    /// The whole file's SHA-256 and size (what was not read yet is read now).
+    func digest() throws -> (sha256: [UInt8], bytes: UInt64) {
+        while !eof { start = buffer.count; try fill() }
+        return (Array(hasher.finalize()), size)
     }
 }
