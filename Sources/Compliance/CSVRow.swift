@@ -74,14 +74,19 @@ public enum CSVRow {
     /// inside doubled); CRLF at the end.
     public static func line(_ cells: [String]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(cells.reduce(cells.count + 2) { $0 + $1.utf8.count + 2 })
         for (i, c) in cells.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            if c.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
-                out.append(0x22)
-                for b in c.utf8 { if b == 0x22 { out.append(0x22) }; out.append(b) }
-                out.append(0x22)
-            } else {
-                out += Array(c.utf8)
+            if c.isEmpty { continue }
+            var c = c
+            c.withUTF8 { u in
+                if u.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                    out.append(0x22)
+                    for b in u { if b == 0x22 { out.append(0x22) }; out.append(b) }
+                    out.append(0x22)
+                } else {
+                    out.append(contentsOf: u)
+                }
             }
         }
         out += [0x0D, 0x0A]
