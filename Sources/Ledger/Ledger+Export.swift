@@ -266,8 +266,7 @@ extension Ledger {
     /// behind (a killed export): they may hold personal data. Returns their paths.
     static func removeStalePartialExports(near target: String) -> [String] {
         let fm = FileManager.default
-        let parent = (target as NSString).deletingLastPathComponent
-        let folder = parent.isEmpty ? "." : parent
+        let folder = Paths.parent(of: target)
         guard let names = try? fm.contentsOfDirectory(atPath: folder) else { return [] }
         var removed: [String] = []
         for name in names where name.hasSuffix(".partial" + partialOwnerSuffix) {

@@ -45,6 +45,20 @@ struct ComplianceCLITests {
         #expect(try CLI.run(["--ledger", dir.ledger, "export", "--out", out, "--operator", "dir-1", "--purpose", "audit"]).status == 1)
     }
 
+    /// Foundation's path methods trap on a one-character relative path on Linux (found by an
+    /// export to `--out B`, which died with SIGILL): short names work like any other.
+    @Test("export --out B and init --signing-key k (one-character relative names) work")
+    func oneCharacterRelativePaths() throws {
+        let dir = try ledger()
+        let export = try CLI.run(["--ledger", dir.ledger, "export", "--out", "B", "--operator", "dir-1", "--purpose", "audit"], in: dir.url)
+        #expect(export.status == 0, "stderr: \(export.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("B/manifest.json").path))
+        #expect(try CLI.run(["verify", "--bundle", "B", "--ledger", dir.ledger], in: dir.url).status == 0)
+        let made = try CLI.run(["--ledger", "L", "init", "--signing-key", "k"], in: dir.url)
+        #expect(made.status == 0, "stderr: \(made.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("k").path))
+    }
+
     @Test("checkpoint is a signed note; prove --ticket and --consistency print proofs the Python verifier accepts")
     func checkpointAndProofs() throws {
         let dir = try ledger()

@@ -157,3 +157,10 @@ import Testing
         #expect(throws: LedgerError.self) { try ledger.proofDocument(.ticket("nope")) }
     }
 }
+
+@Suite struct PathsTests {
+    @Test func parentDirectories() {
+        let cases = ["B": ".", "BB": ".", "a/B": "a", "B/": ".", "/B": "/", "/": "/", "a//b": "a", "/x/y/": "/x", "./B": ".", "../B": ".."]
+        for (path, parent) in cases { #expect(Paths.parent(of: path) == parent, "\(path)") }
+    }
+}

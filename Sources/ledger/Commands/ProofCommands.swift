@@ -90,9 +90,9 @@ extension LedgerTool {
         func run() throws {
             if GlobalOptions.holdsLedger(global.path) { throw CommandFailure("\(global.path) already holds a ledger") }
             if let key = signing.path {
-                let parent = (key as NSString).deletingLastPathComponent
+                let parent = Paths.parent(of: key)
                 var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+                guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
                     throw CommandFailure("the signing key's directory \(parent) does not exist")
                 }
             }
