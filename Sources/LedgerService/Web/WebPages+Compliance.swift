@@ -8,7 +8,7 @@ extension LedgerService {
     /// The compliance page and its forms (a compliance or admin token acting as its staff id):
     /// reveal a ticket's personal data with a purpose (recorded first, CONTRACT.md section 7),
     /// place and release legal holds, erase a customer, the checkpoint and a ticket's proof.
-    func addWebCompliance(_ router: Router<BasicRequestContext>, _ web: WebState) {
+    func addWebCompliance(_ router: Router<ServiceRequestContext>, _ web: WebState) {
         webGet(router, web, "/web/compliance", compliance: true) { _, user in
             let text = try await Blocking.run { [ledger = self.ledger] in try ledger.checkpoint().text }
             return .html(HTML.page(title: "Compliance", current: "compliance", user: user, body: WebPages.compliance(user, checkpoint: text, message: nil)))

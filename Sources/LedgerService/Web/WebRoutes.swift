@@ -1,3 +1,4 @@
+import EscalationDomain
 import EventLog
 import Foundation
 import HTTPTypes
@@ -36,7 +37,7 @@ extension LedgerService {
     /// The auditors' web view (issue 14): server-rendered pages under `/web/`, signed in with a
     /// service token and kept by an HttpOnly, SameSite=Strict session cookie; every form that
     /// writes carries the session's CSRF token.
-    func addWebRoutes(_ router: Router<BasicRequestContext>) {
+    func addWebRoutes(_ router: Router<ServiceRequestContext>) {
         let web = WebState()
         router.get("/") { _, _ -> Response in .redirect("/web/overview") }
         router.get("/web") { _, _ -> Response in .redirect("/web/overview") }
@@ -76,7 +77,7 @@ extension LedgerService {
     }
 
     /// A GET page: signed-out browsers are sent to sign-in; `compliance` pages need that role.
-    func webGet(_ router: Router<BasicRequestContext>, _ web: WebState, _ path: RouterPath, compliance: Bool = false,
+    func webGet(_ router: Router<ServiceRequestContext>, _ web: WebState, _ path: RouterPath, compliance: Bool = false,
                 _ body: @escaping @Sendable (Request, WebUser) async throws -> Response) {
         router.get(path) { request, _ -> Response in
             guard var user = self.webUser(request, web) else {
@@ -92,7 +93,7 @@ extension LedgerService {
     }
 
     /// A POST form: it needs a session and the session's CSRF token in the form's `csrf` field.
-    func webPost(_ router: Router<BasicRequestContext>, _ web: WebState, _ path: RouterPath, compliance: Bool = false,
+    func webPost(_ router: Router<ServiceRequestContext>, _ web: WebState, _ path: RouterPath, compliance: Bool = false,
                  _ body: @escaping @Sendable (Request, WebUser, [String: String]) async throws -> Response) {
         router.post(path) { request, _ -> Response in
             let form = WebForm.parse(Array((try await request.body.collect(upTo: 1 << 16)).readableBytesView))
@@ -127,8 +128,9 @@ extension LedgerService {
         }
     }
 
-    func addWebSignIn(_ router: Router<BasicRequestContext>, _ web: WebState) {
+    func addWebSignIn(_ router: Router<ServiceRequestContext>, _ web: WebState) {
         let secure = configuration.tlsCertificate != nil ? "; Secure" : ""
+        let limiter = SignInLimiter(limit: configuration.webSignInLimit, window: configuration.webSignInWindowSeconds)
         router.get("/web/signin") { request, _ -> Response in
             if self.webUser(request, web) != nil { return .redirect(WebPages.safeNext(request.webQuery["next"])) }
             // A pre-session nonce, in a cookie and in the form: a sign-in posted from elsewhere is refused.
@@ -137,7 +139,21 @@ extension LedgerService {
             headers[.setCookie] = "ledger_signin=\(nonce); Path=/web/signin; HttpOnly; SameSite=Strict; Max-Age=3600\(secure)"
             return .html(WebPages.signIn(message: nil, next: request.webQuery["next"], nonce: nonce), headers: headers)
         }
-        router.post("/web/signin") { request, _ -> Response in
+        router.post("/web/signin") { request, context -> Response in
+            // Too many failed sign-ins from this address lately: refused before anything is checked.
+            let address = context.clientAddress
+            if let wait = limiter.wait(address) {
+                let seconds = Int(wait.rounded(.up))
+                let at = Timestamp(microsecondsSinceEpoch: Int64((Date().timeIntervalSince1970 + Double(seconds)) * 1_000_000))
+                self.logger.notice("web sign-in refused: too many failures", metadata: ["address": "\(address)"])
+                var headers = HTTPFields()
+                headers[.retryAfter] = String(seconds)
+                return .html(WebPages.signIn(message: "Too many failed sign-ins from your address (\(limiter.limit) within "
+                                             + "\(WebPages.duration(limiter.window))): sign-in is refused until \(String(at.description.prefix(19)).replacingOccurrences(of: "T", with: " ")) UTC "
+                                             + "(in \(WebPages.duration(Double(seconds)))). Try again then; nothing you send before that is checked.",
+                                             next: nil, nonce: nil),
+                             status: .tooManyRequests, headers: headers)
+            }
             let form = WebForm.parse(Array((try await request.body.collect(upTo: 1 << 16)).readableBytesView))
             let next = form["next"]
             guard let nonce = form["nonce"], let cookie = request.cookie("ledger_signin"), WebForm.same(nonce, cookie) else {
@@ -146,6 +162,7 @@ extension LedgerService {
             }
             let secret = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard let token = self.tokens.authenticate(secret) else {
+                limiter.fail(address)
                 return .html(WebPages.signIn(message: "That token is not valid (or it was revoked).", next: next, nonce: nil), status: .unauthorized)
             }
             guard token.role.reads else {
