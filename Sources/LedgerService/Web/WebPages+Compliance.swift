@@ -10,11 +10,11 @@ extension LedgerService {
     /// place and release legal holds, erase a customer, the checkpoint and a ticket's proof.
     func addWebCompliance(_ router: Router<ServiceRequestContext>, _ web: WebState) {
         webGet(router, web, "/web/compliance", compliance: true) { _, user in
-            let text = try await Blocking.run { [ledger = self.ledger] in try ledger.checkpoint().text }
+            let text = try await Blocking.run { try web.live.checkpoint().text }
             return .html(HTML.page(title: "Compliance", current: "compliance", user: user, body: WebPages.compliance(user, checkpoint: text, message: nil)))
         }
         webGet(router, web, "/web/compliance/checkpoint", compliance: true) { _, _ in
-            let text = try await Blocking.run { [ledger = self.ledger] in try ledger.checkpoint().text }
+            let text = try await Blocking.run { try web.live.checkpoint().text }
             return .download(Array(text.utf8), contentType: "text/plain; charset=utf-8", filename: "checkpoint.txt")
         }
         webGet(router, web, "/web/compliance/proof", compliance: true) { request, _ in
@@ -48,7 +48,7 @@ extension LedgerService {
             case "release": body = .legalHoldReleased(hold)
             default: throw WebRefusal.badInput("Choose to place or release the hold")
             }
-            return try await self.webCompliance(user, body, staff, done: form["action"] == "place" ? "Hold placed on \(customer) (matter \(matter))." : "Hold released for \(customer) (matter \(matter)).")
+            return try await self.webCompliance(user, web, body, staff, done: form["action"] == "place" ? "Hold placed on \(customer) (matter \(matter))." : "Hold released for \(customer) (matter \(matter)).")
         }
         webPost(router, web, "/web/compliance/erase", compliance: true) { _, user, form in
             let staff = try WebPages.operatorStaff(user)
@@ -57,7 +57,7 @@ extension LedgerService {
                 throw WebRefusal.badInput("Erasure is irreversible: type the customer id again in the confirmation box")
             }
             let reason = form["reason"]?.trimmingCharacters(in: .whitespacesAndNewlines)
-            return try await self.webCompliance(user, .personalDataErased(.init(customer: customer, reason: reason?.isEmpty == false ? reason : nil)), staff,
+            return try await self.webCompliance(user, web, .personalDataErased(.init(customer: customer, reason: reason?.isEmpty == false ? reason : nil)), staff,
                                                 done: "The personal data of \(customer) is erased.")
         }
     }
@@ -90,9 +90,9 @@ extension LedgerService {
         return try await exportArchive(request, by: staff, log: "web export", headers: &headers)
     }
 
-    func webCompliance(_ user: WebUser, _ body: Event.Body, _ staff: String, done: String) async throws -> Response {
+    func webCompliance(_ user: WebUser, _ web: WebState, _ body: Event.Body, _ staff: String, done: String) async throws -> Response {
         let (outcome, text) = try await Blocking.run { [ledger = self.ledger] in
-            (try ledger.appendCompliance(body, operator: staff), try ledger.checkpoint().text)
+            (try ledger.appendCompliance(body, operator: staff), try web.live.checkpoint().text)
         }
         let message: String
         var status = HTTPResponse.Status.ok

@@ -6,11 +6,38 @@ import Hummingbird
 import Ledger
 import NIOCore
 
-/// What the web view keeps in memory: sessions, a small cache of whole-ledger answers (keyed by
-/// the log's head, so an append makes them stale), and the last chain verification run from it.
+/// What the web view keeps in memory: sessions, the live figures of the Overview and Findings
+/// (kept up to date from the tickets each append changed), a small cache of the other
+/// whole-ledger answers (as-of and known-at views, keyed by the log's head, so an append makes
+/// them stale), and the last chain verification run from it.
 final class WebState: @unchecked Sendable {
     let sessions = WebSessions()
+    let live: LiveFigures
     private let lock = NSLock()
+    private var warmed = false
+
+    init(ledger: Ledger) { live = LiveFigures(ledger: ledger) }
+
+    /// Builds the live figures and the checkpoint's tree in the background, once (the sign-in
+    /// page asks, so that the first Overview after the service starts finds them ready).
+    func warm() {
+        lock.lock()
+        let first = !warmed
+        warmed = true
+        lock.unlock()
+        guard first else { return }
+        Blocking.queue.async { [live] in
+            _ = try? live.refresh()
+            _ = try? live.checkpoint()
+        }
+    }
+
+    /// The clock of a view at the head with no `now` given: the current time, to the minute (so
+    /// that answers are shared for a minute and read as `ledger … --now` of that minute).
+    static func minute() -> Timestamp {
+        let minute: Int64 = 60_000_000
+        return Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch / minute * minute)
+    }
     private var cache: [String: (used: Date, value: Any)] = [:]
     private(set) var lastVerification: (at: Date, result: VerifyResult, by: String)?
 
@@ -38,12 +65,12 @@ extension LedgerService {
     /// service token and kept by an HttpOnly, SameSite=Strict session cookie; every form that
     /// writes carries the session's CSRF token.
     func addWebRoutes(_ router: Router<ServiceRequestContext>) {
-        let web = WebState()
+        let web = WebState(ledger: ledger)
         router.get("/") { _, _ -> Response in .redirect("/web/overview") }
         router.get("/web") { _, _ -> Response in .redirect("/web/overview") }
         addWebSignIn(router, web)
         webGet(router, web, "/web/overview") { r, u in try await self.overviewPage(r, u, web) }
-        webGet(router, web, "/web/overview.csv") { r, u in try await self.overviewCSV(r, u) }
+        webGet(router, web, "/web/overview.csv") { r, u in try await self.overviewCSV(r, u, web) }
         webPost(router, web, "/web/verify") { _, u, _ in
             let result = try await Blocking.run { [ledger = self.ledger] in try ledger.log.verify() }
             web.recordVerification(result, by: u.token.name)
@@ -132,6 +159,7 @@ extension LedgerService {
         let secure = configuration.tlsCertificate != nil ? "; Secure" : ""
         let limiter = SignInLimiter(limit: configuration.webSignInLimit, window: configuration.webSignInWindowSeconds)
         router.get("/web/signin") { request, _ -> Response in
+            web.warm()
             if self.webUser(request, web) != nil { return .redirect(WebPages.safeNext(request.webQuery["next"])) }
             // A pre-session nonce, in a cookie and in the form: a sign-in posted from elsewhere is refused.
             let nonce = WebSessions.random()
