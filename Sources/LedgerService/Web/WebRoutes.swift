@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Logging
 import NIOCore
 
 /// What the web view keeps in memory: sessions, the live figures of the Overview and Findings
@@ -16,7 +17,12 @@ final class WebState: @unchecked Sendable {
     private let lock = NSLock()
     private var warmed = false
 
-    init(ledger: Ledger) { live = LiveFigures(ledger: ledger) }
+    private let logger: Logger
+
+    init(ledger: Ledger, logger: Logger) {
+        live = LiveFigures(ledger: ledger)
+        self.logger = logger
+    }
 
     /// Builds the live figures and the checkpoint's tree in the background, once (the sign-in
     /// page asks, so that the first Overview after the service starts finds them ready).
@@ -26,9 +32,17 @@ final class WebState: @unchecked Sendable {
         warmed = true
         lock.unlock()
         guard first else { return }
-        Blocking.queue.async { [live] in
-            _ = try? live.refresh()
-            _ = try? live.checkpoint()
+        Blocking.queue.async { [live, logger] in
+            let start = ContinuousClock.now
+            do {
+                let seq = try live.refresh()
+                _ = try live.checkpoint()
+                let d = (ContinuousClock.now - start).components
+                let seconds = String(format: "%.2f", Double(d.seconds) + Double(d.attoseconds) / 1e18)
+                logger.info("web view: live figures ready", metadata: ["seq": "\(seq)", "seconds": "\(seconds)"])
+            } catch {
+                logger.error("web view: live figures failed (each view will try again)", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -65,7 +79,7 @@ extension LedgerService {
     /// service token and kept by an HttpOnly, SameSite=Strict session cookie; every form that
     /// writes carries the session's CSRF token.
     func addWebRoutes(_ router: Router<ServiceRequestContext>) {
-        let web = WebState(ledger: ledger)
+        let web = WebState(ledger: ledger, logger: logger)
         router.get("/") { _, _ -> Response in .redirect("/web/overview") }
         router.get("/web") { _, _ -> Response in .redirect("/web/overview") }
         addWebSignIn(router, web)
@@ -197,6 +211,7 @@ extension LedgerService {
                 return .html(WebPages.signIn(message: "A \(token.role.rawValue) token cannot read the ledger: use an auditor, compliance or admin token.",
                                              next: next, nonce: nil), status: .forbidden)
             }
+            web.warm()
             let (id, _) = web.sessions.create(secret: secret)
             self.logger.info("web sign-in", metadata: ["token": "\(token.id)", "role": "\(token.role.rawValue)"])
             var headers = HTTPFields()
