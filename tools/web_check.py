@@ -513,6 +513,12 @@ def main():
         def appended_since(seq):
             return [json.loads(l)["event"] for l in cli("tail", "--after", str(seq), json_out=False).splitlines() if l.strip()]
 
+        # The customer's page (subject access): their tickets, masked, this one linked.
+        b.goto(base + "/web/customers?" + urllib.parse.urlencode({"id": customer}))
+        check(b.js(f"[...document.querySelectorAll('#tickets a[data-ticket]')].some(e => e.dataset.ticket === {json.dumps(ticket)})")
+              and "[masked]" in b.js("document.body.innerText"), "the customer's page lists the ticket, masked")
+        b.screenshot("13b-customer")
+
         matter = "WEB-CHECK-1"
         seq0 = cli("stats", "--json")["lastSeq"]
         text = compliance_form("/web/compliance/hold", {"customer": customer, "matter": matter})

@@ -217,11 +217,12 @@ struct WebViewTests {
         #expect(report.contains("ok   the ledger recorded one reveal, with the stated purpose"))
         for line in ["ok   the ledger recorded the hold", "ok   erasing a customer under a legal hold is refused", "ok   releasing the hold",
                      "ok   erasing the customer (the id typed twice) says it is erased", "ok   the ticket now shows its customer and personal fields as [erased]",
-                     "ok   the download is a tar of", "ok   the export bundle verifies", "ok   the ledger recorded the export"] {
+                     "ok   the download is a tar of", "ok   the export bundle verifies", "ok   the ledger recorded the export",
+                     "ok   the customer's page lists the ticket, masked"] {
             #expect(report.contains(line), "tools/web_check.py did not report: \(line)")
         }
         for shot in ["01-signin", "02-overview", "03-scorecards", "06-findings", "08-ticket", "09-ticket-as-of", "10-audit", "11-compliance", "12-revealed",
-                     "14-hold-placed", "15-erased", "16-ticket-erased", "17-export"] {
+                     "13b-customer", "14-hold-placed", "15-erased", "16-ticket-erased", "17-export"] {
             #expect(FileManager.default.fileExists(atPath: artifacts + "/\(shot).png"), "screenshot \(shot)")
         }
         #expect(!server.log.contains(auditor) && !server.log.contains(compliance), "no token in the service's log")

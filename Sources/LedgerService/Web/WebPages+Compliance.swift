@@ -64,9 +64,8 @@ extension LedgerService {
 
     /// An export bundle as one ustar archive, as `POST /v1/exports` answers (Routes+Export.swift):
     /// written by the library into a private temporary directory, recorded (`exportMade`, and
-    /// `personalDataRevealed` when it shows customers in clear), streamed, then removed.
-    /// (The same steps as the service's export route, which keeps them inline: one shared
-    /// function would be better; left for the service's owner to factor.)
+    /// `personalDataRevealed` when it shows customers in clear), streamed, then removed: the
+    /// service's own steps (``exportArchive(_:by:log:headers:)``), with the form read as its query.
     func webExport(_ user: WebUser, _ form: [String: String]) async throws -> Response {
         let staff = try WebPages.operatorStaff(user)
         func value(_ name: String) -> String? { form[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
@@ -124,6 +123,9 @@ extension WebPages {
         return """
         \(message ?? "")
         <p>\(who)</p>
+        <h2 id="customer">A customer's tickets (subject access)</h2>
+        <p>The customer's tickets and compliance history, masked; reveal them there with a stated purpose (recorded first).</p>
+        \(WebPages.customerSearch(nil))
         <h2 id="reveal">Reveal a ticket's personal data</h2>
         <p>Personal data is masked everywhere else. Revealing it appends <code>personalDataRevealed</code> (you, your purpose, the customer) before it is shown.</p>
         <form class="stack" method="post" action="/web/compliance/reveal">\(csrf)

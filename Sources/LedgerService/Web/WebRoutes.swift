@@ -106,6 +106,7 @@ extension LedgerService {
         webGet(router, web, "/web/audit") { r, u in try await self.auditPage(r, u, csv: false) }
         webGet(router, web, "/web/audit.csv") { r, u in try await self.auditPage(r, u, csv: true) }
         addWebCompliance(router, web)
+        addWebCustomers(router, web)
     }
 
     // MARK: Sessions, gating and refusals
