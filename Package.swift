@@ -97,5 +97,6 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "LedgerServiceTests", dependencies: ["LedgerService"]),
     ]
 )

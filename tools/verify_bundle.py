@@ -46,7 +46,13 @@ try:
 except ImportError:
     HAVE_ED25519 = False
 
-BUNDLE_FORMAT = "escalation-ledger-bundle/2"
+BUNDLE_FORMAT = "escalation-ledger-bundle/3"
+# Format 2 is format 3 without the formula guard in events.csv; both are verified, each by its rule.
+UNGUARDED_FORMAT = "escalation-ledger-bundle/2"
+BUNDLE_FORMATS = (UNGUARDED_FORMAT, BUNDLE_FORMAT)
+# A cell starting with one of these is read as a formula by a spreadsheet (OWASP "CSV Injection"),
+# or starts with the guard itself: from format 3 on it is written with a ' in front, quoted.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 EVENTS, CSV, PERSONAL, MANIFEST = "events.jsonl", "events.csv", "personal.jsonl", "manifest.json"
 LINE_KEYS = {"event", "hash", "id", "prevHash", "recordedAt", "recordedAtMicros", "seq", "stream", "version"}
 HEX = re.compile(r"\A(?:[0-9a-fA-F]{2})*\Z")
@@ -391,7 +397,7 @@ def csv_cell(value):
     return str(value)
 
 
-def csv_row(event, seq, version, micros, stream, hash_hex):
+def csv_row(event, seq, version, micros, stream, hash_hex, guard_formulas=True):
     """The events.csv row of an event as the export shows it (docs/EXPORT.md "events.csv")."""
     customer = event.get("customer")
     cells = []
@@ -413,8 +419,9 @@ def csv_row(event, seq, version, micros, stream, hash_hex):
         else:
             v = event.get(column)
         cell = csv_cell(v)
-        if any(c in cell for c in ',"\r\n'):
-            cell = '"' + cell.replace('"', '""') + '"'
+        guarded = guard_formulas and cell.startswith(FORMULA_STARTS)
+        if guarded or any(c in cell for c in ',"\r\n'):
+            cell = '"' + ("'" if guarded else "") + cell.replace('"', '""') + '"'
         cells.append(cell)
     return (",".join(cells) + "\r\n").encode("utf-8")
 
@@ -453,10 +460,11 @@ def _verify_bundle(directory, trust, out):
         raise Damage("manifest.json is not a JSON object")
     if canonical(manifest, ascii_only=True) + b"\n" != data:
         raise Damage("manifest.json is not in canonical form (keys sorted, no whitespace, ASCII, one final newline)")
-    if manifest.get("format") != BUNDLE_FORMAT:
-        raise Damage("manifest format is not %s" % BUNDLE_FORMAT)
+    if manifest.get("format") not in BUNDLE_FORMATS:
+        raise Damage("manifest format is not %s" % " or ".join(BUNDLE_FORMATS))
+    guard_formulas = manifest["format"] != UNGUARDED_FORMAT
     if set(manifest) != MANIFEST_KEYS:
-        raise Damage("manifest has the keys %s; a %s manifest has exactly %s" % (sorted(manifest), BUNDLE_FORMAT, sorted(MANIFEST_KEYS)))
+        raise Damage("manifest has the keys %s; a %s manifest has exactly %s" % (sorted(manifest), manifest["format"], sorted(MANIFEST_KEYS)))
     key = _lower_hex(manifest["publicKey"], 32, "publicKey")
     signature = _lower_hex(manifest["signature"], 64, "signature")
     if trust is not None and trust["key"] != key:
@@ -633,7 +641,7 @@ def _verify_bundle(directory, trust, out):
                     shown["customer"] = dict(shown["customer"], **{f[9:]: values[f]})
                 elif f != "customer":
                     shown[f] = values[f]
-        if r_at >= len(rows) or rows[r_at] + b"\r\n" != csv_row(shown, seq, version, micros, stream, obj["hash"]):
+        if r_at >= len(rows) or rows[r_at] + b"\r\n" != csv_row(shown, seq, version, micros, stream, obj["hash"], guard_formulas):
             raise Damage("line %d: events.csv's row for seq %d is not the event's" % (number, seq), number, seq)
         r_at += 1
         previous_hash, previous_seq, previous_version = bytes.fromhex(obj["hash"]), seq, version

@@ -23,6 +23,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.parse
@@ -484,6 +485,8 @@ def main():
         text = b.js("document.body.innerText")
         check("is on record" in text and "[masked]" not in text, "revealing shows the ticket's personal data in clear")
         b.screenshot("12-revealed")
+        customer = b.js("document.querySelector('[data-field=customer]').textContent")
+        check(bool(customer) and customer not in ("[masked]", "[erased]"), f"the revealed ticket shows its customer's id ({customer})")
         b.goto(base + "/web/audit?" + urllib.parse.urlencode({"after": before}))
         types = b.js("[...document.querySelectorAll('#audit [data-col=type]')].map(e => e.textContent)")
         check("personalDataRevealed" in types, "the audit trail shows the personalDataRevealed event")
@@ -496,6 +499,104 @@ def main():
         ctype, disp, body = download("/web/compliance/proof?ticket=" + urllib.parse.quote(ticket))
         check(ctype.startswith("application/json") and "attachment" in disp and json.loads(body),
               "a compliance officer downloads the ticket's proof")
+
+        # ---- Compliance actions, through the page's forms: a legal hold, erasure, an export bundle.
+        def compliance_form(action, fields, before_submit=""):
+            b.goto(base + "/web/compliance")
+            for name, value in fields.items():
+                b.js(f"document.querySelector('form[action=\"{action}\"] [name={name}]').value = {json.dumps(value)}")
+            if before_submit:
+                b.js(before_submit)
+            b.act(f"document.querySelector('form[action=\"{action}\"]').submit()")
+            return b.js("document.body.innerText")
+
+        def appended_since(seq):
+            return [json.loads(l)["event"] for l in cli("tail", "--after", str(seq), json_out=False).splitlines() if l.strip()]
+
+        # The customer's page (subject access): their tickets, masked, this one linked.
+        b.goto(base + "/web/customers?" + urllib.parse.urlencode({"id": customer}))
+        check(b.js(f"[...document.querySelectorAll('#tickets a[data-ticket]')].some(e => e.dataset.ticket === {json.dumps(ticket)})")
+              and "[masked]" in b.js("document.body.innerText"), "the customer's page lists the ticket, masked")
+        b.screenshot("13b-customer")
+
+        matter = "WEB-CHECK-1"
+        seq0 = cli("stats", "--json")["lastSeq"]
+        text = compliance_form("/web/compliance/hold", {"customer": customer, "matter": matter})
+        check("Hold placed on" in text, "placing a legal hold from the compliance page says it is placed")
+        held = appended_since(seq0)
+        check([e["type"] for e in held] == ["legalHoldPlaced"] and held[0].get("matter") == matter and held[0].get("actor") == "co-001",
+              "the ledger recorded the hold (legalHoldPlaced, the matter, the officer as actor)")
+        b.screenshot("14-hold-placed")
+        seq1 = cli("stats", "--json")["lastSeq"]
+        text = compliance_form("/web/compliance/erase", {"customer": customer, "confirm": customer})
+        check("legalHold" in text and "Refused" in text, "erasing a customer under a legal hold is refused, and the page says why")
+        b.expect_refusal("/web/compliance/erase", 422)
+        check(cli("stats", "--json")["lastSeq"] == seq1, "nothing was appended for the refused erasure")
+        text = compliance_form("/web/compliance/hold", {"customer": customer, "matter": matter},
+                               "document.querySelector('form[action=\"/web/compliance/hold\"] input[name=action][value=release]').checked = true")
+        check("Hold released for" in text, "releasing the hold from the compliance page says it is released")
+        seq2 = cli("stats", "--json")["lastSeq"]
+        text = compliance_form("/web/compliance/erase", {"customer": customer, "confirm": customer + "-typo"})
+        check("type the customer id again" in text, "an erasure whose confirmation differs is refused")
+        b.expect_refusal("/web/compliance/erase", 400)
+        check(cli("stats", "--json")["lastSeq"] == seq2, "nothing was appended for the unconfirmed erasure")
+        text = compliance_form("/web/compliance/erase", {"customer": customer, "confirm": customer, "reason": "web check: erasure request"})
+        check("is erased" in text, "erasing the customer (the id typed twice) says it is erased")
+        erased = appended_since(seq2)
+        check([e["type"] for e in erased] == ["personalDataErased"] and erased[0].get("operator", erased[0].get("actor")) == "co-001",
+              "the ledger recorded the erasure (personalDataErased by the officer)")
+        b.screenshot("15-erased")
+        b.goto(base + "/web/tickets/" + urllib.parse.quote(ticket))
+        shown_customer = b.js("document.querySelector('[data-field=customer]').textContent")
+        text = b.js("document.body.innerText")
+        check(shown_customer == "[erased]" and "[erased]" in text and customer not in text,
+              f"the ticket now shows its customer and personal fields as [erased] ({shown_customer})")
+        after = cli("ticket", ticket, "--json")
+        check(json.dumps(after).count("[erased]") >= 1 and customer not in json.dumps(after), "`ledger ticket --json` shows [erased] too")
+        b.screenshot("16-ticket-erased")
+
+        # An export bundle of the ticket, downloaded as the browser does (the form's answer is a .tar).
+        downloads = tempfile.mkdtemp(prefix="web-check-downloads-")
+        try:
+            b.call("Browser.setDownloadBehavior", behavior="allowAndName", downloadPath=downloads, eventsEnabled=True)
+            seq3 = cli("stats", "--json")["lastSeq"]
+            b.goto(base + "/web/compliance")
+            purpose = "web check: export for the regulator"
+            for name, value in (("purpose", purpose), ("ticket", ticket)):
+                b.js(f"document.querySelector('form[action=\"/web/compliance/export\"] [name={name}]').value = {json.dumps(value)}")
+            b.events.clear()
+            b.js("document.querySelector('form[action=\"/web/compliance/export\"]').submit()")
+            begin = b.wait_event("Browser.downloadWillBegin")["params"]
+            name = begin.get("suggestedFilename", "")
+            state = None
+            while state not in ("completed", "canceled"):
+                progress = b.wait_event("Browser.downloadProgress")["params"]
+                state = progress["state"]
+            check(state == "completed" and re.fullmatch(r"ledger-export-\d+\.tar", name) is not None,
+                  f"exporting from the compliance page downloads a bundle ({name}, {state})")
+            b.screenshot("17-export")
+            with tarfile.open(progress.get("filePath") or os.path.join(downloads, begin["guid"])) as tar:
+                names = set(tar.getnames())
+                top = name[:-len(".tar")]
+                wanted = {top + "/" + f for f in ("events.jsonl", "events.csv", "personal.jsonl", "proof.json", "manifest.json", "checkpoint")}
+                check(wanted <= names and all(n == top or n.startswith(top + "/") for n in names),
+                      f"the download is a tar of {top}/ with the bundle's files ({sorted(names)})")
+                out = tempfile.mkdtemp(prefix="web-check-bundle-", dir=downloads)
+                tar.extractall(out, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(out)
+            manifest = json.load(open(os.path.join(out, top, "manifest.json")))
+            lines = open(os.path.join(out, top, "events.jsonl")).read().splitlines()
+            ticket_events = [l for l in lines if json.loads(l)["event"].get("ticket") == ticket]
+            check(manifest.get("range", {}).get("ticket") == ticket and len(ticket_events) == len(lines) == len(full["events"]),
+                  f"the bundle holds the ticket's {len(full['events'])} events ({len(lines)} lines)")
+            verdict = subprocess.run([a.ledger_bin, "verify", "--bundle", os.path.join(out, top),
+                                      "--public-key", os.path.join(a.ledger, "checkpoint.vkey"), "--json"], capture_output=True)
+            check(verdict.returncode == 0 and json.loads(verdict.stdout).get("ok") is True,
+                  "the export bundle verifies (ledger verify --bundle with the ledger's key)")
+            made = [e for e in appended_since(seq3) if e["type"] == "exportMade"]
+            check(len(made) == 1 and made[0].get("purpose") == purpose and made[0].get("operator") == "co-001",
+                  "the ledger recorded the export (exportMade with the purpose and the officer)")
+        finally:
+            shutil.rmtree(downloads, ignore_errors=True)
     finally:
         errors = list(b.console_errors)
         b.close()

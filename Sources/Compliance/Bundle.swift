@@ -6,7 +6,13 @@ import Foundation
 /// The export bundle's layout (docs/EXPORT.md): `events.jsonl`, `events.csv`,
 /// `personal.jsonl`, `proof.json`, the signed `manifest.json` and the `checkpoint` note.
 public enum Bundle {
-    public static let format = "escalation-ledger-bundle/2"
+    /// The format written. Format 3 is format 2 with the spreadsheet formula guard in
+    /// `events.csv` (``CSVRow/line(_:guardFormulas:)``); verifiers check both, each by its own rule.
+    public static let format = "escalation-ledger-bundle/3"
+    /// The format before the formula guard; still verified.
+    public static let unguardedFormat = "escalation-ledger-bundle/2"
+    /// Every format a verifier accepts.
+    public static let verifiedFormats = [unguardedFormat, format]
     public static let eventsFile = "events.jsonl"
     public static let csvFile = "events.csv"
     public static let personalFile = "personal.jsonl"

@@ -96,9 +96,13 @@ public enum BundleVerifier {
         guard parsed.encoded + [0x0A] == manifestBytes else {
             throw Failure(problem: "manifest.json is not in canonical form (keys sorted, no whitespace, ASCII, one final newline)")
         }
-        guard m["format"]?.stringValue == Bundle.format else { throw Failure(problem: "manifest format is not \(Bundle.format)") }
+        guard let format = m["format"]?.stringValue, Bundle.verifiedFormats.contains(format) else {
+            throw Failure(problem: "manifest format is not \(Bundle.verifiedFormats.joined(separator: " or "))")
+        }
+        // Format 2 wrote events.csv without the formula guard; the format is signed with the rest.
+        let guardFormulas = format != Bundle.unguardedFormat
         guard Set(m.keys) == manifestKeys else {
-            throw Failure(problem: "manifest has the keys \(m.keys.sorted()); a \(Bundle.format) manifest has exactly \(manifestKeys.sorted())")
+            throw Failure(problem: "manifest has the keys \(m.keys.sorted()); a \(format) manifest has exactly \(manifestKeys.sorted())")
         }
         let key = try lowerHex(m["publicKey"], bytes: 32, "publicKey")
         let signature = try lowerHex(m["signature"], bytes: 64, "signature")
@@ -280,7 +284,8 @@ public enum BundleVerifier {
                 }
                 shown = shown.replacingPersonalData(customer: { strings["customer"] ?? $0 }, text: { path, old in strings[path] ?? old })
             }
-            guard let row = try csv.next(), row + [0x0D, 0x0A] == CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash) else {
+            guard let row = try csv.next(), row + [0x0D, 0x0A] == CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash,
+                                                                               guardFormulas: guardFormulas) else {
                 throw bad("events.csv's row for seq \(seq) is not the event's", seq)
             }
             previousHash = hash

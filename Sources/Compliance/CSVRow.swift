@@ -19,8 +19,10 @@ public enum CSVRow {
     public static var header: [UInt8] { Array((columns.joined(separator: ",") + "\r\n").utf8) }
 
     /// One row for `e`, an event as the export shows it (personal data revealed, masked or erased).
-    public static func render(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8]) -> [UInt8] {
-        line(cells(e, seq: seq, version: version, recordedAt: recordedAt, stream: stream, hash: hash))
+    /// `guardFormulas` is false only to rebuild the rows of a bundle of format 2, which had no guard.
+    public static func render(_ e: Event, seq: UInt64, version: UInt64, recordedAt: Int64, stream: String, hash: [UInt8],
+                              guardFormulas: Bool = true) -> [UInt8] {
+        line(cells(e, seq: seq, version: version, recordedAt: recordedAt, stream: stream, hash: hash), guardFormulas: guardFormulas)
     }
 
     /// The row's cells, unquoted, in the order of ``columns``.
@@ -70,18 +72,37 @@ public enum CSVRow {
         return cells
     }
 
+    /// The first characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a
+    /// cell as a formula: `=`, `+`, `-`, `@`, TAB and CR (OWASP, "CSV Injection"); and `'`, the
+    /// guard itself, so that guarding can be undone without doubt.
+    static let formulaStarts: Set<UInt8> = [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D, 0x27]
+
+    /// True when `cell` is written with the guard: it starts with one of ``formulaStarts``.
+    public static func needsGuard(_ cell: String) -> Bool { cell.utf8.first.map(formulaStarts.contains) ?? false }
+
     /// One RFC 4180 line: a cell is quoted when it holds a comma, a quote, CR or LF (a quote
-    /// inside doubled); CRLF at the end.
-    public static func line(_ cells: [String]) -> [UInt8] {
+    /// inside doubled); CRLF at the end. With `guardFormulas` (every CSV the software writes for
+    /// people: each query's `--format csv`, the service's and the web view's CSV, a bundle's
+    /// `events.csv` from format 3 on), a cell that starts with `=`, `+`, `-`, `@`, TAB, CR or `'`
+    /// gets a `'` in front and is quoted: `=HYPERLINK("x")` is written `"'=HYPERLINK(""x"")"`, which
+    /// a spreadsheet shows as text instead of running it. Numbers and times the ledger writes
+    /// never start with one of them, so they are never changed; dropping one leading `'` from a
+    /// cell that starts with one gives the value back.
+    public static func line(_ cells: [String]) -> [UInt8] { line(cells, guardFormulas: true) }
+
+    /// One RFC 4180 line, with or without the formula guard (without: only a bundle of format 2).
+    public static func line(_ cells: [String], guardFormulas: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(cells.reduce(cells.count + 2) { $0 + $1.utf8.count + 2 })
         for (i, c) in cells.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             if c.isEmpty { continue }
+            let guarded = guardFormulas && needsGuard(c)
             var c = c
             c.withUTF8 { u in
-                if u.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                if guarded || u.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
                     out.append(0x22)
+                    if guarded { out.append(0x27) }
                     for b in u { if b == 0x22 { out.append(0x22) }; out.append(b) }
                     out.append(0x22)
                 } else {

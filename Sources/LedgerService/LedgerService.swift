@@ -27,6 +27,10 @@ public final class LedgerService: Sendable {
         public var maxBodyBytes = 32 << 20
         /// A connection idle (or a client that stops sending) this long is closed.
         public var idleTimeoutSeconds = 30
+        /// The web view's sign-in limit: after this many failed sign-ins from one client address
+        /// within `webSignInWindowSeconds`, its further sign-ins are refused (429) for a while.
+        public var webSignInLimit = 5
+        public var webSignInWindowSeconds = 60.0
         public init() {}
     }
 
@@ -89,8 +93,8 @@ public final class LedgerService: Sendable {
     // MARK: Running
 
     /// Builds the routes.
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<ServiceRequestContext> {
+        let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: ErrorAndLogMiddleware(metrics: metrics))
         addHealthRoutes(router)
         addAppendRoutes(router)

@@ -5,7 +5,7 @@ import Ledger
 import NIOCore
 
 extension LedgerService {
-    func addHealthRoutes(_ router: Router<BasicRequestContext>) {
+    func addHealthRoutes(_ router: Router<ServiceRequestContext>) {
         // No token: load balancers and supervisors ask it.
         router.get("/healthz") { _, _ -> Response in
             let head = try await Blocking.run { [ledger = self.ledger] in try ledger.log.head().seq }
@@ -23,7 +23,7 @@ extension LedgerService {
     /// `POST /v1/events[?atomic=true]`: one interchange line (`application/json`) or JSON Lines
     /// (any other type). The answer is `ledger import --json`'s report, sent once the events are
     /// durable: 200 when nothing was refused, 422 when a line was (the report names each).
-    func addAppendRoutes(_ router: Router<BasicRequestContext>) {
+    func addAppendRoutes(_ router: Router<ServiceRequestContext>) {
         router.post("/v1/events") { request, _ -> Response in
             _ = try self.authorize(request, .append)
             let query = try request.query(allowing: ["atomic"])

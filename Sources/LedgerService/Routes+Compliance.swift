@@ -8,7 +8,7 @@ extension LedgerService {
     /// acts as a staff id, which is the events' operator): the answer is the import report.
     /// `POST /v1/customers/{id}/erase[?reason=TEXT]`, `POST /v1/customers/{id}/holds?action=place|release&matter=M`.
     /// Reveals are the queries' `reveal=true&purpose=TEXT`.
-    func addComplianceRoutes(_ router: Router<BasicRequestContext>) {
+    func addComplianceRoutes(_ router: Router<ServiceRequestContext>) {
         router.post("/v1/customers/:id/erase") { request, context -> Response in
             let staff = try self.complianceOperator(request)
             let customer = try context.parameters.require("id")

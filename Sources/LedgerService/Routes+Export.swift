@@ -12,7 +12,7 @@ extension LedgerService {
     /// command records it (`exportMade`, and `personalDataRevealed` when it shows customers in
     /// clear), and then streamed as one ustar archive holding the directory `ledger-export-SEQ/`
     /// (SEQ is the exportMade's seq); the temporary copy is removed once sent or abandoned.
-    func addExportRoutes(_ router: Router<BasicRequestContext>) {
+    func addExportRoutes(_ router: Router<ServiceRequestContext>) {
         router.post("/v1/exports") { request, _ -> Response in
             let staff = try self.complianceOperator(request)
             let q = try request.query(allowing: ["purpose", "from", "to", "ticket", "staff", "customer", "pseudonymize"])

@@ -10,7 +10,7 @@ extension LedgerService {
     /// `GET /v1/feed?after=SEQ` (or `Last-Event-ID`): Server-Sent Events, the same lines from that
     /// seq on, then each new event as it commits; each event's SSE id is its seq, so a client that
     /// reconnects with `Last-Event-ID` resumes exactly after the last event it received.
-    func addLogRoutes(_ router: Router<BasicRequestContext>) {
+    func addLogRoutes(_ router: Router<ServiceRequestContext>) {
         router.get("/v1/log") { request, _ -> Response in
             _ = try self.authorize(request, .read)
             let q = try request.query(allowing: ["after", "limit"])

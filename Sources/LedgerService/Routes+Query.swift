@@ -133,7 +133,7 @@ struct ListWriter {
 }
 
 extension LedgerService {
-    func addQueryRoutes(_ router: Router<BasicRequestContext>) {
+    func addQueryRoutes(_ router: Router<ServiceRequestContext>) {
         router.get("/v1/tickets/:id") { request, context -> Response in
             let token = try self.authorize(request, .read)
             let id = try context.parameters.require("id")

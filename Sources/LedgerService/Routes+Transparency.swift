@@ -12,7 +12,7 @@ extension LedgerService {
     /// API: `/tile/<L>/<N>[.p/<W>]` (hashes; public, like the checkpoint: they reveal nothing but
     /// hashes) and `/tile/entries/<N>[.p/<W>]` (the leaves' records; an auditor token).
     /// `GET /v1/proofs?seq=N|range=A..B|ticket=T|consistency=N`: a proof document (docs/EXPORT.md).
-    func addTransparencyRoutes(_ router: Router<BasicRequestContext>) {
+    func addTransparencyRoutes(_ router: Router<ServiceRequestContext>) {
         router.get("/checkpoint") { _, _ -> Response in
             let text = try await Blocking.run { [ledger = self.ledger] in try ledger.checkpoint().text }
             return .text(text)

@@ -74,11 +74,20 @@ enum HTTP {
         }
     }
 
-    static func connect(_ port: Int, timeout: Int = 30) throws -> Int32 {
+    /// A connection to 127.0.0.1:`port`, from the loopback address `source` when given (e.g.
+    /// 127.0.0.2: another client address, as the server sees it).
+    static func connect(_ port: Int, timeout: Int = 30, source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ServiceTestError("socket failed") }
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let b = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard b == 0 else { close(fd); throw ServiceTestError("bind to \(source) failed: errno \(errno)") }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -105,10 +114,10 @@ enum HTTP {
     }
 
     static func request(_ port: Int, _ method: String, _ path: String, token: String? = nil, headers: [String: String] = [:],
-                        body: [UInt8]? = nil) throws -> Response {
+                        body: [UInt8]? = nil, source: String? = nil) throws -> Response {
         var headers = headers
         if let token { headers["Authorization"] = "Bearer \(token)" }
-        let fd = try connect(port)
+        let fd = try connect(port, source: source)
         defer { close(fd) }
         try send(fd, head(method, path, headers: headers, bodyLength: body?.count ?? (method == "POST" ? 0 : nil)) + (body ?? []))
         var raw: [UInt8] = []

@@ -181,7 +181,7 @@ struct WebViewTests {
         #expect(try WebViewTests.get(server.port, "/web/overview", cookie: again.cookie).status == 303)
     }
 
-    @Test("in a headless Chromium: sign in, every page, figures equal the command line's, sort, filter, as-of, reveal, no console error")
+    @Test("in a headless Chromium: sign in, every page, figures equal the command line's, sort, filter, as-of, reveal, hold, erase, export, no console error")
     func browser() throws {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let path = try #require(chromium, "Chromium is not installed (tools/test installs it: apt-get install chromium)")
@@ -198,6 +198,7 @@ struct WebViewTests {
         let server = try ServerProcess(ledger: ledger, logDirectory: dir.url)
         defer { server.stop() }
         let artifacts = CLI.packageRoot.appendingPathComponent(".build/web-artifacts").path
+        try? FileManager.default.removeItem(atPath: artifacts)  // this run's screenshots only
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", CLI.packageRoot.appendingPathComponent("tools/web_check.py").path,
@@ -214,7 +215,14 @@ struct WebViewTests {
         let report = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
         #expect(process.terminationStatus == 0, "tools/web_check.py:\n\(report)")
         #expect(report.contains("ok   the ledger recorded one reveal, with the stated purpose"))
-        for shot in ["01-signin", "02-overview", "03-scorecards", "06-findings", "08-ticket", "09-ticket-as-of", "10-audit", "11-compliance", "12-revealed"] {
+        for line in ["ok   the ledger recorded the hold", "ok   erasing a customer under a legal hold is refused", "ok   releasing the hold",
+                     "ok   erasing the customer (the id typed twice) says it is erased", "ok   the ticket now shows its customer and personal fields as [erased]",
+                     "ok   the download is a tar of", "ok   the export bundle verifies", "ok   the ledger recorded the export",
+                     "ok   the customer's page lists the ticket, masked"] {
+            #expect(report.contains(line), "tools/web_check.py did not report: \(line)")
+        }
+        for shot in ["01-signin", "02-overview", "03-scorecards", "06-findings", "08-ticket", "09-ticket-as-of", "10-audit", "11-compliance", "12-revealed",
+                     "13b-customer", "14-hold-placed", "15-erased", "16-ticket-erased", "17-export"] {
             #expect(FileManager.default.fileExists(atPath: artifacts + "/\(shot).png"), "screenshot \(shot)")
         }
         #expect(!server.log.contains(auditor) && !server.log.contains(compliance), "no token in the service's log")

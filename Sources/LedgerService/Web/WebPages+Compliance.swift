@@ -8,13 +8,13 @@ extension LedgerService {
     /// The compliance page and its forms (a compliance or admin token acting as its staff id):
     /// reveal a ticket's personal data with a purpose (recorded first, CONTRACT.md section 7),
     /// place and release legal holds, erase a customer, the checkpoint and a ticket's proof.
-    func addWebCompliance(_ router: Router<BasicRequestContext>, _ web: WebState) {
+    func addWebCompliance(_ router: Router<ServiceRequestContext>, _ web: WebState) {
         webGet(router, web, "/web/compliance", compliance: true) { _, user in
-            let text = try await Blocking.run { [ledger = self.ledger] in try ledger.checkpoint().text }
+            let text = try await Blocking.run { try web.live.checkpoint().text }
             return .html(HTML.page(title: "Compliance", current: "compliance", user: user, body: WebPages.compliance(user, checkpoint: text, message: nil)))
         }
         webGet(router, web, "/web/compliance/checkpoint", compliance: true) { _, _ in
-            let text = try await Blocking.run { [ledger = self.ledger] in try ledger.checkpoint().text }
+            let text = try await Blocking.run { try web.live.checkpoint().text }
             return .download(Array(text.utf8), contentType: "text/plain; charset=utf-8", filename: "checkpoint.txt")
         }
         webGet(router, web, "/web/compliance/proof", compliance: true) { request, _ in
@@ -48,7 +48,7 @@ extension LedgerService {
             case "release": body = .legalHoldReleased(hold)
             default: throw WebRefusal.badInput("Choose to place or release the hold")
             }
-            return try await self.webCompliance(user, body, staff, done: form["action"] == "place" ? "Hold placed on \(customer) (matter \(matter))." : "Hold released for \(customer) (matter \(matter)).")
+            return try await self.webCompliance(user, web, body, staff, done: form["action"] == "place" ? "Hold placed on \(customer) (matter \(matter))." : "Hold released for \(customer) (matter \(matter)).")
         }
         webPost(router, web, "/web/compliance/erase", compliance: true) { _, user, form in
             let staff = try WebPages.operatorStaff(user)
@@ -57,16 +57,15 @@ extension LedgerService {
                 throw WebRefusal.badInput("Erasure is irreversible: type the customer id again in the confirmation box")
             }
             let reason = form["reason"]?.trimmingCharacters(in: .whitespacesAndNewlines)
-            return try await self.webCompliance(user, .personalDataErased(.init(customer: customer, reason: reason?.isEmpty == false ? reason : nil)), staff,
+            return try await self.webCompliance(user, web, .personalDataErased(.init(customer: customer, reason: reason?.isEmpty == false ? reason : nil)), staff,
                                                 done: "The personal data of \(customer) is erased.")
         }
     }
 
     /// An export bundle as one ustar archive, as `POST /v1/exports` answers (Routes+Export.swift):
     /// written by the library into a private temporary directory, recorded (`exportMade`, and
-    /// `personalDataRevealed` when it shows customers in clear), streamed, then removed.
-    /// (The same steps as the service's export route, which keeps them inline: one shared
-    /// function would be better; left for the service's owner to factor.)
+    /// `personalDataRevealed` when it shows customers in clear), streamed, then removed: the
+    /// service's own steps (``exportArchive(_:by:log:headers:)``), with the form read as its query.
     func webExport(_ user: WebUser, _ form: [String: String]) async throws -> Response {
         let staff = try WebPages.operatorStaff(user)
         func value(_ name: String) -> String? { form[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } }
@@ -90,9 +89,9 @@ extension LedgerService {
         return try await exportArchive(request, by: staff, log: "web export", headers: &headers)
     }
 
-    func webCompliance(_ user: WebUser, _ body: Event.Body, _ staff: String, done: String) async throws -> Response {
+    func webCompliance(_ user: WebUser, _ web: WebState, _ body: Event.Body, _ staff: String, done: String) async throws -> Response {
         let (outcome, text) = try await Blocking.run { [ledger = self.ledger] in
-            (try ledger.appendCompliance(body, operator: staff), try ledger.checkpoint().text)
+            (try ledger.appendCompliance(body, operator: staff), try web.live.checkpoint().text)
         }
         let message: String
         var status = HTTPResponse.Status.ok
@@ -124,6 +123,9 @@ extension WebPages {
         return """
         \(message ?? "")
         <p>\(who)</p>
+        <h2 id="customer">A customer's tickets (subject access)</h2>
+        <p>The customer's tickets and compliance history, masked; reveal them there with a stated purpose (recorded first).</p>
+        \(WebPages.customerSearch(nil))
         <h2 id="reveal">Reveal a ticket's personal data</h2>
         <p>Personal data is masked everywhere else. Revealing it appends <code>personalDataRevealed</code> (you, your purpose, the customer) before it is shown.</p>
         <form class="stack" method="post" action="/web/compliance/reveal">\(csrf)

@@ -43,6 +43,14 @@ extension LedgerService {
         let start = max(0, Int(q["start"] ?? "0") ?? 0)
         let pageSize = 100
         let (list, point) = try await Blocking.run { [ledger = self.ledger] in
+            // Every finding, or those of a kind, at the head: from the live figures.
+            if cut.asOf == nil, cut.knownAt == nil, staff == nil, ticket == nil {
+                let clock = cut.now ?? WebState.minute()
+                try web.live.refresh()
+                let (all, seq) = web.live.findings(clock: clock, kind: kind)
+                let list = (from == nil && to == nil) ? all : all.filter { f in (from.map { f.at >= $0 } ?? true) && (to.map { f.at <= $0 } ?? true) }
+                return (list, QueryPoint(seq: seq, eventTime: nil, clock: clock, head: seq))
+            }
             var point = try cut.point(ledger)
             if cut.now == nil, point.eventTime == nil {
                 let minute: Int64 = 60_000_000

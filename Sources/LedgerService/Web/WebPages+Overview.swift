@@ -29,9 +29,17 @@ extension LedgerService {
 
         var params: [(String, String?)] { [("from", from?.description), ("to", to?.description)] + cut.params }
 
-        /// The report, cached by the log's head and the query (the clock, when it is the current
-        /// time, to the minute).
-        func report(_ ledger: Ledger, _ web: WebState?) throws -> (Report, QueryPoint) {
+        /// The report. At the head (no `asOf`, no `knownAt`) it comes from the live figures, kept
+        /// up to date as the log grows; a view of another moment is computed and cached by the
+        /// log's head and the query. The clock is `now`, else the period's end, else the current
+        /// time to the minute.
+        func report(_ ledger: Ledger, _ web: WebState) throws -> (Report, QueryPoint) {
+            if cut.asOf == nil, cut.knownAt == nil {
+                let clock = cut.now ?? to ?? WebState.minute()
+                try web.live.refresh()
+                let (r, seq) = web.live.report(from: from, to: to, clock: clock)
+                return (r, QueryPoint(seq: seq, eventTime: nil, clock: clock, head: seq))
+            }
             var point = try cut.point(ledger)
             if cut.now == nil, let to { point.clock = to }
             if cut.now == nil, to == nil, point.eventTime == nil {
@@ -39,8 +47,7 @@ extension LedgerService {
                 point.clock = Timestamp(microsecondsSinceEpoch: point.clock.microsecondsSinceEpoch / minute * minute)
             }
             let key = "report|\(point.head)|\(point.seq)|\(point.eventTime?.description ?? "")|\(point.clock)|\(from?.description ?? "")|\(to?.description ?? "")"
-            let make = { try ledger.report(from: from, to: to, at: point) }
-            return (try web.map { try $0.cached(key, make) } ?? make(), point)
+            return (try web.cached(key) { try ledger.report(from: from, to: to, at: point) }, point)
         }
     }
 
@@ -50,7 +57,7 @@ extension LedgerService {
         let (r, point, stats, checkpoint) = try await Blocking.run { [ledger = self.ledger] in
             let (r, point) = try q.report(ledger, web)
             let stats = try ledger.stats()
-            let checkpoint = try web.cached("checkpoint|\(stats.lastSeq)") { try ledger.checkpoint() }
+            let checkpoint = try web.live.checkpoint()
             return (r, point, stats, checkpoint)
         }
         var b = """
@@ -125,9 +132,9 @@ extension LedgerService {
         return .html(HTML.page(title: "Overview", current: "overview", user: user, body: b))
     }
 
-    func overviewCSV(_ request: Request, _ user: WebUser) async throws -> Response {
+    func overviewCSV(_ request: Request, _ user: WebUser, _ web: WebState) async throws -> Response {
         let q = try OverviewQuery(request.webQuery, clock: user.clock)
-        let r = try await Blocking.run { [ledger = self.ledger] in try q.report(ledger, nil).0 }
+        let r = try await Blocking.run { [ledger = self.ledger] in try q.report(ledger, web).0 }
         var rows = r.summaryCSVRows
         for w in r.weeks {
             let week = w.start.description

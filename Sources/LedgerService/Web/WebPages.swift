@@ -45,6 +45,14 @@ enum WebPages {
         return HTML.page(title: "Sign in", current: nil, user: nil, body: body)
     }
 
+    /// "45 seconds", "1 minute", "2 minutes 5 seconds".
+    static func duration(_ seconds: Double) -> String {
+        let s = max(1, Int(seconds.rounded(.up)))
+        func unit(_ n: Int, _ name: String) -> String { "\(n) \(name)\(n == 1 ? "" : "s")" }
+        if s < 60 { return unit(s, "second") }
+        return unit(s / 60, "minute") + (s % 60 == 0 ? "" : " " + unit(s % 60, "second"))
+    }
+
     static func ticketSearch(_ value: String?) -> String {
         """
         <form class="filters" method="get" action="/web/tickets" role="search">

@@ -1,15 +1,57 @@
+import EscalationDomain
 import EventLog
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
+import Logging
 import NIOCore
 
-/// What the web view keeps in memory: sessions, a small cache of whole-ledger answers (keyed by
-/// the log's head, so an append makes them stale), and the last chain verification run from it.
+/// What the web view keeps in memory: sessions, the live figures of the Overview and Findings
+/// (kept up to date from the tickets each append changed), a small cache of the other
+/// whole-ledger answers (as-of and known-at views, keyed by the log's head, so an append makes
+/// them stale), and the last chain verification run from it.
 final class WebState: @unchecked Sendable {
     let sessions = WebSessions()
+    let live: LiveFigures
     private let lock = NSLock()
+    private var warmed = false
+
+    private let logger: Logger
+
+    init(ledger: Ledger, logger: Logger) {
+        live = LiveFigures(ledger: ledger)
+        self.logger = logger
+    }
+
+    /// Builds the live figures and the checkpoint's tree in the background, once (the sign-in
+    /// page asks, so that the first Overview after the service starts finds them ready).
+    func warm() {
+        lock.lock()
+        let first = !warmed
+        warmed = true
+        lock.unlock()
+        guard first else { return }
+        Blocking.queue.async { [live, logger] in
+            let start = ContinuousClock.now
+            do {
+                let seq = try live.refresh()
+                _ = try live.checkpoint()
+                let d = (ContinuousClock.now - start).components
+                let seconds = String(format: "%.2f", Double(d.seconds) + Double(d.attoseconds) / 1e18)
+                logger.info("web view: live figures ready", metadata: ["seq": "\(seq)", "seconds": "\(seconds)"])
+            } catch {
+                logger.error("web view: live figures failed (each view will try again)", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The clock of a view at the head with no `now` given: the current time, to the minute (so
+    /// that answers are shared for a minute and read as `ledger … --now` of that minute).
+    static func minute() -> Timestamp {
+        let minute: Int64 = 60_000_000
+        return Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch / minute * minute)
+    }
     private var cache: [String: (used: Date, value: Any)] = [:]
     private(set) var lastVerification: (at: Date, result: VerifyResult, by: String)?
 
@@ -36,13 +78,13 @@ extension LedgerService {
     /// The auditors' web view (issue 14): server-rendered pages under `/web/`, signed in with a
     /// service token and kept by an HttpOnly, SameSite=Strict session cookie; every form that
     /// writes carries the session's CSRF token.
-    func addWebRoutes(_ router: Router<BasicRequestContext>) {
-        let web = WebState()
+    func addWebRoutes(_ router: Router<ServiceRequestContext>) {
+        let web = WebState(ledger: ledger, logger: logger)
         router.get("/") { _, _ -> Response in .redirect("/web/overview") }
         router.get("/web") { _, _ -> Response in .redirect("/web/overview") }
         addWebSignIn(router, web)
         webGet(router, web, "/web/overview") { r, u in try await self.overviewPage(r, u, web) }
-        webGet(router, web, "/web/overview.csv") { r, u in try await self.overviewCSV(r, u) }
+        webGet(router, web, "/web/overview.csv") { r, u in try await self.overviewCSV(r, u, web) }
         webPost(router, web, "/web/verify") { _, u, _ in
             let result = try await Blocking.run { [ledger = self.ledger] in try ledger.log.verify() }
             web.recordVerification(result, by: u.token.name)
@@ -64,6 +106,7 @@ extension LedgerService {
         webGet(router, web, "/web/audit") { r, u in try await self.auditPage(r, u, csv: false) }
         webGet(router, web, "/web/audit.csv") { r, u in try await self.auditPage(r, u, csv: true) }
         addWebCompliance(router, web)
+        addWebCustomers(router, web)
     }
 
     // MARK: Sessions, gating and refusals
@@ -76,7 +119,7 @@ extension LedgerService {
     }
 
     /// A GET page: signed-out browsers are sent to sign-in; `compliance` pages need that role.
-    func webGet(_ router: Router<BasicRequestContext>, _ web: WebState, _ path: RouterPath, compliance: Bool = false,
+    func webGet(_ router: Router<ServiceRequestContext>, _ web: WebState, _ path: RouterPath, compliance: Bool = false,
                 _ body: @escaping @Sendable (Request, WebUser) async throws -> Response) {
         router.get(path) { request, _ -> Response in
             guard var user = self.webUser(request, web) else {
@@ -92,7 +135,7 @@ extension LedgerService {
     }
 
     /// A POST form: it needs a session and the session's CSRF token in the form's `csrf` field.
-    func webPost(_ router: Router<BasicRequestContext>, _ web: WebState, _ path: RouterPath, compliance: Bool = false,
+    func webPost(_ router: Router<ServiceRequestContext>, _ web: WebState, _ path: RouterPath, compliance: Bool = false,
                  _ body: @escaping @Sendable (Request, WebUser, [String: String]) async throws -> Response) {
         router.post(path) { request, _ -> Response in
             let form = WebForm.parse(Array((try await request.body.collect(upTo: 1 << 16)).readableBytesView))
@@ -127,9 +170,11 @@ extension LedgerService {
         }
     }
 
-    func addWebSignIn(_ router: Router<BasicRequestContext>, _ web: WebState) {
+    func addWebSignIn(_ router: Router<ServiceRequestContext>, _ web: WebState) {
         let secure = configuration.tlsCertificate != nil ? "; Secure" : ""
+        let limiter = SignInLimiter(limit: configuration.webSignInLimit, window: configuration.webSignInWindowSeconds)
         router.get("/web/signin") { request, _ -> Response in
+            web.warm()
             if self.webUser(request, web) != nil { return .redirect(WebPages.safeNext(request.webQuery["next"])) }
             // A pre-session nonce, in a cookie and in the form: a sign-in posted from elsewhere is refused.
             let nonce = WebSessions.random()
@@ -137,7 +182,21 @@ extension LedgerService {
             headers[.setCookie] = "ledger_signin=\(nonce); Path=/web/signin; HttpOnly; SameSite=Strict; Max-Age=3600\(secure)"
             return .html(WebPages.signIn(message: nil, next: request.webQuery["next"], nonce: nonce), headers: headers)
         }
-        router.post("/web/signin") { request, _ -> Response in
+        router.post("/web/signin") { request, context -> Response in
+            // Too many failed sign-ins from this address lately: refused before anything is checked.
+            let address = context.clientAddress
+            if let wait = limiter.wait(address) {
+                let seconds = Int(wait.rounded(.up))
+                let at = Timestamp(microsecondsSinceEpoch: Int64((Date().timeIntervalSince1970 + Double(seconds)) * 1_000_000))
+                self.logger.notice("web sign-in refused: too many failures", metadata: ["address": "\(address)"])
+                var headers = HTTPFields()
+                headers[.retryAfter] = String(seconds)
+                return .html(WebPages.signIn(message: "Too many failed sign-ins from your address (\(limiter.limit) within "
+                                             + "\(WebPages.duration(limiter.window))): sign-in is refused until \(String(at.description.prefix(19)).replacingOccurrences(of: "T", with: " ")) UTC "
+                                             + "(in \(WebPages.duration(Double(seconds)))). Try again then; nothing you send before that is checked.",
+                                             next: nil, nonce: nil),
+                             status: .tooManyRequests, headers: headers)
+            }
             let form = WebForm.parse(Array((try await request.body.collect(upTo: 1 << 16)).readableBytesView))
             let next = form["next"]
             guard let nonce = form["nonce"], let cookie = request.cookie("ledger_signin"), WebForm.same(nonce, cookie) else {
@@ -146,12 +205,14 @@ extension LedgerService {
             }
             let secret = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             guard let token = self.tokens.authenticate(secret) else {
+                limiter.fail(address)
                 return .html(WebPages.signIn(message: "That token is not valid (or it was revoked).", next: next, nonce: nil), status: .unauthorized)
             }
             guard token.role.reads else {
                 return .html(WebPages.signIn(message: "A \(token.role.rawValue) token cannot read the ledger: use an auditor, compliance or admin token.",
                                              next: next, nonce: nil), status: .forbidden)
             }
+            web.warm()
             let (id, _) = web.sessions.create(secret: secret)
             self.logger.info("web sign-in", metadata: ["token": "\(token.id)", "role": "\(token.role.rawValue)"])
             var headers = HTTPFields()

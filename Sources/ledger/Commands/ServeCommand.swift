@@ -49,6 +49,15 @@ extension LedgerTool {
         @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close a connection idle this many seconds (default 30).", valueName: "seconds"))
         var idleTimeout = 30
 
+        @Option(name: .customLong("web-signin-limit"),
+                help: ArgumentHelp("The web view's sign-in limit: after this many failed sign-ins from one client address "
+                                   + "within --web-signin-window, further ones are refused (429) for a while.", valueName: "n"))
+        var webSignInLimit = 5
+
+        @Option(name: .customLong("web-signin-window"),
+                help: ArgumentHelp("The window of --web-signin-limit, in seconds.", valueName: "seconds"))
+        var webSignInWindow = 60.0
+
         @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info (default), notice, warning, error or critical.", valueName: "level"))
         var logLevel = "info"
 
@@ -67,6 +76,8 @@ extension LedgerTool {
             }
             if maxBody < 1 { throw ValidationError("--max-body must be at least 1") }
             if idleTimeout < 1 { throw ValidationError("--idle-timeout must be at least 1") }
+            if webSignInLimit < 1 { throw ValidationError("--web-signin-limit must be at least 1") }
+            if !(webSignInWindow > 0 && webSignInWindow <= 86_400) { throw ValidationError("--web-signin-window must be more than 0 and at most 86400 seconds") }
             if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)' is not a level") }
         }
 
@@ -87,6 +98,8 @@ extension LedgerTool {
             configuration.tlsKey = tlsKey
             configuration.maxBodyBytes = maxBody
             configuration.idleTimeoutSeconds = idleTimeout
+            configuration.webSignInLimit = webSignInLimit
+            configuration.webSignInWindowSeconds = webSignInWindow
             let service = LedgerService(ledger: ledger, configuration: configuration, logger: logger)
             let scheme = tlsCert == nil ? "http" : "https"
             let outcome = Latch<Result<Void, any Error>>()

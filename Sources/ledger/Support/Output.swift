@@ -11,7 +11,8 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// `--format`, its `--json` shorthand, and `--limit N` / `--after CURSOR` paging, shared by
 /// every query that lists things.
 struct OutputOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("table (for people), json (one array), jsonl (one object a line) or csv (RFC 4180, a header row).",
+    @Option(help: ArgumentHelp("table (for people), json (one array), jsonl (one object a line) or csv (RFC 4180, a header row; "
+                               + "a cell starting with = + - @ TAB CR or ' gets a ' in front, so that a spreadsheet shows it as text).",
                                valueName: "format"))
     var format: OutputFormat?
 
