@@ -79,15 +79,25 @@ struct ErrorAndLogMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let e = ServiceError.from(error)
             if e.status.code >= 500 {
-                context.logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)"])
+                context.logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(Self.loggedPath(request, context))",
+                                                                  "error": "\(error)"])
             }
             response = e.response
         }
         let elapsed = ContinuousClock.now - start
         metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code, elapsed: elapsed)
-        context.logger.info("request", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)",
+        context.logger.info("request", metadata: ["method": "\(request.method)", "path": "\(Self.loggedPath(request, context))",
                                                   "status": "\(response.status.code)",
                                                   "token": "\(request.headers[.authorization].flatMap(TokenStore.publicID) ?? "-")"])
         return response
+    }
+
+    /// The path as logged: a customer's id is personal data, which the log (unlike the ledger)
+    /// could not erase, so the routes under `/v1/customers/` are logged by their pattern
+    /// (`/v1/customers/:id/erase`), never with the id.
+    static func loggedPath(_ request: Request, _ context: Context) -> String {
+        let path = request.uri.path
+        guard path.hasPrefix("/v1/customers/") else { return path }
+        return context.endpointPath ?? "/v1/customers/…"
     }
 }

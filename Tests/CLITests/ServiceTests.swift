@@ -185,6 +185,8 @@ struct ServiceTests {
             #expect(!server.log.contains(String(secret.suffix(20))))
         }
         #expect(server.log.contains("request"), "requests are logged")
+        #expect(!server.log.contains("c-1") && server.log.contains("/v1/customers/"),
+                "a customer's id (personal data) is never logged: their routes are logged by pattern")
     }
 
     @Test("SIGTERM under concurrent appends: every answered append is durable, refused or not, and the exit status is 0")
