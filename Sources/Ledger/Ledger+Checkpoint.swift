@@ -130,12 +130,12 @@ extension Ledger {
                                     problem: "the log holds \(n) events but the checkpoint kept elsewhere holds \(m): events \(n + 1)...\(m) were removed")
             }
             guard m > 0 else { return VerifyResult(ok: true, checked: n, firstBadSeq: nil, problem: nil) }
-            let oldRoot = try merkleRoot(size: m, in: txn)
+            let oldRoot = try merkleRoot(size: m, in: txn, fresh: true)
             guard oldRoot == kept.rootHash else {
                 return VerifyResult(ok: false, checked: m, firstBadSeq: nil,
                                     problem: "the root of the log's first \(m) events is \(oldRoot.hex), the kept checkpoint's is \(kept.rootHash.hex): history was rewritten")
             }
-            let newRoot = try merkleRoot(size: n, in: txn)
+            let newRoot = try merkleRoot(size: n, in: txn, fresh: true)
             let reader = { (i: Int) throws -> MerkleHash in MerkleHash(bytes: try self.log.leafHash(UInt64(i + 1), txn))! }
             let proof = try MerkleTree.consistencyProof(oldSize: Int(m), newSize: Int(n), leafHash: reader)
             do {

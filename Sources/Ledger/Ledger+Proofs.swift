@@ -14,13 +14,17 @@ extension Ledger {
         try log.environment.read { txn in try merkleRoot(size: size, in: txn, progress: progress) }
     }
 
-    func merkleRoot(size: UInt64, in txn: ReadTransaction, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> MerkleHash {
-        var accumulator = MerkleRootAccumulator()
-        try log.scanHashes(from: 1, through: size, in: txn) { seq, _, leaf in
+    /// Starts from the longest prefix rooted before (the log only grows), so that a service
+    /// answering `GET /checkpoint` hashes only the leaves appended since its last answer;
+    /// `fresh` (verification) reads every leaf hash again.
+    func merkleRoot(size: UInt64, in txn: ReadTransaction, fresh: Bool = false, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> MerkleHash {
+        var accumulator = fresh ? MerkleRootAccumulator() : merklePrefix.longest(atMost: Int(size))
+        try log.scanHashes(from: UInt64(accumulator.size) + 1, through: size, in: txn) { seq, _, leaf in
             accumulator.append(leafHash: MerkleHash(bytes: leaf)!)
             if seq & 0xFFFFF == 0 { progress?(seq, size) }
         }
         guard accumulator.size == Int(size) else { throw LogError.corrupt(seq: UInt64(accumulator.size + 1), "missing leaf hash") }
+        merklePrefix.keep(accumulator)
         return accumulator.root
     }
 
@@ -203,5 +207,23 @@ struct ProofOutput {
         guard !buffer.isEmpty else { return }
         try sink(buffer)
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The Merkle accumulator of the longest prefix of the log this process has rooted: its peaks
+/// (at most 64 hashes) are all it takes to extend it with later leaves.
+final class MerklePrefix: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept = MerkleRootAccumulator()
+
+    /// The kept accumulator when it covers no more than `size` leaves, else an empty one.
+    func longest(atMost size: Int) -> MerkleRootAccumulator {
+        lock.lock(); defer { lock.unlock() }
+        return kept.size <= size ? kept : MerkleRootAccumulator()
+    }
+
+    func keep(_ accumulator: MerkleRootAccumulator) {
+        lock.lock(); defer { lock.unlock() }
+        if accumulator.size > kept.size { kept = accumulator }
     }
 }

@@ -31,6 +31,8 @@ public final class Ledger: @unchecked Sendable {
     public let vault: PersonalDataVault
     let rules: RuleStore
     public let readOnly: Bool
+    /// The Merkle tree of the longest prefix of the log rooted so far by this process.
+    let merklePrefix = MerklePrefix()
     private let observer: VaultCommitObserver
     /// ``Options/signingKeyPath``.
     let externalSigningKeyPath: String?

@@ -164,3 +164,26 @@ import Testing
         for (path, parent) in cases { #expect(Paths.parent(of: path) == parent, "\(path)") }
     }
 }
+
+/// `GET /checkpoint` and proofs extend the longest Merkle prefix rooted before; the roots must
+/// be those of a computation from every leaf, at every size, before and after appends.
+@Suite struct MerklePrefixTests {
+    @Test func rootsFromTheKeptPrefixEqualRootsFromEveryLeaf() throws {
+        let (ledger, s0) = try ExportTests.ledgerWithHistory()
+        var s = s0
+        let n1 = try ledger.log.head().seq
+        let r1 = try ledger.merkleRoot(size: n1)
+        _ = try ledger.importStrings([s.open("T70", 700, customer: "c-70"), s.open("T71", 701, customer: "c-71")])
+        let n2 = try ledger.log.head().seq
+        #expect(n2 > n1)
+        let r2 = try ledger.merkleRoot(size: n2)  // extends the prefix of n1
+        let sizes = [1, n1 - 1, n1, n2 - 1, n2]
+        let (fromLeaves, fromPrefix) = try ledger.log.environment.read { txn in
+            (try sizes.map { try ledger.merkleRoot(size: $0, in: txn, fresh: true) },
+             try sizes.map { try ledger.merkleRoot(size: $0, in: txn) })  // below the kept prefix: from the leaves
+        }
+        #expect(fromLeaves[2] == r1 && fromLeaves[4] == r2)
+        #expect(fromPrefix == fromLeaves)
+        #expect(try ledger.checkpoint().text.contains("\(n2)\n"))
+    }
+}
