@@ -197,6 +197,9 @@ public enum BundleVerifier {
         let decoder = EventDecoder(mode: .stored)
         guard try csv.next().map({ $0 + [0x0D, 0x0A] }) == CSVRow.header else { throw Failure(problem: "events.csv does not start with the header row") }
         var accumulator = MerkleRootAccumulator()
+        // A bundle of the whole tree (seqs 1 to the checkpoint's size) needs no proof: its events'
+        // own root is the checkpoint's, so their leaf hashes are not kept (memory stays flat).
+        let wholeTree = contiguous && fromSeq == 1 && toSeq == treeSize
         var leaves: [(index: Int, hash: MerkleHash)] = []
         var previousHash = chainBefore
         var previousSeq: UInt64?, firstLineSeq: UInt64?
@@ -292,8 +295,9 @@ public enum BundleVerifier {
             previousSeq = seq
             previousVersion = version
             if firstLineSeq == nil { firstLineSeq = seq }
-            accumulator.append(leaf: record)
-            leaves.append((Int(seq) - 1, MerkleTree.leafHash(record)))
+            let leaf = MerkleTree.leafHash(record)
+            accumulator.append(leafHash: leaf)
+            if !wholeTree { leaves.append((Int(seq) - 1, leaf)) }
             checked += 1
         }
         if pendingPersonal != nil { throw Failure(problem: "personal.jsonl has lines for no event of the bundle") }
@@ -348,6 +352,9 @@ public enum BundleVerifier {
         if treeSize == 0 {
             guard nodes.isEmpty, checked == 0 else { throw Failure(problem: "proof.json: an empty tree has no nodes") }
             rebuilt = MerkleTree.emptyRoot
+        } else if wholeTree {
+            guard nodes.isEmpty else { throw Failure(problem: "proof.json: a bundle of the whole tree (seqs 1 to \(treeSize)) has no proof nodes") }
+            rebuilt = accumulator.root
         } else {
             do { rebuilt = try MerkleTree.rootFromMultiLeafProof(treeSize: Int(treeSize), leaves: leaves, nodes: nodes) } catch {
                 throw Failure(problem: "proof.json: the events and nodes do not rebuild a tree of \(treeSize): \(error)")

@@ -378,6 +378,12 @@ import Testing
             try w.write(Bundle.proofFile, Array(String(decoding: try w.read(Bundle.proofFile), as: UTF8.self).replacingOccurrences(of: "[", with: "[\"" + String(repeating: "a", count: 64) + "\",").utf8))
             try w.reseal()
         }
+        lie("a proof node added to a bundle of the whole tree (which needs none)") { w in
+            let text = String(decoding: try w.read(Bundle.proofFile), as: UTF8.self)
+            #expect(text.contains("[]"), "the full bundle is of the whole tree: no proof nodes")
+            try w.write(Bundle.proofFile, Array(text.replacingOccurrences(of: "[]", with: "[\"" + String(repeating: "a", count: 64) + "\"]").utf8))
+            try w.reseal()
+        }
         lie("a proof node removed", "mid") { w in
             let text = String(decoding: try w.read(Bundle.proofFile), as: UTF8.self)
             try w.write(Bundle.proofFile, Array(text.replacingOccurrences(of: #"\[\"[0-9a-f]{64}\",?"#, with: "[", options: .regularExpression).utf8)); try w.reseal()
