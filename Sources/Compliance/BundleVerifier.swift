@@ -194,7 +194,6 @@ public enum BundleVerifier {
         }
 
         // 4. Every line of events.jsonl, with its personal.jsonl line and its events.csv row.
-        let decoder = EventDecoder(mode: .stored)
         guard try csv.next().map({ $0 + [0x0D, 0x0A] }) == CSVRow.header else { throw Failure(problem: "events.csv does not start with the header row") }
         var accumulator = MerkleRootAccumulator()
         // A bundle of the whole tree (seqs 1 to the checkpoint's size) needs no proof: its events'
@@ -206,36 +205,27 @@ public enum BundleVerifier {
         var previousVersion: UInt64?
         var lineNumber = 0
         var pendingPersonal = try personal.next()
-        while let line = try lines.next() {
+        // The checks of a line on its own (its form, its event, its hash) run on every core, a
+        // chunk of lines at a time; the checks that follow the lines' order run here, line by
+        // line, so the first bad line is still the one named.
+        var chunk: [[UInt8]] = []
+        var alone: [Result<LineAlone, Failure>] = []
+        var next = 0
+        while true {
+            if next == alone.count {
+                chunk.removeAll(keepingCapacity: true)
+                var bytes = 0  // a chunk is bounded by bytes too: a line may be megabytes
+                while chunk.count < 4096, bytes < 32 << 20, let l = try lines.next() { chunk.append(l); bytes += l.count }
+                if chunk.isEmpty { break }
+                alone = BundleVerifier.checkAlone(chunk, firstLine: lineNumber + 1, guardFormulas: guardFormulas)
+                next = 0
+            }
+            let checkedAlone = try alone[next].get()
+            next += 1
             lineNumber += 1
             func bad(_ why: String, _ seq: UInt64? = nil) -> Failure { Failure(problem: "line \(lineNumber): \(why)", line: lineNumber, seq: seq) }
-            // The fields after the event are parsed on their own (the event is decoded strictly
-            // below), and the whole line is then required to be exactly what they render to.
-            guard line.starts(with: Array(#"{"event":"#.utf8)), let marker = line.lastRange(of: Array(#","hash":""#.utf8)),
-                  case .object(let object)? = try? CanonicalJSON.parse([0x7B] + line[(marker.lowerBound + 1)...]),
-                  object.count == Bundle.lineKeys.count - 1,  // and each is read below; the line is then rendered again and compared
-                  let hashHex = object["hash"]?.stringValue, let hash = Hex.decode(hashHex),
-                  let idText = object["id"]?.stringValue, let id = EventID(idText),
-                  let prevHex = object["prevHash"]?.stringValue, let prev = Hex.decode(prevHex),
-                  let micros = object["recordedAtMicros"]?.integerValue,
-                  let seqValue = object["seq"]?.integerValue, seqValue >= 0, let stream = object["stream"]?.stringValue,
-                  let versionValue = object["version"]?.integerValue, versionValue >= 0 else {
-                throw bad("not a bundle line")
-            }
-            let seq = UInt64(seqValue), version = UInt64(versionValue)
-            let payload = Array(line[9..<marker.lowerBound])
-            guard let event = try? decoder.decode(payload), EventEncoder.encode(event) == payload else {
-                throw bad("the event is not in canonical stored form", seq)
-            }
-            guard event.id == id, idText == event.id.description, event.stream == stream else { throw bad("id or stream differs from the event's", seq) }
-            guard Bundle.line(payload: payload, hash: hash, id: idText, prevHash: prev, recordedAtMicros: micros, seq: seq, stream: stream,
-                              version: version) == line else {
-                throw bad("not in canonical form", seq)
-            }
-            let record = RecordLayout.encode(seq: seq, recordedAt: micros, version: version,
-                                             id: id.bytes.withUnsafeBytes { RecordID(bytes: $0) }, stream: Array(stream.utf8), payload: payload)
-            var chain = SHA256(); chain.update(data: prev); chain.update(data: record)
-            guard Array(chain.finalize()) == hash else { throw bad("(seq \(seq)) hash does not match its record", seq) }
+            let (event, seq, version, prev, hash, stream, micros) = (checkedAlone.event, checkedAlone.seq, checkedAlone.version,
+                                                                     checkedAlone.prev, checkedAlone.hash, checkedAlone.stream, checkedAlone.micros)
             if seq == 1, prev != [UInt8](repeating: 0, count: 32) { throw bad("seq 1's prevHash is not 32 zero bytes", seq) }
             // Place in the range and order.
             guard seq >= fromSeq, seq <= toSeq else { throw bad("seq \(seq) is outside the manifest's range \(fromSeq)..\(toSeq)", seq) }
@@ -287,17 +277,17 @@ public enum BundleVerifier {
                 }
                 shown = shown.replacingPersonalData(customer: { strings["customer"] ?? $0 }, text: { path, old in strings[path] ?? old })
             }
-            guard let row = try csv.next(), row + [0x0D, 0x0A] == CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash,
-                                                                               guardFormulas: guardFormulas) else {
+            let expectedRow = fields.isEmpty ? checkedAlone.row
+                : CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash, guardFormulas: guardFormulas)
+            guard let row = try csv.next(), row + [0x0D, 0x0A] == expectedRow else {
                 throw bad("events.csv's row for seq \(seq) is not the event's", seq)
             }
             previousHash = hash
             previousSeq = seq
             previousVersion = version
             if firstLineSeq == nil { firstLineSeq = seq }
-            let leaf = MerkleTree.leafHash(record)
-            accumulator.append(leafHash: leaf)
-            if !wholeTree { leaves.append((Int(seq) - 1, leaf)) }
+            accumulator.append(leafHash: checkedAlone.leaf)
+            if !wholeTree { leaves.append((Int(seq) - 1, checkedAlone.leaf)) }
             checked += 1
         }
         if pendingPersonal != nil { throw Failure(problem: "personal.jsonl has lines for no event of the bundle") }
@@ -363,6 +353,81 @@ public enum BundleVerifier {
         guard rebuilt == checkpoint.rootHash else {
             throw Failure(problem: "proof.json: the events and nodes rebuild root \(rebuilt.hex), not the checkpoint's \(checkpoint.rootHash.hex): the events are not the log's")
         }
+    }
+}
+
+/// What the checks of one `events.jsonl` line on its own found (``BundleVerifier/checkAlone``).
+struct LineAlone {
+    var event: Event
+    var seq: UInt64, version: UInt64, micros: Int64
+    var prev: [UInt8], hash: [UInt8], stream: String
+    var leaf: MerkleHash
+    /// Its `events.csv` row, for an event with no personal field (the row needs nothing else).
+    var row: [UInt8]
+}
+
+extension BundleVerifier {
+    /// Checks each line of `lines` on its own, on two threads (order kept): it is a bundle line
+    /// in canonical form, its event is in canonical stored form and agrees with the line, and its
+    /// hash is that of its record after `prevHash`. Also renders the CSV row of an event without
+    /// personal fields and hashes the Merkle leaf.
+    static func checkAlone(_ lines: [[UInt8]], firstLine: Int, guardFormulas: Bool) -> [Result<LineAlone, Failure>] {
+        let parts = lines.count >= 256 ? 2 : 1
+        final class Slots: @unchecked Sendable {
+            var results: [[Result<LineAlone, Failure>]]
+            init(_ n: Int) { results = Array(repeating: [], count: n) }
+        }
+        let slots = Slots(parts)
+        slots.results.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let range = (lines.count * part / parts)..<(lines.count * (part + 1) / parts)
+                let decoder = EventDecoder(mode: .stored)
+                base[part] = range.map { i in
+                    Result { () throws(Failure) in try checkAlone(lines[i], number: firstLine + i, decoder: decoder, guardFormulas: guardFormulas) }
+                }
+            }
+        }
+        return slots.results.flatMap { $0 }
+    }
+
+    private static func checkAlone(_ line: [UInt8], number: Int, decoder: EventDecoder, guardFormulas: Bool) throws(Failure) -> LineAlone {
+        func bad(_ why: String, _ seq: UInt64? = nil) -> Failure { Failure(problem: "line \(number): \(why)", line: number, seq: seq) }
+        // The fields after the event are parsed on their own (the event is decoded strictly
+        // below), and the whole line is then required to be exactly what they render to.
+        guard line.starts(with: Array(#"{"event":"#.utf8)), let marker = line.lastRange(of: Array(#","hash":""#.utf8)),
+              case .object(let object)? = try? CanonicalJSON.parse([0x7B] + line[(marker.lowerBound + 1)...]),
+              object.count == Bundle.lineKeys.count - 1,  // and each is read below; the line is then rendered again and compared
+              let hashHex = object["hash"]?.stringValue, let hash = Hex.decode(hashHex),
+              let idText = object["id"]?.stringValue, let id = EventID(idText),
+              let prevHex = object["prevHash"]?.stringValue, let prev = Hex.decode(prevHex),
+              let micros = object["recordedAtMicros"]?.integerValue,
+              let seqValue = object["seq"]?.integerValue, seqValue >= 0, let stream = object["stream"]?.stringValue,
+              let versionValue = object["version"]?.integerValue, versionValue >= 0 else {
+            throw bad("not a bundle line")
+        }
+        let seq = UInt64(seqValue), version = UInt64(versionValue)
+        let payload = Array(line[9..<marker.lowerBound])
+        guard let event = try? decoder.decode(payload), EventEncoder.encode(event) == payload else {
+            throw bad("the event is not in canonical stored form", seq)
+        }
+        guard event.id == id, idText == event.id.description, event.stream == stream else { throw bad("id or stream differs from the event's", seq) }
+        guard Bundle.line(payload: payload, hash: hash, id: idText, prevHash: prev, recordedAtMicros: micros, seq: seq, stream: stream,
+                          version: version) == line else {
+            throw bad("not in canonical form", seq)
+        }
+        let record = RecordLayout.encode(seq: seq, recordedAt: micros, version: version,
+                                         id: id.bytes.withUnsafeBytes { RecordID(bytes: $0) }, stream: Array(stream.utf8), payload: payload)
+        var chain = SHA256(); chain.update(data: prev); chain.update(data: record)
+        guard Array(chain.finalize()) == hash else { throw bad("(seq \(seq)) hash does not match its record", seq) }
+        var row: [UInt8] = []
+        if Bundle.personalPaths(event).isEmpty {
+            var shown = event
+            shown.sealed = nil
+            row = CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash, guardFormulas: guardFormulas)
+        }
+        return LineAlone(event: event, seq: seq, version: version, micros: micros, prev: prev, hash: hash, stream: stream,
+                         leaf: MerkleTree.leafHash(record), row: row)
     }
 }
 

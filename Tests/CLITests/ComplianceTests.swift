@@ -45,6 +45,43 @@ struct ComplianceCLITests {
         #expect(try CLI.run(["--ledger", dir.ledger, "export", "--out", out, "--operator", "dir-1", "--purpose", "audit"]).status == 1)
     }
 
+    /// `verify --bundle` checks lines on their own on two threads, 4,096 lines a chunk: a bundle
+    /// of several chunks verifies, and a changed line is named exactly, wherever it falls (the
+    /// first chunk's second half, a later chunk), with the first of two changed lines named.
+    @Test("verify --bundle across chunks and threads: a sound bundle of ~5,000 events verifies; the first changed line is the one named")
+    func bundleVerificationAcrossChunks() throws {
+        let dir = try TemporaryDirectory()
+        #expect(try CLI.run(["--ledger", dir.ledger, "demo", "--calls", "1200"]).status == 0)
+        let out = dir.url.appendingPathComponent("bundle").path
+        #expect(try CLI.run(["--ledger", dir.ledger, "export", "--out", out, "--operator", "system", "--purpose", "test", "--pseudonymize"]).status != 0)
+        let export = try CLI.run(["--ledger", dir.ledger, "export", "--out", out, "--operator", "mgr-001", "--purpose", "test", "--pseudonymize"])
+        #expect(export.status == 0, "\(export.stderr)")
+        let events = out + "/events.jsonl"
+        let original = try String(contentsOfFile: events, encoding: .utf8)
+        var lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count > 4_500, "\(lines.count) lines: the test needs more than one chunk")
+        func verdict() throws -> [String: Any] {
+            let r = try CLI.run(["verify", "--bundle", out, "--ledger", dir.ledger, "--json"])
+            return try JSONCheck.object(try r.json())
+        }
+        #expect(try verdict()["ok"] as? Bool == true)
+        func damaged(_ numbers: [Int]) throws -> Int? {
+            var copy = lines
+            for n in numbers { copy[n - 1] = copy[n - 1].replacingOccurrences(of: "\"version\":", with: "\"version\": ") }
+            try copy.joined(separator: "\n").write(toFile: events, atomically: true, encoding: .utf8)
+            defer { try? original.write(toFile: events, atomically: true, encoding: .utf8) }
+            let v = try verdict()
+            #expect(v["ok"] as? Bool == false)
+            return v["firstBadLine"] as? Int
+        }
+        #expect(try damaged([3_000]) == 3_000)         // the first chunk, the second thread's half
+        #expect(try damaged([4_500]) == 4_500)         // the second chunk
+        #expect(try damaged([4_200, 1_500]) == 1_500)  // two: the first is named
+        #expect(try damaged([4_097, 4_096]) == 4_096)  // either side of the chunks' boundary
+        lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(try verdict()["ok"] as? Bool == true)
+    }
+
     /// Foundation's path methods trap on a one-character relative path on Linux (found by an
     /// export to `--out B`, which died with SIGILL): short names work like any other.
     @Test("export --out B and init --signing-key k (one-character relative names) work")
