@@ -372,23 +372,12 @@ extension BundleVerifier {
     /// hash is that of its record after `prevHash`. Also renders the CSV row of an event without
     /// personal fields and hashes the Merkle leaf.
     static func checkAlone(_ lines: [[UInt8]], firstLine: Int, guardFormulas: Bool) -> [Result<LineAlone, Failure>] {
-        let parts = lines.count >= 256 ? 2 : 1
-        final class Slots: @unchecked Sendable {
-            var results: [[Result<LineAlone, Failure>]]
-            init(_ n: Int) { results = Array(repeating: [], count: n) }
-        }
-        let slots = Slots(parts)
-        slots.results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let base = buffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let range = (lines.count * part / parts)..<(lines.count * (part + 1) / parts)
-                let decoder = EventDecoder(mode: .stored)
-                base[part] = range.map { i in
-                    Result { () throws(Failure) in try checkAlone(lines[i], number: firstLine + i, decoder: decoder, guardFormulas: guardFormulas) }
-                }
+        Parallel.map(lines.count, parts: lines.count >= 256 ? 2 : 1) { range in
+            let decoder = EventDecoder(mode: .stored)
+            return range.map { i in
+                Result { () throws(Failure) in try checkAlone(lines[i], number: firstLine + i, decoder: decoder, guardFormulas: guardFormulas) }
             }
         }
-        return slots.results.flatMap { $0 }
     }
 
     private static func checkAlone(_ line: [UInt8], number: Int, decoder: EventDecoder, guardFormulas: Bool) throws(Failure) -> LineAlone {

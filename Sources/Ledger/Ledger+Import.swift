@@ -244,19 +244,7 @@ final class Importer {
     static func prepareInParallel(_ events: [Event], vault: PersonalDataVault) -> [Ledger.Prepared] {
         // Two parts on two threads, unless an address-space limit leaves little room for a thread's stack.
         let parts = events.count >= 1024 && (AddressSpace.headroom.map { $0 > 256 << 20 } ?? true) ? 2 : 1
-        final class Slots: @unchecked Sendable {
-            var results: [[Ledger.Prepared]]
-            init(_ n: Int) { results = Array(repeating: [], count: n) }
-        }
-        let slots = Slots(parts)
-        slots.results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let base = buffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let range = (events.count * part / parts)..<(events.count * (part + 1) / parts)
-                base[part] = events[range].map { Ledger.prepare($0, vault: vault) }
-            }
-        }
-        return slots.results.flatMap { $0 }
+        return Parallel.map(events.count, parts: parts) { range in events[range].map { Ledger.prepare($0, vault: vault) } }
     }
 
     /// Waits for the batch in flight and records its outcomes.

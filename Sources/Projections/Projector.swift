@@ -175,20 +175,11 @@ public final class Projector: @unchecked Sendable {
     /// Decodes stored payloads on two threads (order kept).
     static func decodeInParallel(_ payloads: [[UInt8]]) throws -> [Event] {
         let parts = payloads.count >= 512 ? 2 : 1
-        final class Slots: @unchecked Sendable {
-            var results: [Result<[Event], any Error>]
-            init(_ n: Int) { results = Array(repeating: .success([]), count: n) }
+        let decoded = Parallel.map(payloads.count, parts: parts) { range -> [Result<[Event], any Error>] in
+            let decoder = EventDecoder(mode: .stored)
+            return [Result { try payloads[range].map { try decoder.decode($0) } }]
         }
-        let slots = Slots(parts)
-        slots.results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let base = buffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let range = (payloads.count * part / parts)..<(payloads.count * (part + 1) / parts)
-                let decoder = EventDecoder(mode: .stored)
-                base[part] = Result { try payloads[range].map { try decoder.decode($0) } }
-            }
-        }
-        return try slots.results.flatMap { try $0.get() }
+        return try decoded.flatMap { try $0.get() }
     }
 
     private func loadStaff(_ g: Generation, _ txn: ReadTransaction) throws -> [String: StaffRecord] {
