@@ -202,7 +202,33 @@ class Browser:
     def url(self):
         return self.js("location.href")
 
+    # What docs/WEB.md promises of every page ("accessible and plain"), checked on each page
+    # before its screenshot: one h1 and a main; every control labelled (a <label>, or
+    # aria-label/aria-labelledby); every button named; no positive tabindex (keyboard order is
+    # the document's); at the browser's 1280 px the page itself never scrolls sideways (a wide
+    # table scrolls inside its own box).
+    AUDIT = """(() => {
+        const bad = [];
+        if (document.querySelectorAll('h1').length !== 1) bad.push('not exactly one h1');
+        if (!document.querySelector('main')) bad.push('no main');
+        for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+            if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+                bad.push('unlabelled ' + el.tagName.toLowerCase() + ' ' + (el.name || el.id));
+        }
+        for (const el of document.querySelectorAll('button')) {
+            if (!el.textContent.trim() && !el.getAttribute('aria-label')) bad.push('a button without a name');
+        }
+        for (const el of document.querySelectorAll('[tabindex]')) {
+            if (parseInt(el.getAttribute('tabindex'), 10) > 0) bad.push('positive tabindex');
+        }
+        if (document.documentElement.scrollWidth > window.innerWidth + 1)
+            bad.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
+        return bad.join('; ');
+    })()"""
+
     def screenshot(self, name):
+        problems = self.js(self.AUDIT)
+        check(problems == "", f"{name}: accessible and plain" + (f" ({problems})" if problems else ""))
         data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
         with open(os.path.join(self.artifacts, name + ".png"), "wb") as f:
             f.write(base64.b64decode(data))
