@@ -1,21 +1,6 @@
 import Foundation
 import Testing
 
-/// Runs a tool (tar, openssl, curl, python3) and returns its status and output.
-func runTool(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = arguments
-    if let directory { p.currentDirectoryURL = directory }
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    return (p.terminationStatus, output)
-}
-
 @Suite("ledger serve: export over HTTP", .serialized)
 struct ServiceExportTests {
     /// The last event of a ledger, as `ledger tail` prints it, without its id and times.

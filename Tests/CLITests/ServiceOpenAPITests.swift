@@ -21,18 +21,10 @@ struct ServiceOpenAPITests {
         defer { server.stop() }
         let tokens = fx.dir.url.appendingPathComponent("tokens.json").path
         try JSONSerialization.data(withJSONObject: fx.tokens).write(to: URL(fileURLWithPath: tokens))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", CLI.packageRoot.appendingPathComponent("tools/check_openapi.py").path,
-                       "--spec", CLI.packageRoot.appendingPathComponent("docs/openapi.yaml").path,
-                       "--url", "http://127.0.0.1:\(server.port)", "--tokens", tokens]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(output)")
+        let (status, output) = try runTool(["python3", CLI.packageRoot.appendingPathComponent("tools/check_openapi.py").path,
+                                            "--spec", CLI.packageRoot.appendingPathComponent("docs/openapi.yaml").path,
+                                            "--url", "http://127.0.0.1:\(server.port)", "--tokens", tokens])
+        #expect(status == 0, "\(output)")
         #expect(output.contains("checks passed over 18 operations"), "\(output)")
     }
 }
@@ -72,19 +64,9 @@ struct ServicePythonClientTests {
             assert e.status == 404 and e.kind == "notFound"
         print("ok")
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, CLI.packageRoot.appendingPathComponent("tools").path, "http://127.0.0.1:\(server.port)",
-                       try #require(fx.tokens["writer"]), try #require(fx.tokens["auditor"])]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        p.standardError = output
-        try p.run()
-        input.fileHandleForWriting.write(Data((Fixture.opened + Fixture.transferAndCallback).joined(separator: "\n").utf8))
-        try input.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && text.contains("ok"), "\(text)")
+        let (status, text) = try runTool(["python3", "-c", script, CLI.packageRoot.appendingPathComponent("tools").path,
+                                          "http://127.0.0.1:\(server.port)", try #require(fx.tokens["writer"]), try #require(fx.tokens["auditor"])],
+                                         stdin: (Fixture.opened + Fixture.transferAndCallback).joined(separator: "\n"))
+        #expect(status == 0 && text.contains("ok"), "\(text)")
     }
 }

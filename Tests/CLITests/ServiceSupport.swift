@@ -254,3 +254,28 @@ struct ServiceFixture {
         try ServerProcess(ledger: dir.ledger, extra: extra, logDirectory: dir.url, environment: environment)
     }
 }
+
+/// Runs a tool (tar, openssl, curl, python3, schemathesis, a Go checker) and returns its status
+/// and output (standard output and error together). `executable` defaults to `/usr/bin/env`,
+/// which finds the first argument on the PATH; `environment` is added to the test's own;
+/// `stdin` is written to its standard input, then closed.
+func runTool(_ arguments: [String], executable: String = "/usr/bin/env", in directory: URL? = nil,
+             environment: [String: String] = [:], stdin: String? = nil) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    if let directory { p.currentDirectoryURL = directory }
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    let input = Pipe(), pipe = Pipe()
+    if stdin != nil { p.standardInput = input }
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    if let stdin {
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+    }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, output)
+}

@@ -17,17 +17,7 @@ enum TilesChecker {
     }()
 
     static func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let bin = try #require(binary, "tools/tiles-check did not build")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runTool(args, executable: try #require(binary, "tools/tiles-check did not build"))
     }
 }
 
