@@ -61,7 +61,6 @@ public final class LiveFigures: @unchecked Sendable {
     /// Answers already computed at `seq`.
     private var reports: [String: Report] = [:]
     private var lists: [String: [Finding]] = [:]
-    private var tree = MerkleRootAccumulator()
     private var signed: Ledger.SignedCheckpoint?
 
     static let kinds = Finding.Kind.allCases
@@ -176,27 +175,18 @@ public final class LiveFigures: @unchecked Sendable {
         return (list, seq)
     }
 
-    /// The checkpoint of the whole log at its head, as ``Ledger/checkpoint(progress:)`` makes it;
-    /// the Merkle root is extended with the leaves appended since the last one, not recomputed.
+    /// The checkpoint of the whole log at its head (``Ledger/checkpoint(progress:)``, whose Merkle
+    /// root extends the longest prefix rooted before), signed again only when the log has grown.
     public func checkpoint() throws -> Ledger.SignedCheckpoint {
-        lock.lock(); defer { lock.unlock() }
-        let log = ledger.log
-        let size = try log.environment.read { txn -> UInt64 in
-            let n = try log.head(in: txn).seq
-            if UInt64(tree.size) > n { tree = MerkleRootAccumulator() }
-            if UInt64(tree.size) < n {
-                var next = tree
-                try log.scanHashes(from: UInt64(next.size) + 1, through: n, in: txn) { _, _, leaf in
-                    next.append(leafHash: MerkleHash(bytes: leaf)!)
-                }
-                guard UInt64(next.size) == n else { throw LogError.corrupt(seq: UInt64(next.size + 1), "missing leaf hash") }
-                tree = next
-            }
-            return n
-        }
-        if let signed, signed.checkpoint.treeSize == Int(size) { return signed }
-        let made = try ledger.signCheckpoint(size: Int(size), root: tree.root)
-        signed = made
+        let size = try ledger.log.head().seq
+        lock.lock()
+        let last = signed
+        lock.unlock()
+        if let last, last.checkpoint.treeSize == Int(size) { return last }
+        let made = try ledger.checkpoint()
+        lock.lock()
+        if (signed?.checkpoint.treeSize ?? -1) < made.checkpoint.treeSize { signed = made }
+        lock.unlock()
         return made
     }
 
