@@ -23,18 +23,22 @@ public final class CommitSignal: @unchecked Sendable {
     }
 
     /// Returns once a commit after `seen` (a value of ``commits``) has happened, or after `timeout`,
-    /// or at once when one already has.
+    /// or when the task is cancelled, or at once when one of these already has.
     public func wait(after seen: UInt64, timeout: Duration) async {
         let id: Int = lock.withLock { nextWaiter += 1; return nextWaiter }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if count != seen { lock.unlock(); continuation.resume(); return }
-            waiting[id] = continuation
-            lock.unlock()
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
-                self?.expire(id)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                lock.lock()
+                if count != seen || Task.isCancelled { lock.unlock(); continuation.resume(); return }
+                waiting[id] = continuation
+                lock.unlock()
+                Task { [weak self] in
+                    try? await Task.sleep(for: timeout)
+                    self?.expire(id)
+                }
             }
+        } onCancel: {
+            expire(id)
         }
     }
 

@@ -7,8 +7,9 @@ import LMDB
 /// for try await event in log.subscribe(after: checkpoint) { handle(event) }
 /// ```
 /// It reads in chunks (so catching up a long history uses bounded memory),
-/// and when caught up polls the head every `pollInterval`. It ends when the
-/// consuming task is cancelled.
+/// and when caught up waits for this process's next commit (``CommitSignal``),
+/// looking at the head at least every `pollInterval` for other processes'
+/// commits. It ends when the consuming task is cancelled.
 public struct Subscription: AsyncSequence, Sendable {
     public typealias Element = RecordedEvent
     let log: EventLog
@@ -32,11 +33,10 @@ public struct Subscription: AsyncSequence, Sendable {
                     return buffer[index]
                 }
                 if Task.isCancelled { return nil }
+                let seen = log.commitSignal.commits
                 buffer = try log.events(from: position + 1, limit: chunk)
                 index = 0
-                if buffer.isEmpty {
-                    do { try await Task.sleep(for: pollInterval) } catch { return nil }
-                }
+                if buffer.isEmpty { await log.commitSignal.wait(after: seen, timeout: pollInterval) }
             }
         }
     }
