@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "EscalationDomainTests", dependencies: ["EscalationDomain"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "EscalationDomain"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Simulation"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventLog", "Privacy", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "CLITests", dependencies: []),
         .testTarget(name: "LedgerServiceTests", dependencies: ["LedgerService"]),

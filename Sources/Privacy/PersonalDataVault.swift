@@ -54,6 +54,9 @@ public final class PersonalDataVault: @unchecked Sendable {
         private let salt: HMAC<SHA256>
         private let wraps: [SymmetricKey]
         private let lookups: [HMAC<SHA256>]
+        /// For each shard, a generation since which its key is unchanged (at most the one it
+        /// was last replaced in): work done under an older generation for that shard still holds.
+        let unchangedSince: [UInt64]
 
         init(generation: UInt64, file: [UInt8], previous: Keys? = nil, rotated: Set<Int> = []) {
             precondition(file.count == KeyEncryptionKeys.fileSize)
@@ -66,12 +69,13 @@ public final class PersonalDataVault: @unchecked Sendable {
                 return (k, HMAC<SHA256>(key: l))
             }
             if let previous {
-                var w = previous.wraps, l = previous.lookups
-                for s in rotated { (w[s], l[s]) = derive(s) }
-                wraps = w; lookups = l
+                var w = previous.wraps, l = previous.lookups, u = previous.unchangedSince
+                for s in rotated { (w[s], l[s]) = derive(s); u[s] = generation }
+                wraps = w; lookups = l; unchangedSince = u
             } else {
                 let all = (0..<KeyEncryptionKeys.shardCount).map(derive)
                 wraps = all.map(\.0); lookups = all.map(\.1)
+                unchangedSince = Array(repeating: generation, count: KeyEncryptionKeys.shardCount)
             }
         }
 
@@ -92,6 +96,11 @@ public final class PersonalDataVault: @unchecked Sendable {
 
         /// The record-sealing key of `shard`.
         func wrap(_ shard: Int) -> SymmetricKey { wraps[shard] }
+
+        /// Whether work done under `generation` with `shard`'s key still holds under these keys.
+        func holds(_ shard: Int, since generation: UInt64) -> Bool {
+            generation <= self.generation && unchangedSince[shard] <= generation
+        }
 
         /// The look-up entry's key for a real id: its shard (u16) ‖ its HMAC under the shard's look-up key.
         func lookupKey(_ id: String) -> [UInt8] {
@@ -114,6 +123,9 @@ public final class PersonalDataVault: @unchecked Sendable {
     private var cacheGeneration: UInt64 = 0
     /// Set in a write transaction by erasures: the shards to rotate before it commits.
     private var rotationNeeded: Set<Int> = []
+    /// Set in a write transaction by erasures: pseudonyms the cache must neither give nor take
+    /// until it commits (a reader whose snapshot predates the commit still finds their record).
+    private var erasedInTransaction: Set<String> = []
     /// During a rotating commit: the generation to destroy once committed, and the new one.
     private var rotation: (old: UInt64, new: UInt64)?
 
@@ -179,8 +191,11 @@ public final class PersonalDataVault: @unchecked Sendable {
     public func customer(pseudonym: String, in txn: ReadTransaction) throws -> CustomerRecord? {
         let k = try keys(txn)
         lock.lock()
-        if cacheGeneration != k.generation { cache.removeAll(keepingCapacity: true); cacheGeneration = k.generation }
-        let cached = cache[pseudonym]
+        // The cache holds the newest generation seen; a reader of an older snapshot neither
+        // uses it nor fills it (what it reads may have been erased since).
+        if k.generation > cacheGeneration { cache.removeAll(keepingCapacity: true); cacheGeneration = k.generation }
+        let cacheable = cacheGeneration == k.generation && !erasedInTransaction.contains(pseudonym)
+        let cached = cacheable ? cache[pseudonym] : nil
         lock.unlock()
         if let cached { return cached }
         let p = Array(pseudonym.utf8)
@@ -188,7 +203,7 @@ public final class PersonalDataVault: @unchecked Sendable {
         let record = try Self.openRecord(pseudonym: p, sealed: sealed, k)
         lock.lock()
         if cache.count >= 100_000 { cache.removeAll(keepingCapacity: true) }
-        if cacheGeneration == k.generation { cache[pseudonym] = record }
+        if cacheGeneration == k.generation && !erasedInTransaction.contains(pseudonym) { cache[pseudonym] = record }
         lock.unlock()
         return record
     }
@@ -198,18 +213,57 @@ public final class PersonalDataVault: @unchecked Sendable {
     public func isLive(pseudonym: String, in txn: ReadTransaction) throws -> Bool {
         let k = try keys(txn)
         lock.lock()
-        let cached = cacheGeneration == k.generation && cache[pseudonym] != nil
+        let cached = cacheGeneration == k.generation && !erasedInTransaction.contains(pseudonym) && cache[pseudonym] != nil
         lock.unlock()
         if cached { return true }
         return try Array(pseudonym.utf8).withUnsafeBytes { try txn.get(customers, key: $0) } != nil
     }
 
     /// The pseudonym of the live customer with this real id, or nil (never seen, or erased).
-    public func pseudonym(forCustomer id: String, in txn: ReadTransaction) throws -> String? {
-        try keys(txn).lookupKey(id).withUnsafeBytes { k in
+    /// `early` is the id's look-up key computed before the transaction (``Early``): used when
+    /// its generation is still the current one, else computed again.
+    public func pseudonym(forCustomer id: String, in txn: ReadTransaction, early: Early.LookUp? = nil) throws -> String? {
+        let k = try keys(txn)
+        let key = early.flatMap { $0.holds(under: k) ? $0.key : nil } ?? k.lookupKey(id)
+        return try key.withUnsafeBytes { k in
             try txn.get(lookup, key: k).map { String(decoding: $0, as: UTF8.self) }
         }
     }
+
+    /// The work of a customer's look-up entry and record done before the append transaction,
+    /// off the writer thread (on every core, for a batch): both depend on a shard's key, so
+    /// each carries the generation it was made under, and the transaction uses it only if that
+    /// shard's key is unchanged since (an erasure committed meanwhile rotated one or two shards;
+    /// one in the same transaction rotates only at its end, and re-seals what this wrote). Made
+    /// with ``early()``.
+    public struct Early: @unchecked Sendable {
+        let keys: Keys
+
+        /// A real id's look-up key (its shard and HMAC), under one generation.
+        public struct LookUp: Sendable {
+            let generation: UInt64
+            let key: [UInt8]
+            /// The id's look-up shard (the entry's first two bytes).
+            var shard: Int { Int(key[0]) << 8 | Int(key[1]) }
+            func holds(under keys: Keys) -> Bool { keys.holds(shard, since: generation) }
+        }
+
+        /// A new customer's record sealed under its shard's key, and their look-up key.
+        public struct Record: Sendable {
+            let generation: UInt64
+            let sealed: [UInt8]
+            public let lookUp: LookUp
+        }
+
+        public func lookUp(_ id: String) -> LookUp { LookUp(generation: keys.generation, key: keys.lookupKey(id)) }
+
+        public func record(_ record: CustomerRecord, lookUp: LookUp) throws -> Record {
+            Record(generation: keys.generation, sealed: try PersonalDataVault.sealRecord(record, keys), lookUp: lookUp)
+        }
+    }
+
+    /// The current generation's keys, for work done before a transaction (``Early``).
+    public func early() throws -> Early { Early(keys: try environment.read { try keys($0) }) }
 
     /// The pseudonym of the customer whose call opened `ticket`.
     public func customerOfTicket(_ ticket: String, in txn: ReadTransaction) throws -> String? {
@@ -227,10 +281,17 @@ public final class PersonalDataVault: @unchecked Sendable {
         return CustomerRecord(pseudonym: "cus_" + Self.hex(bytes), key: SymmetricKey(data: RandomPool.shared.take(32)), id: id)
     }
 
-    /// Writes `record` and its look-up entry.
-    public func store(_ record: CustomerRecord, in txn: WriteTransaction) throws {
+    /// Writes `record` and its look-up entry; `early`, made for this record before the
+    /// transaction, when its generation is still the current one.
+    public func store(_ record: CustomerRecord, in txn: WriteTransaction, early: Early.Record? = nil) throws {
         let k = try keys(txn)
-        try put(record, k, in: txn)
+        if let early, early.lookUp.holds(under: k),
+           k.holds(Keys.shard(ofPseudonym: Array(record.pseudonym.utf8)), since: early.generation) {
+            try txn.put(customers, key: Array(record.pseudonym.utf8), value: early.sealed)
+            try txn.put(lookup, key: early.lookUp.key, value: Array(record.pseudonym.utf8))
+        } else {
+            try put(record, k, in: txn)
+        }
         lock.lock()
         if cacheGeneration == k.generation { cache[record.pseudonym] = record }
         lock.unlock()
@@ -242,11 +303,16 @@ public final class PersonalDataVault: @unchecked Sendable {
     }
 
     private func putRecord(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
+        try txn.put(customers, key: Array(record.pseudonym.utf8), value: Self.sealRecord(record, keys))
+    }
+
+    /// A record's value in `privacy.customers`: key ‖ real id sealed under its shard's key, with a fresh nonce.
+    static func sealRecord(_ record: CustomerRecord, _ keys: Keys) throws -> [UInt8] {
         let plain = record.key.withUnsafeBytes { Array($0) } + Array(record.id.utf8)
         let p = Array(record.pseudonym.utf8)
         let box = try AES.GCM.seal(plain, using: keys.wrap(Keys.shard(ofPseudonym: p)),
                                    nonce: try AES.GCM.Nonce(data: RandomPool.shared.take(12)), authenticating: p)
-        try txn.put(customers, key: p, value: Array(box.combined!))
+        return Array(box.combined!)
     }
 
     /// Records that `ticket` belongs to the customer `pseudonym`.
@@ -263,6 +329,7 @@ public final class PersonalDataVault: @unchecked Sendable {
         if let current = try txn.get(lookup, key: k), current == Array(pseudonym.utf8) { _ = try txn.delete(lookup, key: k) }
         lock.lock()
         cache[pseudonym] = nil
+        erasedInTransaction.insert(pseudonym)
         rotationNeeded.insert(Keys.shard(ofPseudonym: Array(pseudonym.utf8)))
         rotationNeeded.insert(Int(k[0]) << 8 | Int(k[1]))
         lock.unlock()
@@ -270,7 +337,7 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     /// Called at the start of every attempt of an append transaction.
     public func beginTransaction() {
-        lock.lock(); rotationNeeded = []; rotation = nil; lock.unlock()
+        lock.lock(); rotationNeeded = []; erasedInTransaction = []; rotation = nil; lock.unlock()
     }
 
     /// Called last in an append transaction, before its commit: after erasures, replaces the
@@ -337,6 +404,7 @@ public final class PersonalDataVault: @unchecked Sendable {
             keys[r.old] = nil
             if cacheGeneration == r.old { cacheGeneration = r.new }
         }
+        erasedInTransaction = []
         lock.unlock()
         guard let r else { return }
         // The commit that names the new KEK must be on disk before the old KEK goes: with relaxed
@@ -356,6 +424,7 @@ public final class PersonalDataVault: @unchecked Sendable {
         cache.removeAll()
         rotation = nil
         rotationNeeded = []
+        erasedInTransaction = []
         lock.unlock()
         if let r { try? destroyUncommitted(r.new) }
     }
