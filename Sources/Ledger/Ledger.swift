@@ -123,83 +123,6 @@ public final class Ledger: @unchecked Sendable {
         var event: Event
         var draft: EventDraft
         var newCustomer: NewCustomer?
-        /// A `callOpened` customer's look-up key, computed before the transaction.
-        var lookUp: PersonalDataVault.Early.LookUp?
-        /// Personal text sealed before the transaction for the ticket's customer as then known.
-        var sealedText: SealedText?
-    }
-
-    /// An event with personal text, made ready before the transaction for the customer its
-    /// ticket then had (from the ledger, or the new customer of a `callOpened` of the same batch):
-    /// the event as stored and its bytes. The writer uses it only if, in the transaction, the
-    /// ticket's customer is that one and live; else it seals again.
-    struct SealedText {
-        var pseudonym: String
-        var stored: Event
-        var payload: [UInt8]
-    }
-
-    /// Prepares a batch (``prepare(_:vault:early:)`` for each event, on both cores when it is
-    /// large), then seals ahead the personal data of events whose customer can be told before
-    /// the transaction: the live customer a call finds in the ledger, else the one an earlier
-    /// call of this batch makes; a ticket's customer, from the ledger or this batch's call.
-    static func prepareBatch(_ events: [Event], vault: PersonalDataVault, environment: Environment) -> [Prepared] {
-        // Two parts on two threads, unless an address-space limit leaves little room for a thread's stack.
-        let parts = events.count >= 256 && (AddressSpace.headroom.map { $0 > 256 << 20 } ?? true) ? 2 : 1
-        let early = try? vault.early()  // without it (a damaged key file), the transaction does this work and says what failed
-        var prepared = Parallel.map(events.count, parts: parts) { range in events[range].map { prepare($0, vault: vault, early: early) } }
-        let calls = events.indices.filter { if case .callOpened = events[$0].body { return true } else { return false } }
-        let lookUps = calls.map { prepared[$0].lookUp }
-        // 1. The live customer each call finds in the ledger now.
-        let known = inReadTransactions(calls.count, parts: parts, environment) { k, txn -> PersonalDataVault.CustomerRecord? in
-            guard let id = events[calls[k]].customerID,
-                  let p = try vault.pseudonym(forCustomer: id, in: txn, early: lookUps[k]) else { return nil }
-            return try vault.customer(pseudonym: p, in: txn)
-        }
-        // 2. In order: the customer each call will most likely be recorded under, and so each ticket's.
-        var byCustomer: [String: PersonalDataVault.CustomerRecord] = [:], byTicket = byCustomer
-        var guesses = [PersonalDataVault.CustomerRecord?](repeating: nil, count: events.count)
-        for (k, i) in calls.enumerated() {
-            guard let id = events[i].customerID, let record = known[k] ?? byCustomer[id] ?? prepared[i].newCustomer?.record else { continue }
-            if byCustomer[id] == nil { byCustomer[id] = record }
-            if let ticket = events[i].ticket, byTicket[ticket] == nil { byTicket[ticket] = record }
-            if record.pseudonym != prepared[i].newCustomer?.record.pseudonym { guesses[i] = record }  // a new one is sealed already
-        }
-        let opened = byTicket, callGuesses = guesses
-        // 3. Seal for those customers: calls of customers already known, and personal text on known tickets.
-        let texts = events.indices.filter { i in
-            if case .callOpened = events[i].body { return callGuesses[i] != nil }
-            return !events[i].personalText.isEmpty && events[i].ticket != nil
-        }
-        let sealed = inReadTransactions(texts.count, parts: parts, environment) { k, txn -> SealedText? in
-            let event = events[texts[k]]
-            var stored: Event, values = event.personalText
-            let record: PersonalDataVault.CustomerRecord
-            if case .callOpened(let b) = event.body, let guess = callGuesses[texts[k]] {
-                record = guess
-                stored = event.replacingPersonalData(customer: { _ in guess.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
-                values = [("customer.id", b.customer.id)] + values
-            } else {
-                let ticket = event.ticket ?? ""
-                guard let r = try opened[ticket] ?? vault.customerOfTicket(ticket, in: txn).flatMap({ try vault.customer(pseudonym: $0, in: txn) })
-                else { return nil }
-                record = r
-                stored = event.replacingPersonalData(customer: { $0 }, text: { _, _ in PersonalDataVault.sealedMarker })
-            }
-            stored.sealed = try vault.seal(values, for: record, eventID: event.id.bytes)
-            return SealedText(pseudonym: record.pseudonym, stored: stored, payload: EventEncoder.encode(stored))
-        }
-        for (k, i) in texts.enumerated() { prepared[i].sealedText = sealed[k] }
-        return prepared
-    }
-
-    /// `body(k, txn)` for each k in `0..<count`, in read transactions on `parts` threads; nil
-    /// wherever a transaction failed (the writer then does the work itself).
-    private static func inReadTransactions<T>(_ count: Int, parts: Int, _ environment: Environment,
-                                              _ body: @Sendable (Int, ReadTransaction) throws -> T?) -> [T?] {
-        Parallel.map(count, parts: count >= 256 ? parts : 1) { range in
-            (try? environment.read { txn in try range.map { try body($0, txn) } }) ?? Array(repeating: nil, count: range.count)
-        }
     }
 
     /// A `callOpened` made ready for a new customer: their record (random pseudonym and key)
@@ -209,16 +132,12 @@ public final class Ledger: @unchecked Sendable {
         var record: PersonalDataVault.CustomerRecord
         var stored: Event
         var payload: [UInt8]
-        /// The record sealed for `privacy.customers`, when the keys were at hand.
-        var early: PersonalDataVault.Early.Record?
     }
 
     /// Computes the content digest (over the event with its personal data blanked, so that
     /// no digest confirms a guess of personal data) and, for events without personal data,
-    /// the stored bytes; for a `callOpened`, the customer's look-up key and a new customer's
-    /// sealed record, under `early`'s keys (``PersonalDataVault/Early``). Runs off the writer
-    /// thread (on every core, for a batch).
-    static func prepare(_ event: Event, vault: PersonalDataVault, early: PersonalDataVault.Early?) -> Prepared {
+    /// the stored bytes. Runs off the writer thread (on every core, for a batch).
+    static func prepare(_ event: Event, vault: PersonalDataVault) -> Prepared {
         let id = event.id.bytes.withUnsafeBytes { RecordID(bytes: $0) }
         let personal = event.customerID != nil || !event.personalText.isEmpty
         if !personal {
@@ -229,20 +148,17 @@ public final class Ledger: @unchecked Sendable {
         let blank = EventEncoder.encode(event.replacingPersonalData(customer: { _ in Ledger.personalMarker },
                                                                     text: { _, _ in Ledger.personalMarker }))
         var fresh: NewCustomer?
-        var lookUp: PersonalDataVault.Early.LookUp?
         if case .callOpened(let b) = event.body {
-            lookUp = early?.lookUp(b.customer.id)
             let record = vault.newCustomer(id: b.customer.id)
             var stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
             if let sealed = try? vault.seal([("customer.id", b.customer.id)] + event.personalText, for: record, eventID: event.id.bytes) {
                 stored.sealed = sealed
-                fresh = NewCustomer(record: record, stored: stored, payload: EventEncoder.encode(stored),
-                                    early: lookUp.flatMap { try? early?.record(record, lookUp: $0) })
+                fresh = NewCustomer(record: record, stored: stored, payload: EventEncoder.encode(stored))
             }
         }
         return Prepared(event: event, draft: EventDraft(id: id, stream: "", payload: [], digest: Array(SHA256.hash(data: blank)),
                                                         expectedVersion: event.expectedVersion),
-                        newCustomer: fresh, lookUp: lookUp)
+                        newCustomer: fresh)
     }
 
     /// Stands for personal data in the digest's input.
@@ -286,7 +202,7 @@ public final class Ledger: @unchecked Sendable {
             }
             valid.append((i, e))
         }
-        let ready = Array(zip(valid.map(\.0), Ledger.prepareBatch(valid.map(\.1), vault: vault, environment: log.environment)))
+        let ready = valid.map { ($0.0, Ledger.prepare($0.1, vault: vault)) }
         let hook = LedgerHook(ready.map(\.1), ledger: self)
         do {
             let report = try log.appendSync(ready.map(\.1.draft), mode: atomic ? .atomic : .eachAlone, hook: hook)

@@ -16,10 +16,6 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     let events: [Event]
     /// Each `callOpened`'s new customer, made and sealed before the transaction.
     let newCustomers: [Ledger.NewCustomer?]
-    /// Each `callOpened` customer's look-up key, computed before the transaction.
-    let lookUps: [PersonalDataVault.Early.LookUp?]
-    /// Personal text sealed before the transaction (``Ledger/SealedText``).
-    let sealedTexts: [Ledger.SealedText?]
     let rules: RuleStore
     let vault: PersonalDataVault
     let log: EventLog
@@ -28,8 +24,6 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     init(_ prepared: [Ledger.Prepared], ledger: Ledger) {
         events = prepared.map(\.event)
         newCustomers = prepared.map(\.newCustomer)
-        lookUps = prepared.map(\.lookUp)
-        sealedTexts = prepared.map(\.sealedText)
         rules = ledger.rules
         vault = ledger.vault
         log = ledger.log
@@ -39,7 +33,6 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     final class Pending {
         var changes: [Rules.Change] = []
         var newCustomer: PersonalDataVault.CustomerRecord?
-        var newCustomerSealed: PersonalDataVault.Early.Record?
         var ticketLink: (ticket: String, pseudonym: String)?
     }
 
@@ -47,30 +40,22 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         let event = events[index]
         pending.changes = []
         pending.newCustomer = nil
-        pending.newCustomerSealed = nil
         pending.ticketLink = nil
         var stored = event
         var payload: [UInt8]?
         let text = event.personalText
         if case .callOpened(let b) = event.body {
             let record: PersonalDataVault.CustomerRecord
-            if let p = try vault.pseudonym(forCustomer: b.customer.id, in: txn, early: lookUps[index]),
-               let r = try vault.customer(pseudonym: p, in: txn) {
+            if let p = try vault.pseudonym(forCustomer: b.customer.id, in: txn), let r = try vault.customer(pseudonym: p, in: txn) {
                 record = r
-                if let early = sealedTexts[index], early.pseudonym == p {
-                    stored = early.stored
-                    payload = early.payload
-                } else {
-                    stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
-                    stored.sealed = try vault.seal([("customer.id", b.customer.id)] + text, for: record, eventID: event.id.bytes)
-                }
+                stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
+                stored.sealed = try vault.seal([("customer.id", b.customer.id)] + text, for: record, eventID: event.id.bytes)
             } else if let fresh = newCustomers[index] {
                 // A customer the ledger does not know: made and sealed before the transaction.
                 record = fresh.record
                 stored = fresh.stored
                 payload = fresh.payload
                 pending.newCustomer = record
-                pending.newCustomerSealed = fresh.early
             } else {
                 record = vault.newCustomer(id: b.customer.id)
                 pending.newCustomer = record
@@ -81,10 +66,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         } else if !text.isEmpty {
             // The ticket's customer; none for an unknown ticket (the rules refuse it below).
             let p = try vault.customerOfTicket(event.ticket ?? "", in: txn)
-            if let p, let early = sealedTexts[index], early.pseudonym == p, try vault.isLive(pseudonym: p, in: txn) {
-                stored = early.stored
-                payload = early.payload
-            } else if let p, let record = try vault.customer(pseudonym: p, in: txn) {
+            if let p, let record = try vault.customer(pseudonym: p, in: txn) {
                 stored = event.replacingPersonalData(customer: { $0 }, text: { _, _ in PersonalDataVault.sealedMarker })
                 stored.sealed = try vault.seal(text, for: record, eventID: event.id.bytes)
             } else {
@@ -111,7 +93,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
             if case .erased(let p) = change { try vault.erase(pseudonym: p, in: txn) }
             try rules.write(change, seq: position.seq, txn: txn)
         }
-        if let r = pending.newCustomer { try vault.store(r, in: txn, early: pending.newCustomerSealed) }
+        if let r = pending.newCustomer { try vault.store(r, in: txn) }
         if let l = pending.ticketLink { try vault.link(ticket: l.ticket, to: l.pseudonym, in: txn) }
     }
 

@@ -54,9 +54,6 @@ public final class PersonalDataVault: @unchecked Sendable {
         private let salt: HMAC<SHA256>
         private let wraps: [SymmetricKey]
         private let lookups: [HMAC<SHA256>]
-        /// For each shard, a generation since which its key is unchanged (at most the one it
-        /// was last replaced in): work done under an older generation for that shard still holds.
-        let unchangedSince: [UInt64]
 
         init(generation: UInt64, file: [UInt8], previous: Keys? = nil, rotated: Set<Int> = []) {
             precondition(file.count == KeyEncryptionKeys.fileSize)
@@ -69,13 +66,12 @@ public final class PersonalDataVault: @unchecked Sendable {
                 return (k, HMAC<SHA256>(key: l))
             }
             if let previous {
-                var w = previous.wraps, l = previous.lookups, u = previous.unchangedSince
-                for s in rotated { (w[s], l[s]) = derive(s); u[s] = generation }
-                wraps = w; lookups = l; unchangedSince = u
+                var w = previous.wraps, l = previous.lookups
+                for s in rotated { (w[s], l[s]) = derive(s) }
+                wraps = w; lookups = l
             } else {
                 let all = (0..<KeyEncryptionKeys.shardCount).map(derive)
                 wraps = all.map(\.0); lookups = all.map(\.1)
-                unchangedSince = Array(repeating: generation, count: KeyEncryptionKeys.shardCount)
             }
         }
 
@@ -96,11 +92,6 @@ public final class PersonalDataVault: @unchecked Sendable {
 
         /// The record-sealing key of `shard`.
         func wrap(_ shard: Int) -> SymmetricKey { wraps[shard] }
-
-        /// Whether work done under `generation` with `shard`'s key still holds under these keys.
-        func holds(_ shard: Int, since generation: UInt64) -> Bool {
-            generation <= self.generation && unchangedSince[shard] <= generation
-        }
 
         /// The look-up entry's key for a real id: its shard (u16) ‖ its HMAC under the shard's look-up key.
         func lookupKey(_ id: String) -> [UInt8] {
@@ -220,50 +211,11 @@ public final class PersonalDataVault: @unchecked Sendable {
     }
 
     /// The pseudonym of the live customer with this real id, or nil (never seen, or erased).
-    /// `early` is the id's look-up key computed before the transaction (``Early``): used when
-    /// its generation is still the current one, else computed again.
-    public func pseudonym(forCustomer id: String, in txn: ReadTransaction, early: Early.LookUp? = nil) throws -> String? {
-        let k = try keys(txn)
-        let key = early.flatMap { $0.holds(under: k) ? $0.key : nil } ?? k.lookupKey(id)
-        return try key.withUnsafeBytes { k in
+    public func pseudonym(forCustomer id: String, in txn: ReadTransaction) throws -> String? {
+        try keys(txn).lookupKey(id).withUnsafeBytes { k in
             try txn.get(lookup, key: k).map { String(decoding: $0, as: UTF8.self) }
         }
     }
-
-    /// The work of a customer's look-up entry and record done before the append transaction,
-    /// off the writer thread (on every core, for a batch): both depend on a shard's key, so
-    /// each carries the generation it was made under, and the transaction uses it only if that
-    /// shard's key is unchanged since (an erasure committed meanwhile rotated one or two shards;
-    /// one in the same transaction rotates only at its end, and re-seals what this wrote). Made
-    /// with ``early()``.
-    public struct Early: @unchecked Sendable {
-        let keys: Keys
-
-        /// A real id's look-up key (its shard and HMAC), under one generation.
-        public struct LookUp: Sendable {
-            let generation: UInt64
-            let key: [UInt8]
-            /// The id's look-up shard (the entry's first two bytes).
-            var shard: Int { Int(key[0]) << 8 | Int(key[1]) }
-            func holds(under keys: Keys) -> Bool { keys.holds(shard, since: generation) }
-        }
-
-        /// A new customer's record sealed under its shard's key, and their look-up key.
-        public struct Record: Sendable {
-            let generation: UInt64
-            let sealed: [UInt8]
-            public let lookUp: LookUp
-        }
-
-        public func lookUp(_ id: String) -> LookUp { LookUp(generation: keys.generation, key: keys.lookupKey(id)) }
-
-        public func record(_ record: CustomerRecord, lookUp: LookUp) throws -> Record {
-            Record(generation: keys.generation, sealed: try PersonalDataVault.sealRecord(record, keys), lookUp: lookUp)
-        }
-    }
-
-    /// The current generation's keys, for work done before a transaction (``Early``).
-    public func early() throws -> Early { Early(keys: try environment.read { try keys($0) }) }
 
     /// The pseudonym of the customer whose call opened `ticket`.
     public func customerOfTicket(_ ticket: String, in txn: ReadTransaction) throws -> String? {
@@ -281,17 +233,10 @@ public final class PersonalDataVault: @unchecked Sendable {
         return CustomerRecord(pseudonym: "cus_" + Self.hex(bytes), key: SymmetricKey(data: RandomPool.shared.take(32)), id: id)
     }
 
-    /// Writes `record` and its look-up entry; `early`, made for this record before the
-    /// transaction, when its generation is still the current one.
-    public func store(_ record: CustomerRecord, in txn: WriteTransaction, early: Early.Record? = nil) throws {
+    /// Writes `record` and its look-up entry.
+    public func store(_ record: CustomerRecord, in txn: WriteTransaction) throws {
         let k = try keys(txn)
-        if let early, early.lookUp.holds(under: k),
-           k.holds(Keys.shard(ofPseudonym: Array(record.pseudonym.utf8)), since: early.generation) {
-            try txn.put(customers, key: Array(record.pseudonym.utf8), value: early.sealed)
-            try txn.put(lookup, key: early.lookUp.key, value: Array(record.pseudonym.utf8))
-        } else {
-            try put(record, k, in: txn)
-        }
+        try put(record, k, in: txn)
         lock.lock()
         if cacheGeneration == k.generation { cache[record.pseudonym] = record }
         lock.unlock()
@@ -303,16 +248,11 @@ public final class PersonalDataVault: @unchecked Sendable {
     }
 
     private func putRecord(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
-        try txn.put(customers, key: Array(record.pseudonym.utf8), value: Self.sealRecord(record, keys))
-    }
-
-    /// A record's value in `privacy.customers`: key ‖ real id sealed under its shard's key, with a fresh nonce.
-    static func sealRecord(_ record: CustomerRecord, _ keys: Keys) throws -> [UInt8] {
         let plain = record.key.withUnsafeBytes { Array($0) } + Array(record.id.utf8)
         let p = Array(record.pseudonym.utf8)
         let box = try AES.GCM.seal(plain, using: keys.wrap(Keys.shard(ofPseudonym: p)),
                                    nonce: try AES.GCM.Nonce(data: RandomPool.shared.take(12)), authenticating: p)
-        return Array(box.combined!)
+        try txn.put(customers, key: p, value: Array(box.combined!))
     }
 
     /// Records that `ticket` belongs to the customer `pseudonym`.
@@ -398,13 +338,13 @@ public final class PersonalDataVault: @unchecked Sendable {
         let r = rotation
         rotation = nil
         rotationNeeded = []
+        erasedInTransaction = []
         // The records' contents (keys and ids) do not change with a rotation, and the erased
         // ones left the cache when they were erased: what is cached stays true under the new generation.
         if let r {
             keys[r.old] = nil
             if cacheGeneration == r.old { cacheGeneration = r.new }
         }
-        erasedInTransaction = []
         lock.unlock()
         guard let r else { return }
         // The commit that names the new KEK must be on disk before the old KEK goes: with relaxed
