@@ -29,4 +29,42 @@ import Testing
         #expect(underLimit?.rule == "schema" && underLimit?.message.contains("longer than") == false)
         #expect(report.lines == org.count + 3)
     }
+
+    /// Newlines are found wherever the 1 MiB reads cut the file: a line ending on a read's last
+    /// byte, one starting on a read's first byte, CRLF, and an oversized line whose newline is
+    /// the first byte of a read (the rest of that read is lines to import).
+    @Test func linesAreFoundWhereverTheReadsCutTheFile() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        let org = s.organisation()
+        let chunk = 1 << 20
+        var file = [UInt8]()
+        var expectedLines = 0
+        func add(_ line: String, crlf: Bool = false) { file += Array(line.utf8) + (crlf ? [0x0D, 0x0A] : [0x0A]); expectedLines += 1 }
+        func pad(toEndAt end: Int, lineLength: Int) {  // blank lines, so that a line of lineLength + 1 bytes ends at `end`
+            let blanks = end - lineLength - file.count
+            precondition(blanks >= 0)
+            file += [UInt8](repeating: 0x0A, count: blanks); expectedLines += blanks
+        }
+        add(org[0], crlf: true)
+        pad(toEndAt: chunk - 1, lineLength: org[1].utf8.count)
+        add(org[1])                                 // its newline is the first read's last byte
+        #expect(file.count == chunk)
+        add(org[2], crlf: true)                     // starts on the second read's first byte
+        let oversized = 17 << 20
+        pad(toEndAt: 20 * chunk, lineLength: oversized)
+        file += [UInt8](repeating: UInt8(ascii: "x"), count: oversized); expectedLines += 1
+        let oversizedLine = expectedLines
+        #expect(file.count == 20 * chunk)
+        file.append(0x0A)                           // its newline is the first byte of a read
+        for line in org.dropFirst(3) { add(line) }
+        let path = temporaryDirectory() + ".jsonl"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(file)))
+        let report = try ledger.importFile(path)
+        #expect(report.appended == org.count, "\(report.refused.map { ($0.line, $0.rule, $0.message.prefix(80)) })")
+        #expect(report.refused.map(\.line) == [oversizedLine], "\(report.refused.map { ($0.line, $0.rule, $0.message.prefix(120)) })")
+        #expect(report.refused.first?.rule == "schema")
+        #expect(report.lines == org.count + 1)
+        #expect(expectedLines == oversizedLine + org.count - 3, "blank lines keep their numbers")
+    }
 }
