@@ -9,6 +9,12 @@ public protocol TicketStore: AnyObject {
     func put(_ state: TicketState) throws
     /// Records that `staff` is accountable for a finding on `ticket` (an index for scorecards and findings by staff).
     func noteAccountable(staff: String, ticket: String) throws
+    /// A ticket event at `at` was applied (the stored index settles its counts up to the latest).
+    func observe(at: Timestamp)
+}
+
+extension TicketStore {
+    public func observe(at: Timestamp) {}
 }
 
 /// A staff member's directory entry and scorecard counts.
@@ -124,6 +130,7 @@ public final class ProjectionEngine: StaffLookup {
             state.contributedDeEscalated = deEscalated
         }
         for s in fx.newlyAccountable { try tickets.noteAccountable(staff: s, ticket: ticket) }
+        tickets.observe(at: event.at)
         try tickets.put(state)
     }
 }

@@ -54,7 +54,7 @@ public final class ProjectionRebuild {
 
     /// Writes the chunk's tickets; call before the scratch transaction commits.
     public func flush(in txn: WriteTransaction) throws {
-        try store?.flush()
+        try store?.flush(staff: engine?.staff.keys ?? [:].keys)
         if let engine { staffRecords = engine.staff }
         store = nil
         engine = nil

@@ -27,7 +27,7 @@ public final class Projector: @unchecked Sendable {
     /// Staff histories for as-of ticket views.
     let staffHistory = StaffHistory()
     /// Bump when the stored records' encoding or meaning changes: a mismatch forces a rebuild.
-    public static let schemaVersion: UInt64 = 3  // 2: findings carry at and reason; 3: the scorecard index
+    public static let schemaVersion: UInt64 = 4  // 2: findings carry at and reason; 3: the scorecard index; 4: its settled counts
 
     struct Generation {
         let tickets: Database
@@ -162,7 +162,7 @@ public final class Projector: @unchecked Sendable {
         }
         try fold()
         guard count > 0 else { return 0 }
-        try store.flush()
+        try store.flush(staff: engine.staff.keys)
         for s in engine.takeDirtyStaff() {
             try Array(s.info.staff.utf8).withUnsafeBytes { k in try s.encode().withUnsafeBytes { try txn.put(g.staff, key: k, value: $0) } }
         }
@@ -238,10 +238,22 @@ public final class Projector: @unchecked Sendable {
         /// findings that need no clock and range counts of the deadlines already past `clock`.
         public func scorecards(clock: Timestamp, staff only: String? = nil) throws -> [Scorecard] {
             let bound = ScoreIndex.timeBytes(clock)
+            // Deadlines due before the settled time are counted already (at or after it, a clock
+            // reads that count and walks the rest); an earlier clock walks from the first.
+            let settled = try ScoreIndex.settledKey.withUnsafeBytes { try txn.get(generation.accountable, key: $0) }.map(Array.init)
+            let fromSettled = settled.map { !bound.lexicographicallyPrecedes($0) } ?? false
             return try txn.withCursor(generation.accountable) { c in
                 func count(_ prefix: [UInt8]) throws -> Int {
                     var n = 0
-                    var e = try c.seek(atLeast: prefix)
+                    var start = prefix
+                    if fromSettled, let settled, let mark = prefix.firstIndex(of: 0x01) {
+                        let key = Array(prefix[..<mark]) + [0x01, UInt8(ascii: "P"), prefix[mark + 2]]
+                        if let v = try key.withUnsafeBytes({ try txn.get(generation.accountable, key: $0) }), v.count == 8 {
+                            n = Int(BigEndianKey.uint64(v))
+                        }
+                        start = prefix + settled
+                    }
+                    var e = try c.seek(atLeast: start)
                     while let entry = e, entry.key.starts(with: prefix) {
                         // due < clock: the 8 bytes after the prefix, compared as bytes.
                         guard entry.key.count >= prefix.count + 8,
@@ -423,6 +435,8 @@ final class LMDBTicketStore: TicketStore {
     private var origin: [String: ScoreIndex] = [:]
     private var dirty: Set<String> = []
     private var accountable: [[UInt8]] = []
+    /// The latest event time applied in this chunk.
+    private var latest: Timestamp?
 
     init(tickets: Database, accountable: Database, txn: WriteTransaction) {
         self.tickets = tickets; self.accountableDB = accountable; self.txn = txn
@@ -451,7 +465,14 @@ final class LMDBTicketStore: TicketStore {
         accountable.append(Array(staff.utf8) + [0] + Array(ticket.utf8))
     }
 
-    func flush() throws {
+    func observe(at: Timestamp) {
+        if latest.map({ at > $0 }) ?? true { latest = at }
+    }
+
+    /// Writes the chunk's tickets and index changes, then moves the settled time up to the
+    /// latest event's hour, counting each member's deadlines it passes (`staff`: every member
+    /// known so far, the chunk's included).
+    func flush<S: Sequence>(staff: S) throws where S.Element == String {
         var counts: [[UInt8]: Int64] = [:]
         var removed = Set<[UInt8]>(), added = Set<[UInt8]>()
         for id in dirty.sorted() {
@@ -466,8 +487,42 @@ final class LMDBTicketStore: TicketStore {
             origin[id] = after
         }
         for key in accountable { try txn.put(accountableDB, key: key, value: []) }
-        for key in removed.subtracting(added).sorted(by: { $0.lexicographicallyPrecedes($1) }) { _ = try txn.delete(accountableDB, key: key) }
-        for key in added.subtracting(removed).sorted(by: { $0.lexicographicallyPrecedes($1) }) { try txn.put(accountableDB, key: key, value: []) }
+        // Deadlines due before the settled time are counted: a key added or removed below it
+        // changes its member's count.
+        let settled = try ScoreIndex.settledKey.withUnsafeBytes { try txn.get(accountableDB, key: $0) }.map(Array.init)
+        func settledCount(_ key: [UInt8]) -> [UInt8]? {
+            guard let settled, let due = ScoreIndex.due(ofDeadline: key), due.lexicographicallyPrecedes(settled),
+                  let mark = key.firstIndex(of: 0x01) else { return nil }
+            return Array(key[..<mark]) + [0x01, UInt8(ascii: "P"), key[mark + 2]]
+        }
+        for key in removed.subtracting(added).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            _ = try txn.delete(accountableDB, key: key)
+            if let c = settledCount(key) { counts[c, default: 0] -= 1 }
+        }
+        for key in added.subtracting(removed).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            try txn.put(accountableDB, key: key, value: [])
+            if let c = settledCount(key) { counts[c, default: 0] += 1 }
+        }
+        if let latest, settled.map({ $0.lexicographicallyPrecedes(ScoreIndex.settled(upTo: latest)) }) ?? true {
+            let to = ScoreIndex.settled(upTo: latest)
+            try txn.withCursor(accountableDB) { c in
+                for member in staff {
+                    for kind in ScoreIndex.deadlineKinds {
+                        let prefix = ScoreIndex.deadlinePrefix(member, kind)
+                        var n: Int64 = 0
+                        var e = try c.seek(atLeast: prefix + (settled ?? []))
+                        while let entry = e, entry.key.starts(with: prefix), entry.key.count >= prefix.count + 8,
+                              entry.key[prefix.count..<(prefix.count + 8)].lexicographicallyPrecedes(to) {
+                            n += 1
+                            e = try c.next()
+                        }
+                        if n > 0 { counts[ScoreIndex.settledCountKey(member, kind), default: 0] += n }
+                    }
+                }
+            }
+            try ScoreIndex.settledKey.withUnsafeBytes { k in try to.withUnsafeBytes { try txn.put(accountableDB, key: k, value: $0) } }
+        }
+        latest = nil
         for (key, delta) in counts.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where delta != 0 {
             let stored = try key.withUnsafeBytes { try txn.get(accountableDB, key: $0) }.map { Int64(bitPattern: BigEndianKey.uint64($0)) } ?? 0
             let now = stored + delta

@@ -302,7 +302,10 @@ public struct TicketState: Sendable, Equatable {
 /// - `staff ‖ 0x01 ‖ "S" ‖ kind` → u64: findings of that kind that need no clock;
 /// - `staff ‖ 0x01 ‖ "D" ‖ kind ‖ due ‖ seq ‖ ticket` → empty: a deadline that is a finding
 ///   once the clock is past `due` (callbackOverdue, noDebrief, followUpMissing), and with
-///   kind 0xFF an open callback (the scorecard's callbacksOverdue).
+///   kind 0xFF an open callback (the scorecard's callbacksOverdue);
+/// - `0x01 ‖ "settled"` → a time `S`, and `staff ‖ 0x01 ‖ "P" ‖ kind` → u64: the member's
+///   deadlines of that kind due before `S`, so that a scorecard at a clock at or after `S`
+///   walks only the deadlines due since (schema 4).
 ///
 /// `kind` is the index of ``Finding/Kind`` in `allCases`; `due` is its microseconds since the
 /// epoch with the sign bit flipped, big-endian, so that byte order is time order.
@@ -320,6 +323,33 @@ struct ScoreIndex: Equatable {
 
     static func deadlinePrefix(_ staff: String, _ kind: UInt8) -> [UInt8] {
         Array(staff.utf8) + [0x01, UInt8(ascii: "D"), kind]
+    }
+
+    /// The deadline kinds a scorecard counts against a clock.
+    static let deadlineKinds: [UInt8] = [kindByte(.callbackOverdue), kindByte(.noDebrief), kindByte(.followUpMissing), openCallbackKind]
+
+    /// `0x01 ‖ "settled"` → the settled time `S` (``timeBytes(_:)``): deadlines due before it are
+    /// counted in ``settledCountKey(_:_:)``. No staff id starts with a control character.
+    static let settledKey: [UInt8] = [0x01] + Array("settled".utf8)
+
+    /// `staff ‖ 0x01 ‖ "P" ‖ kind` → u64: the member's deadlines of that kind due before `S`.
+    static func settledCountKey(_ staff: String, _ kind: UInt8) -> [UInt8] {
+        Array(staff.utf8) + [0x01, UInt8(ascii: "P"), kind]
+    }
+
+    /// The settled time for events up to `t`: `t` to the hour below (so that it moves, and its
+    /// counts are updated, at most once per hour of event time, whatever the chunks).
+    static func settled(upTo t: Timestamp) -> [UInt8] {
+        let hour: Int64 = 3_600_000_000
+        let us = t.microsecondsSinceEpoch
+        return timeBytes(Timestamp(microsecondsSinceEpoch: us - ((us % hour) + hour) % hour))
+    }
+
+    /// The 8 time bytes of a deadline key (after its prefix).
+    static func due(ofDeadline key: [UInt8]) -> ArraySlice<UInt8>? {
+        // staff ‖ 0x01 ‖ "D" ‖ kind ‖ due(8) ‖ seq(8) ‖ ticket: the staff id ends at the first 0x01.
+        guard let mark = key.firstIndex(of: 0x01), key.count >= mark + 3 + 16 else { return nil }
+        return key[(mark + 3)..<(mark + 11)]
     }
 
     static func timeBytes(_ t: Timestamp) -> [UInt8] {
