@@ -54,8 +54,10 @@ public final class ProjectionRebuild {
 
     /// Writes the chunk's tickets; call before the scratch transaction commits.
     public func flush(in txn: WriteTransaction) throws {
-        try store?.flush(staff: engine?.staff.keys ?? [:].keys)
-        if let engine { staffRecords = engine.staff }
+        if let store, let engine {
+            try store.flush(staff: engine.staff.keys)
+            staffRecords = engine.staff
+        }
         store = nil
         engine = nil
     }

@@ -242,26 +242,16 @@ public final class Projector: @unchecked Sendable {
             // reads that count and walks the rest); an earlier clock walks from the first.
             let settled = try ScoreIndex.settledKey.withUnsafeBytes { try txn.get(generation.accountable, key: $0) }.map(Array.init)
             let fromSettled = settled.map { !bound.lexicographicallyPrecedes($0) } ?? false
+            func stored(_ key: [UInt8]) throws -> Int {
+                guard let v = try key.withUnsafeBytes({ try txn.get(generation.accountable, key: $0) }), v.count == 8 else { return 0 }
+                return Int(BigEndianKey.uint64(v))
+            }
             return try txn.withCursor(generation.accountable) { c in
-                func count(_ prefix: [UInt8]) throws -> Int {
-                    var n = 0
-                    var start = prefix
-                    if fromSettled, let settled, let mark = prefix.firstIndex(of: 0x01) {
-                        let key = Array(prefix[..<mark]) + [0x01, UInt8(ascii: "P"), prefix[mark + 2]]
-                        if let v = try key.withUnsafeBytes({ try txn.get(generation.accountable, key: $0) }), v.count == 8 {
-                            n = Int(BigEndianKey.uint64(v))
-                        }
-                        start = prefix + settled
-                    }
-                    var e = try c.seek(atLeast: start)
-                    while let entry = e, entry.key.starts(with: prefix) {
-                        // due < clock: the 8 bytes after the prefix, compared as bytes.
-                        guard entry.key.count >= prefix.count + 8,
-                              entry.key[prefix.count..<(prefix.count + 8)].lexicographicallyPrecedes(bound) else { break }
-                        n += 1
-                        e = try c.next()
-                    }
-                    return n
+                /// The member's deadlines of `kind` due before the clock.
+                func count(_ id: String, _ kind: UInt8) throws -> Int {
+                    let prefix = ScoreIndex.deadlinePrefix(id, kind)
+                    guard fromSettled, let settled else { return try ScoreIndex.countDeadlines(c, prefix, from: nil, before: bound) }
+                    return try stored(ScoreIndex.settledCountKey(id, kind)) + ScoreIndex.countDeadlines(c, prefix, from: settled, before: bound)
                 }
                 var out: [Scorecard] = []
                 // One member: their record alone (the directory is not decoded).
@@ -275,16 +265,14 @@ public final class Projector: @unchecked Sendable {
                     let id = record.info.staff
                     var findings: [Finding.Kind: Int] = [:]
                     for (i, kind) in Finding.Kind.allCases.enumerated() {
-                        let key = ScoreIndex.countKey(id, UInt8(i))
-                        if let v = try key.withUnsafeBytes({ try txn.get(generation.accountable, key: $0) }), v.count == 8 {
-                            findings[kind, default: 0] += Int(BigEndianKey.uint64(v))
-                        }
-                    }
-                    for kind in [Finding.Kind.callbackOverdue, .noDebrief, .followUpMissing] {
-                        let n = try count(ScoreIndex.deadlinePrefix(id, ScoreIndex.kindByte(kind)))
+                        let n = try stored(ScoreIndex.countKey(id, UInt8(i)))
                         if n > 0 { findings[kind, default: 0] += n }
                     }
-                    let overdue = try count(ScoreIndex.deadlinePrefix(id, ScoreIndex.openCallbackKind))
+                    for kind in [Finding.Kind.callbackOverdue, .noDebrief, .followUpMissing] {
+                        let n = try count(id, ScoreIndex.kindByte(kind))
+                        if n > 0 { findings[kind, default: 0] += n }
+                    }
+                    let overdue = try count(id, ScoreIndex.openCallbackKind)
                     out.append(Scorecard(staff: id, name: record.info.name, role: record.info.role, counters: record.counters,
                                          callbacksOverdue: overdue, findings: findings))
                 }
@@ -491,9 +479,8 @@ final class LMDBTicketStore: TicketStore {
         // changes its member's count.
         let settled = try ScoreIndex.settledKey.withUnsafeBytes { try txn.get(accountableDB, key: $0) }.map(Array.init)
         func settledCount(_ key: [UInt8]) -> [UInt8]? {
-            guard let settled, let due = ScoreIndex.due(ofDeadline: key), due.lexicographicallyPrecedes(settled),
-                  let mark = key.firstIndex(of: 0x01) else { return nil }
-            return Array(key[..<mark]) + [0x01, UInt8(ascii: "P"), key[mark + 2]]
+            guard let settled, let due = ScoreIndex.due(ofDeadline: key), due.lexicographicallyPrecedes(settled) else { return nil }
+            return ScoreIndex.settledCountKey(ofDeadline: key)
         }
         for key in removed.subtracting(added).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             _ = try txn.delete(accountableDB, key: key)
@@ -503,20 +490,12 @@ final class LMDBTicketStore: TicketStore {
             try txn.put(accountableDB, key: key, value: [])
             if let c = settledCount(key) { counts[c, default: 0] += 1 }
         }
-        if let latest, settled.map({ $0.lexicographicallyPrecedes(ScoreIndex.settled(upTo: latest)) }) ?? true {
-            let to = ScoreIndex.settled(upTo: latest)
+        if let to = latest.map(ScoreIndex.settled(upTo:)), settled.map({ $0.lexicographicallyPrecedes(to) }) ?? true {
             try txn.withCursor(accountableDB) { c in
                 for member in staff {
                     for kind in ScoreIndex.deadlineKinds {
-                        let prefix = ScoreIndex.deadlinePrefix(member, kind)
-                        var n: Int64 = 0
-                        var e = try c.seek(atLeast: prefix + (settled ?? []))
-                        while let entry = e, entry.key.starts(with: prefix), entry.key.count >= prefix.count + 8,
-                              entry.key[prefix.count..<(prefix.count + 8)].lexicographicallyPrecedes(to) {
-                            n += 1
-                            e = try c.next()
-                        }
-                        if n > 0 { counts[ScoreIndex.settledCountKey(member, kind), default: 0] += n }
+                        let n = try ScoreIndex.countDeadlines(c, ScoreIndex.deadlinePrefix(member, kind), from: settled, before: to)
+                        if n > 0 { counts[ScoreIndex.settledCountKey(member, kind), default: 0] += Int64(n) }
                     }
                 }
             }
@@ -531,5 +510,20 @@ final class LMDBTicketStore: TicketStore {
         }
         dirty.removeAll()
         accountable.removeAll()
+    }
+}
+
+extension ScoreIndex {
+    /// The deadline keys under `prefix` (one member and kind) due at or after `from` (from the
+    /// first when nil) and before `to`; times compared as their 8 bytes after the prefix.
+    static func countDeadlines(_ c: Cursor, _ prefix: [UInt8], from: [UInt8]?, before to: [UInt8]) throws -> Int {
+        var n = 0
+        var e = try c.seek(atLeast: prefix + (from ?? []))
+        while let entry = e, entry.key.starts(with: prefix), entry.key.count >= prefix.count + 8,
+              entry.key[prefix.count..<(prefix.count + 8)].lexicographicallyPrecedes(to) {
+            n += 1
+            e = try c.next()
+        }
+        return n
     }
 }

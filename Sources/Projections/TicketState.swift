@@ -345,6 +345,12 @@ struct ScoreIndex: Equatable {
         return timeBytes(Timestamp(microsecondsSinceEpoch: us - ((us % hour) + hour) % hour))
     }
 
+    /// The settled-count key of a deadline key: its member's and kind's.
+    static func settledCountKey(ofDeadline key: [UInt8]) -> [UInt8]? {
+        guard let mark = key.firstIndex(of: 0x01), key.count > mark + 2 else { return nil }
+        return Array(key[..<mark]) + [0x01, UInt8(ascii: "P"), key[mark + 2]]
+    }
+
     /// The 8 time bytes of a deadline key (after its prefix).
     static func due(ofDeadline key: [UInt8]) -> ArraySlice<UInt8>? {
         // staff ‖ 0x01 ‖ "D" ‖ kind ‖ due(8) ‖ seq(8) ‖ ticket: the staff id ends at the first 0x01.
