@@ -312,8 +312,7 @@ final class Importer {
             return completion(Result { try finish() })
         }
         let lines = batch.map(\.line)
-        let prepared = batch.count >= 1024 ? Importer.prepareInParallel(batch.map(\.event), vault: ledger.vault)
-                                           : batch.map { Ledger.prepare($0.event, vault: ledger.vault) }
+        let prepared = Importer.prepareInParallel(batch.map(\.event), vault: ledger.vault)  // on one thread when small
         let events = prepared.map(\.event)
         batch.removeAll()
         let sofar = report, atomic = atomic

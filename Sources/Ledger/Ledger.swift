@@ -150,15 +150,22 @@ public final class Ledger: @unchecked Sendable {
         var fresh: NewCustomer?
         if case .callOpened(let b) = event.body {
             let record = vault.newCustomer(id: b.customer.id)
-            var stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
-            if let sealed = try? vault.seal([("customer.id", b.customer.id)] + event.personalText, for: record, eventID: event.id.bytes) {
-                stored.sealed = sealed
+            if let stored = try? sealCall(event, customer: b.customer.id, for: record, vault: vault) {
                 fresh = NewCustomer(record: record, stored: stored, payload: EventEncoder.encode(stored))
             }
         }
         return Prepared(event: event, draft: EventDraft(id: id, stream: "", payload: [], digest: Array(SHA256.hash(data: blank)),
                                                         expectedVersion: event.expectedVersion),
                         newCustomer: fresh)
+    }
+
+    /// A `callOpened` as stored for the customer `record`: the customer named by pseudonym, the
+    /// free text marked, and the real id and text sealed under the customer's key.
+    static func sealCall(_ event: Event, customer id: String, for record: PersonalDataVault.CustomerRecord,
+                         vault: PersonalDataVault) throws -> Event {
+        var stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
+        stored.sealed = try vault.seal([("customer.id", id)] + event.personalText, for: record, eventID: event.id.bytes)
+        return stored
     }
 
     /// Stands for personal data in the digest's input.

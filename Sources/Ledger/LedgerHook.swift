@@ -48,8 +48,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
             let record: PersonalDataVault.CustomerRecord
             if let p = try vault.pseudonym(forCustomer: b.customer.id, in: txn), let r = try vault.customer(pseudonym: p, in: txn) {
                 record = r
-                stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
-                stored.sealed = try vault.seal([("customer.id", b.customer.id)] + text, for: record, eventID: event.id.bytes)
+                stored = try Ledger.sealCall(event, customer: b.customer.id, for: record, vault: vault)
             } else if let fresh = newCustomers[index] {
                 // A customer the ledger does not know: made and sealed before the transaction.
                 record = fresh.record
@@ -59,8 +58,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
             } else {
                 record = vault.newCustomer(id: b.customer.id)
                 pending.newCustomer = record
-                stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
-                stored.sealed = try vault.seal([("customer.id", b.customer.id)] + text, for: record, eventID: event.id.bytes)
+                stored = try Ledger.sealCall(event, customer: b.customer.id, for: record, vault: vault)
             }
             pending.ticketLink = (event.ticket ?? "", record.pseudonym)
         } else if !text.isEmpty {
