@@ -496,10 +496,8 @@ final class FileLines {
             // The terminator ends in a newline: find each newline (memchr), and for CRLF check the byte before it.
             let newline = terminator[terminator.count - 1]
             let end: Int? = buffer.withUnsafeBytes { raw in
-                guard let base = raw.baseAddress else { return nil }
                 var from = max(start, searched)
-                while from < raw.count, let hit = memchr(base + from, Int32(newline), raw.count - from) {
-                    let j = base.distance(to: UnsafeRawPointer(hit))
+                while let j = ByteSearch.first(newline, in: raw, from: from) {
                     if terminator.count == 1 { return j }
                     if j > start, raw[j - 1] == terminator[0] { return j - 1 }
                     from = j + 1

@@ -1,3 +1,4 @@
+import Compliance
 import EscalationDomain
 import EventLog
 import Foundation
@@ -79,7 +80,7 @@ extension Ledger {
             read += chunk.count
             var body = chunk[...]
             if oversized {
-                guard let nl = chunk.withUnsafeBytes({ Ledger.newline(in: $0, from: 0) }) else { continue }
+                guard let nl = chunk.withUnsafeBytes({ ByteSearch.first(0x0A, in: $0, from: 0) }) else { continue }
                 lineNumber += 1
                 importer.refuseOversized(line: lineNumber)
                 oversized = false
@@ -89,7 +90,7 @@ extension Ledger {
             var start = 0
             try pending.withUnsafeBytes { buf in
                 var from = searched
-                while let nl = Ledger.newline(in: buf, from: from) {
+                while let nl = ByteSearch.first(0x0A, in: buf, from: from) {
                     lineNumber += 1
                     if nl - start > Ledger.maxLineBytes {
                         importer.refuseOversized(line: lineNumber)
@@ -119,14 +120,6 @@ extension Ledger {
         let report = try importer.finish()
         progress?(read, total)
         return report
-    }
-
-    /// The offset of the first newline in `buf` at or after `from` (`memchr`: a 160 MB line is
-    /// crossed in milliseconds, where a byte-by-byte search took seconds).
-    static func newline(in buf: UnsafeRawBufferPointer, from: Int) -> Int? {
-        guard from < buf.count, let base = buf.baseAddress,
-              let hit = memchr(base + from, 0x0A, buf.count - from) else { return nil }
-        return UnsafeRawPointer(hit) - base
     }
 
     /// Imports lines given in memory or generated (the demo, benchmarks), in order, as `importFile` does.
