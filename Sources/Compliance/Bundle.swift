@@ -29,29 +29,37 @@ public enum Bundle {
         var out = [UInt8]()
         out.reserveCapacity(payload.count + 320)
         func text(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
-        func string(_ s: String) { out.append(contentsOf: s.utf8) }
-        func hex(_ bytes: [UInt8]) {
-            let digits: StaticString = "0123456789abcdef"
-            for b in bytes { out.append(digits.utf8Start[Int(b >> 4)]); out.append(digits.utf8Start[Int(b & 15)]) }
-        }
+        func hex(_ bytes: [UInt8]) { bytes.withUnsafeBytes { Hex.append($0, to: &out) } }
         text(#"{"event":"#); out += payload
         text(#","hash":""#); hex(hash)
-        text(#"","id":""#); string(id)
+        text(#"","id":""#); out += id.utf8
         text(#"","prevHash":""#); hex(prevHash)
-        text(#"","recordedAt":""#); string(recordedAtText(recordedAtMicros))
-        text(#"","recordedAtMicros":"#); string(String(recordedAtMicros))
-        text(#","seq":"#); string(String(seq))
+        text(#"","recordedAt":""#); appendRecordedAt(recordedAtMicros, to: &out)
+        text(#"","recordedAtMicros":"#); DecimalText.append(recordedAtMicros, to: &out)
+        text(#","seq":"#); DecimalText.append(seq, to: &out)
         text(#","stream":"#); appendJSONString(stream, to: &out)
-        text(#","version":"#); string(String(version)); text("}")
+        text(#","version":"#); DecimalText.append(version, to: &out); text("}")
         return out
     }
 
     /// RFC 3339 UTC with exactly six fraction digits.
     public static func recordedAtText(_ micros: Int64) -> String {
-        let whole = micros - ((micros % 1_000_000) + 1_000_000) % 1_000_000
-        let t = Timestamp(microsecondsSinceEpoch: whole).description  // "...:SSZ"
-        let digits = String(micros - whole)
-        return String(t.dropLast()) + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+        var out: [UInt8] = []
+        appendRecordedAt(micros, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``recordedAtText(_:)``'s form of `micros` to `out`.
+    static func appendRecordedAt(_ micros: Int64, to out: inout [UInt8]) {
+        let fraction = ((micros % 1_000_000) + 1_000_000) % 1_000_000
+        Timestamp(microsecondsSinceEpoch: micros - fraction).write(into: &out)  // "...:SSZ"
+        out[out.count - 1] = UInt8(ascii: ".")
+        var divisor: Int64 = 100_000
+        while divisor > 0 {
+            out.append(UInt8(truncatingIfNeeded: 48 + fraction / divisor % 10))
+            divisor /= 10
+        }
+        out.append(UInt8(ascii: "Z"))
     }
 
     /// A JSON string as Python's `json.dumps(..., ensure_ascii=False)` writes it.
@@ -73,12 +81,26 @@ extension Array where Element == UInt8 {
     }
 
     func lastRange(of needle: [UInt8]) -> Range<Int>? {
-        guard needle.count <= count else { return nil }
-        var i = count - needle.count
-        while i >= 0 {
-            if self[i..<i + needle.count].elementsEqual(needle) { return i..<i + needle.count }
-            i -= 1
+        guard let first = needle.first, needle.count <= count else { return nil }
+        return withUnsafeBufferPointer { hay in
+            needle.withUnsafeBufferPointer { n in
+                var i = count - n.count
+                while i >= 0 {
+                    if hay[i] == first, memcmp(hay.baseAddress! + i, n.baseAddress!, n.count) == 0 { return i..<i + n.count }
+                    i -= 1
+                }
+                return nil
+            }
         }
-        return nil
+    }
+
+    /// True when `other` holds the same bytes (`memcmp`: the verifier compares every line it
+    /// renders again, and `==` on arrays compares element by element).
+    func sameBytes<C: Collection<UInt8>>(_ other: C) -> Bool {
+        guard count == other.count else { return false }
+        return withUnsafeBufferPointer { a in
+            other.withContiguousStorageIfAvailable { b in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+                ?? a.elementsEqual(other)
+        }
     }
 }

@@ -255,8 +255,8 @@ public enum BundleVerifier {
             var shown = event
             shown.sealed = nil
             if !fields.isEmpty {
-                guard let p = pendingPersonal, let values = (try? JSONSerialization.jsonObject(with: Data(p))) as? [String: Any],
-                      (values["seq"] as? NSNumber)?.uint64Value == seq else {
+                guard let p = pendingPersonal, case .object(let values)? = try? CanonicalJSON.parse(p),
+                      values["seq"]?.integerValue == Int64(seq) else {
                     throw bad("personal.jsonl has no line for seq \(seq)", seq)
                 }
                 pendingPersonal = try personal.next()
@@ -265,10 +265,10 @@ public enum BundleVerifier {
                 }
                 var strings: [String: String] = [:]
                 for f in fields {
-                    guard let v = values[f] as? String else { throw bad("personal.jsonl: \(f) of seq \(seq) is not a string", seq) }
+                    guard let v = values[f]?.stringValue else { throw bad("personal.jsonl: \(f) of seq \(seq) is not a string", seq) }
                     strings[f] = v
                 }
-                guard Bundle.personalLine(strings, seq: seq) == p else { throw bad("personal.jsonl's line for seq \(seq) is not in canonical form", seq) }
+                guard Bundle.personalLine(strings, seq: seq).sameBytes(p) else { throw bad("personal.jsonl's line for seq \(seq) is not in canonical form", seq) }
                 if pseudonymized {
                     for (f, v) in strings {
                         let allowed = f == "customer" ? [event.customerID ?? "", Bundle.erased] : [Bundle.masked, Bundle.erased]
@@ -279,7 +279,7 @@ public enum BundleVerifier {
             }
             let expectedRow = fields.isEmpty ? checkedAlone.row
                 : CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash, guardFormulas: guardFormulas)
-            guard let row = try csv.next(), row + [0x0D, 0x0A] == expectedRow else {
+            guard let row = try csv.next(), expectedRow.count == row.count + 2, row.sameBytes(expectedRow[..<row.count]) else {  // the row ends CRLF
                 throw bad("events.csv's row for seq \(seq) is not the event's", seq)
             }
             previousHash = hash
@@ -385,30 +385,25 @@ extension BundleVerifier {
         // The fields after the event are parsed on their own (the event is decoded strictly
         // below), and the whole line is then required to be exactly what they render to.
         guard line.starts(with: Array(#"{"event":"#.utf8)), let marker = line.lastRange(of: Array(#","hash":""#.utf8)),
-              case .object(let object)? = try? CanonicalJSON.parse([0x7B] + line[(marker.lowerBound + 1)...]),
-              object.count == Bundle.lineKeys.count - 1,  // and each is read below; the line is then rendered again and compared
-              let hashHex = object["hash"]?.stringValue, let hash = Hex.decode(hashHex),
-              let idText = object["id"]?.stringValue, let id = EventID(idText),
-              let prevHex = object["prevHash"]?.stringValue, let prev = Hex.decode(prevHex),
-              let micros = object["recordedAtMicros"]?.integerValue,
-              let seqValue = object["seq"]?.integerValue, seqValue >= 0, let stream = object["stream"]?.stringValue,
-              let versionValue = object["version"]?.integerValue, versionValue >= 0 else {
+              let tail = LineTail(plain: line[marker.lowerBound...]) ?? LineTail(parsing: line[marker.lowerBound...]),
+              let id = EventID(tail.id) else {
             throw bad("not a bundle line")
         }
-        let seq = UInt64(seqValue), version = UInt64(versionValue)
+        let (hash, idText, prev, micros, seq, stream, version) = (tail.hash, tail.id, tail.prevHash, tail.micros, tail.seq, tail.stream,
+                                                                  tail.version)
         let payload = Array(line[9..<marker.lowerBound])
-        guard let event = try? decoder.decode(payload), EventEncoder.encode(event) == payload else {
+        guard let event = try? decoder.decode(payload), EventEncoder.encode(event).sameBytes(payload) else {
             throw bad("the event is not in canonical stored form", seq)
         }
         guard event.id == id, idText == event.id.description, event.stream == stream else { throw bad("id or stream differs from the event's", seq) }
         guard Bundle.line(payload: payload, hash: hash, id: idText, prevHash: prev, recordedAtMicros: micros, seq: seq, stream: stream,
-                          version: version) == line else {
+                          version: version).sameBytes(line) else {
             throw bad("not in canonical form", seq)
         }
         let record = RecordLayout.encode(seq: seq, recordedAt: micros, version: version,
                                          id: id.bytes.withUnsafeBytes { RecordID(bytes: $0) }, stream: Array(stream.utf8), payload: payload)
         var chain = SHA256(); chain.update(data: prev); chain.update(data: record)
-        guard Array(chain.finalize()) == hash else { throw bad("(seq \(seq)) hash does not match its record", seq) }
+        guard chain.finalize().withUnsafeBytes({ hash.sameBytes($0) }) else { throw bad("(seq \(seq)) hash does not match its record", seq) }
         var row: [UInt8] = []
         if Bundle.personalPaths(event).isEmpty {
             var shown = event
@@ -417,6 +412,90 @@ extension BundleVerifier {
         }
         return LineAlone(event: event, seq: seq, version: version, micros: micros, prev: prev, hash: hash, stream: stream,
                          leaf: MerkleTree.leafHash(record), row: row)
+    }
+}
+
+/// The fields of an `events.jsonl` line after its event. Read by either initialiser, the line is
+/// then required to be exactly what ``Bundle/line(payload:hash:id:prevHash:recordedAtMicros:seq:stream:version:)``
+/// renders from them, so the fast reader needs no checks the general one makes.
+struct LineTail {
+    var hash: [UInt8], id: String, prevHash: [UInt8], micros: Int64, seq: UInt64, stream: String, version: UInt64
+
+    /// Reads `,"hash":"…","id":"…",…,"version":N}` in the order and form the exporter writes it,
+    /// with no escape in any string: every line a ledger exports. Nil for anything else.
+    init?(plain t: ArraySlice<UInt8>) {
+        var i = t.startIndex
+        func literal(_ s: StaticString) -> Bool {
+            let n = s.utf8CodeUnitCount
+            guard t.endIndex - i >= n, t[i..<i + n].elementsEqual(UnsafeBufferPointer(start: s.utf8Start, count: n)) else { return false }
+            i += n
+            return true
+        }
+        func text() -> ArraySlice<UInt8>? {  // up to the closing quote, which is consumed
+            let start = i
+            while i < t.endIndex, t[i] != 0x22 { if t[i] == 0x5C || t[i] < 0x20 { return nil }; i += 1 }
+            guard i < t.endIndex else { return nil }
+            i += 1
+            return t[start..<i - 1]
+        }
+        func hex() -> [UInt8]? {
+            guard let h = text(), h.count == 64 else { return nil }
+            var out = [UInt8](repeating: 0, count: 32)
+            var j = h.startIndex
+            for k in 0..<32 {
+                guard let hi = Self.nibble(h[j]), let lo = Self.nibble(h[j + 1]) else { return nil }
+                out[k] = hi << 4 | lo
+                j += 2
+            }
+            return out
+        }
+        func number(allowingMinus: Bool) -> Int64? {
+            var negative = false
+            if allowingMinus, i < t.endIndex, t[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+            let start = i
+            var v: Int64 = 0
+            while i < t.endIndex, t[i] >= 0x30, t[i] <= 0x39, i - start < 18 { v = v * 10 + Int64(t[i] - 0x30); i += 1 }
+            guard i > start, i < t.endIndex, t[i] < 0x30 || t[i] > 0x39, t[start] != 0x30 || i == start + 1 else { return nil }
+            return negative ? -v : v
+        }
+        guard literal(#","hash":""#), let hash = hex(),
+              literal(#","id":""#), let id = text(),
+              literal(#","prevHash":""#), let prev = hex(),
+              literal(#","recordedAt":""#), text() != nil,
+              literal(#","recordedAtMicros":"#), let micros = number(allowingMinus: true),
+              literal(#","seq":"#), let seq = number(allowingMinus: false),
+              literal(#","stream":""#), let stream = text(),
+              literal(#","version":"#), let version = number(allowingMinus: false),
+              literal("}"), i == t.endIndex,
+              let idText = String(validating: id, as: UTF8.self), let streamText = String(validating: stream, as: UTF8.self) else { return nil }
+        self.init(hash: hash, id: idText, prevHash: prev, micros: micros, seq: UInt64(seq), stream: streamText, version: UInt64(version))
+    }
+
+    /// Reads the fields as any JSON object holding exactly them (`t` starts after the event's
+    /// closing brace, at the comma). Nil when it is not one.
+    init?(parsing t: ArraySlice<UInt8>) {
+        guard case .object(let object)? = try? CanonicalJSON.parse([0x7B] + t.dropFirst()),
+              object.count == Bundle.lineKeys.count - 1,  // and each is read below; the line is then rendered again and compared
+              let hashHex = object["hash"]?.stringValue, let hash = Hex.decode(hashHex),
+              let id = object["id"]?.stringValue,
+              let prevHex = object["prevHash"]?.stringValue, let prev = Hex.decode(prevHex),
+              let micros = object["recordedAtMicros"]?.integerValue,
+              let seq = object["seq"]?.integerValue, seq >= 0, let stream = object["stream"]?.stringValue,
+              let version = object["version"]?.integerValue, version >= 0 else { return nil }
+        self.init(hash: hash, id: id, prevHash: prev, micros: micros, seq: UInt64(seq), stream: stream, version: UInt64(version))
+    }
+
+    private init(hash: [UInt8], id: String, prevHash: [UInt8], micros: Int64, seq: UInt64, stream: String, version: UInt64) {
+        self.hash = hash; self.id = id; self.prevHash = prevHash; self.micros = micros; self.seq = seq; self.stream = stream
+        self.version = version
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil  // upper case is not what the exporter writes: left to the general reader
+        }
     }
 }
 
@@ -440,7 +519,7 @@ extension Bundle {
         var all = fields.mapValues { CanonicalJSON.string($0) }
         all["seq"] = .integer(Int64(seq))
         var out: [UInt8] = [UInt8(ascii: "{")]
-        for (i, k) in all.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).enumerated() {
+        for (i, k) in all.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             JSONString.append(k, to: &out)
             out.append(UInt8(ascii: ":"))

@@ -1,16 +1,37 @@
 /// Lowercase hexadecimal encoding and decoding, shared by the Compliance types, the ledger and its tool.
 public enum Hex {
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// Lowercase hex of `bytes` (two characters per byte, no separators).
     public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
+        if let fast = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0)) }) { return fast }
+        return encode(Array(bytes))
+    }
+
+    /// Lowercase hex of raw bytes, written straight into the string's storage (hashes are shown
+    /// once per event by the audit trail, exports and proofs, so this is on their hot paths).
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            appendHex(bytes, to: out.baseAddress!)
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the lowercase hex of `bytes` to `out`.
+    public static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bytes.count * 2))
+        out.withUnsafeMutableBufferPointer { appendHex(bytes, to: $0.baseAddress! + start) }
+    }
+
+    @inline(__always)
+    private static func appendHex(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) {
+        let digits: StaticString = "0123456789abcdef"
+        let d = digits.utf8Start
+        var i = 0
+        for b in bytes {
+            out[i] = d[Int(b >> 4)]
+            out[i + 1] = d[Int(b & 0x0f)]
+            i += 2
+        }
     }
 
     /// Bytes of an even-length hex string (either case); nil if malformed.

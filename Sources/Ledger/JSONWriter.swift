@@ -30,9 +30,16 @@ public struct JSONWriter {
     }
 
     public mutating func string(_ s: String) { separate(); JSONWriter.appendString(s, to: &bytes) }
-    public mutating func int<I: BinaryInteger>(_ v: I) { separate(); bytes += Array(String(v).utf8) }
-    public mutating func bool(_ v: Bool) { separate(); bytes += Array((v ? "true" : "false").utf8) }
-    public mutating func null() { separate(); bytes += Array("null".utf8) }
+    public mutating func int<I: BinaryInteger>(_ v: I) {
+        separate()
+        if let u = UInt64(exactly: v) { DecimalText.append(u, to: &bytes) } else { bytes += String(v).utf8 }
+    }
+    public mutating func bool(_ v: Bool) { separate(); literal(v ? "true" : "false") }
+    public mutating func null() { separate(); literal("null") }
+
+    private mutating func literal(_ s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
     /// A number with at most `decimals` fraction digits (trailing zeros trimmed).
     public mutating func double(_ v: Double, decimals: Int = 6) {
         separate()

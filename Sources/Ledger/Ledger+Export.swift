@@ -163,7 +163,8 @@ extension Ledger {
                     w.field("seq", r.seq)
                     for (k, v) in shown where k > "seq" { w.field(k, v) }
                     w.endObject()
-                    try personal.write(w.bytes + [0x0A])
+                    try personal.write(w.bytes)
+                    try personal.write([0x0A])
                 }
                 try csv.write(CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
                                         hash: chain))
@@ -295,7 +296,7 @@ extension Ledger {
         var out: [(String, String)] = []
         if let c = event.customerID { out.append(("customer", c)) }
         out += event.personalText.map { ($0.path, $0.value) }
-        return out.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+        return out.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
     }
 }
 

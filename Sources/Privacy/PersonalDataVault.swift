@@ -386,7 +386,7 @@ public final class PersonalDataVault: @unchecked Sendable {
     /// so that its length says little about them.
     public func seal(_ values: [(path: String, value: String)], for record: CustomerRecord, eventID: [UInt8]) throws -> String {
         var plain: [UInt8] = [UInt8(ascii: "{")]
-        for (i, (path, value)) in values.sorted(by: { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }).enumerated() {
+        for (i, (path, value)) in values.sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }).enumerated() {
             if i > 0 { plain.append(UInt8(ascii: ",")) }
             JSONString.append(path, to: &plain)
             plain.append(UInt8(ascii: ":"))
@@ -416,7 +416,9 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     /// The pseudonym a sealed value names.
     public static func pseudonym(ofSealed sealed: String) -> String? {
-        sealed.firstIndex(of: ":").map { String(sealed[..<$0]) }
+        // The UTF-8 view: the Character view's grapheme breaking made this a tenth of the
+        // audit trail's time.
+        sealed.utf8.firstIndex(of: UInt8(ascii: ":")).map { String(sealed[..<$0]) }
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

@@ -28,6 +28,23 @@ struct EscapeTests {
         #expect(encodedText(text) == expected)
         let bytes = EventEncoder.encode(note(text))
         #expect(try EventDecoder().decode(bytes) == note(text))
+        // The machine output's and export lines' escaper (a copy for strings with nothing to
+        // escape, the encoder's escaper otherwise) writes the same, after what is already there.
+        var out = Array("x".utf8)
+        JSONString.append(text, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "x" + expected)
+    }
+
+    @Test("integers as decimal text")
+    func decimalText() {
+        for v: Int64 in [0, 7, -7, 10, 999_999, Int64.max, Int64.min, -1_000_000] {
+            var out: [UInt8] = []
+            DecimalText.append(v, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == String(v))
+        }
+        var out: [UInt8] = []
+        DecimalText.append(UInt64.max, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "18446744073709551615")
     }
 
     @Test("every escape form decodes", arguments: [

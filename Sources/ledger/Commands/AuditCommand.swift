@@ -69,10 +69,11 @@ extension LedgerTool {
                 Table.Column("actor"), Table.Column("channel"), Table.Column("type"), Table.Column("ticket"),
                 Table.Column("hash"), Table.Column("summary")])
             // One more than the page, to know whether there is a next one.
-            let limit = output.pageLimit.map { $0 + 1 } ?? .max
+            let page = output.pageLimit  // read once: the option's getter costs more than writing an entry
+            let limit = page.map { $0 + 1 } ?? .max
             var more = false
             try ledger.audit(filter, reveal: reveal.request, limit: limit) { e in
-                if let page = output.pageLimit, out.count == page { more = true; return }
+                if let page, out.count == page { more = true; return }
                 let cells = [String(e.seq), e.recordedAt.description, e.at.description, e.actor, e.channel, e.type,
                              e.ticket ?? (format == .table ? "-" : ""), format == .table ? String(e.hash.prefix(12)) : e.hash, e.summary]
                 try out.add(cursor: String(e.seq), cells: cells) { JSONShape.audit(e, into: &$0) }

@@ -49,6 +49,7 @@ final class ListOutput {
     private var table: Table
     private var buffer: [UInt8] = []
     private(set) var count = 0
+    /// The cursor of the last row of a table (the next page starts after it).
     private(set) var lastCursor: String?
 
     init(_ format: OutputFormat, columns: [Table.Column], maxWidth: Int = 0) {
@@ -63,10 +64,11 @@ final class ListOutput {
     }
 
     /// One item: its JSON object, its cells (in the columns' order, for tables and CSV), and its cursor.
-    func add(cursor: String, cells: [String], json: (inout JSONWriter) -> Void) throws {
+    /// The cells and the cursor are made only when the format shows them (a table; CSV).
+    func add(cursor: @autoclosure () -> String, cells: @autoclosure () -> [String], json: (inout JSONWriter) -> Void) throws {
         switch format {
-        case .table: table.add(cells)
-        case .csv: buffer += ListOutput.csvLine(cells)
+        case .table: table.add(cells()); lastCursor = cursor()
+        case .csv: buffer += ListOutput.csvLine(cells())
         case .json, .jsonl:
             var w = JSONWriter()
             json(&w)
@@ -75,7 +77,6 @@ final class ListOutput {
             if format == .jsonl { buffer.append(0x0A) }
         }
         count += 1
-        lastCursor = cursor
         if buffer.count >= 1 << 16 { try flush() }
     }
 
