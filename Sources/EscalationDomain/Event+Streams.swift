@@ -112,7 +112,25 @@ extension Event {
 
 /// Free text cut to one line of at most 60 characters; other control
 /// characters than white space are escaped (``Display``).
-private func excerpt(_ text: String) -> String {
+func excerpt(_ text: String) -> String {
+    // Most text is already one short line of printable ASCII, single-spaced: it is its own
+    // excerpt. Checked on the bytes, since walking Characters costs more than the rest of a
+    // summary.
+    var copy = text
+    let unchanged = copy.withUTF8 { u -> Bool in
+        guard u.count < 60, u.first != 0x20, u.last != 0x20 else { return false }
+        var previous: UInt8 = 0
+        for b in u {
+            guard b >= 0x20, b <= 0x7E, !(b == 0x20 && previous == 0x20) else { return false }
+            previous = b
+        }
+        return true
+    }
+    return unchanged ? text : excerptByCharacters(text)
+}
+
+/// ``excerpt(_:)`` the long way, Character by Character.
+func excerptByCharacters(_ text: String) -> String {
     var out = ""
     var count = 0
     var lastWasSpace = false

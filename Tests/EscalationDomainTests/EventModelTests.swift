@@ -38,6 +38,20 @@ struct EventModelTests {
         #expect(e.summary.count < 160)
     }
 
+    @Test("a summary's excerpt of free text: the byte check agrees with the Character walk")
+    func excerpts() {
+        var samples = ["", "a", "plain words", " leading", "trailing ", "two  spaces", "tab\there", "new\nline", "bell\u{07}",
+                       "del\u{7F}", "é accent", "emoji 😀", String(repeating: "x", count: 59), String(repeating: "x", count: 60),
+                       String(repeating: "x", count: 61), String(repeating: "ab ", count: 19) + "ab", "[masked]", "[erased]"]
+        var g = SystemRandomNumberGenerator()
+        let alphabet = Array("ab ~!\t\n\u{1F}é".unicodeScalars)
+        for _ in 0..<2000 {
+            samples.append(String(String.UnicodeScalarView((0..<Int.random(in: 0...70, using: &g)).map { _ in alphabet.randomElement(using: &g)! })))
+        }
+        for text in samples { #expect(excerpt(text) == excerptByCharacters(text), "\(text.debugDescription)") }
+        #expect(excerpt(String(repeating: "x", count: 60)) == String(repeating: "x", count: 60) + "…")
+    }
+
     @Test("a transfer's summary")
     func transferSummary() {
         let e = Fixtures.full.first { $0.type == .transferred }!
