@@ -402,10 +402,10 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     /// Opens a sealed value: the clear values while the customer's key exists, `.erased` after.
     public func open(_ sealed: String, eventID: [UInt8], in txn: ReadTransaction) throws -> Opened {
-        guard let colon = sealed.firstIndex(of: ":") else { throw PrivacyError.corrupt("a sealed value without its pseudonym") }
-        let pseudonym = String(sealed[..<colon])
+        guard let pseudonym = Self.pseudonym(ofSealed: sealed) else { throw PrivacyError.corrupt("a sealed value without its pseudonym") }
         guard let record = try customer(pseudonym: pseudonym, in: txn) else { return .erased }
-        guard let data = Data(base64Encoded: String(sealed[sealed.index(after: colon)...])),
+        let afterColon = sealed.utf8.index(sealed.startIndex, offsetBy: pseudonym.utf8.count + 1)
+        guard let data = Data(base64Encoded: String(sealed[afterColon...])),
               let box = try? AES.GCM.SealedBox(combined: data),
               let plain = try? AES.GCM.open(box, using: record.key, authenticating: eventID + Array(pseudonym.utf8)),
               let object = try? JSONSerialization.jsonObject(with: plain) as? [String: String] else {
