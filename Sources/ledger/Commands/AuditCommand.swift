@@ -74,9 +74,11 @@ extension LedgerTool {
             var more = false
             try ledger.audit(filter, reveal: reveal.request, limit: limit) { e in
                 if let page, out.count == page { more = true; return }
-                let cells = [String(e.seq), e.recordedAt.description, e.at.description, e.actor, e.channel, e.type,
-                             e.ticket ?? (format == .table ? "-" : ""), format == .table ? String(e.hash.prefix(12)) : e.hash, e.summary]
-                try out.add(cursor: String(e.seq), cells: cells) { JSONShape.audit(e, into: &$0) }
+                // The cells are written in the call, so that only the formats that show them build them.
+                try out.add(cursor: String(e.seq),
+                            cells: [String(e.seq), e.recordedAt.description, e.at.description, e.actor, e.channel, e.type,
+                                    e.ticket ?? (format == .table ? "-" : ""), format == .table ? String(e.hash.prefix(12)) : e.hash,
+                                    e.summary]) { JSONShape.audit(e, into: &$0) }
             }
             try out.finish(empty: "No events match" + (point.isHistorical ? " (\(point.description))." : "."),
                            footer: "\(Format.count(out.count)) events", more: more)
