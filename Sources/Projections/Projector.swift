@@ -140,27 +140,55 @@ public final class Projector: @unchecked Sendable {
         let engine = ProjectionEngine(staff: try loadStaff(g, txn), tickets: store)
         var last: UInt64 = from - 1
         var count = 0
-        // Decoding is about 40% of the work and needs no order: decode each slice on both
-        // cores, then fold it in seq order.
-        var slice: [(seq: UInt64, version: UInt64, payload: [UInt8])] = []
-        slice.reserveCapacity(Projector.sliceSize)
+        // Decoding is about a third of the work and needs no order. A full slice is decoded on
+        // another thread while the previous one is folded here, in seq order: both cores stay
+        // busy. A short slice (a catch-up after a few appends) is decoded here.
+        var positions: [(seq: UInt64, version: UInt64)] = []
+        var payloads: [[UInt8]] = []
+        positions.reserveCapacity(Projector.sliceSize)
+        payloads.reserveCapacity(Projector.sliceSize)
+        var decoding: (positions: [(seq: UInt64, version: UInt64)], events: Latch<Result<[Event], any Error>>)?
         var folded = 0
-        func fold() throws {
-            let events = try Projector.decodeInParallel(slice.map(\.payload))
-            for (r, event) in zip(slice, events) { try engine.apply(event, seq: r.seq, version: r.version) }
-            folded += slice.count
-            slice.removeAll(keepingCapacity: true)
+        func fold(_ positions: [(seq: UInt64, version: UInt64)], _ events: [Event]) throws {
+            for i in events.indices { try engine.apply(events[i], seq: positions[i].seq, version: positions[i].version) }
+            folded += events.count
             // Keep resident memory to the working set, not the log's size (see releaseMappedPages).
             if folded % (8 * Projector.sliceSize) == 0 { log.environment.releaseMappedPages() }
         }
-        try log.scan(from: from, in: txn) { record in
-            slice.append((record.seq, record.version, Array(record.payload)))
-            last = record.seq
-            count += 1
-            if slice.count == Projector.sliceSize { try fold() }
-            return count < limit
+        func foldDecoding() throws {
+            guard let d = decoding else { return }
+            decoding = nil
+            try fold(d.positions, d.events.wait().get())
         }
-        try fold()
+        func send() throws {
+            if payloads.count < Projector.sliceSize {
+                try foldDecoding()
+                try fold(positions, Projector.decode(payloads))
+            } else {
+                let events = Latch<Result<[Event], any Error>>()
+                let batch = payloads
+                DispatchQueue.global().async { events.set(Result { try Projector.decode(batch) }) }
+                try foldDecoding()
+                decoding = (positions, events)
+            }
+            positions.removeAll(keepingCapacity: true)
+            payloads.removeAll(keepingCapacity: true)
+        }
+        do {
+            try log.scan(from: from, in: txn) { record in
+                positions.append((record.seq, record.version))
+                payloads.append(Array(record.payload))
+                last = record.seq
+                count += 1
+                if payloads.count == Projector.sliceSize { try send() }
+                return count < limit
+            }
+            try send()
+            try foldDecoding()
+        } catch {
+            _ = decoding?.events.wait()  // the decoding thread is done with its slice before the transaction ends
+            throw error
+        }
         guard count > 0 else { return 0 }
         try store.flush(staff: engine.staff.keys)
         for s in engine.takeDirtyStaff() {
@@ -172,14 +200,10 @@ public final class Projector: @unchecked Sendable {
 
     static let sliceSize = 4096
 
-    /// Decodes stored payloads on two threads (order kept).
-    static func decodeInParallel(_ payloads: [[UInt8]]) throws -> [Event] {
-        let parts = payloads.count >= 512 ? 2 : 1
-        let decoded = Parallel.map(payloads.count, parts: parts) { range -> [Result<[Event], any Error>] in
-            let decoder = EventDecoder(mode: .stored)
-            return [Result { try payloads[range].map { try decoder.decode($0) } }]
-        }
-        return try decoded.flatMap { try $0.get() }
+    /// Decodes stored payloads, in order.
+    static func decode(_ payloads: [[UInt8]]) throws -> [Event] {
+        let decoder = EventDecoder(mode: .stored)
+        return try payloads.map { try decoder.decode($0) }
     }
 
     private func loadStaff(_ g: Generation, _ txn: ReadTransaction) throws -> [String: StaffRecord] {

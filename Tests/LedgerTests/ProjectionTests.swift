@@ -1,6 +1,7 @@
 import EscalationDomain
 import Foundation
-import Projections
+@testable import Projections
+import Simulation
 import Testing
 @testable import Ledger
 
@@ -134,6 +135,23 @@ import Testing
         #expect(try ledger.projector.digest() == first)
         #expect(first == incremental)
         #expect(try ledger.projector.checkpoint() == (try ledger.log.head().seq))
+    }
+
+    /// A chunk of several full slices decodes each on another thread while the previous one is
+    /// folded: the result must be what inline decoding of short chunks gives, byte for byte.
+    @Test func aRebuildDecodingAheadEqualsCatchUpsInShortChunks() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        let lines = Array(Simulator(seed: 31, calls: 2_500)).map { String(decoding: $0, as: UTF8.self) }
+        _ = try ledger.importStrings(lines)
+        let head = try ledger.log.head().seq
+        #expect(head > 2 * UInt64(Projector.sliceSize) + 100, "two full slices and a partial one")
+        ledger.projector.chunkSize = Projector.sliceSize - 1  // every slice short: decoded inline
+        try ledger.projector.catchUp()
+        let inline = try ledger.projector.digest()
+        ledger.projector.chunkSize = 100_000
+        try ledger.projector.rebuild()
+        #expect(try ledger.projector.checkpoint() == head)
+        #expect(try ledger.projector.digest() == inline)
     }
 
     @Test func erasureLeavesTheChainVerifiableAndTheFieldsUnreadable() throws {
