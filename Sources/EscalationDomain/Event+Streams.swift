@@ -19,30 +19,37 @@ extension Event {
     ///
     ///     transferred(from: "a-1", to: "s-2") → [("from", "a-1"), ("to", "s-2")]
     public func staffReferences() -> [(field: String, staff: String)] {
-        switch body {
-        case .staffEnrolled(let b): return b.reportsTo.map { [("reportsTo", $0)] } ?? []
-        case .staffReassigned(let b): return [("staff", b.staff), ("reportsTo", b.reportsTo)]
-        case .callOpened(let b): return [("agent", b.agent)]
-        case .escalationRequested: return []
-        case .deEscalationAttempted(let b): return [("agent", b.agent)]
-        case .supervisorAvailability(let b): return [("supervisor", b.supervisor)]
+        var refs: [(field: String, staff: String)] = []
+        forEachStaffReference { refs.append(($0, $1)) }
+        return refs
+    }
+
+    /// Calls `body` with each of ``staffReferences()``, in the same order, without building the array
+    /// (the projections look at the names of every event they fold).
+    public func forEachStaffReference(_ body: (_ field: String, _ staff: String) throws -> Void) rethrows {
+        switch self.body {
+        case .staffEnrolled(let b): if let r = b.reportsTo { try body("reportsTo", r) }
+        case .staffReassigned(let b): try body("staff", b.staff); try body("reportsTo", b.reportsTo)
+        case .callOpened(let b): try body("agent", b.agent)
+        case .escalationRequested: break
+        case .deEscalationAttempted(let b): try body("agent", b.agent)
+        case .supervisorAvailability(let b): try body("supervisor", b.supervisor)
         case .alternativeOffered(let b):
-            var refs = [(field: "agent", staff: b.agent)]
-            if let party = b.party { refs.append(("party", party)) }
-            return refs
-        case .requestDeclined(let b): return [("by", b.by)]
-        case .transferred(let b): return [("from", b.from), ("to", b.to)]
-        case .callbackScheduled(let b): return [("owner", b.owner)]
-        case .callbackCompleted(let b): return [("by", b.by)]
-        case .noteLogged(let b): return [("author", b.author)]
-        case .ticketResolved(let b): return [("by", b.by)]
-        case .ticketReopened(let b): return [("by", b.by)]
-        case .debriefHeld(let b): return [("agent", b.agent), ("coach", b.coach)]
-        case .feedbackGiven(let b): return [("agent", b.agent), ("by", b.by)]
-        case .sanctionIssued(let b): return [("agent", b.agent), ("by", b.by)]
-        case .legalHoldPlaced, .legalHoldReleased, .personalDataErased: return []
-        case .exportMade(let b): return [("operator", b.operator)]
-        case .personalDataRevealed(let b): return [("operator", b.operator)]
+            try body("agent", b.agent)
+            if let party = b.party { try body("party", party) }
+        case .requestDeclined(let b): try body("by", b.by)
+        case .transferred(let b): try body("from", b.from); try body("to", b.to)
+        case .callbackScheduled(let b): try body("owner", b.owner)
+        case .callbackCompleted(let b): try body("by", b.by)
+        case .noteLogged(let b): try body("author", b.author)
+        case .ticketResolved(let b): try body("by", b.by)
+        case .ticketReopened(let b): try body("by", b.by)
+        case .debriefHeld(let b): try body("agent", b.agent); try body("coach", b.coach)
+        case .feedbackGiven(let b): try body("agent", b.agent); try body("by", b.by)
+        case .sanctionIssued(let b): try body("agent", b.agent); try body("by", b.by)
+        case .legalHoldPlaced, .legalHoldReleased, .personalDataErased: break
+        case .exportMade(let b): try body("operator", b.operator)
+        case .personalDataRevealed(let b): try body("operator", b.operator)
         }
     }
 

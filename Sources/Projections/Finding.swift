@@ -84,4 +84,10 @@ public struct StaffInfo: Sendable, Equatable {
 /// How a ticket fold finds staff members as they were when an event happened.
 public protocol StaffLookup {
     func staff(_ id: String, atSeq seq: UInt64) throws -> StaffInfo?
+    /// The member's role alone, what most checks need (a lookup may answer it without copying the entry).
+    func role(_ id: String, atSeq seq: UInt64) throws -> Role?
+}
+
+extension StaffLookup {
+    public func role(_ id: String, atSeq seq: UInt64) throws -> Role? { try staff(id, atSeq: seq)?.role }
 }

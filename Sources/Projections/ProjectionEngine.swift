@@ -40,6 +40,11 @@ public final class ProjectionEngine: StaffLookup {
     /// The directory as it stands now: in seq order that is the directory at the event being applied.
     public func staff(_ id: String, atSeq seq: UInt64) -> StaffInfo? { staff[id]?.info }
 
+    public func role(_ id: String, atSeq seq: UInt64) -> Role? {
+        guard let i = staff.index(forKey: id) else { return nil }
+        return staff.values[i].info.role
+    }
+
     /// Staff changed since the last call (for writing back).
     public func takeDirtyStaff() -> [StaffRecord] {
         defer { dirtyStaff.removeAll() }

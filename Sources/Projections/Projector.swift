@@ -144,9 +144,11 @@ public final class Projector: @unchecked Sendable {
         // another thread while the previous one is folded here, in seq order: both cores stay
         // busy. A short slice (a catch-up after a few appends) is decoded here.
         var positions: [(seq: UInt64, version: UInt64)] = []
-        var payloads: [[UInt8]] = []
+        // The payloads stay where LMDB's map has them: valid until the transaction ends, and this
+        // function waits for the decoding thread before it returns or throws.
+        var payloads = Payloads()
         positions.reserveCapacity(Projector.sliceSize)
-        payloads.reserveCapacity(Projector.sliceSize)
+        payloads.items.reserveCapacity(Projector.sliceSize)
         var decoding: (positions: [(seq: UInt64, version: UInt64)], events: Latch<Result<[Event], any Error>>)?
         var folded = 0
         func fold(_ positions: [(seq: UInt64, version: UInt64)], _ events: [Event]) throws {
@@ -161,7 +163,7 @@ public final class Projector: @unchecked Sendable {
             try fold(d.positions, d.events.wait().get())
         }
         func send() throws {
-            if payloads.count < Projector.sliceSize {
+            if payloads.items.count < Projector.sliceSize {
                 try foldDecoding()
                 try fold(positions, Projector.decode(payloads))
             } else {
@@ -172,15 +174,15 @@ public final class Projector: @unchecked Sendable {
                 decoding = (positions, events)
             }
             positions.removeAll(keepingCapacity: true)
-            payloads.removeAll(keepingCapacity: true)
+            payloads.items.removeAll(keepingCapacity: true)
         }
         do {
             try log.scan(from: from, in: txn) { record in
                 positions.append((record.seq, record.version))
-                payloads.append(Array(record.payload))
+                payloads.items.append(record.payload)
                 last = record.seq
                 count += 1
-                if payloads.count == Projector.sliceSize { try send() }
+                if payloads.items.count == Projector.sliceSize { try send() }
                 return count < limit
             }
             try send()
@@ -201,9 +203,15 @@ public final class Projector: @unchecked Sendable {
     static let sliceSize = 4096
 
     /// Decodes stored payloads, in order.
-    static func decode(_ payloads: [[UInt8]]) throws -> [Event] {
+    static func decode(_ payloads: Payloads) throws -> [Event] {
         let decoder = EventDecoder(mode: .stored)
-        return try payloads.map { try decoder.decode($0) }
+        return try payloads.items.map { try decoder.decode($0) }
+    }
+
+    /// Records' payloads inside a transaction's memory map, handed to the decoding thread while
+    /// the transaction that read them waits for it.
+    struct Payloads: @unchecked Sendable {
+        var items: [UnsafeRawBufferPointer] = []
     }
 
     private func loadStaff(_ g: Generation, _ txn: ReadTransaction) throws -> [String: StaffRecord] {

@@ -233,13 +233,13 @@ public struct TicketState: Sendable, Equatable {
     }
 
     private mutating func noteSeniors(_ event: Event, seq: UInt64, staff: some StaffLookup) throws {
-        var names = event.staffReferences().map(\.staff)
-        names.append(event.actor)
-        for name in names where !seniors.contains(where: { $0.staff == name }) {
-            if let role = try staff.staff(name, atSeq: seq)?.role, role.isSupervisorOrAbove {
-                seniors.append((name, event.at))
-            }
+        // The names the event mentions, then its actor, in that order.
+        func consider(_ name: String) throws {
+            guard !seniors.contains(where: { $0.staff == name }) else { return }
+            if let role = try staff.role(name, atSeq: seq), role.isSupervisorOrAbove { seniors.append((name, event.at)) }
         }
+        try event.forEachStaffReference { try consider($1) }
+        try consider(event.actor)
     }
 
     // MARK: Derived
