@@ -40,7 +40,7 @@ public final class ProjectionRebuild {
     /// Applies one event of the log, in seq order, inside a write transaction of the scratch environment.
     public func apply(_ event: Event, seq: UInt64, version: UInt64, in txn: WriteTransaction) throws {
         if engine == nil {
-            let s = LMDBTicketStore(tickets: tickets, accountable: accountable, txn: txn)
+            let s = LMDBTicketStore(tickets: tickets, accountable: accountable, reader: txn)
             store = s
             engine = ProjectionEngine(staff: staffRecords, tickets: s)
         }
@@ -55,7 +55,7 @@ public final class ProjectionRebuild {
     /// Writes the chunk's tickets; call before the scratch transaction commits.
     public func flush(in txn: WriteTransaction) throws {
         if let store, let engine {
-            try store.flush(staff: engine.staff.keys)
+            try store.flush(staff: engine.staff.keys, in: txn)
             staffRecords = engine.staff
         }
         store = nil

@@ -135,8 +135,26 @@ public final class Projector: @unchecked Sendable {
     /// Applies up to `limit` events after `g`'s checkpoint inside `txn`. Builds its in-memory
     /// state afresh from the transaction, so a retried transaction (map growth) starts clean.
     private func applyChunk(into g: Generation, txn: WriteTransaction, limit: Int) throws -> UInt64 {
+        let chunk = try fold(g, in: txn, limit: limit)
+        try write(chunk, in: txn)
+        return UInt64(chunk.count)
+    }
+
+    /// A chunk of events folded over a generation's stored state, not written yet.
+    struct FoldedChunk {
+        let generation: Generation
+        /// The checkpoint the fold started from, and the last seq it applied.
+        let from: UInt64
+        let last: UInt64
+        let count: Int
+        let store: LMDBTicketStore
+        let engine: ProjectionEngine
+    }
+
+    /// Folds up to `limit` events after `g`'s checkpoint over `g`'s state as `txn` sees it.
+    private func fold(_ g: Generation, in txn: ReadTransaction, limit: Int) throws -> FoldedChunk {
         let from = (try getUInt(checkpointKey(g), txn) ?? 0) + 1
-        let store = LMDBTicketStore(tickets: g.tickets, accountable: g.accountable, txn: txn)
+        let store = LMDBTicketStore(tickets: g.tickets, accountable: g.accountable, reader: txn)
         let engine = ProjectionEngine(staff: try loadStaff(g, txn), tickets: store)
         var last: UInt64 = from - 1
         var count = 0
@@ -191,13 +209,48 @@ public final class Projector: @unchecked Sendable {
             _ = decoding?.events.wait()  // the decoding thread is done with its slice before the transaction ends
             throw error
         }
-        guard count > 0 else { return 0 }
-        try store.flush(staff: engine.staff.keys)
-        for s in engine.takeDirtyStaff() {
+        return FoldedChunk(generation: g, from: from - 1, last: last, count: count, store: store, engine: engine)
+    }
+
+    /// Writes a folded chunk's tickets, staff and index changes, and its checkpoint.
+    private func write(_ chunk: FoldedChunk, in txn: WriteTransaction) throws {
+        guard chunk.count > 0 else { return }
+        let g = chunk.generation
+        try chunk.store.flush(staff: chunk.engine.staff.keys, in: txn)
+        for s in chunk.engine.takeDirtyStaff() {
             try Array(s.info.staff.utf8).withUnsafeBytes { k in try s.encode().withUnsafeBytes { try txn.put(g.staff, key: k, value: $0) } }
         }
-        try putUInt(checkpointKey(g), last, txn)
-        return UInt64(count)
+        try putUInt(checkpointKey(g), chunk.last, txn)
+    }
+
+    /// ``catchUp(progress:)`` holding the writer lock only to write: each chunk is folded in a
+    /// read snapshot, then written in a short write transaction when the projection has not
+    /// moved since (otherwise it is folded again from where it now is). So the projection can
+    /// follow a long import on the other core, while the import's batches hold the lock.
+    /// - returns: how many events were applied.
+    @discardableResult
+    public func catchUpBeside(until stop: () -> Bool = { false }) throws -> UInt64 {
+        var applied: UInt64 = 0
+        while !stop() {
+            let chunk = try log.environment.read { txn -> FoldedChunk? in
+                let g = try active(txn)
+                guard try getUInt(checkpointKey(g), txn) ?? 0 != (try log.head(in: txn).seq) else { return nil }
+                return try fold(g, in: txn, limit: chunkSize)
+            }
+            guard let chunk, chunk.count > 0 else { return applied }
+            var attempted = false
+            let written = try log.environment.write { txn -> Bool in
+                // Writing consumes the chunk: a transaction run again (the map grew) folds it again.
+                guard !attempted else { return false }
+                attempted = true
+                let g = try active(txn)
+                guard g.number == chunk.generation.number, try getUInt(checkpointKey(g), txn) ?? 0 == chunk.from else { return false }
+                try write(chunk, in: txn)
+                return true
+            }
+            if written { applied += UInt64(chunk.count) }
+        }
+        return applied
     }
 
     static let sliceSize = 4096
@@ -445,11 +498,14 @@ struct StreamStaffLookup: StaffLookup {
     }
 }
 
-/// Tickets in LMDB behind a write-back cache, for one write transaction.
+/// Tickets in LMDB behind a write-back cache: read through one transaction while events are
+/// folded, written by ``flush(staff:in:)`` in a write transaction (the same one, or a later one
+/// that finds the projection where the reading one did).
 final class LMDBTicketStore: TicketStore {
     let tickets: Database
     let accountableDB: Database
-    let txn: WriteTransaction
+    /// Valid while the fold runs; not used by `flush`.
+    let reader: ReadTransaction
     private var cache: [String: TicketState] = [:]
     /// Each ticket read from the table as it was stored, for the scorecard index's changes.
     private var origin: [String: ScoreIndex] = [:]
@@ -458,13 +514,13 @@ final class LMDBTicketStore: TicketStore {
     /// The latest event time applied in this chunk.
     private var latest: Timestamp?
 
-    init(tickets: Database, accountable: Database, txn: WriteTransaction) {
-        self.tickets = tickets; self.accountableDB = accountable; self.txn = txn
+    init(tickets: Database, accountable: Database, reader: ReadTransaction) {
+        self.tickets = tickets; self.accountableDB = accountable; self.reader = reader
     }
 
     func ticket(_ id: String) throws -> TicketState? {
         if let t = cache[id] { return t }
-        guard let bytes = try Array(id.utf8).withUnsafeBytes({ try txn.get(tickets, key: $0) }) else { return nil }
+        guard let bytes = try Array(id.utf8).withUnsafeBytes({ try reader.get(tickets, key: $0) }) else { return nil }
         let t = try TicketState.decode(bytes)
         cache[id] = t
         if origin[id] == nil { origin[id] = t.scoreIndex }
@@ -492,7 +548,7 @@ final class LMDBTicketStore: TicketStore {
     /// Writes the chunk's tickets and index changes, then moves the settled time up to the
     /// latest event's hour, counting each member's deadlines it passes (`staff`: every member
     /// known so far, the chunk's included).
-    func flush<S: Sequence>(staff: S) throws where S.Element == String {
+    func flush<S: Sequence>(staff: S, in txn: WriteTransaction) throws where S.Element == String {
         var counts: [[UInt8]: Int64] = [:]
         var removed = Set<[UInt8]>(), added = Set<[UInt8]>()
         for id in dirty.sorted() {
@@ -557,5 +613,54 @@ extension ScoreIndex {
             e = try c.next()
         }
         return n
+    }
+}
+
+/// Keeps a projection following its log on a thread of its own (``Projector/catchUpBeside(until:)``)
+/// until ``stop()``: while an import appends, its events are projected on the other core, and
+/// the catch-up after it has little left to do.
+public final class ProjectionFollower: @unchecked Sendable {
+    private let projector: Projector
+    private let condition = NSCondition()
+    private var stopping = false
+    private var finished = false
+    /// What stopped the thread early, if anything (the caller's own catch-up meets it again and reports it).
+    public private(set) var failure: (any Error)?
+
+    public init(_ projector: Projector) {
+        self.projector = projector
+        let thread = Thread { [self] in run() }
+        thread.name = "projection follower"
+        thread.start()
+    }
+
+    private var shouldStop: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return stopping
+    }
+
+    private func run() {
+        while !shouldStop {
+            do {
+                if try projector.catchUpBeside(until: { shouldStop }) == 0 {
+                    condition.lock()
+                    if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05)) }
+                    condition.unlock()
+                }
+            } catch {
+                condition.lock(); failure = error; condition.unlock()
+                break
+            }
+        }
+        condition.lock(); finished = true; condition.broadcast(); condition.unlock()
+    }
+
+    /// Stops following and waits for the thread: the chunk it is folding is written or dropped first.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
     }
 }

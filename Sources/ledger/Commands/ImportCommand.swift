@@ -2,6 +2,8 @@ import ArgumentParser
 import EscalationDomain
 import Foundation
 import Ledger
+import LMDB
+import Projections
 
 extension LedgerTool {
     /// `ledger import FILE|- [--atomic] [--json]`.
@@ -50,10 +52,15 @@ extension LedgerTool {
         func run() throws {
             let ledger = try global.openForWriting()
             let bar = ProgressBar("importing", unit: "MB")
+            // The projections follow the import on the other core (not under an address-space
+            // limit, where the import sizes its batches to what memory is left).
+            let follower = atomic || AddressSpace.limit != nil ? nil : ProjectionFollower(ledger.projector)
+            defer { follower?.stop() }
             let report = try ledger.importFile(file, atomic: atomic) { read, total in
                 bar.total = total.map { Double($0) / 1_048_576 }
                 bar.update(Double(read) / 1_048_576)
             }
+            follower?.stop()
             bar.finish()
             if report.appended > 0 { try ProjectionWork.catchUp(ledger, label: "projecting") }
 
