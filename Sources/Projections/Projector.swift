@@ -188,8 +188,10 @@ public final class Projector: @unchecked Sendable {
                 let events = Latch<Result<[Event], any Error>>()
                 let batch = payloads
                 DispatchQueue.global().async { events.set(Result { try Projector.decode(batch) }) }
-                try foldDecoding()
+                // Tracked before anything can throw: the transaction must outlive this decoding.
+                let previous = decoding
                 decoding = (positions, events)
+                if let p = previous { try fold(p.positions, p.events.wait().get()) }
             }
             positions.removeAll(keepingCapacity: true)
             payloads.items.removeAll(keepingCapacity: true)
