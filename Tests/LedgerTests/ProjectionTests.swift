@@ -154,6 +154,28 @@ import Testing
         #expect(try ledger.projector.digest() == inline)
     }
 
+    /// A stored event that does not decode, in a slice decoded on the other thread: the rebuild
+    /// fails with the decoder's error (no crash, nothing swapped in) and the active projection stays.
+    @Test func aRebuildMeetingAnUndecodableEventFailsCleanly() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        let lines = Array(Simulator(seed: 41, calls: 2_500)).map { String(decoding: $0, as: UTF8.self) }
+        _ = try ledger.importStrings(lines)
+        try ledger.projector.catchUp()
+        let before = try ledger.projector.digest()
+        let seq = UInt64(Projector.sliceSize + 10)
+        let events = try ledger.log.environment.openDatabase("events")
+        try ledger.log.environment.write { txn in
+            let key = (0..<8).map { UInt8(truncatingIfNeeded: seq >> (56 - 8 * $0)) }
+            var record = try #require(try txn.get(events, key: key))
+            let streamLength = Int(record[41]) << 8 | Int(record[42])
+            #expect(record[43 + streamLength] == UInt8(ascii: "{"))
+            record[43 + streamLength] = UInt8(ascii: "X")
+            try txn.put(events, key: key, value: record)
+        }
+        #expect(throws: (any Error).self) { try ledger.projector.rebuild() }
+        #expect(try ledger.projector.digest() == before)
+    }
+
     /// A follower folds in read snapshots while imports hold the writer lock, and writes a chunk
     /// only where the projection still is: what it leaves equals a rebuild, byte for byte.
     @Test func aProjectionFollowingImportsEqualsARebuild() throws {
