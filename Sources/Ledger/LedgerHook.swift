@@ -33,6 +33,8 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     final class Pending {
         var changes: [Rules.Change] = []
         var newCustomer: PersonalDataVault.CustomerRecord?
+        /// The new customer's look-up key, computed once for the look-up and the write.
+        var lookupKey: [UInt8]?
         var ticketLink: (ticket: String, pseudonym: String)?
     }
 
@@ -40,13 +42,16 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         let event = events[index]
         pending.changes = []
         pending.newCustomer = nil
+        pending.lookupKey = nil
         pending.ticketLink = nil
         var stored = event
         var payload: [UInt8]?
         let text = event.personalText
         if case .callOpened(let b) = event.body {
             let record: PersonalDataVault.CustomerRecord
-            if let p = try vault.pseudonym(forCustomer: b.customer.id, in: txn), let r = try vault.customer(pseudonym: p, in: txn) {
+            let lookupKey = try vault.lookupKey(forCustomer: b.customer.id, in: txn)
+            pending.lookupKey = lookupKey
+            if let p = try vault.pseudonym(lookupKey: lookupKey, in: txn), let r = try vault.customer(pseudonym: p, in: txn) {
                 record = r
                 stored = try Ledger.sealCall(event, customer: b.customer.id, for: record, vault: vault)
             } else if let fresh = newCustomers[index] {
@@ -91,7 +96,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
             if case .erased(let p) = change { try vault.erase(pseudonym: p, in: txn) }
             try rules.write(change, seq: position.seq, txn: txn)
         }
-        if let r = pending.newCustomer { try vault.store(r, in: txn) }
+        if let r = pending.newCustomer { try vault.store(r, lookupKey: pending.lookupKey, in: txn) }
         if let l = pending.ticketLink { try vault.link(ticket: l.ticket, to: l.pseudonym, in: txn) }
     }
 

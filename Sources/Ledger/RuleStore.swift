@@ -38,17 +38,32 @@ final class RuleStore: Sendable {
     }
 
     func write(_ change: Rules.Change, seq: UInt64, txn: WriteTransaction) throws {
+        // Written in place (MDB_RESERVE), keys read from the strings' storage: one event's rules
+        // state allocates nothing here.
         switch change {
         case .staff(let id, let s):
-            var v: [UInt8] = [UInt8(RuleStore.roles.firstIndex(of: s.role)!)]
-            v += Array((s.reportsTo ?? "").utf8)
-            try txn.put(staff, key: Array(id.utf8), value: v)
+            var reportsTo = s.reportsTo ?? ""
+            let role = UInt8(RuleStore.roles.firstIndex(of: s.role)!)
+            try RuleStore.withKey(id) { key in
+                try reportsTo.withUTF8 { r in
+                    try txn.putReserved(staff, key: key, size: 1 + r.count) { v in
+                        v[0] = role
+                        UnsafeMutableRawBufferPointer(rebasing: v[1...]).copyMemory(from: UnsafeRawBufferPointer(r))
+                    }
+                }
+            }
         case .ticket(let id, let t):
-            var v: [UInt8] = [t.resolved ? 1 : 0]
-            v += BigEndianKey.bytes(UInt64(t.openCallbacks))
-            v += BigEndianKey.bytes(UInt64(bitPattern: t.lastAt))
-            v += Array(t.owner.utf8)
-            try txn.put(tickets, key: Array(id.utf8), value: v)
+            var owner = t.owner
+            try RuleStore.withKey(id) { key in
+                try owner.withUTF8 { o in
+                    try txn.putReserved(tickets, key: key, size: 17 + o.count) { v in
+                        v[0] = t.resolved ? 1 : 0
+                        v.storeBytes(of: UInt64(t.openCallbacks).bigEndian, toByteOffset: 1, as: UInt64.self)
+                        v.storeBytes(of: UInt64(bitPattern: t.lastAt).bigEndian, toByteOffset: 9, as: UInt64.self)
+                        UnsafeMutableRawBufferPointer(rebasing: v[17...]).copyMemory(from: UnsafeRawBufferPointer(o))
+                    }
+                }
+            }
         case .holds(let customer, let matters):
             var v: [UInt8] = []
             for m in matters { v += BigEndianKey.bytes(UInt64(m.utf8.count)) + Array(m.utf8) }
@@ -56,6 +71,12 @@ final class RuleStore: Sendable {
         case .erased:
             break  // the vault erases the customer (LedgerHook)
         }
+    }
+
+    /// `body` with `id`'s UTF-8 bytes, from the string's own storage when it has one.
+    static func withKey<T>(_ id: String, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        var id = id
+        return try id.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
     }
 }
 
@@ -65,13 +86,13 @@ struct TransactionRuleState: RuleState {
     let txn: ReadTransaction
 
     func staff(_ id: String) throws -> Rules.Staff? {
-        guard let v = try txn.get(store.staff, key: Array(id.utf8)), let first = v.first else { return nil }
-        let reportsTo = String(decoding: v.dropFirst(), as: UTF8.self)
+        guard let v = try RuleStore.withKey(id, { try txn.get(store.staff, key: $0) }), let first = v.first else { return nil }
+        let reportsTo = String(decoding: v[1...], as: UTF8.self)
         return Rules.Staff(role: RuleStore.roles[Int(first)], reportsTo: reportsTo.isEmpty ? nil : reportsTo)
     }
 
     func ticket(_ id: String) throws -> Rules.Ticket? {
-        guard let v = try txn.get(store.tickets, key: Array(id.utf8)), let t = v.withUnsafeBytes({ RuleStore.StoredTicket($0) }) else { return nil }
+        guard let v = try RuleStore.withKey(id, { try txn.get(store.tickets, key: $0) }), let t = RuleStore.StoredTicket(v) else { return nil }
         return Rules.Ticket(owner: String(decoding: t.owner, as: UTF8.self), resolved: t.resolvedByte == 1, openCallbacks: Int(t.openCallbacks),
                             lastAt: t.lastAt)
     }

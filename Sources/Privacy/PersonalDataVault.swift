@@ -212,9 +212,19 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     /// The pseudonym of the live customer with this real id, or nil (never seen, or erased).
     public func pseudonym(forCustomer id: String, in txn: ReadTransaction) throws -> String? {
-        try keys(txn).lookupKey(id).withUnsafeBytes { k in
-            try txn.get(lookup, key: k).map { String(decoding: $0, as: UTF8.self) }
-        }
+        try pseudonym(lookupKey: lookupKey(forCustomer: id, in: txn), in: txn)
+    }
+
+    /// The look-up entry's key for a real id, under the key-encryption key `txn` sees: two HMACs,
+    /// which a writer computes once per event and hands to ``pseudonym(lookupKey:in:)`` and
+    /// ``store(_:lookupKey:in:)`` in the same transaction.
+    public func lookupKey(forCustomer id: String, in txn: ReadTransaction) throws -> [UInt8] {
+        try keys(txn).lookupKey(id)
+    }
+
+    /// ``pseudonym(forCustomer:in:)`` by the look-up key ``lookupKey(forCustomer:in:)`` gave in this transaction.
+    public func pseudonym(lookupKey: [UInt8], in txn: ReadTransaction) throws -> String? {
+        try lookupKey.withUnsafeBytes { k in try txn.get(lookup, key: k).map { String(decoding: $0, as: UTF8.self) } }
     }
 
     /// The pseudonym of the customer whose call opened `ticket`.
@@ -233,10 +243,16 @@ public final class PersonalDataVault: @unchecked Sendable {
         return CustomerRecord(pseudonym: "cus_" + Self.hex(bytes), key: SymmetricKey(data: RandomPool.shared.take(32)), id: id)
     }
 
-    /// Writes `record` and its look-up entry.
-    public func store(_ record: CustomerRecord, in txn: WriteTransaction) throws {
+    /// Writes `record` and its look-up entry (under `lookupKey`, when ``lookupKey(forCustomer:in:)``
+    /// gave it for the record's id in this transaction).
+    public func store(_ record: CustomerRecord, lookupKey: [UInt8]? = nil, in txn: WriteTransaction) throws {
         let k = try keys(txn)
-        try put(record, k, in: txn)
+        if let lookupKey {
+            try putRecord(record, k, in: txn)
+            try txn.put(lookup, key: lookupKey, value: Array(record.pseudonym.utf8))
+        } else {
+            try put(record, k, in: txn)
+        }
         lock.lock()
         if cacheGeneration == k.generation { cache[record.pseudonym] = record }
         lock.unlock()
