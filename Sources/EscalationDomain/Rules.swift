@@ -51,12 +51,12 @@ public enum Rules {
         }
         try checkAuthority(event, actor: actor)
         try checkSelfReport(event)
-        var known: [String: Staff] = [:]
-        for ref in event.staffReferences() {
-            guard let s = try state.staff(ref.staff) else {
-                throw event.violation(.unknownStaff, field: ref.field, "\(Display.quoted(ref.staff)) is not an enrolled staff member")
+        var known = [String: Staff](minimumCapacity: 2)
+        try event.forEachStaffReference { field, staff in
+            guard let s = try state.staff(staff) else {
+                throw event.violation(.unknownStaff, field: field, "\(Display.quoted(staff)) is not an enrolled staff member")
             }
-            known[ref.staff] = s
+            known[staff] = s
         }
         switch event.type.category {
         case .staff:
