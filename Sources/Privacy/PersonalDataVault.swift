@@ -247,20 +247,11 @@ public final class PersonalDataVault: @unchecked Sendable {
     /// gave it for the record's id in this transaction).
     public func store(_ record: CustomerRecord, lookupKey: [UInt8]? = nil, in txn: WriteTransaction) throws {
         let k = try keys(txn)
-        if let lookupKey {
-            try putRecord(record, k, in: txn)
-            try txn.put(lookup, key: lookupKey, value: Array(record.pseudonym.utf8))
-        } else {
-            try put(record, k, in: txn)
-        }
+        try putRecord(record, k, in: txn)
+        try txn.put(lookup, key: lookupKey ?? k.lookupKey(record.id), value: Array(record.pseudonym.utf8))
         lock.lock()
         if cacheGeneration == k.generation { cache[record.pseudonym] = record }
         lock.unlock()
-    }
-
-    private func put(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
-        try putRecord(record, keys, in: txn)
-        try txn.put(lookup, key: keys.lookupKey(record.id), value: Array(record.pseudonym.utf8))
     }
 
     private func putRecord(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
