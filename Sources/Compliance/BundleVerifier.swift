@@ -440,14 +440,7 @@ struct LineTail {
         }
         func hex() -> [UInt8]? {
             guard let h = text(), h.count == 64 else { return nil }
-            var out = [UInt8](repeating: 0, count: 32)
-            var j = h.startIndex
-            for k in 0..<32 {
-                guard let hi = Self.nibble(h[j]), let lo = Self.nibble(h[j + 1]) else { return nil }
-                out[k] = hi << 4 | lo
-                j += 2
-            }
-            return out
+            return Hex.decode(h)
         }
         func number(allowingMinus: Bool) -> Int64? {
             var negative = false
@@ -488,14 +481,6 @@ struct LineTail {
     private init(hash: [UInt8], id: String, prevHash: [UInt8], micros: Int64, seq: UInt64, stream: String, version: UInt64) {
         self.hash = hash; self.id = id; self.prevHash = prevHash; self.micros = micros; self.seq = seq; self.stream = stream
         self.version = version
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        default: return nil  // upper case is not what the exporter writes: left to the general reader
-        }
     }
 }
 

@@ -35,16 +35,19 @@ public enum Hex {
     }
 
     /// Bytes of an even-length hex string (either case); nil if malformed.
-    public static func decode(_ string: String) -> [UInt8]? {
-        let utf8 = Array(string.utf8)
+    public static func decode(_ string: String) -> [UInt8]? { decode(Array(string.utf8)) }
+
+    /// Bytes of even-length hex text given as its UTF-8 bytes (either case); nil if malformed.
+    public static func decode<C: RandomAccessCollection>(_ utf8: C) -> [UInt8]? where C.Element == UInt8 {
         guard utf8.count % 2 == 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(utf8.count / 2)
-        var i = 0
-        while i < utf8.count {
-            guard let hi = value(utf8[i]), let lo = value(utf8[i + 1]) else { return nil }
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            let j = utf8.index(after: i)
+            guard let hi = value(utf8[i]), let lo = value(utf8[j]) else { return nil }
             out.append(hi << 4 | lo)
-            i += 2
+            i = utf8.index(after: j)
         }
         return out
     }
