@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Reads an escalation ledger (format escalation-ledger/3) with nothing but Python,
+"""Reads an escalation ledger (format escalation-ledger/4, or 3) with nothing but Python,
 the `lmdb` package and, to reveal personal data, the `cryptography` package,
 following docs/FORMAT.md: recomputes the hash chain and the Merkle leaf hashes,
-and prints every event as a JSON line.
+checks the id index (every event's id found the documented way, each run's filter
+rebuilt and compared), and prints every event as a JSON line.
 
     python3 tools/read_ledger.py LEDGER                      # verify, print a summary
     python3 tools/read_ledger.py LEDGER --events             # also each event, personal data masked
@@ -24,8 +25,8 @@ id as its pseudonym (cus_<32 hex>), the other fields as "[masked]". An erased
 customer's fields read "[erased]" in every mode but --stored (no key is needed to
 tell: an erased customer has no record in privacy.customers).
 
-Exit status: 0 when the chain verifies, 4 when it does not (naming the first bad seq),
-1 on other errors.
+Exit status: 0 when the chain and the id index verify, 4 when they do not (naming the
+first bad seq, or the problem), 1 on other errors.
 """
 import base64
 import hashlib
@@ -38,7 +39,7 @@ try:
 except ImportError:
     sys.exit("read_ledger.py needs the lmdb package: pip install lmdb")
 
-FORMAT = b"escalation-ledger/3"
+FORMATS = (b"escalation-ledger/4", b"escalation-ledger/3")  # 3: no id runs (docs/FORMAT.md, "Format 3")
 SEALED, MASKED, ERASED = "[sealed]", "[masked]", "[erased]"
 
 # The personal free-text fields of each event type, by path (docs/FORMAT.md,
@@ -179,6 +180,88 @@ def present(event, event_id, vault, reveal):
     return event
 
 
+MASK64 = (1 << 64) - 1
+
+
+def mix(z):
+    """The SplitMix64 finalizer (docs/FORMAT.md, "The id index")."""
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & MASK64
+    return z ^ (z >> 31)
+
+
+def filter_bits(event_id, blocks):
+    """The (byte, mask) pairs an id sets in a run's filter of `blocks` 64-byte blocks."""
+    hi, lo = struct.unpack(">QQ", event_id)
+    s = mix(hi ^ mix(lo))
+    w = mix(s)
+    block = ((s >> 32) * blocks) >> 32
+    return [(block * 64 + p // 8, 1 << (p % 8)) for p in ((w >> (9 * i)) & 511 for i in range(7))]
+
+
+def check_id_index(env, txn, event_ids):
+    """Checks the id index (docs/FORMAT.md, "The id index"): returns (problem, seq, layout)."""
+    ids_db = env.open_db(b"ids", txn=txn, create=False)
+    try:
+        runs_db = env.open_db(b"id_runs", txn=txn, create=False)
+        entries_db = env.open_db(b"id_run_entries", txn=txn, create=False)
+    except lmdb.NotFoundError:  # format 3
+        runs_db = entries_db = None
+    runs = {}
+    if runs_db is not None:
+        for key, value in txn.cursor(db=runs_db):
+            if len(key) != 4 or len(value) < 12:
+                return "id_runs: malformed descriptor %s" % key.hex(), None, None
+            (number,) = struct.unpack(">I", key)
+            count, blocks = struct.unpack(">QI", value[:12])
+            if count == 0 or blocks != max(1, (count * 10 + 511) // 512) or len(value) != 12 + 64 * blocks:
+                return "id_runs: the descriptor of run %d does not follow the format" % number, None, None
+            runs[number] = (count, blocks, bytes(value[12:]))
+    # Every entry, wherever it is, with the (seq, digest) it keeps.
+    found = {}
+    for key, value in txn.cursor(db=ids_db):
+        if len(key) != 16 or len(value) != 40 or key in found:
+            return "ids: entry %s is malformed or repeated" % key.hex(), None, None
+        found[key] = struct.unpack(">Q", value[:8])[0]
+    run_entries = 0
+    if entries_db is not None:
+        rebuilt = {n: bytearray(64 * b) for n, (_, b, _) in runs.items()}
+        counts = dict.fromkeys(runs, 0)
+        for key, value in txn.cursor(db=entries_db):
+            if len(key) != 20 or len(value) != 40:
+                return "id_run_entries: entry %s is malformed" % key.hex(), None, None
+            (number,) = struct.unpack(">I", key[:4])
+            event_id = key[4:]
+            if number not in runs:
+                return "id_run_entries: entry %s belongs to no described run" % key.hex(), None, None
+            if event_id in found:
+                return "the id %s is in the index twice" % event_id.hex(), None, None
+            found[event_id] = struct.unpack(">Q", value[:8])[0]
+            counts[number] += 1
+            run_entries += 1
+            for byte, mask in filter_bits(event_id, runs[number][1]):
+                rebuilt[number][byte] |= mask
+        for number, (count, _, stored) in runs.items():
+            if counts[number] != count:
+                return "id_runs: run %d holds %d entries, not %d" % (number, counts[number], count), None, None
+            if bytes(rebuilt[number]) != stored:
+                return "id_runs: the filter of run %d is not the one its ids give" % number, None, None
+    if len(found) != len(event_ids):
+        return "the id index holds %d ids for %d events" % (len(found), len(event_ids)), None, None
+    # Every event's id, looked up the documented way: ids, then the runs whose filter admits it.
+    for seq, event_id in enumerate(event_ids, start=1):
+        value = txn.get(event_id, db=ids_db)
+        if value is None and entries_db is not None:
+            for number, (_, blocks, stored) in runs.items():
+                if all(stored[byte] & mask for byte, mask in filter_bits(event_id, blocks)):
+                    value = txn.get(struct.pack(">I", number) + event_id, db=entries_db)
+                    if value is not None:
+                        break
+        if value is None or struct.unpack(">Q", value[:8])[0] != seq:
+            return "ids: the id of the event at seq %d is not found, or leads elsewhere" % seq, seq, None
+    return None, None, {"recent": txn.stat(ids_db)["entries"], "runs": len(runs), "runEntries": run_entries}
+
+
 def main(argv):
     args = argv[1:]
     if args and args[0] in ("-h", "--help"):
@@ -211,14 +294,15 @@ def main(argv):
     meta_db = env.open_db(b"meta", create=False)
     with env.begin() as txn:
         fmt = txn.get(b"format", db=meta_db)
-        if fmt != FORMAT:
-            sys.exit("not an escalation ledger of format %s (found %r)" % (FORMAT.decode(), fmt))
+        if fmt not in FORMATS:
+            sys.exit("not an escalation ledger of format %s (found %r)" % (FORMATS[0].decode(), fmt))
         vault = Vault(env, txn, key_dir, reveal) if show and not stored else None
         head = txn.get(b"head", db=meta_db) or b"\0" * 56
         head_seq, _, _ = struct.unpack(">QqQ", head[:24])
         head_hash = head[24:56]
         previous = b"\0" * 32
         expected = 1
+        event_ids = []  # by seq - 1
         hashes = txn.cursor(db=hashes_db)
         hashes.first()
         for key, value in txn.cursor(db=events_db):
@@ -240,10 +324,16 @@ def main(argv):
             previous = chain
             expected += 1
             hashes.next()
+            event_ids.append(event_id)
         if expected - 1 != head_seq or (head_seq and previous != head_hash):
             print(json.dumps({"ok": False, "checked": expected - 1, "firstBadSeq": expected}))
             return 4
-        print(json.dumps({"ok": True, "checked": head_seq, "firstBadSeq": None, "headHash": previous.hex()}))
+        problem, bad_seq, layout = check_id_index(env, txn, event_ids)
+        if problem:
+            print(json.dumps({"ok": False, "checked": head_seq, "firstBadSeq": bad_seq, "problem": problem}))
+            return 4
+        print(json.dumps({"ok": True, "checked": head_seq, "firstBadSeq": None, "headHash": previous.hex(),
+                          "idIndex": layout}))
         return 0
 
 

@@ -139,9 +139,11 @@ extension EventLog {
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(drafts.count)
         let now = clock()
+        // The runs stay as they are until the transaction's end (``IdIndex/maintain(_:)``).
+        let runs = try idIndex.loadRuns(txn)
         for (index, draft) in drafts.enumerated() {
             do {
-                outcomes.append(try appendOne(draft, index: index, hook: hook, now: now, head: &head, scratch: &scratch, txn: txn))
+                outcomes.append(try appendOne(draft, index: index, hook: hook, now: now, runs: runs, head: &head, scratch: &scratch, txn: txn))
             } catch {
                 // A storage failure is the transaction's, never one event's refusal: rethrown as
                 // it is, so that MDB_MAP_FULL grows the map and retries, atomic batches included.
@@ -165,11 +167,11 @@ extension EventLog {
 
     /// Checks and writes one draft. Returns its outcome; throws a refusal before writing anything.
     @inline(__always)
-    private func appendOne(_ draft: EventDraft, index: Int, hook: (any AppendHook)?, now: Int64,
+    private func appendOne(_ draft: EventDraft, index: Int, hook: (any AppendHook)?, now: Int64, runs: [IdIndex.Run],
                            head: inout Head, scratch: inout Scratch, txn: WriteTransaction) throws -> AppendOutcome {
         precondition(draft.digest.count == 32, "a content digest is 32 bytes")
         // 1. Idempotency.
-        if let seen = try draft.id.withBytes({ try txn.get(dbs.ids, key: $0) }) {
+        if let seen = try draft.id.withBytes({ try idIndex.find($0, runs: runs, in: txn) }) {
             let same = draft.digest.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: seen[8..<40])) }
             let seq = BigEndianKey.uint64(seen)
             if same {

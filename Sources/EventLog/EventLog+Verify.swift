@@ -99,9 +99,11 @@ extension EventLog {
     // MARK: Looking entries up
 
     /// What ``lookUpEntries(of:in:state:)`` carries from one event to the next.
-    public struct LookupState: Sendable {
+    public struct LookupState {
         /// Streams met so far (a stream's number is its rank of first appearance).
         public var streams: UInt64 = 0
+        /// The id index's runs, read at the first event (valid in that transaction).
+        var runs: [IdIndex.Run]?
         public init() {}
     }
 
@@ -119,7 +121,8 @@ extension EventLog {
             return "hashes: looking seq \(seq) up finds no 64-byte entry"
         }
         let idBytes = UnsafeRawBufferPointer(rebasing: r.bytes[25..<41])
-        guard let idValue = try txn.get(dbs.ids, key: idBytes) else {
+        if state.runs == nil { state.runs = try idIndex.loadRuns(txn) }
+        guard let idValue = try idIndex.find(idBytes, runs: state.runs!, in: txn) else {
             return "ids: no entry for the id \(r.id.uuidString) of the event at seq \(seq)"
         }
         guard idValue.count == 40, BigEndianKey.uint64(idValue) == seq else {
@@ -157,7 +160,7 @@ extension EventLog {
 
     /// The content digest the id index keeps for `id` (32 bytes), if any.
     public func contentDigest(of id: RecordID, in txn: ReadTransaction) throws -> [UInt8]? {
-        try id.withBytes { k in try txn.get(dbs.ids, key: k).flatMap { $0.count == 40 ? Array($0[8..<40]) : nil } }
+        try id.withBytes { k in try idIndex.find(k, in: txn).flatMap { $0.count == 40 ? Array($0[8..<40]) : nil } }
     }
 }
 
@@ -249,7 +252,7 @@ struct ChainWalk {
         guard let format = try txn.get(dbs.meta, key: Array("format".utf8)) else {
             return .damaged(checked: 0, at: nil, "meta: the format entry is missing")
         }
-        guard format == Array(EventLog.formatName.utf8) else {
+        guard format == Array(EventLog.formatName.utf8) || format == Array(EventLog.upgradableFormat.utf8) else {
             return .damaged(checked: 0, at: nil, "meta: the format reads \(ChainWalk.text(format)), not \(EventLog.formatName)")
         }
         let headValue = try txn.get(dbs.meta, key: EventLog.headKey)
@@ -394,6 +397,7 @@ struct ChainWalk {
             }
         }
         if let malformed { return .damaged(checked: last, at: nil, malformed) }
+        if let problem = try checkRuns(found: &idsFound, entries: &idEntries) { return .damaged(checked: last, at: nil, problem) }
         var headsFound: UInt64 = 0, streamEntries = 0
         try txn.withCursor(dbs.streams) { c in
             var e = try c.first()
@@ -450,22 +454,79 @@ struct ChainWalk {
         }
     }
 
-    /// The first `ids` entry that no event accounts for.
-    private func strayIdEntry(_ checked: UInt64) throws -> VerifyResult? {
-        try txn.withCursor(dbs.ids) { c in
-            var e = try c.first()
-            while let entry = e {
-                let seq = BigEndianKey.uint64(entry.value)
-                let r = try record(seq)
-                if r == nil || !r!.bytes[25..<41].elementsEqual(entry.key) {
-                    let id = RecordID(bytes: entry.key).uuidString
-                    return .damaged(checked: checked, at: r == nil ? nil : seq,
-                                    "ids: the entry for id \(id) leads to seq \(seq), " + (r == nil ? "which holds no event" : "whose event has another id"))
-                }
-                e = try c.next()
-            }
+    /// The run entries and their descriptors (docs/FORMAT.md, "The id index"): every entry
+    /// belongs to a described run, each run holds as many entries as its descriptor says, and
+    /// its filter is exactly the one its ids give (a filter missing an id would let that id be
+    /// appended twice). Adds each entry's (id, seq) to `found`.
+    private func checkRuns(found: inout UInt64, entries: inout Int) throws -> String? {
+        guard let runEntries = dbs.idRunEntries else { return nil }
+        let runs: [IdIndex.Run]
+        do { runs = try log.idIndex.loadRuns(txn) } catch let e as LogError { return "\(e)" }
+        var byNumber: [UInt32: Int] = [:]
+        for (i, run) in runs.enumerated() { byNumber[run.number] = i }
+        var counted = [UInt64](repeating: 0, count: runs.count)
+        var current: (index: Int, filter: IdFilter)?
+        func close() -> String? {
+            guard let (i, filter) = current else { return nil }
+            current = nil
+            let run = runs[i]
+            if counted[i] != run.count { return "id_runs: run \(run.number) is described with \(run.count) entries and holds \(counted[i])" }
+            if !filter.bits.elementsEqual(run.filter) { return "id_runs: the filter of run \(run.number) is not the one its ids give" }
             return nil
         }
+        var problem: String?
+        try txn.withCursor(runEntries) { c in
+            var e = try c.first()
+            while let entry = e {
+                guard entry.key.count == IdIndex.runKeySize, entry.value.count == IdIndex.valueSize else {
+                    problem = "id_run_entries: the entry 0x\(ChainWalk.hex(entry.key)) is malformed (\(entry.key.count)-byte key, \(entry.value.count)-byte value)"
+                    return
+                }
+                let number = entry.key.loadUnaligned(as: UInt32.self).bigEndian
+                guard let i = byNumber[number] else {
+                    problem = "id_run_entries: the entry 0x\(ChainWalk.hex(entry.key)) belongs to run \(number), which id_runs does not describe"
+                    return
+                }
+                if current?.index != i {
+                    if let p = close() { problem = p; return }
+                    current = (i, IdFilter(count: runs[i].count))
+                }
+                let id = UnsafeRawBufferPointer(rebasing: entry.key[4..<20])
+                current!.filter.insert(id)
+                counted[i] += 1
+                found = IndexSums.add(found, IndexSums.hash(IndexSums.idTag, id, BigEndianKey.uint64(entry.value), 0))
+                entries += 1
+                e = try c.next()
+            }
+            problem = close()
+        }
+        if let problem { return problem }
+        for (i, run) in runs.enumerated() where counted[i] == 0 {
+            return "id_runs: run \(run.number) is described with \(run.count) entries and holds none"
+        }
+        return nil
+    }
+
+    /// The first `ids` or `id_run_entries` entry that no event accounts for.
+    private func strayIdEntry(_ checked: UInt64) throws -> VerifyResult? {
+        func stray(_ db: Database, idAt offset: Int) throws -> VerifyResult? {
+            try txn.withCursor(db) { c in
+                var e = try c.first()
+                while let entry = e {
+                    let key = UnsafeRawBufferPointer(rebasing: entry.key[offset...])
+                    let seq = BigEndianKey.uint64(entry.value)
+                    let r = try record(seq)
+                    if r == nil || !r!.bytes[25..<41].elementsEqual(key) {
+                        let id = RecordID(bytes: key).uuidString
+                        return .damaged(checked: checked, at: r == nil ? nil : seq,
+                                        "\(db.name): the entry for id \(id) leads to seq \(seq), " + (r == nil ? "which holds no event" : "whose event has another id"))
+                    }
+                    e = try c.next()
+                }
+                return nil
+            }
+        }
+        return try stray(dbs.ids, idAt: 0) ?? dbs.idRunEntries.flatMap { try stray($0, idAt: 4) }
     }
 
     /// The first `stream_events` entry that no event accounts for.

@@ -21,6 +21,8 @@ public final class EventLog: Sendable {
     /// The LMDB environment the log lives in (shared with the projections).
     public let environment: Environment
     let dbs: Databases
+    /// The id index over `ids`, `id_runs` and `id_run_entries`.
+    let idIndex: IdIndex
     let clock: @Sendable () -> Int64
     let committer: GroupCommitter
     private let observer = ObserverSlot()
@@ -31,8 +33,12 @@ public final class EventLog: Sendable {
         let events: Database
         /// seq (u64 BE) → chain hash (32) ‖ Merkle leaf hash (32).
         let hashes: Database
-        /// event id (16) → seq (u64 BE) ‖ content digest (32).
+        /// event id (16) → seq (u64 BE) ‖ content digest (32): the id index's recent entries.
         let ids: Database
+        /// The id index's runs: run number (u32 BE) → count ‖ filter; nil in a format-3 ledger opened read-only.
+        let idRuns: Database?
+        /// run number (u32 BE) ‖ event id (16) → seq (u64 BE) ‖ content digest (32).
+        let idRunEntries: Database?
         /// stream name (UTF-8) → stream number (u64 BE) ‖ version (u64 BE).
         let streams: Database
         /// stream number (u64 BE) ‖ version (u64 BE) → seq (u64 BE).
@@ -43,8 +49,12 @@ public final class EventLog: Sendable {
 
     /// The format this version writes and reads (docs/FORMAT.md). Version 2 moved personal
     /// data into sealed fields and the log's own transaction (docs/PRIVACY.md); version 3 splits the
-    /// key-encryption key into 4,096 shard keys, so that an erasure re-seals one or two shards.
-    public static let formatName = "escalation-ledger/3"
+    /// key-encryption key into 4,096 shard keys, so that an erasure re-seals one or two shards;
+    /// version 4 adds the id index's runs (`id_runs`, `id_run_entries`).
+    public static let formatName = "escalation-ledger/4"
+    /// The previous format, which differs only in having no runs: read as it is, and upgraded in
+    /// place (its format entry rewritten) when opened writable.
+    public static let upgradableFormat = "escalation-ledger/3"
 
     /// Where the log stands.
     public struct Head: Sendable, Equatable {
@@ -57,49 +67,59 @@ public final class EventLog: Sendable {
 
     /// Opens the log in `environment` (creating its databases unless read-only).
     /// - Parameter clock: microseconds since the epoch; injectable for tests.
-    public init(environment: Environment, clock: @escaping @Sendable () -> Int64 = EventLog.systemClock) throws {
+    public init(environment: Environment, clock: @escaping @Sendable () -> Int64 = EventLog.systemClock,
+                idIndexPolicy: IdIndex.Policy = .standard) throws {
         self.environment = environment
         self.clock = clock
         let ro = environment.options.readOnly
         func open(_ name: String) throws -> Database { try environment.openDatabase(name) }
         if !ro {
             dbs = try environment.write { txn in
+                // The format is checked before any table is created, so that a ledger of another
+                // format is left exactly as it was.
+                let meta = try txn.database("meta")
+                let existing = try txn.get(meta, key: Array("format".utf8))
+                if let existing { try EventLog.checkFormat(existing) }
                 let d = Databases(events: try txn.database("events"), hashes: try txn.database("hashes"),
-                                  ids: try txn.database("ids"), streams: try txn.database("streams"),
-                                  streamEvents: try txn.database("stream_events"), meta: try txn.database("meta"))
-                let fmt = Array(EventLog.formatName.utf8)
-                if let existing = try txn.get(d.meta, key: Array("format".utf8)) {
-                    try EventLog.checkFormat(existing)
-                } else {
-                    try txn.put(d.meta, key: Array("format".utf8), value: fmt)
+                                  ids: try txn.database("ids"), idRuns: try txn.database("id_runs"),
+                                  idRunEntries: try txn.database("id_run_entries"), streams: try txn.database("streams"),
+                                  streamEvents: try txn.database("stream_events"), meta: meta)
+                if existing != Array(EventLog.formatName.utf8) {
+                    try txn.put(d.meta, key: Array("format".utf8), value: Array(EventLog.formatName.utf8))
                 }
                 return d
             }
         } else {
-            let d = Databases(events: try open("events"), hashes: try open("hashes"), ids: try open("ids"),
-                              streams: try open("streams"), streamEvents: try open("stream_events"), meta: try open("meta"))
-            dbs = d
-            if let existing = try environment.read({ try $0.get(d.meta, key: Array("format".utf8)) }) {
+            func openIfPresent(_ name: String) throws -> Database? {
+                do { return try open(name) } catch let e as LMDBError where e.isNotFound { return nil }
+            }
+            let meta = try open("meta")
+            if let existing = try environment.read({ try $0.get(meta, key: Array("format".utf8)) }) {
                 try EventLog.checkFormat(existing)
             }
+            dbs = Databases(events: try open("events"), hashes: try open("hashes"), ids: try open("ids"),
+                            idRuns: try openIfPresent("id_runs"), idRunEntries: try openIfPresent("id_run_entries"),
+                            streams: try open("streams"), streamEvents: try open("stream_events"), meta: meta)
         }
+        idIndex = IdIndex(recent: dbs.ids, runs: dbs.idRuns, runEntries: dbs.idRunEntries, policy: idIndexPolicy)
         committer = GroupCommitter()
         committer.log = self
     }
 
     /// Opens (or creates) a log in directory `path`.
     public convenience init(path: String, options: Environment.Options = Environment.Options(),
-                            clock: @escaping @Sendable () -> Int64 = EventLog.systemClock) throws {
-        try self.init(environment: try Environment(path: path, options: options), clock: clock)
+                            clock: @escaping @Sendable () -> Int64 = EventLog.systemClock,
+                            idIndexPolicy: IdIndex.Policy = .standard) throws {
+        try self.init(environment: try Environment(path: path, options: options), clock: clock, idIndexPolicy: idIndexPolicy)
     }
 
     deinit { committer.stop() }
 
     /// Refuses a log of another format, saying what to do.
     static func checkFormat(_ stored: [UInt8]) throws {
-        guard stored != Array(formatName.utf8) else { return }
+        guard !stored.elementsEqual(formatName.utf8), !stored.elementsEqual(upgradableFormat.utf8) else { return }
         let found = String(decoding: stored.prefix(64), as: UTF8.self)
-        throw LogError.badFormat("this ledger is in format \(found); this version reads only \(formatName). Nothing was changed. "
+        throw LogError.badFormat("this ledger is in format \(found); this version reads only \(formatName) (and \(upgradableFormat), which it upgrades). Nothing was changed. "
             + "Open it with the version that wrote it and export its events (ledger export), or start a new ledger "
             + "(format 1 kept personal data in a way that cannot be erased physically; format 2 sealed every customer "
             + "under one key-encryption key, so that each erasure re-sealed them all; see docs/PRIVACY.md)")
@@ -281,7 +301,7 @@ public final class EventLog: Sendable {
 
     /// The seq of an event id, if the log holds it.
     public func seq(of id: RecordID, in txn: ReadTransaction) throws -> UInt64? {
-        try id.withBytes { k in try txn.get(dbs.ids, key: k).map { BigEndianKey.uint64($0) } }
+        try id.withBytes { k in try idIndex.find(k, in: txn).map { BigEndianKey.uint64($0) } }
     }
 }
 
@@ -291,6 +311,8 @@ public enum LogError: Error, Sendable, CustomStringConvertible, Equatable {
     case corrupt(seq: UInt64, String)
     case closed
     case streamNameTooLong(Int)
+    /// The id index (`ids`, `id_runs`, `id_run_entries`) does not follow docs/FORMAT.md.
+    case damagedIndex(String)
 
     public var description: String {
         switch self {
@@ -298,6 +320,7 @@ public enum LogError: Error, Sendable, CustomStringConvertible, Equatable {
         case .corrupt(let seq, let m): return "log damaged at seq \(seq): \(m)"
         case .closed: return "the log is closed"
         case .streamNameTooLong(let n): return "stream name of \(n) bytes is longer than \(RecordLayout.maxStreamLength)"
+        case .damagedIndex(let m): return "the id index is damaged: \(m)"
         }
     }
 }

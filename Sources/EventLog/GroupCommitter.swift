@@ -102,6 +102,7 @@ final class GroupCommitter: @unchecked Sendable {
                     }
                 }
                 try log.writeHead(head, txn)
+                try log.idIndex.maintain(txn)
                 try observer?.willCommit(txn)
             }
             observer?.didCommit()

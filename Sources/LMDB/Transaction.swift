@@ -1,4 +1,7 @@
 import CLMDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A read-only snapshot. Lives only inside ``Environment/read(_:)`` (or as
 /// the read side of a ``WriteTransaction``); it must not escape the closure.
@@ -131,6 +134,12 @@ public final class WriteTransaction: ReadTransaction {
         try check(mdb_drop(txn, db.dbi, 0), "mdb_drop(\(db.name))")
     }
 
+    /// Deletes `db` itself from the environment; its handle must not be used afterwards.
+    public func drop(_ db: Database) throws {
+        ensureLive()
+        try check(mdb_drop(txn, db.dbi, 1), "mdb_drop(\(db.name), delete)")
+    }
+
     /// Opens (creating) a named database inside this transaction.
     public func database(_ name: String, flags: Database.Flags = []) throws -> Database {
         try openDatabase(name, flags: flags, create: true)
@@ -183,6 +192,20 @@ public final class Cursor {
         return try last()
     }
     public func seek(atMost key: UInt64) throws -> Entry? { try BigEndianKey.with(key) { try seek(atMost: $0) } }
+
+    /// Deletes the entry at the cursor and returns the one after it (nil at the end of the database).
+    public func deleteCurrent() throws -> Entry? {
+        precondition(isLive, "an LMDB cursor was used after its closure returned")
+        try check(mdb_cursor_del(cursor, 0), "mdb_cursor_del(\(db.name))")
+        // LMDB leaves the cursor on the following entry; once the database is empty it is no
+        // longer positioned at all (EINVAL), which is the end too.
+        var k = MDB_val(), v = MDB_val()
+        let rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT)
+        if rc == MDB_NOTFOUND || rc == EINVAL { return nil }
+        try check(rc, "mdb_cursor_get(\(db.name))")
+        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
 
     /// Puts at the cursor (with `.append` for sorted bulk loads).
     public func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: PutFlags = []) throws {

@@ -18,7 +18,7 @@ extension Ledger {
     /// Every table of the log's environment, by name: a name not listed is damage (a table
     /// name changed in place), and a listed one missing makes the ledger fail to open.
     public static let tableNames: Set<String> = [
-        "meta", "events", "hashes", "ids", "streams", "stream_events",
+        "meta", "events", "hashes", "ids", "id_runs", "id_run_entries", "streams", "stream_events",
         "rules.staff", "rules.tickets", "rules.holds",
         "privacy.meta", "privacy.customers", "privacy.lookup", "privacy.tickets",
         "proj.meta", "proj.0.tickets", "proj.0.staff", "proj.0.accountable", "proj.1.tickets", "proj.1.staff", "proj.1.accountable",

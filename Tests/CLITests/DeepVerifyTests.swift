@@ -35,7 +35,34 @@ enum Damage {
         return .success(path)
     }()
 
+    /// The same 1,000 calls imported in eleven parts with `LEDGER_ID_INDEX_FLUSH_AT=100`, so
+    /// that the id index has recent entries, runs as flushed and merged runs (docs/FORMAT.md,
+    /// "The id index"). Made once.
+    static let runsFixture: Result<String, CLIFailure> = {
+        let lines = root.appendingPathComponent("fixture.jsonl").path
+        let path = root.appendingPathComponent("runs.ledger").path
+        guard let r = try? CLI.run(["demo", "--calls", "1000", "--seed", "42", "--lines-out", lines]), r.status == 0,
+              let text = try? String(contentsOfFile: lines, encoding: .utf8) else {
+            return .failure(CLIFailure(message: "ledger demo --lines-out failed"))
+        }
+        let all = text.split(separator: "\n", omittingEmptySubsequences: true)
+        for (i, start) in stride(from: 0, to: all.count, by: 440).enumerated() {
+            let part = root.appendingPathComponent("part-\(i).jsonl").path
+            let chunk = all[start..<min(start + 440, all.count)].joined(separator: "\n") + "\n"
+            // The corpus has lines the rules refuse (exit 3); anything else is a failure.
+            guard (try? chunk.write(toFile: part, atomically: true, encoding: .utf8)) != nil,
+                  let r = try? CLI.run(["--ledger", path, "import", part], environment: ["LEDGER_ID_INDEX_FLUSH_AT": "100"]),
+                  r.status == 0 || r.status == 3 else {
+                return .failure(CLIFailure(message: "importing part \(i) failed"))
+            }
+        }
+        return .success(path)
+    }()
+
     struct CLIFailure: Error { let message: String }
+
+    /// tools/read_ledger.py, the reader written from docs/FORMAT.md alone.
+    static let readLedger = CLI.packageRoot.appendingPathComponent("tools/read_ledger.py").path
 
     /// A fresh copy of the fixture, in `dir`.
     static func copy(into dir: TemporaryDirectory) throws -> String {
@@ -312,6 +339,61 @@ struct DeepVerifyTests {
         #expect(deep.status == 4)
         #expect(deep.json["ok"] as? Bool == false)
         #expect((deep.json["problem"] as? String)?.contains(says) == true, "\(deep.json)")
+    }
+
+    /// The id index's runs (docs/FORMAT.md, "The id index"), in the fixture imported in parts.
+    static let runFlips: [Flip] = [
+        Flip(table: "id_run_entries", index: 100, key: true, plain: true, says: "id_runs: the filter of run"),
+        Flip(table: "id_run_entries", index: 2000, key: false, offset: 7, plain: true, says: "ids: the id"),
+        Flip(table: "id_run_entries", index: 4000, key: false, offset: 20, plain: false, says: "ids: the content digest"),
+        // (Runs 0 and 1 are merged runs whose descriptors, over 2 KiB, sit on overflow pages the
+        // flip tool does not edit; runs 2 and 3 were flushed and are stored in the leaf.)
+        Flip(table: "id_runs", index: 2, key: true, plain: true, says: "which id_runs does not describe"),
+        Flip(table: "id_runs", index: 3, key: false, offset: 7, plain: true, says: "entries and holds"),
+        Flip(table: "id_runs", index: 3, key: false, offset: 11, plain: true, says: "does not follow docs/FORMAT.md"),
+        Flip(table: "id_runs", index: 2, key: false, offset: 100, plain: true, says: "id_runs: the filter of run"),
+        Flip(table: "ids", index: 3, key: false, offset: 7, plain: true, says: "ids: the id"),
+    ]
+
+    @Test(arguments: runFlips)
+    func aBitFlipInTheIdIndexRunsIsCaught(_ flip: Flip) throws {
+        let dir = try TemporaryDirectory()
+        let ledger = dir.ledger
+        try FileManager.default.copyItem(atPath: try Damage.runsFixture.get(), toPath: ledger)
+        #expect(try Damage.entries(ledger, "id_runs").count >= 3)
+        #expect(try Damage.entries(ledger, "ids").count > 3)
+        try Damage.tool(["flip", ledger, flip.table, String(flip.index ?? 0), flip.key ? "key" : "value", String(flip.offset)])
+        let plain = try Damage.verify(ledger, deep: false)
+        if flip.plain {
+            #expect(plain.status == 4)
+            #expect((plain.json["problem"] as? String)?.contains(flip.says) == true, "\(plain.json)")
+        } else {
+            #expect(plain.status == 0, "\(plain.json)")
+        }
+        let deep = try Damage.verify(ledger, deep: true)
+        #expect(deep.status == 4)
+        #expect((deep.json["problem"] as? String)?.contains(flip.says) == true, "\(deep.json)")
+        // The reader in Python (docs/FORMAT.md alone) catches what plain verify catches.
+        let python = try Damage.python([Damage.readLedger, ledger])
+        #expect(python.status == (flip.plain ? 4 : 0), "\(python.stdout)")
+    }
+
+    @Test func theRunsFixtureVerifiesHereAndInPython() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = dir.ledger
+        try FileManager.default.copyItem(atPath: try Damage.runsFixture.get(), toPath: ledger)
+        for deep in [false, true] {
+            let r = try Damage.verify(ledger, deep: deep)
+            #expect(r.status == 0, "\(r.json)")
+        }
+        let python = try Damage.python([Damage.readLedger, ledger])
+        #expect(python.status == 0)
+        let last = String(python.stdout.split(separator: "\n").last ?? "")
+        let summary = try JSONCheck.object(try JSONSerialization.jsonObject(with: Data(last.utf8)))
+        let index = try #require(summary["idIndex"] as? [String: Any])
+        #expect((index["runs"] as? Int ?? 0) >= 3)
+        #expect((index["recent"] as? Int ?? 0) > 0)
+        #expect((index["runEntries"] as? Int ?? 0) + (index["recent"] as? Int ?? 0) == summary["checked"] as? Int)
     }
 
     @Test func cleanDemoWithErasuresPassesBothChecks() throws {

@@ -1,0 +1,336 @@
+import Foundation
+import LMDB
+
+/// The index from event id to seq and content digest (docs/FORMAT.md, "The id index").
+///
+/// Event ids are UUIDs, usually random, so a single B-tree keyed by them takes its inserts
+/// all over its pages: once it has more leaves than a batch has events, every insert dirties
+/// (and the commit writes) a 4 KiB page of its own. The index is therefore split like a
+/// log-structured store:
+///
+/// - `ids`, the **recent** entries, a B-tree that appends put into and that stays small;
+/// - **runs**: when `ids` reaches ``Policy/flushAt`` entries at the end of an append
+///   transaction, its entries, already in id order, are appended as a new run to
+///   `id_run_entries` (key: run number u32 ‖ id) and `ids` is emptied. Each run has a Bloom
+///   filter in `id_runs`, so that looking an id up reads the B-tree of a run only when its
+///   filter says the id may be there. Runs of the same size class are merged, a few at a
+///   time, until they reach ``Policy/mergeBelow`` entries; larger runs are left as they are.
+///
+/// Every write happens in the append transaction, so a crash leaves either the old or the
+/// new layout. An id is in at most one place: the log looks it up everywhere before it
+/// appends it.
+public struct IdIndex: Sendable {
+    /// When the recent entries move to a run, and which runs are merged.
+    public struct Policy: Sendable, Equatable {
+        /// `ids` is moved to a run once it holds this many entries.
+        public var flushAt: Int
+        /// How many runs of one size class are merged into one.
+        public var fanIn: Int = 4
+        /// Runs with this many entries or more are never merged.
+        public var mergeBelow: Int
+
+        public init(flushAt: Int) {
+            precondition(flushAt >= 1)
+            self.flushAt = flushAt
+            mergeBelow = flushAt * 16
+        }
+
+        /// 65,536 recent entries, or `LEDGER_ID_INDEX_FLUSH_AT` (tests set it low so that every
+        /// test exercises runs and merges).
+        public static let standard: Policy = {
+            if let text = ProcessInfo.processInfo.environment["LEDGER_ID_INDEX_FLUSH_AT"], let n = Int(text), n >= 1 {
+                return Policy(flushAt: n)
+            }
+            return Policy(flushAt: 65_536)
+        }()
+
+        /// The size class of a run of `count` entries: 0 below `flushAt × fanIn`, then one
+        /// more per factor of `fanIn`.
+        func sizeClass(_ count: UInt64) -> Int {
+            var limit = UInt64(flushAt) * UInt64(fanIn), c = 0
+            while count >= limit { c += 1; limit *= UInt64(fanIn) }
+            return c
+        }
+    }
+
+    /// One run as its descriptor in `id_runs` gives it.
+    struct Run {
+        let number: UInt32
+        let count: UInt64
+        /// The Bloom filter's bytes (64 per block), pointing into the map: valid in the
+        /// transaction that read them, until that transaction changes `id_runs`.
+        let filter: UnsafeRawBufferPointer
+        var blocks: Int { filter.count / IdFilter.blockBytes }
+    }
+
+    /// `ids`: id (16) → seq ‖ content digest (40).
+    let recent: Database
+    /// `id_runs`: run number (u32) → entry count (u64) ‖ filter blocks (u32) ‖ filter. Nil when a
+    /// ledger of format 3 is opened read-only (it has no runs).
+    let runs: Database?
+    /// `id_run_entries`: run number (u32) ‖ id (16) → seq ‖ content digest (40).
+    let runEntries: Database?
+    let policy: Policy
+
+    static let valueSize = 40
+    static let runKeySize = 20
+    static let descriptorHeader = 12
+
+    // MARK: Looking up
+
+    /// Every run, in run-number order. Throws if a descriptor is malformed.
+    func loadRuns(_ txn: ReadTransaction) throws -> [Run] {
+        guard let runs else { return [] }
+        var found: [Run] = []
+        try txn.withCursor(runs) { c in
+            var e = try c.first()
+            while let entry = e {
+                found.append(try IdIndex.run(entry.key, entry.value))
+                e = try c.next()
+            }
+        }
+        return found
+    }
+
+    /// Decodes a descriptor, or throws naming what is wrong with it.
+    static func run(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Run {
+        guard key.count == 4 else {
+            throw LogError.damagedIndex("id_runs: the key 0x\(ChainWalk.hex(key)) is not a 4-byte run number")
+        }
+        let number = key.loadUnaligned(as: UInt32.self).bigEndian
+        guard value.count >= descriptorHeader else {
+            throw LogError.damagedIndex("id_runs: the descriptor of run \(number) is \(value.count) bytes")
+        }
+        let count = BigEndianKey.uint64(value, at: 0)
+        let blocks = Int(value.loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian)
+        guard count > 0, blocks == IdFilter.blocks(forCount: count), value.count == descriptorHeader + blocks * IdFilter.blockBytes else {
+            throw LogError.damagedIndex("id_runs: the descriptor of run \(number) (\(count) entries, \(blocks) filter blocks, "
+                                        + "\(value.count) bytes) does not follow docs/FORMAT.md")
+        }
+        return Run(number: number, count: count, filter: UnsafeRawBufferPointer(rebasing: value[descriptorHeader...]))
+    }
+
+    /// The 40-byte entry of `id` (16 bytes), looking in `ids` and then in each run whose filter
+    /// may hold it; valid until the transaction ends.
+    func find(_ id: UnsafeRawBufferPointer, runs list: [Run], in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
+        if let v = try txn.get(recent, key: id) { return v }
+        guard let runEntries, !list.isEmpty else { return nil }
+        let probe = IdFilter.Probe(id)
+        var key = (UInt32(0), UInt64(0), UInt64(0))
+        return try withUnsafeMutableBytes(of: &key) { k in
+            // The tuple is 24 bytes with padding after the u32; the key is written packed.
+            let base = k.baseAddress!
+            id.copyBytes(to: UnsafeMutableRawBufferPointer(start: base + 4, count: 16))
+            let packed = UnsafeRawBufferPointer(start: base, count: IdIndex.runKeySize)
+            for run in list.reversed() where probe.mayContain(in: run.filter) {
+                base.storeBytes(of: run.number.bigEndian, as: UInt32.self)
+                if let v = try txn.get(runEntries, key: packed) { return v }
+            }
+            return nil
+        }
+    }
+
+    /// The entry of `id`, reading the runs' descriptors first (for single look-ups).
+    func find(_ id: UnsafeRawBufferPointer, in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
+        if let v = try txn.get(recent, key: id) { return v }
+        return try find(id, runs: try loadRuns(txn), in: txn)
+    }
+
+    // MARK: Maintenance
+
+    /// At the end of an append transaction: moves `ids` to a new run once it is full enough,
+    /// then merges runs while a size class holds `fanIn` of them. Does nothing most of the time.
+    func maintain(_ txn: WriteTransaction) throws {
+        guard let runs, let runEntries else { return }
+        let pending = try txn.count(recent)
+        guard pending >= policy.flushAt else { return }
+        let number = try nextRunNumber(txn, runs: runs, entries: runEntries)
+        var filter = IdFilter(count: UInt64(pending))
+        var written: UInt64 = 0
+        try txn.withCursor(runEntries) { out in
+            try txn.withCursor(recent) { c in
+                var e = try c.first()
+                var key = [UInt8](repeating: 0, count: IdIndex.runKeySize)
+                key.withUnsafeMutableBytes { $0.storeBytes(of: number.bigEndian, as: UInt32.self) }
+                while let entry = e {
+                    guard entry.key.count == 16, entry.value.count == IdIndex.valueSize else {
+                        throw LogError.damagedIndex("ids: the entry 0x\(ChainWalk.hex(entry.key)) is malformed")
+                    }
+                    key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: entry.key.baseAddress!, byteCount: 16) }
+                    try key.withUnsafeBytes { try out.put(key: $0, value: entry.value, flags: .append) }
+                    filter.insert(entry.key)
+                    written += 1
+                    e = try c.next()
+                }
+            }
+        }
+        precondition(written == UInt64(pending), "mdb_stat and a cursor disagree on the entries of ids")
+        try putDescriptor(number, count: written, filter: filter, txn: txn, runs: runs)
+        try txn.clear(recent)
+        try mergeRuns(txn, runs: runs, entries: runEntries)
+    }
+
+    private func nextRunNumber(_ txn: WriteTransaction, runs: Database, entries: Database) throws -> UInt32 {
+        let lastRun = try txn.withCursor(runs) { c in try c.last().map { $0.key.count == 4 ? $0.key.loadUnaligned(as: UInt32.self).bigEndian : UInt32.max } }
+        let lastEntry = try txn.withCursor(entries) { c in try c.last().map { $0.key.count >= 4 ? $0.key.loadUnaligned(as: UInt32.self).bigEndian : UInt32.max } }
+        let last = max(lastRun ?? 0, lastEntry ?? 0)
+        guard last < UInt32.max else { throw LogError.damagedIndex("id_runs: no run number is left after \(last)") }
+        return last + 1
+    }
+
+    private func putDescriptor(_ number: UInt32, count: UInt64, filter: IdFilter, txn: WriteTransaction, runs: Database) throws {
+        var value = [UInt8](); value.reserveCapacity(IdIndex.descriptorHeader + filter.bits.count)
+        value += BigEndianKey.bytes(count)
+        withUnsafeBytes(of: UInt32(filter.blocks).bigEndian) { value += $0 }
+        value += filter.bits
+        try withUnsafeBytes(of: number.bigEndian) { k in try value.withUnsafeBytes { try txn.put(runs, key: k, value: $0, flags: .append) } }
+    }
+
+    /// Merges the runs of the smallest size class that has `fanIn` of them, until none has.
+    private func mergeRuns(_ txn: WriteTransaction, runs: Database, entries: Database) throws {
+        while true {
+            let all = try loadRuns(txn).filter { $0.count < UInt64(policy.mergeBelow) }
+            var byClass: [Int: [Run]] = [:]
+            for run in all { byClass[policy.sizeClass(run.count), default: []].append(run) }
+            guard let (_, group) = byClass.filter({ $0.value.count >= policy.fanIn }).min(by: { $0.key < $1.key }) else { return }
+            try merge(Array(group.prefix(policy.fanIn)), txn: txn, runs: runs, entries: entries)
+        }
+    }
+
+    /// Writes the entries of `inputs` as one new run, in id order, then deletes the inputs.
+    private func merge(_ inputs: [Run], txn: WriteTransaction, runs: Database, entries: Database) throws {
+        let number = try nextRunNumber(txn, runs: runs, entries: entries)
+        let total = inputs.reduce(0) { $0 + $1.count }
+        var filter = IdFilter(count: total)
+        let numbers = inputs.map(\.number)
+        var written: UInt64 = 0
+        try txn.withCursor(entries) { out in
+            try withCursors(txn, entries, count: inputs.count) { cursors in
+                var heads: [Cursor.Entry?] = []
+                for (i, c) in cursors.enumerated() { heads.append(try IdIndex.seekRun(c, numbers[i])) }
+                var key = [UInt8](repeating: 0, count: IdIndex.runKeySize)
+                key.withUnsafeMutableBytes { $0.storeBytes(of: number.bigEndian, as: UInt32.self) }
+                while true {
+                    var best = -1
+                    for i in heads.indices {
+                        guard let h = heads[i] else { continue }
+                        if best < 0 || IdIndex.idLess(h.key, heads[best]!.key) { best = i }
+                    }
+                    guard best >= 0, let h = heads[best] else { break }
+                    guard h.value.count == IdIndex.valueSize else {
+                        throw LogError.damagedIndex("id_run_entries: the entry 0x\(ChainWalk.hex(h.key)) is malformed")
+                    }
+                    let id = UnsafeRawBufferPointer(rebasing: h.key[4..<20])
+                    key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: id.baseAddress!, byteCount: 16) }
+                    try key.withUnsafeBytes { try out.put(key: $0, value: h.value, flags: .append) }
+                    filter.insert(id)
+                    written += 1
+                    heads[best] = try IdIndex.nextInRun(cursors[best], numbers[best])
+                }
+            }
+        }
+        guard written == total else {
+            throw LogError.damagedIndex("id_run_entries: runs \(numbers) hold \(written) entries, their descriptors say \(total)")
+        }
+        try putDescriptor(number, count: total, filter: filter, txn: txn, runs: runs)
+        for n in numbers {
+            try txn.withCursor(entries) { c in
+                var e = try IdIndex.seekRun(c, n)
+                while e != nil { e = try c.deleteCurrent().flatMap { IdIndex.inRun($0, n) ? $0 : nil } }
+            }
+            _ = try withUnsafeBytes(of: n.bigEndian) { try txn.delete(runs, key: $0) }
+        }
+    }
+
+    private func withCursors<T>(_ txn: WriteTransaction, _ db: Database, count: Int, _ body: ([Cursor]) throws -> T) throws -> T {
+        func open(_ acc: [Cursor]) throws -> T {
+            if acc.count == count { return try body(acc) }
+            return try txn.withCursor(db) { try open(acc + [$0]) }
+        }
+        return try open([])
+    }
+
+    static func inRun(_ e: Cursor.Entry, _ number: UInt32) -> Bool {
+        e.key.count == runKeySize && e.key.loadUnaligned(as: UInt32.self).bigEndian == number
+    }
+
+    /// The first entry of run `number`, or nil.
+    static func seekRun(_ c: Cursor, _ number: UInt32) throws -> Cursor.Entry? {
+        try withUnsafeBytes(of: number.bigEndian) { try c.seek(atLeast: $0) }.flatMap { inRun($0, number) ? $0 : nil }
+    }
+
+    static func nextInRun(_ c: Cursor, _ number: UInt32) throws -> Cursor.Entry? {
+        try c.next().flatMap { inRun($0, number) ? $0 : nil }
+    }
+
+    /// Orders two run keys by their ids (bytes 4..<20).
+    static func idLess(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        memcmp(a.baseAddress! + 4, b.baseAddress! + 4, 16) < 0
+    }
+}
+
+/// A blocked Bloom filter over event ids (docs/FORMAT.md, "The id index"): 512-bit blocks,
+/// 7 bits per id, all in one block; about 10 bits per id, so about 1% false positives.
+struct IdFilter {
+    static let blockBytes = 64
+    static let bitsPerId: UInt64 = 10
+
+    /// The number of 64-byte blocks for a run of `count` ids: ⌈count × 10 / 512⌉, at least 1.
+    static func blocks(forCount count: UInt64) -> Int {
+        Int(max(1, (count * bitsPerId + 511) / 512))
+    }
+
+    private(set) var bits: [UInt8]
+    let blocks: Int
+
+    init(count: UInt64) {
+        blocks = IdFilter.blocks(forCount: count)
+        bits = [UInt8](repeating: 0, count: blocks * IdFilter.blockBytes)
+    }
+
+    mutating func insert(_ id: UnsafeRawBufferPointer) {
+        let p = Probe(id)
+        let block = p.block(of: blocks) * IdFilter.blockBytes
+        for i in 0..<7 {
+            let bit = Int((p.bits >> (9 * UInt64(i))) & 511)
+            bits[block + (bit >> 3)] |= UInt8(1) << UInt8(bit & 7)
+        }
+    }
+
+    /// An id's hashes, computed once and tested against any number of filters.
+    struct Probe {
+        /// Picks the block (its top 32 bits).
+        let select: UInt64
+        /// Seven 9-bit positions in the block (bits 0–62).
+        let bits: UInt64
+
+        init(_ id: UnsafeRawBufferPointer) {
+            let high = id.loadUnaligned(as: UInt64.self).bigEndian
+            let low = id.loadUnaligned(fromByteOffset: 8, as: UInt64.self).bigEndian
+            select = Probe.mix(high ^ Probe.mix(low))
+            bits = Probe.mix(select)
+        }
+
+        /// The SplitMix64 finalizer.
+        @inline(__always)
+        static func mix(_ x: UInt64) -> UInt64 {
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+
+        @inline(__always)
+        func block(of blocks: Int) -> Int { Int(((select >> 32) &* UInt64(blocks)) >> 32) }
+
+        @inline(__always)
+        func mayContain(in filter: UnsafeRawBufferPointer) -> Bool {
+            let base = block(of: filter.count / IdFilter.blockBytes) * IdFilter.blockBytes
+            for i in 0..<7 {
+                let bit = Int((bits >> (9 * UInt64(i))) & 511)
+                if filter[base + (bit >> 3)] & (UInt8(1) << UInt8(bit & 7)) == 0 { return false }
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import Crypto
+import Foundation
+import LMDB
+import Testing
+@testable import EventLog
+
+/// The id index's recent entries, runs and filters (docs/FORMAT.md, "The id index").
+@Suite struct IdIndexTests {
+    /// A draft with a random id (the usual case: UUIDv4).
+    static func randomDraft(_ n: Int) -> EventDraft {
+        let payload = Array("{\"n\":\(n)}".utf8)
+        return EventDraft(id: RecordID(high: .random(in: 0 ... .max), low: .random(in: 0 ... .max)), stream: "s\(n % 7)",
+                          payload: payload, digest: Array(SHA256.hash(data: payload)))
+    }
+
+    /// Entries in `ids`, the runs' (number, count), and entries in `id_run_entries`.
+    static func layout(_ log: EventLog) throws -> (recent: Int, runs: [(UInt32, UInt64)], runEntries: Int) {
+        try log.environment.read { txn in
+            (try txn.count(log.dbs.ids), try log.idIndex.loadRuns(txn).map { ($0.number, $0.count) },
+             try txn.count(log.dbs.idRunEntries!))
+        }
+    }
+
+    @Test func everyIdIsFoundWhereverItMovedAndMergesKeepSizeClassesShort() throws {
+        let policy = IdIndex.Policy(flushAt: 3)  // fan-in 4, runs of 48 or more are left alone
+        let log = try EventLog(path: temporaryDirectory(), idIndexPolicy: policy)
+        var drafts: [EventDraft] = []
+        var n = 0
+        for size in [1, 2, 5, 7, 1, 1, 3, 13, 2, 40, 1, 9, 6, 6, 6, 6, 6, 30, 2, 1, 70, 4, 4, 4, 4, 4, 4, 4, 4, 1] {
+            let batch = (0..<size).map { _ in n += 1; return Self.randomDraft(n) }
+            drafts += batch
+            let report = try log.appendSync(batch)
+            #expect(report.appended == size)
+        }
+        let l = try Self.layout(log)
+        #expect(l.recent + l.runEntries == drafts.count)
+        #expect(l.recent < policy.flushAt)
+        #expect(l.runs.reduce(0) { $0 + $1.1 } == UInt64(l.runEntries))
+        #expect(l.runs.count >= 3)
+        // No size class below mergeBelow is left with fan-in runs: they would have been merged.
+        var classes: [Int: Int] = [:]
+        for (_, count) in l.runs where count < UInt64(policy.mergeBelow) { classes[policy.sizeClass(count), default: 0] += 1 }
+        #expect(classes.values.allSatisfy { $0 < policy.fanIn })
+        #expect(try log.verify().ok)
+
+        // Every id leads to its seq, and appending everything again appends nothing.
+        let seqs = try log.environment.read { txn in try drafts.map { try log.seq(of: $0.id, in: txn) } }
+        #expect(seqs == (1...drafts.count).map { UInt64($0) })
+        #expect(try log.environment.read { txn in try log.seq(of: RecordID(high: 1, low: 2), in: txn) } == nil)
+        let again = try log.appendSync(drafts)
+        #expect(again.duplicates == drafts.count)
+        // The same id with other content is refused wherever the id lives.
+        for i in [0, 7, 100, drafts.count - 1] {
+            var other = drafts[i]
+            other.payload = Array("{\"other\":true}".utf8)
+            other.digest = Array(SHA256.hash(data: other.payload))
+            let r = try log.appendSync([other])
+            guard case .refused(let e) = r.outcomes[0], let refusal = e as? LogRefusal else {
+                Issue.record("draft \(i) with other content was not refused: \(r.outcomes[0])"); continue
+            }
+            #expect(refusal.kind == .duplicateId)
+        }
+        #expect(try log.head().seq == UInt64(drafts.count))
+    }
+
+    @Test func anAtomicBatchThatFailsLeavesTheIndexAsItWas() throws {
+        let log = try EventLog(path: temporaryDirectory(), idIndexPolicy: IdIndex.Policy(flushAt: 2))
+        _ = try log.appendSync((1...9).map(Self.randomDraft))
+        let before = try Self.layout(log)
+        let batch = (10...20).map(Self.randomDraft)
+        #expect(throws: BatchRefused.self) { _ = try log.appendSync(batch, mode: .atomic, hook: RefuseAt(indexes: [10])) }
+        let after = try Self.layout(log)
+        #expect(after.recent == before.recent && after.runEntries == before.runEntries)
+        #expect(after.runs.map(\.0) == before.runs.map(\.0))
+        #expect(try log.appendSync(batch).appended == batch.count)
+        #expect(try log.verify().ok)
+    }
+
+    @Test func theFilterHasNoFalseNegativesAndFewFalsePositives() throws {
+        var filter = IdFilter(count: 10_000)
+        var ids: [[UInt8]] = []
+        for _ in 0..<10_000 {
+            let id = (0..<16).map { _ in UInt8.random(in: 0 ... 255) }
+            ids.append(id)
+            id.withUnsafeBytes { filter.insert($0) }
+        }
+        #expect(filter.blocks == IdFilter.blocks(forCount: 10_000))
+        #expect(filter.bits.count == 196 * 64)  // ⌈100,000 / 512⌉ blocks
+        try filter.bits.withUnsafeBytes { bits in
+            for id in ids { #expect(id.withUnsafeBytes { IdFilter.Probe($0).mayContain(in: bits) }) }
+            var positives = 0
+            for _ in 0..<100_000 {
+                let other = (0..<16).map { _ in UInt8.random(in: 0 ... 255) }
+                if other.withUnsafeBytes({ IdFilter.Probe($0).mayContain(in: bits) }) { positives += 1 }
+            }
+            // About 1% expected; 3% would be a broken hash, not bad luck.
+            #expect(positives < 3_000, "\(positives) false positives in 100,000")
+            _ = try #require(positives > 0 || true)
+        }
+    }
+
+    /// The documented hash (docs/FORMAT.md), written out once more: the id
+    /// 00112233-4455-6677-8899-aabbccddeeff sets these bits of a one-block filter.
+    @Test func theFilterFollowsTheDocumentedHash() {
+        let id: [UInt8] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]
+        func mix(_ x: UInt64) -> UInt64 {
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+            z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+            return z ^ (z >> 31)
+        }
+        let s = mix(0x0011223344556677 ^ mix(0x8899aabbccddeeff)), w = mix(s)
+        var expected = [UInt8](repeating: 0, count: 64 * 3)
+        let block = Int(((s >> 32) * 3) >> 32)
+        for i in 0..<7 {
+            let bit = Int((w >> UInt64(9 * i)) & 511)
+            expected[block * 64 + bit / 8] |= 1 << (bit % 8)
+        }
+        var filter = IdFilter(count: 150)  // 1,500 bits: 3 blocks
+        id.withUnsafeBytes { filter.insert($0) }
+        #expect(filter.bits == expected)
+    }
+
+    // MARK: Damage
+
+    static func damagedLog() throws -> (EventLog, [EventDraft]) {
+        let log = try EventLog(path: temporaryDirectory(), idIndexPolicy: IdIndex.Policy(flushAt: 4))
+        var drafts: [EventDraft] = []
+        for b in 0..<10 {
+            let batch = (0..<(5 + b)).map { Self.randomDraft(drafts.count + $0 + 1) }
+            drafts += batch
+            _ = try log.appendSync(batch)
+        }
+        #expect(try log.verify().ok)
+        return (log, drafts)
+    }
+
+    @Test func aRunEntryRemovedIsNamed() throws {
+        let (log, _) = try Self.damagedLog()
+        let runs = try Self.layout(log).runs
+        try log.environment.write { txn in
+            try txn.withCursor(log.dbs.idRunEntries!) { c in _ = try c.first(); _ = try c.deleteCurrent() }
+        }
+        let r = try log.verify()
+        #expect(!r.ok)
+        #expect(r.problem == "id_runs: run \(runs[0].0) is described with \(runs[0].1) entries and holds \(runs[0].1 - 1)")
+    }
+
+    @Test func aFilterChangedInOneBitIsNamed() throws {
+        let (log, _) = try Self.damagedLog()
+        let run = try #require(try Self.layout(log).runs.last)
+        try log.environment.write { txn in
+            try withUnsafeBytes(of: run.0.bigEndian) { k in
+                var v = Array(try #require(try txn.get(log.dbs.idRuns!, key: k)))
+                v[IdIndex.descriptorHeader + 5] ^= 0x10
+                try v.withUnsafeBytes { try txn.put(log.dbs.idRuns!, key: k, value: $0) }
+            }
+        }
+        let r = try log.verify()
+        #expect(r.problem == "id_runs: the filter of run \(run.0) is not the one its ids give")
+    }
+
+    @Test func aDescriptorOfTheWrongSizeIsNamedAndStopsAppends() throws {
+        let (log, _) = try Self.damagedLog()
+        let run = try #require(try Self.layout(log).runs.first)
+        try log.environment.write { txn in
+            try withUnsafeBytes(of: run.0.bigEndian) { k in
+                var v = Array(try #require(try txn.get(log.dbs.idRuns!, key: k)))
+                v.removeLast()
+                try v.withUnsafeBytes { try txn.put(log.dbs.idRuns!, key: k, value: $0) }
+            }
+        }
+        let r = try log.verify()
+        #expect(r.problem?.hasPrefix("the id index is damaged: id_runs: the descriptor of run \(run.0)") == true)
+        #expect(r.problem?.hasSuffix("does not follow docs/FORMAT.md") == true)
+        // An append cannot tell a new id from an old one any more: it fails, and nothing is written.
+        #expect(throws: LogError.self) { _ = try log.appendSync([Self.randomDraft(999)]) }
+        #expect(try log.head().seq == 95)
+    }
+
+    @Test func anEntryOfAnUndescribedRunIsNamed() throws {
+        let (log, drafts) = try Self.damagedLog()
+        try log.environment.write { txn in
+            let key = withUnsafeBytes(of: UInt32(4_000_000).bigEndian) { Array($0) } + drafts[3].id.withBytes { Array($0) }
+            try txn.put(log.dbs.idRunEntries!, key: key, value: BigEndianKey.bytes(4) + drafts[3].digest)
+        }
+        let r = try log.verify()
+        #expect(r.problem?.hasSuffix("belongs to run 4000000, which id_runs does not describe") == true)
+    }
+
+    @Test func anIdBothRecentAndInARunIsDamage() throws {
+        let (log, drafts) = try Self.damagedLog()
+        let l = try Self.layout(log)
+        #expect(l.runEntries > 20)
+        try log.environment.write { txn in
+            try drafts[2].id.withBytes { k in
+                try (BigEndianKey.bytes(3) + drafts[2].digest).withUnsafeBytes { try txn.put(log.dbs.ids, key: k, value: $0) }
+            }
+        }
+        #expect(try !log.verify().ok)
+    }
+
+    // MARK: Format 3
+
+    /// A ledger of format 3 (no runs, every id in `ids`) is read as it is and upgraded when
+    /// opened writable.
+    @Test func aFormatThreeLogIsReadAndUpgraded() throws {
+        let dir = temporaryDirectory()
+        var drafts = (1...50).map(Self.randomDraft)
+        do {
+            let log = try EventLog(path: dir, idIndexPolicy: IdIndex.Policy(flushAt: 1_000))
+            _ = try log.appendSync(drafts)
+            try log.environment.write { txn in
+                try txn.drop(log.dbs.idRuns!)
+                try txn.drop(log.dbs.idRunEntries!)
+                try txn.put(log.dbs.meta, key: Array("format".utf8), value: Array("escalation-ledger/3".utf8))
+            }
+        }
+        do {
+            var options = Environment.Options()
+            options.readOnly = true
+            let reader = try EventLog(path: dir, options: options)
+            #expect(reader.dbs.idRuns == nil)
+            #expect(try reader.verify().ok)
+            #expect(try reader.environment.read { txn in try reader.seq(of: drafts[17].id, in: txn) } == 18)
+        }
+        #expect(try EventLog.storedFormat(path: dir) == "escalation-ledger/3")
+        do {
+            let log = try EventLog(path: dir, idIndexPolicy: IdIndex.Policy(flushAt: 10))
+            #expect(try log.environment.read { try $0.get(log.dbs.meta, key: Array("format".utf8)) } == Array(EventLog.formatName.utf8))
+            let more = (51...53).map(Self.randomDraft)
+            #expect(try log.appendSync(more).appended == 3)
+            drafts += more
+            let l = try Self.layout(log)
+            #expect(l.recent == 0 && l.runEntries == 53 && l.runs.count == 1)
+            #expect(try log.appendSync(drafts).duplicates == 53)
+            #expect(try log.verify().ok)
+        }
+    }
+}
