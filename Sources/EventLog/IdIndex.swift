@@ -113,6 +113,7 @@ public struct IdIndex: Sendable {
     /// The 40-byte entry of `id` (16 bytes), looking in `ids` and then in each run whose filter
     /// may hold it; valid until the transaction ends.
     func find(_ id: UnsafeRawBufferPointer, runs list: [Run], in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
+        precondition(id.count == 16, "an event id is 16 bytes")
         if let v = try txn.get(recent, key: id) { return v }
         guard let runEntries, !list.isEmpty else { return nil }
         let probe = IdFilter.Probe(id)
@@ -120,7 +121,7 @@ public struct IdIndex: Sendable {
         return try withUnsafeMutableBytes(of: &key) { k in
             // The tuple is 24 bytes with padding after the u32; the key is written packed.
             let base = k.baseAddress!
-            id.copyBytes(to: UnsafeMutableRawBufferPointer(start: base + 4, count: 16))
+            (base + 4).copyMemory(from: id.baseAddress!, byteCount: 16)
             let packed = UnsafeRawBufferPointer(start: base, count: IdIndex.runKeySize)
             for run in list.reversed() where probe.mayContain(in: run.filter) {
                 base.storeBytes(of: run.number.bigEndian, as: UInt32.self)

@@ -6,6 +6,11 @@ import Testing
 /// Tests with real child processes (the `ledger-stress` executable).
 @Suite(.serialized) struct ProcessTests {
     var stress: String { binDirectory() + "/ledger-stress" }
+    /// The children move the id index to runs every 16 entries and merge runs often (docs/FORMAT.md,
+    /// "The id index"), so that kills land in those transactions too.
+    var childEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.merging(["LEDGER_ID_INDEX_FLUSH_AT": "16"]) { $1 }
+    }
 
     @Test func crashAtRandomMomentsLosesNothingAcknowledged() throws {
         #expect(FileManager.default.isExecutableFile(atPath: stress), "build ledger-stress first (tools/test does)")
@@ -16,6 +21,7 @@ import Testing
             let child = Process()
             child.executableURL = URL(fileURLWithPath: stress)
             child.arguments = [dir, "\(round + 1)", "4"]
+            child.environment = childEnvironment
             let pipe = Pipe()
             child.standardOutput = pipe
             try child.run()
@@ -46,6 +52,9 @@ import Testing
             #expect(try log.events().map(\.seq) == Array(1...max(head.seq, 1)).prefix(Int(head.seq)).map { $0 })
         }
         #expect(acknowledged.count > 24, "the children should have acknowledged appends")
+        let log = try EventLog(path: dir)
+        let runs = try log.environment.read { txn in try txn.count(log.dbs.idRuns!) }
+        #expect(runs > 0, "the children should have moved ids to runs")
     }
 
     @Test func twoProcessesAppendToOneLedgerAtOnce() throws {
@@ -54,6 +63,7 @@ import Testing
             let p = Process()
             p.executableURL = URL(fileURLWithPath: stress)
             p.arguments = [dir, "\(tag)", "4", "150"]
+            p.environment = childEnvironment
             p.standardOutput = FileHandle.nullDevice
             return p
         }
