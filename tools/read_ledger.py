@@ -199,67 +199,91 @@ def filter_bits(event_id, blocks):
     return [(block * 64 + p // 8, 1 << (p % 8)) for p in ((w >> (9 * i)) & 511 for i in range(7))]
 
 
-def check_id_index(env, txn, event_ids):
-    """Checks the id index (docs/FORMAT.md, "The id index"): returns (problem, seq, layout)."""
-    ids_db = env.open_db(b"ids", txn=txn, create=False)
-    try:
-        runs_db = env.open_db(b"id_runs", txn=txn, create=False)
-        entries_db = env.open_db(b"id_run_entries", txn=txn, create=False)
-    except lmdb.NotFoundError:  # format 3
-        runs_db = entries_db = None
-    runs = {}
-    if runs_db is not None:
-        for key, value in txn.cursor(db=runs_db):
+class IdIndex:
+    """The id index (docs/FORMAT.md, "The id index"), checked from the document alone: the
+    runs' descriptors and filters up front (each filter rebuilt from its run's ids), then
+    each event's id looked up the documented way during the chain walk; memory stays one
+    filter per run, whatever the number of events."""
+
+    def __init__(self, env, txn):
+        self.txn = txn
+        self.ids_db = env.open_db(b"ids", txn=txn, create=False)
+        try:
+            self.runs_db = env.open_db(b"id_runs", txn=txn, create=False)
+            self.entries_db = env.open_db(b"id_run_entries", txn=txn, create=False)
+        except lmdb.NotFoundError:  # format 3: no runs
+            self.runs_db = self.entries_db = None
+        self.runs = {}
+        self.entries = 0
+        self.problem = None
+
+    def check_runs(self):
+        """Checks every descriptor, entry and filter; returns a problem or None."""
+        for key, value in self.txn.cursor(db=self.ids_db):
+            if len(key) != 16 or len(value) != 40:
+                return "ids: entry %s is malformed" % key.hex()
+            self.entries += 1
+        if self.runs_db is None:
+            return None
+        for key, value in self.txn.cursor(db=self.runs_db):
             if len(key) != 4 or len(value) < 12:
-                return "id_runs: malformed descriptor %s" % key.hex(), None, None
+                return "id_runs: malformed descriptor %s" % key.hex()
             (number,) = struct.unpack(">I", key)
             count, blocks = struct.unpack(">QI", value[:12])
             if count == 0 or blocks != max(1, (count * 10 + 511) // 512) or len(value) != 12 + 64 * blocks:
-                return "id_runs: the descriptor of run %d does not follow the format" % number, None, None
-            runs[number] = (count, blocks, bytes(value[12:]))
-    # Every entry, wherever it is, with the (seq, digest) it keeps.
-    found = {}
-    for key, value in txn.cursor(db=ids_db):
-        if len(key) != 16 or len(value) != 40 or key in found:
-            return "ids: entry %s is malformed or repeated" % key.hex(), None, None
-        found[key] = struct.unpack(">Q", value[:8])[0]
-    run_entries = 0
-    if entries_db is not None:
-        rebuilt = {n: bytearray(64 * b) for n, (_, b, _) in runs.items()}
-        counts = dict.fromkeys(runs, 0)
-        for key, value in txn.cursor(db=entries_db):
+                return "id_runs: the descriptor of run %d does not follow the format" % number
+            self.runs[number] = (count, blocks, bytes(value[12:]))
+        rebuilt, counts = None, 0
+        current = None
+        seen = set()
+        for key, value in self.txn.cursor(db=self.entries_db):
             if len(key) != 20 or len(value) != 40:
-                return "id_run_entries: entry %s is malformed" % key.hex(), None, None
+                return "id_run_entries: entry %s is malformed" % key.hex()
             (number,) = struct.unpack(">I", key[:4])
-            event_id = key[4:]
-            if number not in runs:
-                return "id_run_entries: entry %s belongs to no described run" % key.hex(), None, None
-            if event_id in found:
-                return "the id %s is in the index twice" % event_id.hex(), None, None
-            found[event_id] = struct.unpack(">Q", value[:8])[0]
-            counts[number] += 1
-            run_entries += 1
-            for byte, mask in filter_bits(event_id, runs[number][1]):
-                rebuilt[number][byte] |= mask
-        for number, (count, _, stored) in runs.items():
-            if counts[number] != count:
-                return "id_runs: run %d holds %d entries, not %d" % (number, counts[number], count), None, None
-            if bytes(rebuilt[number]) != stored:
-                return "id_runs: the filter of run %d is not the one its ids give" % number, None, None
-    if len(found) != len(event_ids):
-        return "the id index holds %d ids for %d events" % (len(found), len(event_ids)), None, None
-    # Every event's id, looked up the documented way: ids, then the runs whose filter admits it.
-    for seq, event_id in enumerate(event_ids, start=1):
-        value = txn.get(event_id, db=ids_db)
-        if value is None and entries_db is not None:
-            for number, (_, blocks, stored) in runs.items():
+            if number not in self.runs:
+                return "id_run_entries: entry %s belongs to no described run" % key.hex()
+            if number != current:
+                problem = self._close(current, rebuilt, counts)
+                if problem:
+                    return problem
+                current, rebuilt, counts = number, bytearray(64 * self.runs[number][1]), 0
+                seen.add(number)
+            for byte, mask in filter_bits(key[4:], self.runs[number][1]):
+                rebuilt[byte] |= mask
+            counts += 1
+            self.entries += 1
+        problem = self._close(current, rebuilt, counts)
+        if problem:
+            return problem
+        if len(seen) != len(self.runs):
+            return "id_runs: a described run holds no entries"
+        return None
+
+    def _close(self, number, rebuilt, counts):
+        if number is None:
+            return None
+        count, _, stored = self.runs[number]
+        if counts != count:
+            return "id_runs: run %d holds %d entries, not %d" % (number, counts, count)
+        if bytes(rebuilt) != stored:
+            return "id_runs: the filter of run %d is not the one its ids give" % number
+        return None
+
+    def leads_to(self, event_id, seq):
+        """Whether the documented look-up of `event_id` finds `seq`: `ids`, then each run
+        whose filter admits the id."""
+        value = self.txn.get(event_id, db=self.ids_db)
+        if value is None and self.entries_db is not None:
+            for number, (_, blocks, stored) in self.runs.items():
                 if all(stored[byte] & mask for byte, mask in filter_bits(event_id, blocks)):
-                    value = txn.get(struct.pack(">I", number) + event_id, db=entries_db)
+                    value = self.txn.get(struct.pack(">I", number) + event_id, db=self.entries_db)
                     if value is not None:
                         break
-        if value is None or struct.unpack(">Q", value[:8])[0] != seq:
-            return "ids: the id of the event at seq %d is not found, or leads elsewhere" % seq, seq, None
-    return None, None, {"recent": txn.stat(ids_db)["entries"], "runs": len(runs), "runEntries": run_entries}
+        return value is not None and struct.unpack(">Q", value[:8])[0] == seq
+
+    def layout(self):
+        return {"recent": self.txn.stat(self.ids_db)["entries"], "runs": len(self.runs),
+                "runEntries": self.entries - self.txn.stat(self.ids_db)["entries"]}
 
 
 def main(argv):
@@ -302,7 +326,11 @@ def main(argv):
         head_hash = head[24:56]
         previous = b"\0" * 32
         expected = 1
-        event_ids = []  # by seq - 1
+        index = IdIndex(env, txn)
+        problem = index.check_runs()
+        if problem:
+            print(json.dumps({"ok": False, "checked": 0, "firstBadSeq": None, "problem": problem}))
+            return 4
         hashes = txn.cursor(db=hashes_db)
         hashes.first()
         for key, value in txn.cursor(db=events_db):
@@ -324,16 +352,20 @@ def main(argv):
             previous = chain
             expected += 1
             hashes.next()
-            event_ids.append(event_id)
+            if not index.leads_to(event_id, seq):
+                print(json.dumps({"ok": False, "checked": seq - 1, "firstBadSeq": seq,
+                                  "problem": "ids: the id of the event at seq %d is not found, or leads elsewhere" % seq}))
+                return 4
         if expected - 1 != head_seq or (head_seq and previous != head_hash):
             print(json.dumps({"ok": False, "checked": expected - 1, "firstBadSeq": expected}))
             return 4
-        problem, bad_seq, layout = check_id_index(env, txn, event_ids)
-        if problem:
-            print(json.dumps({"ok": False, "checked": head_seq, "firstBadSeq": bad_seq, "problem": problem}))
+        # Every event found its own entry; as many entries as events leaves none for anything else.
+        if index.entries != head_seq:
+            print(json.dumps({"ok": False, "checked": head_seq, "firstBadSeq": None,
+                              "problem": "the id index holds %d entries for %d events" % (index.entries, head_seq)}))
             return 4
         print(json.dumps({"ok": True, "checked": head_seq, "firstBadSeq": None, "headHash": previous.hex(),
-                          "idIndex": layout}))
+                          "idIndex": index.layout()}))
         return 0
 
 

@@ -16,7 +16,8 @@ extension Ledger {
     }
 
     /// Every table of the log's environment, by name: a name not listed is damage (a table
-    /// name changed in place), and a listed one missing makes the ledger fail to open.
+    /// name changed in place), and a listed one missing makes the ledger fail to open (but for
+    /// `id_runs` and `id_run_entries`, which a format-3 ledger opened read-only does not have).
     public static let tableNames: Set<String> = [
         "meta", "events", "hashes", "ids", "id_runs", "id_run_entries", "streams", "stream_events",
         "rules.staff", "rules.tickets", "rules.holds",
