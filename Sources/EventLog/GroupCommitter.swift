@@ -81,6 +81,7 @@ final class GroupCommitter: @unchecked Sendable {
                 results.removeAll(keepingCapacity: true)  // the closure reruns after map growth
                 observer?.willBegin()
                 var head = try log.readHead(txn)
+                let startSeq = head.seq
                 var scratch = EventLog.Scratch()  // shared by every request of the commit
                 for request in batch {
                     switch request.mode {
@@ -102,7 +103,9 @@ final class GroupCommitter: @unchecked Sendable {
                     }
                 }
                 try log.writeHead(head, txn)
-                try log.idIndex.maintain(txn)
+                // Only a transaction that appended moves ids to runs: one that appends nothing
+                // (every event refused or a duplicate) leaves every table as it was.
+                if head.seq != startSeq { try log.idIndex.maintain(txn) }
                 try observer?.willCommit(txn)
             }
             observer?.didCommit()

@@ -229,6 +229,10 @@ import Testing
         do {
             let log = try EventLog(path: dir, idIndexPolicy: IdIndex.Policy(flushAt: 10))
             #expect(try log.environment.read { try $0.get(log.dbs.meta, key: Array("format".utf8)) } == Array(EventLog.formatName.utf8))
+            // A transaction that appends nothing (a duplicate) moves nothing.
+            #expect(try log.appendSync([drafts[4]]).duplicates == 1)
+            let unchanged = try Self.layout(log)
+            #expect(unchanged.recent == 50 && unchanged.runs.isEmpty)
             let more = (51...53).map(Self.randomDraft)
             #expect(try log.appendSync(more).appended == 3)
             drafts += more
