@@ -103,7 +103,9 @@ public struct IdIndex: Sendable {
         }
         let count = BigEndianKey.uint64(value, at: 0)
         let blocks = Int(value.loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian)
-        guard count > 0, blocks == IdFilter.blocks(forCount: count), value.count == descriptorHeader + blocks * IdFilter.blockBytes else {
+        // A count beyond 2⁴⁰ ids cannot be real; refusing it first keeps the arithmetic below from overflowing.
+        guard count > 0, count <= 1 << 40, blocks == IdFilter.blocks(forCount: count),
+              value.count == descriptorHeader + blocks * IdFilter.blockBytes else {
             throw LogError.damagedIndex("id_runs: the descriptor of run \(number) (\(count) entries, \(blocks) filter blocks, "
                                         + "\(value.count) bytes) does not follow docs/FORMAT.md")
         }

@@ -135,6 +135,17 @@ import Testing
         return (log, drafts)
     }
 
+    /// Rewrites the descriptor of run `number` in `id_runs`.
+    static func editDescriptor(_ log: EventLog, _ number: UInt32, _ change: (inout [UInt8]) -> Void) throws {
+        try log.environment.write { txn in
+            try withUnsafeBytes(of: number.bigEndian) { k in
+                var v = Array(try #require(try txn.get(log.dbs.idRuns!, key: k)))
+                change(&v)
+                try v.withUnsafeBytes { try txn.put(log.dbs.idRuns!, key: k, value: $0) }
+            }
+        }
+    }
+
     @Test func aRunEntryRemovedIsNamed() throws {
         let (log, _) = try Self.damagedLog()
         let runs = try Self.layout(log).runs
@@ -149,13 +160,7 @@ import Testing
     @Test func aFilterChangedInOneBitIsNamed() throws {
         let (log, _) = try Self.damagedLog()
         let run = try #require(try Self.layout(log).runs.last)
-        try log.environment.write { txn in
-            try withUnsafeBytes(of: run.0.bigEndian) { k in
-                var v = Array(try #require(try txn.get(log.dbs.idRuns!, key: k)))
-                v[IdIndex.descriptorHeader + 5] ^= 0x10
-                try v.withUnsafeBytes { try txn.put(log.dbs.idRuns!, key: k, value: $0) }
-            }
-        }
+        try Self.editDescriptor(log, run.0) { $0[IdIndex.descriptorHeader + 5] ^= 0x10 }
         let r = try log.verify()
         #expect(r.problem == "id_runs: the filter of run \(run.0) is not the one its ids give")
     }
@@ -163,13 +168,12 @@ import Testing
     @Test func aDescriptorOfTheWrongSizeIsNamedAndStopsAppends() throws {
         let (log, _) = try Self.damagedLog()
         let run = try #require(try Self.layout(log).runs.first)
-        try log.environment.write { txn in
-            try withUnsafeBytes(of: run.0.bigEndian) { k in
-                var v = Array(try #require(try txn.get(log.dbs.idRuns!, key: k)))
-                v.removeLast()
-                try v.withUnsafeBytes { try txn.put(log.dbs.idRuns!, key: k, value: $0) }
-            }
-        }
+        // A count of 2⁶⁴ − 1, whose filter size would overflow, is refused the same way (no trap).
+        let other = try EventLog(path: temporaryDirectory(), idIndexPolicy: IdIndex.Policy(flushAt: 2))
+        _ = try other.appendSync((1...3).map(Self.randomDraft))
+        try Self.editDescriptor(other, 1) { for i in 0..<8 { $0[i] = 0xFF } }
+        #expect(try other.verify().problem?.hasSuffix("does not follow docs/FORMAT.md") == true)
+        try Self.editDescriptor(log, run.0) { $0.removeLast() }
         let r = try log.verify()
         #expect(r.problem?.hasPrefix("the id index is damaged: id_runs: the descriptor of run \(run.0)") == true)
         #expect(r.problem?.hasSuffix("does not follow docs/FORMAT.md") == true)
