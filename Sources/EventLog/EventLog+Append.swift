@@ -148,6 +148,8 @@ extension EventLog {
                 // A storage failure is the transaction's, never one event's refusal: rethrown as
                 // it is, so that MDB_MAP_FULL grows the map and retries, atomic batches included.
                 if error is LMDBError { throw error }
+                // So is a damaged id index: no event can be told new or seen before.
+                if case LogError.damagedIndex = error { throw error }
                 if mode == .atomic { throw BatchRefused(index: index, reason: error) }
                 outcomes.append(.refused(error))
             }

@@ -121,8 +121,14 @@ extension EventLog {
             return "hashes: looking seq \(seq) up finds no 64-byte entry"
         }
         let idBytes = UnsafeRawBufferPointer(rebasing: r.bytes[25..<41])
-        if state.runs == nil { state.runs = try idIndex.loadRuns(txn) }
-        guard let idValue = try idIndex.find(idBytes, runs: state.runs!, in: txn) else {
+        let found: UnsafeRawBufferPointer?
+        do {
+            if state.runs == nil { state.runs = try idIndex.loadRuns(txn) }
+            found = try idIndex.find(idBytes, runs: state.runs!, in: txn)
+        } catch LogError.damagedIndex(let why) {
+            return why
+        }
+        guard let idValue = found else {
             return "ids: no entry for the id \(r.id.uuidString) of the event at seq \(seq)"
         }
         guard idValue.count == 40, BigEndianKey.uint64(idValue) == seq else {

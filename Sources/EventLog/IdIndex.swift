@@ -116,7 +116,7 @@ public struct IdIndex: Sendable {
     /// may hold it; valid until the transaction ends.
     func find(_ id: UnsafeRawBufferPointer, runs list: [Run], in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
         precondition(id.count == 16, "an event id is 16 bytes")
-        if let v = try txn.get(recent, key: id) { return v }
+        if let v = try txn.get(recent, key: id) { return try IdIndex.checked(v, id, in: recent) }
         guard let runEntries, !list.isEmpty else { return nil }
         let probe = IdFilter.Probe(id)
         var key = (UInt32(0), UInt64(0), UInt64(0))
@@ -127,7 +127,7 @@ public struct IdIndex: Sendable {
             let packed = UnsafeRawBufferPointer(start: base, count: IdIndex.runKeySize)
             for run in list.reversed() where probe.mayContain(in: run.filter) {
                 base.storeBytes(of: run.number.bigEndian, as: UInt32.self)
-                if let v = try txn.get(runEntries, key: packed) { return v }
+                if let v = try txn.get(runEntries, key: packed) { return try IdIndex.checked(v, id, in: runEntries) }
             }
             return nil
         }
@@ -135,8 +135,17 @@ public struct IdIndex: Sendable {
 
     /// The entry of `id`, reading the runs' descriptors first (for single look-ups).
     func find(_ id: UnsafeRawBufferPointer, in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
-        if let v = try txn.get(recent, key: id) { return v }
+        if let v = try txn.get(recent, key: id) { return try IdIndex.checked(v, id, in: recent) }
         return try find(id, runs: try loadRuns(txn), in: txn)
+    }
+
+    /// `value` if it is the 40 bytes an entry holds; a damaged entry is an error, never a crash.
+    @inline(__always)
+    static func checked(_ value: UnsafeRawBufferPointer, _ id: UnsafeRawBufferPointer, in db: Database) throws -> UnsafeRawBufferPointer {
+        guard value.count == valueSize else {
+            throw LogError.damagedIndex("\(db.name): the entry for id \(RecordID(bytes: id).uuidString) is \(value.count) bytes, not \(valueSize)")
+        }
+        return value
     }
 
     // MARK: Maintenance

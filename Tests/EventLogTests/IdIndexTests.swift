@@ -183,6 +183,30 @@ import Testing
         #expect(try log.head().seq == 95)
     }
 
+    @Test func aShortEntryIsAnErrorNotACrash() throws {
+        let (log, drafts) = try Self.damagedLog()
+        // The first id has long moved to a run: shorten its entry there.
+        try log.environment.write { txn in
+            try drafts[0].id.withBytes { id in
+                var key = [UInt8](); var found = false
+                try txn.withCursor(log.dbs.idRunEntries!) { c in
+                    var e = try c.first()
+                    while let entry = e, !found {
+                        if entry.key[4...].elementsEqual(id) { key = Array(entry.key); found = true }
+                        e = try c.next()
+                    }
+                }
+                #expect(found)
+                try txn.put(log.dbs.idRunEntries!, key: key, value: [0, 0, 0, 0, 0, 0, 0, 1])
+            }
+        }
+        #expect(try !log.verify().ok)
+        // The whole append fails (the index is damaged, not the event), and nothing is written.
+        let error = #expect(throws: LogError.self) { _ = try log.appendSync([Self.randomDraft(1_000), drafts[0]]) }
+        #expect(error.map { "\($0)" } == "the id index is damaged: id_run_entries: the entry for id \(drafts[0].id.uuidString) is 8 bytes, not 40")
+        #expect(try log.head().seq == UInt64(drafts.count))
+    }
+
     @Test func anEntryOfAnUndescribedRunIsNamed() throws {
         let (log, drafts) = try Self.damagedLog()
         try log.environment.write { txn in
