@@ -35,8 +35,8 @@ public struct IdIndex: Sendable {
             mergeBelow = flushAt * 16
         }
 
-        /// 65,536 recent entries, or `LEDGER_ID_INDEX_FLUSH_AT` (tests set it low so that every
-        /// test exercises runs and merges).
+        /// 65,536 recent entries, or `LEDGER_ID_INDEX_FLUSH_AT` (the tests of the runs set it low,
+        /// so that small ledgers have runs and merges).
         public static let standard: Policy = {
             if let text = ProcessInfo.processInfo.environment["LEDGER_ID_INDEX_FLUSH_AT"], let n = Int(text), n >= 1 {
                 return Policy(flushAt: n)
