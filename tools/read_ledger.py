@@ -190,10 +190,10 @@ def mix(z):
     return z ^ (z >> 31)
 
 
-def filter_bits(event_id, blocks):
+def filter_bits(event_id, blocks, salt):
     """The (byte, mask) pairs an id sets in a run's filter of `blocks` 64-byte blocks."""
     hi, lo = struct.unpack(">QQ", event_id)
-    s = mix(hi ^ mix(lo))
+    s = mix(hi ^ mix(lo ^ salt))
     w = mix(s)
     block = ((s >> 32) * blocks) >> 32
     return [(block * 64 + p // 8, 1 << (p % 8)) for p in ((w >> (9 * i)) & 511 for i in range(7))]
@@ -226,13 +226,13 @@ class IdIndex:
         if self.runs_db is None:
             return None
         for key, value in self.txn.cursor(db=self.runs_db):
-            if len(key) != 4 or len(value) < 12:
+            if len(key) != 4 or len(value) < 20:
                 return "id_runs: malformed descriptor %s" % key.hex()
             (number,) = struct.unpack(">I", key)
-            count, blocks = struct.unpack(">QI", value[:12])
-            if count == 0 or blocks != max(1, (count * 10 + 511) // 512) or len(value) != 12 + 64 * blocks:
+            count, blocks, salt = struct.unpack(">QIQ", value[:20])
+            if count == 0 or blocks != max(1, (count * 10 + 511) // 512) or len(value) != 20 + 64 * blocks:
                 return "id_runs: the descriptor of run %d does not follow the format" % number
-            self.runs[number] = (count, blocks, bytes(value[12:]))
+            self.runs[number] = (count, blocks, salt, bytes(value[20:]))
         rebuilt, counts = None, 0
         current = None
         seen = set()
@@ -248,7 +248,7 @@ class IdIndex:
                     return problem
                 current, rebuilt, counts = number, bytearray(64 * self.runs[number][1]), 0
                 seen.add(number)
-            for byte, mask in filter_bits(key[4:], self.runs[number][1]):
+            for byte, mask in filter_bits(key[4:], self.runs[number][1], self.runs[number][2]):
                 rebuilt[byte] |= mask
             counts += 1
             self.entries += 1
@@ -262,7 +262,7 @@ class IdIndex:
     def _close(self, number, rebuilt, counts):
         if number is None:
             return None
-        count, _, stored = self.runs[number]
+        count, _, _, stored = self.runs[number]
         if counts != count:
             return "id_runs: run %d holds %d entries, not %d" % (number, counts, count)
         if bytes(rebuilt) != stored:
@@ -274,8 +274,8 @@ class IdIndex:
         whose filter admits the id."""
         value = self.txn.get(event_id, db=self.ids_db)
         if value is None and self.entries_db is not None:
-            for number, (_, blocks, stored) in self.runs.items():
-                if all(stored[byte] & mask for byte, mask in filter_bits(event_id, blocks)):
+            for number, (_, blocks, salt, stored) in self.runs.items():
+                if all(stored[byte] & mask for byte, mask in filter_bits(event_id, blocks, salt)):
                     value = self.txn.get(struct.pack(">I", number) + event_id, db=self.entries_db)
                     if value is not None:
                         break

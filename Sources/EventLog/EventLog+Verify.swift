@@ -495,7 +495,7 @@ struct ChainWalk {
                 }
                 if current?.index != i {
                     if let p = close() { problem = p; return }
-                    current = (i, IdFilter(count: runs[i].count))
+                    current = (i, IdFilter(count: runs[i].count, salt: runs[i].salt))
                 }
                 let id = UnsafeRawBufferPointer(rebasing: entry.key[4..<20])
                 current!.filter.insert(id)

@@ -57,6 +57,8 @@ public struct IdIndex: Sendable {
     struct Run {
         let number: UInt32
         let count: UInt64
+        /// The filter's hash salt, random per run: ids cannot be chosen to pass filters.
+        let salt: UInt64
         /// The Bloom filter's bytes (64 per block), pointing into the map: valid in the
         /// transaction that read them, until that transaction changes `id_runs`.
         let filter: UnsafeRawBufferPointer
@@ -65,7 +67,7 @@ public struct IdIndex: Sendable {
 
     /// `ids`: id (16) → seq ‖ content digest (40).
     let recent: Database
-    /// `id_runs`: run number (u32) → entry count (u64) ‖ filter blocks (u32) ‖ filter. Nil when a
+    /// `id_runs`: run number (u32) → entry count (u64) ‖ filter blocks (u32) ‖ salt (u64) ‖ filter. Nil when a
     /// ledger of format 3 is opened read-only (it has no runs).
     let runs: Database?
     /// `id_run_entries`: run number (u32) ‖ id (16) → seq ‖ content digest (40).
@@ -74,7 +76,7 @@ public struct IdIndex: Sendable {
 
     static let valueSize = 40
     static let runKeySize = 20
-    static let descriptorHeader = 12
+    static let descriptorHeader = 20
 
     // MARK: Looking up
 
@@ -109,7 +111,8 @@ public struct IdIndex: Sendable {
             throw LogError.damagedIndex("id_runs: the descriptor of run \(number) (\(count) entries, \(blocks) filter blocks, "
                                         + "\(value.count) bytes) does not follow docs/FORMAT.md")
         }
-        return Run(number: number, count: count, filter: UnsafeRawBufferPointer(rebasing: value[descriptorHeader...]))
+        return Run(number: number, count: count, salt: BigEndianKey.uint64(value, at: 12),
+                   filter: UnsafeRawBufferPointer(rebasing: value[descriptorHeader...]))
     }
 
     /// The 40-byte entry of `id` (16 bytes), looking in `ids` and then in each run whose filter
@@ -118,14 +121,13 @@ public struct IdIndex: Sendable {
         precondition(id.count == 16, "an event id is 16 bytes")
         if let v = try txn.get(recent, key: id) { return try IdIndex.checked(v, id, in: recent) }
         guard let runEntries, !list.isEmpty else { return nil }
-        let probe = IdFilter.Probe(id)
         var key = (UInt32(0), UInt64(0), UInt64(0))
         return try withUnsafeMutableBytes(of: &key) { k in
             // The tuple is 24 bytes with padding after the u32; the key is written packed.
             let base = k.baseAddress!
             (base + 4).copyMemory(from: id.baseAddress!, byteCount: 16)
             let packed = UnsafeRawBufferPointer(start: base, count: IdIndex.runKeySize)
-            for run in list.reversed() where probe.mayContain(in: run.filter) {
+            for run in list.reversed() where IdFilter.Probe(id, salt: run.salt).mayContain(in: run.filter) {
                 base.storeBytes(of: run.number.bigEndian, as: UInt32.self)
                 if let v = try txn.get(runEntries, key: packed) { return try IdIndex.checked(v, id, in: runEntries) }
             }
@@ -157,7 +159,7 @@ public struct IdIndex: Sendable {
         let pending = try txn.count(recent)
         guard pending >= policy.flushAt else { return }
         let number = try nextRunNumber(txn, runs: runs, entries: runEntries)
-        var filter = IdFilter(count: UInt64(pending))
+        var filter = IdFilter(count: UInt64(pending), salt: .random(in: 0 ... .max))
         var written: UInt64 = 0
         try txn.withCursor(runEntries) { out in
             try txn.withCursor(recent) { c in
@@ -194,6 +196,7 @@ public struct IdIndex: Sendable {
         var value = [UInt8](); value.reserveCapacity(IdIndex.descriptorHeader + filter.bits.count)
         value += BigEndianKey.bytes(count)
         withUnsafeBytes(of: UInt32(filter.blocks).bigEndian) { value += $0 }
+        value += BigEndianKey.bytes(filter.salt)
         value += filter.bits
         try withUnsafeBytes(of: number.bigEndian) { k in try value.withUnsafeBytes { try txn.put(runs, key: k, value: $0, flags: .append) } }
     }
@@ -213,7 +216,7 @@ public struct IdIndex: Sendable {
     private func merge(_ inputs: [Run], txn: WriteTransaction, runs: Database, entries: Database) throws {
         let number = try nextRunNumber(txn, runs: runs, entries: entries)
         let total = inputs.reduce(0) { $0 + $1.count }
-        var filter = IdFilter(count: total)
+        var filter = IdFilter(count: total, salt: .random(in: 0 ... .max))
         let numbers = inputs.map(\.number)
         var written: UInt64 = 0
         try txn.withCursor(entries) { out in
@@ -282,7 +285,9 @@ public struct IdIndex: Sendable {
 }
 
 /// A blocked Bloom filter over event ids (docs/FORMAT.md, "The id index"): 512-bit blocks,
-/// 7 bits per id, all in one block; about 10 bits per id, so about 1% false positives.
+/// 7 bits per id, all in one block; about 10 bits per id, so about 1% false positives. The hash
+/// is salted per run with a random value kept in the descriptor, so that a client choosing its
+/// event ids cannot make them pass every run's filter (each such id would cost a B-tree read per run).
 struct IdFilter {
     static let blockBytes = 64
     static let bitsPerId: UInt64 = 10
@@ -294,14 +299,16 @@ struct IdFilter {
 
     private(set) var bits: [UInt8]
     let blocks: Int
+    let salt: UInt64
 
-    init(count: UInt64) {
+    init(count: UInt64, salt: UInt64) {
         blocks = IdFilter.blocks(forCount: count)
+        self.salt = salt
         bits = [UInt8](repeating: 0, count: blocks * IdFilter.blockBytes)
     }
 
     mutating func insert(_ id: UnsafeRawBufferPointer) {
-        let p = Probe(id)
+        let p = Probe(id, salt: salt)
         let block = p.block(of: blocks) * IdFilter.blockBytes
         for i in 0..<7 {
             let bit = Int((p.bits >> (9 * UInt64(i))) & 511)
@@ -309,17 +316,18 @@ struct IdFilter {
         }
     }
 
-    /// An id's hashes, computed once and tested against any number of filters.
+    /// An id's hashes under one run's salt.
     struct Probe {
         /// Picks the block (its top 32 bits).
         let select: UInt64
         /// Seven 9-bit positions in the block (bits 0–62).
         let bits: UInt64
 
-        init(_ id: UnsafeRawBufferPointer) {
+        @inline(__always)
+        init(_ id: UnsafeRawBufferPointer, salt: UInt64) {
             let high = id.loadUnaligned(as: UInt64.self).bigEndian
             let low = id.loadUnaligned(fromByteOffset: 8, as: UInt64.self).bigEndian
-            select = Probe.mix(high ^ Probe.mix(low))
+            select = Probe.mix(high ^ Probe.mix(low ^ salt))
             bits = Probe.mix(select)
         }
 

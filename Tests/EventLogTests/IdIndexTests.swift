@@ -77,7 +77,8 @@ import Testing
     }
 
     @Test func theFilterHasNoFalseNegativesAndFewFalsePositives() throws {
-        var filter = IdFilter(count: 10_000)
+        let salt = UInt64.random(in: 0 ... .max)
+        var filter = IdFilter(count: 10_000, salt: salt)
         var ids: [[UInt8]] = []
         for _ in 0..<10_000 {
             let id = (0..<16).map { _ in UInt8.random(in: 0 ... 255) }
@@ -87,11 +88,11 @@ import Testing
         #expect(filter.blocks == IdFilter.blocks(forCount: 10_000))
         #expect(filter.bits.count == 196 * 64)  // ⌈100,000 / 512⌉ blocks
         try filter.bits.withUnsafeBytes { bits in
-            for id in ids { #expect(id.withUnsafeBytes { IdFilter.Probe($0).mayContain(in: bits) }) }
+            for id in ids { #expect(id.withUnsafeBytes { IdFilter.Probe($0, salt: salt).mayContain(in: bits) }) }
             var positives = 0
             for _ in 0..<100_000 {
                 let other = (0..<16).map { _ in UInt8.random(in: 0 ... 255) }
-                if other.withUnsafeBytes({ IdFilter.Probe($0).mayContain(in: bits) }) { positives += 1 }
+                if other.withUnsafeBytes({ IdFilter.Probe($0, salt: salt).mayContain(in: bits) }) { positives += 1 }
             }
             // About 1% expected; 3% would be a broken hash, not bad luck.
             #expect(positives < 3_000, "\(positives) false positives in 100,000")
@@ -100,7 +101,8 @@ import Testing
     }
 
     /// The documented hash (docs/FORMAT.md), written out once more: the id
-    /// 00112233-4455-6677-8899-aabbccddeeff sets these bits of a one-block filter.
+    /// 00112233-4455-6677-8899-aabbccddeeff under the salt 0x0123456789abcdef sets these bits of a
+    /// three-block filter, and other bits under another salt.
     @Test func theFilterFollowsTheDocumentedHash() {
         let id: [UInt8] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]
         func mix(_ x: UInt64) -> UInt64 {
@@ -109,16 +111,23 @@ import Testing
             z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
             return z ^ (z >> 31)
         }
-        let s = mix(0x0011223344556677 ^ mix(0x8899aabbccddeeff)), w = mix(s)
-        var expected = [UInt8](repeating: 0, count: 64 * 3)
-        let block = Int(((s >> 32) * 3) >> 32)
-        for i in 0..<7 {
-            let bit = Int((w >> UInt64(9 * i)) & 511)
-            expected[block * 64 + bit / 8] |= 1 << (bit % 8)
+        func expected(salt: UInt64) -> [UInt8] {
+            let s = mix(0x0011223344556677 ^ mix(0x8899aabbccddeeff ^ salt)), w = mix(s)
+            var bits = [UInt8](repeating: 0, count: 64 * 3)
+            let block = Int(((s >> 32) * 3) >> 32)
+            for i in 0..<7 {
+                let bit = Int((w >> UInt64(9 * i)) & 511)
+                bits[block * 64 + bit / 8] |= 1 << (bit % 8)
+            }
+            return bits
         }
-        var filter = IdFilter(count: 150)  // 1,500 bits: 3 blocks
+        var filter = IdFilter(count: 150, salt: 0x0123456789abcdef)  // 1,500 bits: 3 blocks
         id.withUnsafeBytes { filter.insert($0) }
-        #expect(filter.bits == expected)
+        #expect(filter.bits == expected(salt: 0x0123456789abcdef))
+        var other = IdFilter(count: 150, salt: 0)
+        id.withUnsafeBytes { other.insert($0) }
+        #expect(other.bits == expected(salt: 0))
+        #expect(other.bits != filter.bits)
     }
 
     // MARK: Damage
