@@ -131,9 +131,9 @@ extension EventLog {
         guard let idValue = found else {
             return "ids: no entry for the id \(r.id.uuidString) of the event at seq \(seq)"
         }
-        guard idValue.count == 40, BigEndianKey.uint64(idValue) == seq else {
-            let found = idValue.count >= 8 ? "seq \(BigEndianKey.uint64(idValue))" : "\(idValue.count) bytes"
-            return "ids: the id \(r.id.uuidString) of the event at seq \(seq) leads to \(found)"
+        // `find` hands back only 40-byte entries (a shorter one is the error caught above).
+        guard BigEndianKey.uint64(idValue) == seq else {
+            return "ids: the id \(r.id.uuidString) of the event at seq \(seq) leads to seq \(BigEndianKey.uint64(idValue))"
         }
         let name = r.streamBytes
         guard !name.isEmpty, let s = try txn.get(dbs.streams, key: name) else {
@@ -166,7 +166,7 @@ extension EventLog {
 
     /// The content digest the id index keeps for `id` (32 bytes), if any.
     public func contentDigest(of id: RecordID, in txn: ReadTransaction) throws -> [UInt8]? {
-        try id.withBytes { k in try idIndex.find(k, in: txn).flatMap { $0.count == 40 ? Array($0[8..<40]) : nil } }
+        try id.withBytes { k in try idIndex.find(k, in: txn).map { Array($0[8..<40]) } }
     }
 }
 

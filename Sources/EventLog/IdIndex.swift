@@ -120,6 +120,19 @@ public struct IdIndex: Sendable {
     func find(_ id: UnsafeRawBufferPointer, runs list: [Run], in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
         precondition(id.count == 16, "an event id is 16 bytes")
         if let v = try txn.get(recent, key: id) { return try IdIndex.checked(v, id, in: recent) }
+        return try findInRuns(id, runs: list, in: txn)
+    }
+
+    /// The entry of `id`, reading the runs' descriptors only when `ids` does not hold it (for
+    /// single look-ups).
+    func find(_ id: UnsafeRawBufferPointer, in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
+        precondition(id.count == 16, "an event id is 16 bytes")
+        if let v = try txn.get(recent, key: id) { return try IdIndex.checked(v, id, in: recent) }
+        return try findInRuns(id, runs: try loadRuns(txn), in: txn)
+    }
+
+    /// The entry of `id` in the first run (newest first) whose filter admits it and whose B-tree holds it.
+    private func findInRuns(_ id: UnsafeRawBufferPointer, runs list: [Run], in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
         guard let runEntries, !list.isEmpty else { return nil }
         var key = (UInt32(0), UInt64(0), UInt64(0))
         return try withUnsafeMutableBytes(of: &key) { k in
@@ -135,11 +148,6 @@ public struct IdIndex: Sendable {
         }
     }
 
-    /// The entry of `id`, reading the runs' descriptors first (for single look-ups).
-    func find(_ id: UnsafeRawBufferPointer, in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
-        if let v = try txn.get(recent, key: id) { return try IdIndex.checked(v, id, in: recent) }
-        return try find(id, runs: try loadRuns(txn), in: txn)
-    }
 
     /// `value` if it is the 40 bytes an entry holds; a damaged entry is an error, never a crash.
     @inline(__always)
