@@ -186,7 +186,10 @@ public struct IdIndex: Sendable {
                 }
             }
         }
-        precondition(written == UInt64(pending), "mdb_stat and a cursor disagree on the entries of ids")
+        // The filter was sized from mdb_stat's count; a walk that finds another number is damage.
+        guard written == UInt64(pending) else {
+            throw LogError.damagedIndex("ids: mdb_stat counts \(pending) entries and a walk finds \(written)")
+        }
         try putDescriptor(number, count: written, filter: filter, txn: txn, runs: runs)
         try txn.clear(recent)
         try mergeRuns(txn, runs: runs, entries: runEntries)
