@@ -223,6 +223,7 @@ class IdIndex:
             if len(key) != 16 or len(value) != 40:
                 return "ids: entry %s is malformed" % key.hex()
             self.entries += 1
+        self.recent = self.entries
         if self.runs_db is None:
             return None
         for key, value in self.txn.cursor(db=self.runs_db):
@@ -282,8 +283,7 @@ class IdIndex:
         return value is not None and struct.unpack(">Q", value[:8])[0] == seq
 
     def layout(self):
-        return {"recent": self.txn.stat(self.ids_db)["entries"], "runs": len(self.runs),
-                "runEntries": self.entries - self.txn.stat(self.ids_db)["entries"]}
+        return {"recent": self.recent, "runs": len(self.runs), "runEntries": self.entries - self.recent}
 
 
 def main(argv):
