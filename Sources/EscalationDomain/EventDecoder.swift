@@ -20,6 +20,10 @@ public struct EventDecoder: Sendable {
         case interchange
         /// What the ledger stores: `sealed` (the sealed personal data) is allowed.
         case stored
+        /// What the ledger stores, read for the projections, which never look at personal
+        /// data: `sealed` is checked to be a string and left out of the event (no copy of it
+        /// is made). Everything else is read as in `stored`.
+        case projection
     }
 
     /// The longest id accepted, in UTF-8 bytes.
@@ -44,7 +48,8 @@ public struct EventDecoder: Sendable {
         }
         let p = base.assumingMemoryBound(to: UInt8.self)
         let result = withUnsafeTemporaryAllocation(of: Slot.self, capacity: slotCount) { slots in
-            var parser = LineParser(p: p, n: bytes.count, slots: slots.baseAddress!, allowSealed: mode == .stored)
+            var parser = LineParser(p: p, n: bytes.count, slots: slots.baseAddress!, allowSealed: mode != .interchange,
+                                    keepSealed: mode == .stored)
             return Result { () throws(RuleViolation) -> Event in
                 try parser.parseLine()
                 return try parser.event()
@@ -116,6 +121,8 @@ private struct LineParser {
     let n: Int
     let slots: UnsafeMutablePointer<Slot>
     let allowSealed: Bool
+    /// False: a `sealed` value is checked, not copied into the event (``EventDecoder/Mode/projection``).
+    let keepSealed: Bool
     var i = 0
     var seen: UInt64 = 0
     var customerSeen: UInt8 = 0
@@ -127,11 +134,12 @@ private struct LineParser {
     var keyEnd = 0
     var keyEscaped = false
 
-    init(p: UnsafePointer<UInt8>, n: Int, slots: UnsafeMutablePointer<Slot>, allowSealed: Bool) {
+    init(p: UnsafePointer<UInt8>, n: Int, slots: UnsafeMutablePointer<Slot>, allowSealed: Bool, keepSealed: Bool = true) {
         self.p = p
         self.n = n
         self.slots = slots
         self.allowSealed = allowSealed
+        self.keepSealed = keepSealed
     }
 
     // MARK: Errors
@@ -789,7 +797,15 @@ extension LineParser {
         let ticket = try type.category.hasTicket ? ident(.ticket) : nil
         let expectedVersion = try optionalUnsigned(.expectedVersion)
         let body = try body(type)
-        let sealed = try optionalText(.sealed)
+        let sealed: String?
+        if keepSealed {
+            sealed = try optionalText(.sealed)
+        } else {
+            if let s = try optional(slot(.sealed), "sealed"), s.kind != .string {
+                throw fail("sealed", "expected a string, found \(s.kind.name)")
+            }
+            sealed = nil
+        }
         return Event(id: id, at: at, actor: actor, channel: channel, ticket: ticket,
                      expectedVersion: expectedVersion, body: body, sealed: sealed)
     }

@@ -47,10 +47,35 @@ public enum Identifier {
         return value.withUTF8 { problem(ofUTF8: $0) }
     }
 
+    /// True when every byte is printable ASCII (0x20-0x7E): such bytes are an identifier.
+    @inline(__always)
+    static func isPrintableASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let n = bytes.count
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        var flagged: UInt64 = 0
+        var j = 0
+        // A byte is flagged when it is below 0x20, 0x7F (0x7F + 1 sets its high bit) or 0x80 and
+        // above. Borrows and carries only run upwards, and a word with a flag is refused whole,
+        // so a false flag above a real one changes nothing.
+        while j &+ 8 <= n {
+            let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+            flagged |= ((w &- ones &* 0x20) | (w &+ ones) | w) & high
+            j &+= 8
+        }
+        while j < n {
+            let b = base[j]
+            if b < 0x20 || b >= 0x7F { return false }
+            j &+= 1
+        }
+        return flagged == 0
+    }
+
     /// Why these (valid UTF-8) bytes are not an identifier, or nil when they are one.
     public static func problem(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Problem? {
         if bytes.isEmpty { return .empty }
         if bytes.count > maxLength { return .tooLong(bytes: bytes.count) }
+        if isPrintableASCII(bytes) { return nil }  // the common case, eight bytes at a time
         var ascii = true
         var previous: UInt8 = 0
         for b in bytes {

@@ -3,10 +3,11 @@ import EscalationDomain
 /// Where the engine keeps ticket states (in memory for as-of replays, LMDB for the stored projection).
 public protocol TicketStore: AnyObject {
     func ticket(_ id: String) throws -> TicketState?
-    /// The ticket, handed over for changing: the store lets go of it until ``put(_:)`` (so that
-    /// changing it does not copy its arrays).
-    func take(_ id: String) throws -> TicketState?
-    func put(_ state: TicketState) throws
+    /// Stores a ticket opened by `callOpened` (replacing any state under its id).
+    func insert(_ state: consuming TicketState) throws
+    /// Runs `body` on the stored ticket in place and keeps what it leaves (nil, and no call,
+    /// when there is no such ticket): changing a ticket neither copies nor moves its state.
+    func update<R>(_ id: String, _ body: (inout TicketState) throws -> R) throws -> R?
     /// Records that `staff` is accountable for a finding on `ticket` (an index for scorecards and findings by staff).
     func noteAccountable(staff: String, ticket: String) throws
     /// A ticket event at `at` was applied (the stored index settles its counts up to the latest).
@@ -31,19 +32,20 @@ public final class ProjectionEngine: StaffLookup {
     public let tickets: any TicketStore
     /// Staff whose record changed since ``takeDirtyStaff()``.
     private var dirtyStaff: Set<String> = []
+    /// Each member's role, as in `staff`: asked about every name of every ticket event, and
+    /// read without copying the member's record.
+    private var roles: [String: Role]
 
     public init(staff: [String: StaffRecord] = [:], tickets: any TicketStore) {
         self.staff = staff
         self.tickets = tickets
+        roles = staff.mapValues(\.info.role)
     }
 
     /// The directory as it stands now: in seq order that is the directory at the event being applied.
     public func staff(_ id: String, atSeq seq: UInt64) -> StaffInfo? { staff[id]?.info }
 
-    public func role(_ id: String, atSeq seq: UInt64) -> Role? {
-        guard let i = staff.index(forKey: id) else { return nil }
-        return staff.values[i].info.role
-    }
+    public func role(_ id: String, atSeq seq: UInt64) -> Role? { roles[id] }
 
     /// Staff changed since the last call (for writing back).
     public func takeDirtyStaff() -> [StaffRecord] {
@@ -52,8 +54,8 @@ public final class ProjectionEngine: StaffLookup {
     }
 
     private func bump(_ id: String, _ change: (inout ScoreCounters) -> Void) {
-        guard staff[id] != nil else { return }
-        change(&staff[id]!.counters)
+        guard let i = staff.index(forKey: id) else { return }
+        change(&staff.values[i].counters)
         dirtyStaff.insert(id)
     }
 
@@ -69,6 +71,7 @@ public final class ProjectionEngine: StaffLookup {
             }
             if let info = StaffInfo.applying(event, to: staff[id]?.info) {
                 staff[id, default: StaffRecord(info: info)].info = info
+                roles[id] = info.role
                 dirtyStaff.insert(id)
             }
         case .ticket, .discipline:
@@ -80,14 +83,16 @@ public final class ProjectionEngine: StaffLookup {
 
     private func applyTicketEvent(_ event: Event, seq: UInt64, version: UInt64) throws {
         guard let ticket = event.ticket else { return }
-        var state: TicketState
         if case .callOpened(let b) = event.body {
-            state = TicketState(ticket: ticket, opened: b, at: event.at)
+            try tickets.insert(TicketState(ticket: ticket, opened: b, at: event.at))
             bump(b.agent) { $0.callsOpened += 1 }
-        } else {
-            guard let existing = try tickets.take(ticket) else { return }
-            state = existing
         }
+        _ = try tickets.update(ticket) { state in try apply(event, seq: seq, version: version, to: &state) }
+    }
+
+    /// Folds one of a ticket's events into its state, and the scorecards into the staff's counts.
+    private func apply(_ event: Event, seq: UInt64, version: UInt64, to state: inout TicketState) throws {
+        let ticket = state.ticket
         let fx = try state.apply(event, seq: seq, version: version, staff: self)
         let opener = state.openedBy
         switch event.body {
@@ -136,7 +141,6 @@ public final class ProjectionEngine: StaffLookup {
         }
         for s in fx.newlyAccountable { try tickets.noteAccountable(staff: s, ticket: ticket) }
         tickets.observe(at: event.at)
-        try tickets.put(state)
     }
 }
 
@@ -146,7 +150,13 @@ public final class MemoryTicketStore: TicketStore {
     public private(set) var accountable: [String: [String]] = [:]
     public init() {}
     public func ticket(_ id: String) -> TicketState? { states[id] }
-    public func take(_ id: String) -> TicketState? { states.removeValue(forKey: id) }
-    public func put(_ state: TicketState) { states[state.ticket] = state }
+    public func insert(_ state: consuming TicketState) {
+        let id = state.ticket
+        states[id] = consume state
+    }
+    public func update<R>(_ id: String, _ body: (inout TicketState) throws -> R) rethrows -> R? {
+        guard let i = states.index(forKey: id) else { return nil }
+        return try body(&states.values[i])
+    }
     public func noteAccountable(staff: String, ticket: String) { accountable[staff, default: []].append(ticket) }
 }

@@ -154,7 +154,10 @@ public final class Projector: @unchecked Sendable {
     /// Folds up to `limit` events after `g`'s checkpoint over `g`'s state as `txn` sees it.
     private func fold(_ g: Generation, in txn: ReadTransaction, limit: Int) throws -> FoldedChunk {
         let from = (try getUInt(checkpointKey(g), txn) ?? 0) + 1
-        let store = LMDBTicketStore(tickets: g.tickets, accountable: g.accountable, reader: txn)
+        // Room for the chunk's tickets (about one in four events) without growing the cache.
+        let head = try log.head(in: txn).seq
+        let pending = head >= from ? min(UInt64(limit), head - from + 1) : 0
+        let store = LMDBTicketStore(tickets: g.tickets, accountable: g.accountable, reader: txn, expectedTickets: Int(pending / 3))
         let engine = ProjectionEngine(staff: try loadStaff(g, txn), tickets: store)
         var last: UInt64 = from - 1
         var count = 0
@@ -259,7 +262,7 @@ public final class Projector: @unchecked Sendable {
 
     /// Decodes stored payloads, in order.
     static func decode(_ payloads: Payloads) throws -> [Event] {
-        let decoder = EventDecoder(mode: .stored)
+        let decoder = EventDecoder(mode: .projection)
         return try payloads.items.map { try decoder.decode($0) }
     }
 
@@ -406,7 +409,7 @@ public final class Projector: @unchecked Sendable {
     public func replay(through seq: UInt64, until eventTime: Timestamp? = nil) throws -> MemorySnapshot {
         let store = MemoryTicketStore()
         let engine = ProjectionEngine(tickets: store)
-        let decoder = EventDecoder(mode: .stored)
+        let decoder = EventDecoder(mode: .projection)
         var applied = 0
         try log.environment.read { txn in
             try log.scan(from: 1, through: seq, in: txn) { record in
@@ -427,7 +430,7 @@ public final class Projector: @unchecked Sendable {
     /// of the staff it names), with each staff member as they were at each event.
     public func ticket(_ id: String, asOf seq: UInt64, until eventTime: Timestamp? = nil) throws -> TicketState? {
         try log.environment.read { txn in
-            let decoder = EventDecoder(mode: .stored)
+            let decoder = EventDecoder(mode: .projection)
             let staff = StreamStaffLookup(history: staffHistory, log: log, txn: txn, asOf: seq)
             var state: TicketState?
             try log.scanStream("ticket:" + id, asOf: seq, in: txn) { record in
@@ -466,7 +469,7 @@ final class StaffHistory: @unchecked Sendable {
         if let cached, cached.readThrough >= seq { return cached }
         var m = cached ?? Member()
         let head = try log.head(in: txn).seq
-        let decoder = EventDecoder(mode: .stored)
+        let decoder = EventDecoder(mode: .projection)
         // A staff stream's versions run 1...n: continue after the ones already folded.
         try log.scanStream("staff:" + id, from: UInt64(m.states.count + 1), in: txn) { r in
             m.states.append((r.seq, StaffInfo.applying(try decoder.decode(r.payload), to: m.states.last?.info ?? nil)))
@@ -508,35 +511,56 @@ final class LMDBTicketStore: TicketStore {
     let accountableDB: Database
     /// Valid while the fold runs; not used by `flush`.
     let reader: ReadTransaction
-    private var cache: [String: TicketState] = [:]
-    /// Each ticket read from the table as it was stored, for the scorecard index's changes.
-    private var origin: [String: ScoreIndex] = [:]
-    private var dirty: Set<String> = []
+    /// A ticket this chunk has read or written. A reference in one dictionary, so that an event
+    /// changes its ticket with one look-up of the id, in place.
+    private final class Entry {
+        var state: TicketState
+        /// The ticket's scorecard index entries as the table held them (nil: not in the table).
+        var origin: ScoreIndex?
+        /// Changed since it was read or last flushed.
+        var dirty = false
+
+        init(state: consuming TicketState, origin: ScoreIndex?, dirty: Bool) {
+            self.state = state; self.origin = origin; self.dirty = dirty
+        }
+    }
+    private var cache: [String: Entry] = [:]
     private var accountable: [[UInt8]] = []
     /// The latest event time applied in this chunk.
     private var latest: Timestamp?
 
-    init(tickets: Database, accountable: Database, reader: ReadTransaction) {
+    init(tickets: Database, accountable: Database, reader: ReadTransaction, expectedTickets: Int = 0) {
         self.tickets = tickets; self.accountableDB = accountable; self.reader = reader
+        cache.reserveCapacity(expectedTickets)
+    }
+
+    /// The ticket as the table holds it, now in the cache (nil when it is not there).
+    private func load(_ id: String) throws -> Entry? {
+        guard let bytes = try Array(id.utf8).withUnsafeBytes({ try reader.get(tickets, key: $0) }) else { return nil }
+        let t = try TicketState.decode(bytes)
+        let e = Entry(state: t, origin: t.scoreIndex, dirty: false)
+        cache[id] = e
+        return e
     }
 
     func ticket(_ id: String) throws -> TicketState? {
-        if let t = cache[id] { return t }
-        guard let bytes = try Array(id.utf8).withUnsafeBytes({ try reader.get(tickets, key: $0) }) else { return nil }
-        let t = try TicketState.decode(bytes)
-        cache[id] = t
-        if origin[id] == nil { origin[id] = t.scoreIndex }
-        return t
+        try (cache[id] ?? load(id))?.state
     }
 
-    func take(_ id: String) throws -> TicketState? {
-        if let t = cache.removeValue(forKey: id) { return t }
-        return try ticket(id).map { _ in cache.removeValue(forKey: id)! }
+    func insert(_ state: consuming TicketState) {
+        if let e = cache[state.ticket] {
+            e.state = consume state
+            e.dirty = true
+        } else {
+            let id = state.ticket
+            cache[id] = Entry(state: consume state, origin: nil, dirty: true)
+        }
     }
 
-    func put(_ state: TicketState) {
-        cache[state.ticket] = state
-        dirty.insert(state.ticket)
+    func update<R>(_ id: String, _ body: (inout TicketState) throws -> R) throws -> R? {
+        guard let e = try cache[id] ?? load(id) else { return nil }
+        e.dirty = true
+        return try body(&e.state)
     }
 
     func noteAccountable(staff: String, ticket: String) {
@@ -553,16 +577,21 @@ final class LMDBTicketStore: TicketStore {
     func flush<S: Sequence>(staff: S, in txn: WriteTransaction) throws where S.Element == String {
         var counts: [[UInt8]: Int64] = [:]
         var removed = Set<[UInt8]>(), added = Set<[UInt8]>()
-        for id in dirty.sorted() {
-            let state = cache[id]!
+        // The dirty tickets, in key order.
+        var dirty: [(String, Entry)] = []
+        for (id, e) in cache where e.dirty { dirty.append((id, e)) }
+        dirty.sort { $0.0 < $1.0 }
+        for (id, e) in dirty {
+            e.dirty = false
+            let state = e.state
             try Array(id.utf8).withUnsafeBytes { k in try state.encode().withUnsafeBytes { try txn.put(tickets, key: k, value: $0) } }
-            let before = origin[id] ?? ScoreIndex(), after = state.scoreIndex
+            let before = e.origin ?? ScoreIndex(), after = state.scoreIndex
             guard before != after else { continue }
             for (k, n) in before.counts { counts[k, default: 0] -= Int64(n) }
             for (k, n) in after.counts { counts[k, default: 0] += Int64(n) }
             removed.formUnion(before.deadlines.subtracting(after.deadlines))
             added.formUnion(after.deadlines.subtracting(before.deadlines))
-            origin[id] = after
+            e.origin = after
         }
         for key in accountable { try txn.put(accountableDB, key: key, value: []) }
         // Deadlines due before the settled time are counted: a key added or removed below it
@@ -598,7 +627,6 @@ final class LMDBTicketStore: TicketStore {
             precondition(now >= 0, "a finding count went below zero")
             if now == 0 { _ = try txn.delete(accountableDB, key: key) } else { try txn.put(accountableDB, key: key, value: BigEndianKey.bytes(UInt64(now))) }
         }
-        dirty.removeAll()
         accountable.removeAll()
     }
 }

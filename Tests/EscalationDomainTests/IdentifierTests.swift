@@ -27,6 +27,36 @@ struct IdentifierTests {
         #expect(Identifier.problem(of: "\u{100}") == nil)  // C4 80: not C2 80
     }
 
+    @Test("the eight-bytes-at-a-time printable-ASCII check agrees with a byte-by-byte one")
+    func printableASCIIFastPath() {
+        // Every byte value at every position of buffers 1 to 24 bytes long (around the 8-byte
+        // words and the tail), in a field of printable bytes that sit next to the flag values
+        // (0x20 and 0x7E, where a stray borrow or carry would show), then random buffers.
+        func slow(_ b: [UInt8]) -> Bool { b.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
+        for length in 1...24 {
+            for fill: UInt8 in [0x20, 0x7E, 0x41] {
+                for position in 0..<length {
+                    for value in 0...255 {
+                        var bytes = [UInt8](repeating: fill, count: length)
+                        bytes[position] = UInt8(value)
+                        let fast = bytes.withUnsafeBufferPointer { Identifier.isPrintableASCII($0) }
+                        #expect(fast == slow(bytes), "\(bytes)")
+                        if fast != slow(bytes) { return }
+                    }
+                }
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &rng)).map { _ in
+                Bool.random(using: &rng) ? UInt8.random(in: 0x1E...0x81, using: &rng) : UInt8.random(in: 0...255, using: &rng)
+            }
+            let fast = bytes.withUnsafeBufferPointer { Identifier.isPrintableASCII($0) }
+            #expect(fast == slow(bytes), "\(bytes)")
+            if fast != slow(bytes) { return }
+        }
+    }
+
     @Test("1 to 200 bytes, counted in UTF-8")
     func lengths() {
         #expect(Identifier.problem(of: "") == .empty)
