@@ -137,7 +137,15 @@ public final class Projector: @unchecked Sendable {
     private func applyChunk(into g: Generation, txn: WriteTransaction, limit: Int) throws -> UInt64 {
         let chunk = try fold(g, in: txn, limit: limit)
         try write(chunk, in: txn)
+        defer { Projector.releaseElsewhere(chunk) }
         return UInt64(chunk.count)
+    }
+
+    /// Frees `value` (a folded slice's events, a written chunk's tickets: tens of thousands of
+    /// objects) on another thread, so that the fold, the rebuild's critical path, goes on meanwhile.
+    static func releaseElsewhere<T>(_ value: consuming T) {
+        let box = ReleaseBox(value)
+        DispatchQueue.global(qos: .utility).async { box.drop() }
     }
 
     /// A chunk of events folded over a generation's stored state, not written yet.
@@ -172,9 +180,16 @@ public final class Projector: @unchecked Sendable {
         payloads.items.reserveCapacity(Projector.sliceSize)
         var decoding: (positions: [(seq: UInt64, version: UInt64)], events: Latch<Result<[Event], any Error>>)?
         var folded = 0
-        func fold(_ positions: [(seq: UInt64, version: UInt64)], _ events: [Event]) throws {
-            for i in events.indices { try engine.apply(events[i], seq: positions[i].seq, version: positions[i].version) }
-            folded += events.count
+        /// `events`: the slice's events, last first (``decodeReversed(_:)``).
+        func fold(_ positions: [(seq: UInt64, version: UInt64)], _ events: consuming [Event]) throws {
+            // Each event is moved off the end of the array, not copied (a subscript copied it and its strings).
+            let n = events.count
+            var i = 0
+            while let event = events.popLast() {
+                try engine.apply(event, seq: positions[i].seq, version: positions[i].version)
+                i += 1
+            }
+            folded += n
             // Keep resident memory to the working set, not the log's size (see releaseMappedPages).
             if folded % (8 * Projector.sliceSize) == 0 { log.environment.releaseMappedPages() }
         }
@@ -186,11 +201,11 @@ public final class Projector: @unchecked Sendable {
         func send() throws {
             if payloads.items.count < Projector.sliceSize {
                 try foldDecoding()
-                try fold(positions, Projector.decode(payloads))
+                try fold(positions, Projector.decodeReversed(payloads))
             } else {
                 let events = Latch<Result<[Event], any Error>>()
                 let batch = payloads
-                DispatchQueue.global().async { events.set(Result { try Projector.decode(batch) }) }
+                DispatchQueue.global().async { events.set(Result { try Projector.decodeReversed(batch) }) }
                 // Tracked before anything can throw: the transaction must outlive this decoding.
                 let previous = decoding
                 decoding = (positions, events)
@@ -260,10 +275,11 @@ public final class Projector: @unchecked Sendable {
 
     static let sliceSize = 4096
 
-    /// Decodes stored payloads, in order.
-    static func decode(_ payloads: Payloads) throws -> [Event] {
+    /// Decodes stored payloads for the projections, the last first: the fold takes them off the
+    /// end of the array, in seq order, without copying them.
+    static func decodeReversed(_ payloads: Payloads) throws -> [Event] {
         let decoder = EventDecoder(mode: .projection)
-        return try payloads.items.map { try decoder.decode($0) }
+        return try payloads.items.reversed().map { try decoder.decode($0) }
     }
 
     /// Records' payloads inside a transaction's memory map, handed to the decoding thread while
@@ -693,4 +709,11 @@ public final class ProjectionFollower: @unchecked Sendable {
         while !finished { condition.wait() }
         condition.unlock()
     }
+}
+
+/// Holds a value until ``drop()``, on whichever thread calls it.
+private final class ReleaseBox<T>: @unchecked Sendable {
+    private var value: T?
+    init(_ value: consuming T) { self.value = consume value }
+    func drop() { value = nil }
 }
