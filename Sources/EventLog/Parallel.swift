@@ -24,3 +24,86 @@ private final class Slots<T>: @unchecked Sendable {
     var results: [[T]]
     init(_ n: Int) { results = Array(repeating: [], count: n) }
 }
+
+extension Parallel {
+    /// Produces items `0..<count` on `workers` threads, at most `window` ahead of the consumer,
+    /// and hands them to `consume` on the calling thread in index order: a read path's
+    /// independent chunks prepared on every core while the caller writes them out in order.
+    ///
+    /// `consume` returns false to stop early. An error from `produce(k)` is thrown when the
+    /// consumer reaches `k` (everything before it has been consumed, as in a loop); an error
+    /// from `consume` is thrown at once. Either way no producer is still running on return, and
+    /// memory holds at most `window` produced items besides the one being consumed.
+    public static func ordered<T>(count: Int, workers: Int, window: Int,
+                                  produce: @escaping @Sendable (Int) throws -> T,
+                                  consume: (T) throws -> Bool) throws {
+        guard count > 0 else { return }
+        let state = OrderedState<T>(window: max(1, window))
+        // Threads of their own: a producer waits while the window is full, and must not hold
+        // one of the dispatch pool's threads (which the caller may be running on) meanwhile.
+        let n = max(1, min(workers, count))
+        let finished = DispatchSemaphore(value: 0)
+        for _ in 0..<n {
+            let thread = Thread {
+                while let k = state.claim(count) {
+                    let r = Result { try produce(k) }
+                    state.deliver(k, r)
+                }
+                finished.signal()
+            }
+            thread.name = "ordered producer"
+            thread.start()
+        }
+        defer {
+            state.stop()
+            for _ in 0..<n { finished.wait() }
+        }
+        for k in 0..<count {
+            let result = state.take(k)
+            guard try consume(try result.get()) else { return }
+        }
+    }
+}
+
+/// The shared state of ``Parallel/ordered(count:workers:window:produce:consume:)``.
+private final class OrderedState<T>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let window: Int
+    private var next = 0
+    private var consumed = 0
+    private var stopped = false
+    private var results: [Int: Result<T, any Error>] = [:]
+
+    init(window: Int) { self.window = window }
+
+    /// The next index to produce, once it is within the window; nil when done or stopped.
+    func claim(_ count: Int) -> Int? {
+        condition.lock(); defer { condition.unlock() }
+        while !stopped, next < count, next >= consumed + window { condition.wait() }
+        guard !stopped, next < count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    func deliver(_ k: Int, _ r: Result<T, any Error>) {
+        condition.lock(); defer { condition.unlock() }
+        if !stopped { results[k] = r }
+        condition.broadcast()
+    }
+
+    /// Item `k`, waiting for it; frees a place in the window.
+    func take(_ k: Int) -> Result<T, any Error> {
+        condition.lock(); defer { condition.unlock() }
+        while results[k] == nil { condition.wait() }
+        consumed = k + 1
+        condition.broadcast()
+        return results.removeValue(forKey: k)!
+    }
+
+    func stop() {
+        condition.lock(); defer { condition.unlock() }
+        stopped = true
+        results.removeAll()
+        condition.broadcast()
+    }
+}

@@ -275,41 +275,31 @@ extension Ledger {
     /// personal data an entry shows.
     func audit(_ filter: AuditFilter, limit: Int, revealing: Set<String>, customers: ((String) -> Void)?,
                _ body: (AuditEntry) throws -> Void) throws {
-        let decoder = EventDecoder(mode: .stored)
+        // A long scan of the log is read in chunks of seqs prepared on every core, each in a
+        // read transaction of its own, and given to `body` in order. A ticket's stream, or a
+        // page of a few entries, is read chunk after chunk here.
+        if filter.ticket == nil, limit >= Ledger.auditChunk {
+            return try auditInParallel(filter, limit: limit, revealing: revealing, customers: customers, body)
+        }
         let through = filter.point?.seq ?? .max
         var position = filter.afterSeq
         var emitted = 0
-        let chunk = 4096
         while true {
             var batch: [AuditEntry] = []
             var scanned = 0
             var done = true
             try log.environment.read { txn in
-                /// The entry for a record inside the cut that passes the filters, else nil.
-                func entry(_ r: RecordView) throws -> AuditEntry? {
-                    let stored = try decoder.decode(r.payload)
-                    if let eventTime = filter.point?.eventTime, stored.at > eventTime { return nil }
-                    let customer = Ledger.customerPseudonym(stored)
-                    let e = try present(stored, customer.map(revealing.contains) == true ? .revealed : .masked, in: txn)
-                    if let c = filter.channel, e.channel != c { return nil }
-                    if let f = filter.from, e.at < f { return nil }
-                    if let t = filter.to, e.at > t { return nil }
-                    if let s = filter.staff, !e.names(s) { return nil }
-                    if let customers, let customer, try vault.customer(pseudonym: customer, in: txn) != nil { customers(customer) }
-                    return AuditEntry(seq: r.seq, recordedAt: Timestamp(microsecondsSinceEpoch: r.recordedAt), at: e.at,
-                                      actor: e.actor, channel: e.channel, type: e.type.rawValue, ticket: e.ticket,
-                                      summary: e.summary, hash: try log.chainHash(r.seq, txn).hex)
-                }
+                let reader = AuditReader(ledger: self, filter: filter, revealing: revealing, collectCustomers: customers != nil, txn: txn)
                 func consider(_ r: RecordView) throws -> Bool {
                     if r.seq <= position { return true }
                     if r.seq > through { return false }
                     position = r.seq
                     scanned += 1
-                    if let e = try entry(r) {
+                    if let e = try reader.entry(r) {
                         batch.append(e)
                         if emitted + batch.count >= limit { return false }
                     }
-                    if scanned >= chunk { done = false; return false }
+                    if scanned >= Ledger.auditChunk { done = false; return false }
                     return true
                 }
                 if let t = filter.ticket {
@@ -317,11 +307,54 @@ extension Ledger {
                 } else {
                     try log.scan(from: position + 1, in: txn, consider)
                 }
+                if let customers { reader.live.forEach(customers) }
             }
             for e in batch { try body(e) }
             emitted += batch.count
             if done || emitted >= limit { return }
         }
+    }
+
+    /// Records an audit reads per read transaction.
+    static let auditChunk = 4096
+
+    /// The audit of the whole log (or from `afterSeq`), up to the head as it was when it began:
+    /// seqs in chunks of ``auditChunk``, each read on one of the producer threads in a read
+    /// transaction of its own (as the sequential audit reads each chunk in its own), handed to
+    /// `body` in seq order. At most a few chunks are held at once; every 8 chunks a producer
+    /// drops the pages of the memory map it has read, so resident memory stays small.
+    private func auditInParallel(_ filter: AuditFilter, limit: Int, revealing: Set<String>, customers: ((String) -> Void)?,
+                                 _ body: (AuditEntry) throws -> Void) throws {
+        let first = filter.afterSeq + 1
+        let last = min(filter.point?.seq ?? .max, try log.head().seq)
+        guard last >= first else { return }
+        let size = UInt64(Ledger.auditChunk)
+        let chunks = Int((last - first) / size + 1)
+        let collect = customers != nil
+        var emitted = 0
+        let workers = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        try Parallel.ordered(count: chunks, workers: workers, window: 2 * workers, produce: { [self] k -> ([AuditEntry], [String]) in
+            let from = first + UInt64(k) * size
+            let through = min(last, from + size - 1)
+            if k % 8 == 7 { log.environment.releaseMappedPages() }
+            return try log.environment.read { txn in
+                let reader = AuditReader(ledger: self, filter: filter, revealing: revealing, collectCustomers: collect, txn: txn)
+                var batch: [AuditEntry] = []
+                try log.scan(from: from, through: through, in: txn) { r in
+                    if let e = try reader.entry(r) { batch.append(e) }
+                    return true
+                }
+                return (batch, reader.live)
+            }
+        }, consume: { chunk in
+            if let customers { chunk.1.forEach(customers) }
+            for e in chunk.0 {
+                try body(e)
+                emitted += 1
+                if emitted >= limit { return false }
+            }
+            return true
+        })
     }
 
     // MARK: Stats and verification
@@ -358,4 +391,36 @@ extension Ledger {
 extension Collection where Element == UInt8 {
     /// Lowercase hex.
     public var hex: String { Hex.encode(self) }
+}
+
+/// An audit entry for each record inside the cut that passes the filters, read in one
+/// transaction: shared by the sequential and the parallel audit.
+private final class AuditReader {
+    let ledger: Ledger
+    let filter: Ledger.AuditFilter
+    let revealing: Set<String>
+    let collectCustomers: Bool
+    let txn: ReadTransaction
+    let decoder = EventDecoder(mode: .stored)
+    /// The live customers whose personal data the entries show, in order of first showing.
+    private(set) var live: [String] = []
+
+    init(ledger: Ledger, filter: Ledger.AuditFilter, revealing: Set<String>, collectCustomers: Bool, txn: ReadTransaction) {
+        self.ledger = ledger; self.filter = filter; self.revealing = revealing; self.collectCustomers = collectCustomers; self.txn = txn
+    }
+
+    func entry(_ r: RecordView) throws -> Ledger.AuditEntry? {
+        let stored = try decoder.decode(r.payload)
+        if let eventTime = filter.point?.eventTime, stored.at > eventTime { return nil }
+        let customer = Ledger.customerPseudonym(stored)
+        let e = try ledger.present(stored, customer.map(revealing.contains) == true ? .revealed : .masked, in: txn)
+        if let c = filter.channel, e.channel != c { return nil }
+        if let f = filter.from, e.at < f { return nil }
+        if let t = filter.to, e.at > t { return nil }
+        if let s = filter.staff, !e.names(s) { return nil }
+        if collectCustomers, let customer, try ledger.vault.customer(pseudonym: customer, in: txn) != nil { live.append(customer) }
+        return Ledger.AuditEntry(seq: r.seq, recordedAt: Timestamp(microsecondsSinceEpoch: r.recordedAt), at: e.at,
+                                 actor: e.actor, channel: e.channel, type: e.type.rawValue, ticket: e.ticket,
+                                 summary: e.summary, hash: try ledger.log.chainHash(r.seq, txn).hex)
+    }
 }
