@@ -4,6 +4,7 @@ import EscalationDomain
 import EventLog
 import Foundation
 import LMDB
+import Privacy
 
 extension Ledger {
     /// What to export.
@@ -130,7 +131,7 @@ extension Ledger {
         // The seqs of a filtered bundle, for its proof's nodes (a contiguous bundle's are its range).
         var selected: [UInt64] = []
         // The live customers whose personal data the export shows in clear (personalDataRevealed).
-        var revealed: Set<String> = [], live: [String: Bool] = [:]
+        var revealed: Set<String> = [], liveRevealed: [String: Bool] = [:]
         var accumulator = MerkleRootAccumulator()
         var count = 0, firstSeq: UInt64 = 0, lastSeq: UInt64 = 0
         var chainBefore = [UInt8](repeating: 0, count: 32), chainAfter = chainBefore
@@ -139,43 +140,55 @@ extension Ledger {
         try log.environment.read { txn in
             if lower > 1, lower <= upper { chainBefore = try log.chainHash(lower - 1, txn) }
             var previous = chainBefore
+            // Records are taken in slices: their hashes and the vault's answers are read here,
+            // in the export's one snapshot; decoding them and rendering their lines runs on
+            // every core (ExportSlice); the lines are written here, in seq order.
+            var slice: [ExportSlice.Item] = []
+            slice.reserveCapacity(ExportSlice.size)
             func emit(_ r: RecordView) throws {
                 let chain = try log.chainHash(r.seq, txn)
                 let leaf = try log.leafHash(r.seq, txn)
                 let prev = contiguous ? previous : (r.seq > 1 ? try log.chainHash(r.seq - 1, txn) : [UInt8](repeating: 0, count: 32))
-                let payload = Array(r.payload)
-                let id = r.id.uuidString
-                var line = Bundle.line(payload: payload, hash: chain, id: id, prevHash: prev, recordedAtMicros: r.recordedAt,
-                                       seq: r.seq, stream: r.stream, version: r.version)
-                line.append(0x0A)
-                try events.write(line)
-                let stored = try decoder.decode(payload)
-                let event = try present(stored, view, in: txn)
-                if view == .revealed, let p = Ledger.customerPseudonym(stored) {
-                    if live[p] == nil { live[p] = try vault.customer(pseudonym: p, in: txn) != nil }
-                    if live[p] == true { revealed.insert(p) }
-                }
-                let shown = Ledger.personalFields(event)
-                if !shown.isEmpty {
-                    var w = JSONWriter()
-                    w.beginObject()
-                    for (k, v) in shown where k < "seq" { w.field(k, v) }
-                    w.field("seq", r.seq)
-                    for (k, v) in shown where k > "seq" { w.field(k, v) }
-                    w.endObject()
-                    try personal.write(w.bytes)
-                    try personal.write([0x0A])
-                }
-                try csv.write(CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
-                                        hash: chain))
-                accumulator.append(leafHash: MerkleHash(bytes: leaf)!)
-                if !contiguous { selected.append(r.seq) }
-                if count == 0 { firstSeq = r.seq }
-                lastSeq = r.seq
-                count += 1
+                slice.append(ExportSlice.Item(record: r, chain: chain, leaf: leaf, prev: prev))
                 previous = chain
-                chainAfter = chain
-                if count & 0xFFFF == 0 { progress?(count, total) }
+                if slice.count == ExportSlice.size { try writeSlice() }
+            }
+            func writeSlice() throws {
+                guard !slice.isEmpty else { return }
+                let work = ExportSlice(items: slice, view: view)
+                slice.removeAll(keepingCapacity: true)
+                let parts = work.items.count >= 256 ? 2 : 1
+                let stored = try work.decode(parts: parts)
+                // What presenting them asks of the vault, looked up once per customer here.
+                var live: [String: Bool] = [:], records: [String: PersonalDataVault.CustomerRecord?] = [:]
+                for event in stored {
+                    guard let (p, needsRecord) = Ledger.lookUp(event, view) else { continue }
+                    if needsRecord {
+                        if records[p] == nil { records[p] = .some(try vault.customer(pseudonym: p, in: txn)) }
+                    } else if live[p] == nil {
+                        live[p] = try vault.isLive(pseudonym: p, in: txn)
+                    }
+                }
+                for event in stored where view == .revealed {
+                    guard let p = Ledger.customerPseudonym(event) else { continue }
+                    if liveRevealed[p] == nil { liveRevealed[p] = try vault.customer(pseudonym: p, in: txn) != nil }
+                    if liveRevealed[p] == true { revealed.insert(p) }
+                }
+                for part in try work.render(stored, parts: parts, live: live, records: records) {
+                    try events.write(part.events)
+                    try personal.write(part.personal)
+                    try csv.write(part.csv)
+                }
+                for item in work.items {
+                    accumulator.append(leafHash: MerkleHash(bytes: item.leaf)!)
+                    let seq = item.record.seq
+                    if !contiguous { selected.append(seq) }
+                    if count == 0 { firstSeq = seq }
+                    lastSeq = seq
+                    count += 1
+                    chainAfter = item.chain
+                    if count & 0xFFFF == 0 { progress?(count, total) }
+                }
             }
             if let ticket = request.ticket {
                 try log.scanStream("ticket:" + ticket, in: txn) { r in
@@ -190,6 +203,7 @@ extension Ledger {
                     return true
                 }
             }
+            try writeSlice()
             // The checkpoint of the log as this snapshot holds it, and the nodes that, with the
             // bundle's events, rebuild its root (docs/EXPORT.md, "proof.json").
             let n = try log.head(in: txn).seq
@@ -302,21 +316,38 @@ extension Ledger {
 
 /// A file written through a large buffer, hashed (SHA-256) as it is written. Every failed
 /// write throws, naming the file and what ran out (a full disk, a file-size limit).
-final class BufferedFile {
+///
+/// Full buffers are hashed and written on a thread of the file's own while the caller fills
+/// the next one (at most two in flight), so that copying a large export into the page cache
+/// overlaps the work that renders it. A write that failed there is thrown by the next
+/// ``write(_:)`` or by ``close()``.
+final class BufferedFile: @unchecked Sendable {
     private let path: String
     private var fd: Int32
     private var buffer: [UInt8] = []
+    private let queue: DispatchQueue
+    /// Guards what the writing thread changes.
+    private let condition = NSCondition()
+    private var inFlight = 0
+    private var failure: String?
     private var hasher = SHA256()
     private var written = 0
+    private static let bufferSize = 1 << 20
 
     init(path: String) throws {
         self.path = path
+        queue = DispatchQueue(label: "export file")
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LedgerError.invalid("cannot create \(path): \(BufferedFile.describe(errno))") }
-        buffer.reserveCapacity(1 << 20)
+        buffer.reserveCapacity(BufferedFile.bufferSize)
     }
 
-    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+    deinit {
+        condition.lock()
+        while inFlight > 0 { condition.wait() }
+        condition.unlock()
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
 
     /// What an errno from writing a file means, for the person reading it.
     static func describe(_ code: Int32) -> String {
@@ -329,30 +360,138 @@ final class BufferedFile {
 
     func write(_ bytes: [UInt8]) throws {
         buffer += bytes
-        if buffer.count >= 1 << 20 { try flush() }
+        if buffer.count >= BufferedFile.bufferSize { try submit() }
     }
 
-    private func flush() throws {
-        hasher.update(data: buffer)
-        written += buffer.count
+    /// Hands the buffer to the writing thread (waiting while two are in flight).
+    private func submit() throws {
+        condition.lock()
+        while inFlight >= 2 && failure == nil { condition.wait() }
+        let failed = failure
+        if failed == nil { inFlight += 1 }
+        condition.unlock()
+        if let failed { throw LedgerError.invalid(failed) }
+        let full = buffer
+        buffer = []
+        buffer.reserveCapacity(BufferedFile.bufferSize)
+        queue.async { [self] in
+            let problem = writeOut(full)
+            condition.lock()
+            if failure == nil, let problem { failure = problem }
+            inFlight -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Hashes and writes one buffer, on the writing thread; returns what went wrong.
+    private func writeOut(_ bytes: [UInt8]) -> String? {
+        condition.lock()
+        let failed = failure != nil
+        condition.unlock()
+        if failed { return nil }
+        hasher.update(data: bytes)
+        written += bytes.count
         var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw LedgerError.invalid("cannot write \(path): \(BufferedFile.describe(n < 0 ? errno : ENOSPC))") }
+            guard n > 0 else { return "cannot write \(path): \(BufferedFile.describe(n < 0 ? errno : ENOSPC))" }
             done += n
         }
-        buffer.removeAll(keepingCapacity: true)
+        return nil
     }
 
     /// Flushes, syncs and closes; returns the file's SHA-256 and size.
     @discardableResult
     func close() throws -> (sha256: [UInt8], bytes: Int) {
-        try flush()
+        if !buffer.isEmpty { try submit() }
+        condition.lock()
+        while inFlight > 0 { condition.wait() }
+        let failed = failure
+        condition.unlock()
+        if let failed { throw LedgerError.invalid(failed) }
         guard fsync(fd) == 0 else { throw LedgerError.invalid("cannot sync \(path): \(BufferedFile.describe(errno))") }
         let rc = Glibc.close(fd)
         fd = -1
         guard rc == 0 else { throw LedgerError.invalid("cannot close \(path): \(BufferedFile.describe(errno))") }
         return (Array(hasher.finalize()), written)
+    }
+}
+
+/// A slice of an export's records, decoded and rendered into the bundle's three line files
+/// on several threads. Its records point into the export's read transaction, which outlives it.
+struct ExportSlice: @unchecked Sendable {
+    static let size = 2048
+
+    struct Item {
+        let record: RecordView
+        let chain: [UInt8]
+        let leaf: [UInt8]
+        /// The chain hash before this record (the line's `prevHash`).
+        let prev: [UInt8]
+    }
+
+    /// The lines of a contiguous part of the slice, for each file.
+    struct Lines: Sendable {
+        var events: [UInt8] = []
+        var personal: [UInt8] = []
+        var csv: [UInt8] = []
+    }
+
+    let items: [Item]
+    let view: PersonalDataView
+
+    /// The stored events, in order; the first that cannot be decoded is thrown, as a loop would.
+    func decode(parts: Int) throws -> [Event] {
+        let decoded = Parallel.map(items.count, parts: parts) { range in
+            let decoder = EventDecoder(mode: .stored)
+            return range.map { i in Result { try decoder.decode(items[i].record.payload) } }
+        }
+        return try decoded.map { try $0.get() }
+    }
+
+    /// Each part's lines, in order: the events line, the personal line when the event shows
+    /// personal data, and the CSV row (docs/EXPORT.md).
+    func render(_ stored: [Event], parts: Int, live: [String: Bool],
+                records: [String: PersonalDataVault.CustomerRecord?]) throws -> [Lines] {
+        let view = view
+        let rendered = Parallel.map(parts, parts: parts) { partRange in partRange.map { part in
+            let range = (stored.count * part / parts)..<(stored.count * (part + 1) / parts)
+            return Result { () throws -> Lines in
+                var out = Lines()
+                out.events.reserveCapacity(range.count * 600)
+                out.csv.reserveCapacity(range.count * 400)
+                for i in range {
+                    let r = items[i].record
+                    out.events += Bundle.line(payload: Array(r.payload), hash: items[i].chain, id: r.id.uuidString,
+                                              prevHash: items[i].prev, recordedAtMicros: r.recordedAt, seq: r.seq,
+                                              stream: r.stream, version: r.version)
+                    out.events.append(0x0A)
+                    let event = try Ledger.present(stored[i], view, live: { p in
+                        guard let l = live[p] else { throw LedgerError.invalid("export: customer \(p) was not looked up") }
+                        return l
+                    }, customer: { p in
+                        guard let record = records[p] else { throw LedgerError.invalid("export: customer \(p) was not looked up") }
+                        return record
+                    })
+                    let shown = Ledger.personalFields(event)
+                    if !shown.isEmpty {
+                        var w = JSONWriter()
+                        w.beginObject()
+                        for (k, v) in shown where k < "seq" { w.field(k, v) }
+                        w.field("seq", r.seq)
+                        for (k, v) in shown where k > "seq" { w.field(k, v) }
+                        w.endObject()
+                        out.personal += w.bytes
+                        out.personal.append(0x0A)
+                    }
+                    out.csv += CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
+                                             hash: items[i].chain)
+                }
+                return out
+            }
+        } }
+        return try rendered.map { try $0.get() }
     }
 }

@@ -21,16 +21,35 @@ extension Ledger {
     /// The stored event as `view` shows it: its customer and free text revealed, masked, or
     /// `[erased]` once the customer's key is gone.
     public func present(_ stored: Event, _ view: PersonalDataView, in txn: ReadTransaction) throws -> Event {
+        try Ledger.present(stored, view, live: { try vault.isLive(pseudonym: $0, in: txn) },
+                           customer: { try vault.customer(pseudonym: $0, in: txn) })
+    }
+
+    /// What ``present(_:_:in:)`` looks up for a stored event: the customer whose liveness
+    /// (`live`) or record (`customer`) it asks for. Nil when it asks for nothing.
+    static func lookUp(_ stored: Event, _ view: PersonalDataView) -> (pseudonym: String, record: Bool)? {
+        if let sealed = stored.sealed { return PersonalDataVault.pseudonym(ofSealed: sealed).map { ($0, view != .masked) } }
+        if stored.type.category == .compliance, let p = stored.customerID { return (p, true) }
+        return nil
+    }
+
+    /// ``present(_:_:in:)`` with the vault's answers given: whether a customer is live, and
+    /// their record (nil once erased). Runs on any thread.
+    static func present(_ stored: Event, _ view: PersonalDataView, live: (String) throws -> Bool,
+                        customer: (String) throws -> PersonalDataVault.CustomerRecord?) throws -> Event {
         var e = stored
         e.sealed = nil
         if let sealed = stored.sealed, view == .masked {
             // Masking needs only to know whether the customer is live, not what was sealed.
-            let live = try PersonalDataVault.pseudonym(ofSealed: sealed).map { try vault.isLive(pseudonym: $0, in: txn) } ?? false
+            let live = try PersonalDataVault.pseudonym(ofSealed: sealed).map(live) ?? false
             return live ? e.replacingPersonalData(customer: { $0 }, text: { _, _ in Ledger.masked })
                         : e.replacingPersonalData(customer: { _ in Ledger.erased }, text: { _, _ in Ledger.erased })
         }
         if let sealed = stored.sealed {
-            switch try vault.open(sealed, eventID: stored.id.bytes, in: txn) {
+            guard let pseudonym = PersonalDataVault.pseudonym(ofSealed: sealed) else {
+                throw PrivacyError.corrupt("a sealed value without its pseudonym")
+            }
+            switch try PersonalDataVault.open(sealed, eventID: stored.id.bytes, record: try customer(pseudonym)) {
             case .erased:
                 return e.replacingPersonalData(customer: { _ in Ledger.erased }, text: { _, _ in Ledger.erased })
             case .values(let v):
@@ -43,7 +62,7 @@ extension Ledger {
             }
         }
         if stored.type.category == .compliance, let p = stored.customerID {
-            guard let record = try vault.customer(pseudonym: p, in: txn) else {
+            guard let record = try customer(p) else {
                 return e.replacingPersonalData(customer: { _ in Ledger.erased }, text: { _, t in t })
             }
             return view == .revealed ? e.replacingPersonalData(customer: { _ in record.id }, text: { _, t in t }) : e

@@ -410,7 +410,15 @@ public final class PersonalDataVault: @unchecked Sendable {
     /// Opens a sealed value: the clear values while the customer's key exists, `.erased` after.
     public func open(_ sealed: String, eventID: [UInt8], in txn: ReadTransaction) throws -> Opened {
         guard let pseudonym = Self.pseudonym(ofSealed: sealed) else { throw PrivacyError.corrupt("a sealed value without its pseudonym") }
-        guard let record = try customer(pseudonym: pseudonym, in: txn) else { return .erased }
+        return try Self.open(sealed, eventID: eventID, record: try customer(pseudonym: pseudonym, in: txn))
+    }
+
+    /// Opens a sealed value with its customer's record as already looked up (nil: erased);
+    /// needs no transaction, so it runs on any thread.
+    public static func open(_ sealed: String, eventID: [UInt8], record: CustomerRecord?) throws -> Opened {
+        guard let pseudonym = Self.pseudonym(ofSealed: sealed) else { throw PrivacyError.corrupt("a sealed value without its pseudonym") }
+        guard let record else { return .erased }
+        guard record.pseudonym == pseudonym else { throw PrivacyError.corrupt("a sealed value of \(pseudonym) given the record of \(record.pseudonym)") }
         let afterColon = sealed.utf8.index(sealed.startIndex, offsetBy: pseudonym.utf8.count + 1)
         guard let data = Data(base64Encoded: String(sealed[afterColon...])),
               let box = try? AES.GCM.SealedBox(combined: data),
