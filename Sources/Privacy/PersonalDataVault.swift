@@ -105,6 +105,8 @@ public final class PersonalDataVault: @unchecked Sendable {
     }
 
     private let lock = NSLock()
+    /// Held while a generation's keys are derived (never while `lock` is).
+    private let derivation = NSLock()
     /// Keys by generation (the current one, and a rotation's new one).
     private var keys: [UInt64: Keys] = [:]
     /// Open records, each with the generation it was read under.
@@ -157,6 +159,14 @@ public final class PersonalDataVault: @unchecked Sendable {
         let known = keys[g]
         lock.unlock()
         if let known { return known }
+        // Deriving a generation's keys costs tens of milliseconds: threads that miss together
+        // (an audit's readers starting at once) wait for one derivation instead of each making it.
+        derivation.lock()
+        defer { derivation.unlock() }
+        lock.lock()
+        let derived = keys[g]
+        lock.unlock()
+        if let derived { return derived }
         let k = Keys(generation: g, file: try kek.read(g))
         lock.lock()
         keys = keys.filter { $0.key > g }  // older generations are gone for good
