@@ -304,6 +304,20 @@ extension Ledger {
         try decoder.decode(r.payload).names(staff)
     }
 
+    /// The `personal.jsonl` line of an event as shown (without its newline), or nil when it
+    /// shows no personal field: those fields and `seq`, keys in code-point order.
+    static func personalLine(_ shown: Event, seq: UInt64) -> [UInt8]? {
+        let fields = personalFields(shown)
+        guard !fields.isEmpty else { return nil }
+        var w = JSONWriter()
+        w.beginObject()
+        for (k, v) in fields where k < "seq" { w.field(k, v) }
+        w.field("seq", seq)
+        for (k, v) in fields where k > "seq" { w.field(k, v) }
+        w.endObject()
+        return w.bytes
+    }
+
     /// The personal fields of an event as shown (`customer` for the customer id, then the
     /// free-text paths), in code-point order of their names.
     static func personalFields(_ event: Event) -> [(String, String)] {
@@ -475,15 +489,8 @@ struct ExportSlice: @unchecked Sendable {
                         guard let record = records[p] else { throw LedgerError.invalid("export: customer \(p) was not looked up") }
                         return record
                     })
-                    let shown = Ledger.personalFields(event)
-                    if !shown.isEmpty {
-                        var w = JSONWriter()
-                        w.beginObject()
-                        for (k, v) in shown where k < "seq" { w.field(k, v) }
-                        w.field("seq", r.seq)
-                        for (k, v) in shown where k > "seq" { w.field(k, v) }
-                        w.endObject()
-                        out.personal += w.bytes
+                    if let line = Ledger.personalLine(event, seq: r.seq) {
+                        out.personal += line
                         out.personal.append(0x0A)
                     }
                     out.csv += CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,

@@ -41,16 +41,7 @@ import Testing
                                       recordedAtMicros: r.recordedAt, seq: r.seq, stream: r.stream, version: r.version) + [0x0A]
                 previous = chain
                 let event = try ledger.present(try EventDecoder(mode: .stored).decode(r.payload), view, in: txn)
-                let shown = Ledger.personalFields(event)
-                if !shown.isEmpty {
-                    var w = JSONWriter()
-                    w.beginObject()
-                    for (k, v) in shown where k < "seq" { w.field(k, v) }
-                    w.field("seq", r.seq)
-                    for (k, v) in shown where k > "seq" { w.field(k, v) }
-                    w.endObject()
-                    personal += w.bytes + [0x0A]
-                }
+                if let line = Ledger.personalLine(event, seq: r.seq) { personal += line + [0x0A] }
                 csv += CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream, hash: chain)
                 return true
             }
