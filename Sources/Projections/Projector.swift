@@ -141,8 +141,8 @@ public final class Projector: @unchecked Sendable {
         return UInt64(chunk.count)
     }
 
-    /// Frees `value` (a folded slice's events, a written chunk's tickets: tens of thousands of
-    /// objects) on another thread, so that the fold, the rebuild's critical path, goes on meanwhile.
+    /// Frees `value` (a written chunk: its tens of thousands of tickets) on another thread, so
+    /// that the rebuild's next chunk, its critical path, is folded meanwhile.
     static func releaseElsewhere<T>(_ value: consuming T) {
         let box = ReleaseBox(value)
         DispatchQueue.global(qos: .utility).async { box.drop() }
