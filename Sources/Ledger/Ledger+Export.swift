@@ -131,7 +131,7 @@ extension Ledger {
         // The seqs of a filtered bundle, for its proof's nodes (a contiguous bundle's are its range).
         var selected: [UInt64] = []
         // The live customers whose personal data the export shows in clear (personalDataRevealed).
-        var revealed: Set<String> = [], liveRevealed: [String: Bool] = [:]
+        var revealed: Set<String> = []
         var accumulator = MerkleRootAccumulator()
         var count = 0, firstSeq: UInt64 = 0, lastSeq: UInt64 = 0
         var chainBefore = [UInt8](repeating: 0, count: 32), chainAfter = chainBefore
@@ -165,14 +165,11 @@ extension Ledger {
                     guard let (p, needsRecord) = Ledger.lookUp(event, view) else { continue }
                     if needsRecord {
                         if records[p] == nil { records[p] = .some(try vault.customer(pseudonym: p, in: txn)) }
+                        // A revealed export shows this live customer in clear (personalDataRevealed).
+                        if view == .revealed, case .some(.some) = records[p] { revealed.insert(p) }
                     } else if live[p] == nil {
                         live[p] = try vault.isLive(pseudonym: p, in: txn)
                     }
-                }
-                for event in stored where view == .revealed {
-                    guard let p = Ledger.customerPseudonym(event) else { continue }
-                    if liveRevealed[p] == nil { liveRevealed[p] = try vault.customer(pseudonym: p, in: txn) != nil }
-                    if liveRevealed[p] == true { revealed.insert(p) }
                 }
                 for part in try work.render(stored, parts: parts, live: live, records: records) {
                     try events.write(part.events)
@@ -470,9 +467,8 @@ struct ExportSlice: @unchecked Sendable {
     func render(_ stored: [Event], parts: Int, live: [String: Bool],
                 records: [String: PersonalDataVault.CustomerRecord?]) throws -> [Lines] {
         let view = view
-        let rendered = Parallel.map(parts, parts: parts) { partRange in partRange.map { part in
-            let range = (stored.count * part / parts)..<(stored.count * (part + 1) / parts)
-            return Result { () throws -> Lines in
+        let rendered = Parallel.map(stored.count, parts: parts) { range in
+            [Result { () throws -> Lines in
                 var out = Lines()
                 out.events.reserveCapacity(range.count * 600)
                 out.csv.reserveCapacity(range.count * 400)
@@ -497,8 +493,8 @@ struct ExportSlice: @unchecked Sendable {
                                              hash: items[i].chain)
                 }
                 return out
-            }
-        } }
+            }]
+        }
         return try rendered.map { try $0.get() }
     }
 }

@@ -25,12 +25,11 @@ extension Ledger {
                            customer: { try vault.customer(pseudonym: $0, in: txn) })
     }
 
-    /// What ``present(_:_:in:)`` looks up for a stored event: the customer whose liveness
-    /// (`live`) or record (`customer`) it asks for. Nil when it asks for nothing.
+    /// What ``present(_:_:in:)`` looks up for a stored event: its customer (``customerPseudonym(_:)``),
+    /// and whether it asks for their record (`customer`) or only whether they are live (`live`,
+    /// a masked sealed value). Nil when it asks for nothing.
     static func lookUp(_ stored: Event, _ view: PersonalDataView) -> (pseudonym: String, record: Bool)? {
-        if let sealed = stored.sealed { return PersonalDataVault.pseudonym(ofSealed: sealed).map { ($0, view != .masked) } }
-        if stored.type.category == .compliance, let p = stored.customerID { return (p, true) }
-        return nil
+        customerPseudonym(stored).map { ($0, stored.sealed == nil || view != .masked) }
     }
 
     /// ``present(_:_:in:)`` with the vault's answers given: whether a customer is live, and
