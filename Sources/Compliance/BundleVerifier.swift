@@ -204,93 +204,93 @@ public enum BundleVerifier {
         var previousSeq: UInt64?, firstLineSeq: UInt64?
         var previousVersion: UInt64?
         var lineNumber = 0
-        var pendingPersonal = try personal.next()
-        // The checks of a line on its own (its form, its event, its hash) run on every core, a
-        // chunk of lines at a time; the checks that follow the lines' order run here, line by
-        // line, so the first bad line is still the one named.
-        var chunk: [[UInt8]] = []
-        var alone: [Result<LineAlone, Failure>] = []
-        var next = 0
+        // Every check of a line that needs nothing but the line, its CSV row and its personal line
+        // runs on every core, a chunk of lines at a time (phase A: the line; phase B: its personal
+        // line and the row that shows it); the checks that follow the lines' order run here, line
+        // by line, and each line's own findings are thrown at the point a line-by-line check would
+        // have met them, so the first bad line is still the one named.
+        var chunk: [[UInt8]] = [], rows: [Result<[UInt8]?, any Error>] = []
+        var csvFailed = false, personalFailed = false
         while true {
-            if next == alone.count {
-                chunk.removeAll(keepingCapacity: true)
-                var bytes = 0  // a chunk is bounded by bytes too: a line may be megabytes
-                while chunk.count < 4096, bytes < 32 << 20, let l = try lines.next() { chunk.append(l); bytes += l.count }
-                if chunk.isEmpty { break }
-                alone = BundleVerifier.checkAlone(chunk, firstLine: lineNumber + 1, guardFormulas: guardFormulas)
-                next = 0
+            chunk.removeAll(keepingCapacity: true)
+            rows.removeAll(keepingCapacity: true)
+            var bytes = 0  // a chunk is bounded by bytes too: a line or row may be megabytes
+            while chunk.count < 4096, bytes < 32 << 20, let l = try lines.next() {
+                chunk.append(l)
+                bytes += l.count
+                // A row that cannot be read is a finding of its line (and ends the reading of rows).
+                let row = csvFailed ? .failure(Failure(problem: "events.csv could not be read")) : Result { try csv.next() }
+                if case .failure = row { csvFailed = true }
+                if case .success(let r?) = row { bytes += r.count }
+                rows.append(row)
             }
-            let checkedAlone = try alone[next].get()
-            next += 1
-            lineNumber += 1
-            func bad(_ why: String, _ seq: UInt64? = nil) -> Failure { Failure(problem: "line \(lineNumber): \(why)", line: lineNumber, seq: seq) }
-            let (event, seq, version, prev, hash, stream, micros) = (checkedAlone.event, checkedAlone.seq, checkedAlone.version,
-                                                                     checkedAlone.prev, checkedAlone.hash, checkedAlone.stream, checkedAlone.micros)
-            if seq == 1, prev != [UInt8](repeating: 0, count: 32) { throw bad("seq 1's prevHash is not 32 zero bytes", seq) }
-            // Place in the range and order.
-            guard seq >= fromSeq, seq <= toSeq else { throw bad("seq \(seq) is outside the manifest's range \(fromSeq)..\(toSeq)", seq) }
-            guard seq <= treeSize else { throw bad("seq \(seq) is beyond the checkpoint's \(treeSize) events", seq) }
-            if let p = previousSeq, seq <= p { throw bad("seq \(seq) is out of order", seq) }
-            if contiguous {
-                if seq != (previousSeq.map { $0 + 1 } ?? fromSeq) { throw bad("seq \(seq) is not the next seq of a contiguous range", seq) }
-                guard prev == previousHash else { throw bad("(seq \(seq)) chain broken: prevHash is not the previous hash", seq) }
-            }
-            // The filter.
-            if let t = filters["ticket"] {
-                guard stream == "ticket:" + t else { throw bad("stream \(stream) is not the ticket \(t)'s", seq) }
-                if filters["staff"] == nil {
-                    if let v = previousVersion, version != v + 1 { throw bad("version \(version) follows \(v): an event of the ticket is missing", seq) }
-                    if previousVersion == nil, fromSeq == 1, version != 1 { throw bad("the ticket's first event is version \(version), not 1", seq) }
-                }
-            }
-            if let s = filters["staff"], !event.names(s) { throw bad("the event does not name the staff member \(s)", seq) }
-            if let c = filters["customer"] {
-                guard stream == "customer:" + c || stream.hasPrefix("ticket:") else { throw bad("stream \(stream) is neither the customer's nor a ticket", seq) }
-                if let owner = event.customerID ?? event.sealed.map({ String($0.prefix(while: { $0 != ":" })) }), owner != c {
-                    throw bad("the event is customer \(owner)'s, not \(c)'s", seq)
-                }
-            }
-            // personal.jsonl: one line for each event with personal fields, exactly those fields.
-            let fields = Bundle.personalPaths(event)
-            var shown = event
-            shown.sealed = nil
-            if !fields.isEmpty {
-                guard let p = pendingPersonal, case .object(let values)? = try? CanonicalJSON.parse(p),
-                      values["seq"]?.integerValue == Int64(seq) else {
-                    throw bad("personal.jsonl has no line for seq \(seq)", seq)
-                }
-                pendingPersonal = try personal.next()
-                guard Set(values.keys) == Set(fields + ["seq"]) else {
-                    throw bad("personal.jsonl's line for seq \(seq) has \(values.keys.sorted()), not \((fields + ["seq"]).sorted())", seq)
-                }
-                var strings: [String: String] = [:]
-                for f in fields {
-                    guard let v = values[f]?.stringValue else { throw bad("personal.jsonl: \(f) of seq \(seq) is not a string", seq) }
-                    strings[f] = v
-                }
-                guard Bundle.personalLine(strings, seq: seq).sameBytes(p) else { throw bad("personal.jsonl's line for seq \(seq) is not in canonical form", seq) }
-                if pseudonymized {
-                    for (f, v) in strings {
-                        let allowed = f == "customer" ? [event.customerID ?? "", Bundle.erased] : [Bundle.masked, Bundle.erased]
-                        guard allowed.contains(v) else { throw bad("a pseudonymised export shows \(f) of seq \(seq) in clear", seq) }
+            if chunk.isEmpty { break }
+            let chunkFirstLine = lineNumber + 1
+            let alone = BundleVerifier.checkAlone(chunk, firstLine: chunkFirstLine, guardFormulas: guardFormulas)
+            var from = 0
+            while from < chunk.count {
+                // The personal lines of a window of the chunk (bounded by bytes), handed out in order
+                // to the lines whose events have personal fields; a line whose own checks failed
+                // ends the window, as nothing after it is looked at.
+                var personalLines: [Int: Result<[UInt8]?, any Error>] = [:]
+                var to = from, personalBytes = 0
+                while to < chunk.count, personalBytes < 32 << 20 {
+                    guard case .success(let a) = alone[to] else { to += 1; break }
+                    if !a.fields.isEmpty {
+                        let line = personalFailed ? .failure(Failure(problem: "personal.jsonl could not be read")) : Result { try personal.next() }
+                        if case .failure = line { personalFailed = true }
+                        if case .success(let l?) = line { personalBytes += l.count }
+                        personalLines[to] = line
                     }
+                    to += 1
                 }
-                shown = shown.replacingPersonalData(customer: { strings["customer"] ?? $0 }, text: { path, old in strings[path] ?? old })
+                let paired = BundleVerifier.checkPaired(alone, from..<to, personalLines, rows, firstLine: chunkFirstLine,
+                                                        pseudonymized: pseudonymized, guardFormulas: guardFormulas)
+                for k in from..<to {
+                    let checkedAlone = try alone[k].get()
+                    lineNumber += 1
+                    func bad(_ why: String, _ seq: UInt64? = nil) -> Failure { Failure(problem: "line \(lineNumber): \(why)", line: lineNumber, seq: seq) }
+                    let (event, seq, version, prev, hash, stream) = (checkedAlone.event, checkedAlone.seq, checkedAlone.version,
+                                                                     checkedAlone.prev, checkedAlone.hash, checkedAlone.stream)
+                    if seq == 1, prev != [UInt8](repeating: 0, count: 32) { throw bad("seq 1's prevHash is not 32 zero bytes", seq) }
+                    // Place in the range and order.
+                    guard seq >= fromSeq, seq <= toSeq else { throw bad("seq \(seq) is outside the manifest's range \(fromSeq)..\(toSeq)", seq) }
+                    guard seq <= treeSize else { throw bad("seq \(seq) is beyond the checkpoint's \(treeSize) events", seq) }
+                    if let p = previousSeq, seq <= p { throw bad("seq \(seq) is out of order", seq) }
+                    if contiguous {
+                        if seq != (previousSeq.map { $0 + 1 } ?? fromSeq) { throw bad("seq \(seq) is not the next seq of a contiguous range", seq) }
+                        guard prev == previousHash else { throw bad("(seq \(seq)) chain broken: prevHash is not the previous hash", seq) }
+                    }
+                    // The filter.
+                    if let t = filters["ticket"] {
+                        guard stream == "ticket:" + t else { throw bad("stream \(stream) is not the ticket \(t)'s", seq) }
+                        if filters["staff"] == nil {
+                            if let v = previousVersion, version != v + 1 { throw bad("version \(version) follows \(v): an event of the ticket is missing", seq) }
+                            if previousVersion == nil, fromSeq == 1, version != 1 { throw bad("the ticket's first event is version \(version), not 1", seq) }
+                        }
+                    }
+                    if let s = filters["staff"], !event.names(s) { throw bad("the event does not name the staff member \(s)", seq) }
+                    if let c = filters["customer"] {
+                        guard stream == "customer:" + c || stream.hasPrefix("ticket:") else { throw bad("stream \(stream) is neither the customer's nor a ticket", seq) }
+                        if let owner = event.customerID ?? event.sealed.map({ String($0.prefix(while: { $0 != ":" })) }), owner != c {
+                            throw bad("the event is customer \(owner)'s, not \(c)'s", seq)
+                        }
+                    }
+                    // Its personal.jsonl line and its events.csv row (checked in phase B, or in A when
+                    // the event has no personal field).
+                    try paired[k - from].get()
+                    previousHash = hash
+                    previousSeq = seq
+                    previousVersion = version
+                    if firstLineSeq == nil { firstLineSeq = seq }
+                    accumulator.append(leafHash: checkedAlone.leaf)
+                    if !wholeTree { leaves.append((Int(seq) - 1, checkedAlone.leaf)) }
+                    checked += 1
+                }
+                from = to
             }
-            let expectedRow = fields.isEmpty ? checkedAlone.row
-                : CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash, guardFormulas: guardFormulas)
-            guard let row = try csv.next(), expectedRow.count == row.count + 2, row.sameBytes(expectedRow[..<row.count]) else {  // the row ends CRLF
-                throw bad("events.csv's row for seq \(seq) is not the event's", seq)
-            }
-            previousHash = hash
-            previousSeq = seq
-            previousVersion = version
-            if firstLineSeq == nil { firstLineSeq = seq }
-            accumulator.append(leafHash: checkedAlone.leaf)
-            if !wholeTree { leaves.append((Int(seq) - 1, checkedAlone.leaf)) }
-            checked += 1
         }
-        if pendingPersonal != nil { throw Failure(problem: "personal.jsonl has lines for no event of the bundle") }
+        if try personal.next() != nil { throw Failure(problem: "personal.jsonl has lines for no event of the bundle") }
         if try csv.next() != nil { throw Failure(problem: "events.csv has rows for no event of the bundle") }
         guard lines.endedWithNewline, personal.endedWithNewline, csv.endedWithNewline else {
             throw Failure(problem: "a file of the bundle does not end its last line with a newline")
@@ -362,6 +362,8 @@ struct LineAlone {
     var seq: UInt64, version: UInt64, micros: Int64
     var prev: [UInt8], hash: [UInt8], stream: String
     var leaf: MerkleHash
+    /// Its personal fields (``Bundle/personalPaths(_:)``): each has a `personal.jsonl` line.
+    var fields: [String]
     /// Its `events.csv` row, for an event with no personal field (the row needs nothing else).
     var row: [UInt8]
 }
@@ -405,13 +407,70 @@ extension BundleVerifier {
         var chain = SHA256(); chain.update(data: prev); chain.update(data: record)
         guard chain.finalize().withUnsafeBytes({ hash.sameBytes($0) }) else { throw bad("(seq \(seq)) hash does not match its record", seq) }
         var row: [UInt8] = []
-        if Bundle.personalPaths(event).isEmpty {
+        let fields = Bundle.personalPaths(event)
+        if fields.isEmpty {
             var shown = event
             shown.sealed = nil
             row = CSVRow.render(shown, seq: seq, version: version, recordedAt: micros, stream: stream, hash: hash, guardFormulas: guardFormulas)
         }
         return LineAlone(event: event, seq: seq, version: version, micros: micros, prev: prev, hash: hash, stream: stream,
-                         leaf: MerkleTree.leafHash(record), row: row)
+                         leaf: MerkleTree.leafHash(record), fields: fields, row: row)
+    }
+
+    /// Checks the lines `range` of a chunk whose own checks (``checkAlone(_:firstLine:guardFormulas:)``)
+    /// passed against their `personal.jsonl` lines and `events.csv` rows, on two threads (order
+    /// kept): the personal line is the event's, in canonical form, with exactly its personal
+    /// fields (in a pseudonymised bundle none of them in clear), and the row is the event shown
+    /// with them. `alone`, `personal` and `rows` are indexed by the line's place in the chunk.
+    static func checkPaired(_ alone: [Result<LineAlone, Failure>], _ range: Range<Int>, _ personal: [Int: Result<[UInt8]?, any Error>],
+                            _ rows: [Result<[UInt8]?, any Error>], firstLine: Int, pseudonymized: Bool,
+                            guardFormulas: Bool) -> [Result<Void, any Error>] {
+        Parallel.map(range.count, parts: range.count >= 256 ? 2 : 1) { part in
+            part.map { i in
+                let k = range.lowerBound + i
+                guard case .success(let line) = alone[k] else { return .success(()) }  // thrown by the caller first
+                return Result {
+                    try checkPaired(line, personal: personal[k], row: rows[k], number: firstLine + k, pseudonymized: pseudonymized,
+                                    guardFormulas: guardFormulas)
+                }
+            }
+        }
+    }
+
+    private static func checkPaired(_ line: LineAlone, personal: Result<[UInt8]?, any Error>?, row: Result<[UInt8]?, any Error>,
+                                    number: Int, pseudonymized: Bool, guardFormulas: Bool) throws {
+        let (event, seq, fields) = (line.event, line.seq, line.fields)
+        func bad(_ why: String) -> Failure { Failure(problem: "line \(number): \(why)", line: number, seq: seq) }
+        var expectedRow = line.row
+        if !fields.isEmpty {
+            guard let p = try personal?.get(), case .object(let values)? = try? CanonicalJSON.parse(p),
+                  values["seq"]?.integerValue == Int64(seq) else {
+                throw bad("personal.jsonl has no line for seq \(seq)")
+            }
+            guard Set(values.keys) == Set(fields + ["seq"]) else {
+                throw bad("personal.jsonl's line for seq \(seq) has \(values.keys.sorted()), not \((fields + ["seq"]).sorted())")
+            }
+            var strings: [String: String] = [:]
+            for f in fields {
+                guard let v = values[f]?.stringValue else { throw bad("personal.jsonl: \(f) of seq \(seq) is not a string") }
+                strings[f] = v
+            }
+            guard Bundle.personalLine(strings, seq: seq).sameBytes(p) else { throw bad("personal.jsonl's line for seq \(seq) is not in canonical form") }
+            if pseudonymized {
+                for (f, v) in strings {
+                    let allowed = f == "customer" ? [event.customerID ?? "", Bundle.erased] : [Bundle.masked, Bundle.erased]
+                    guard allowed.contains(v) else { throw bad("a pseudonymised export shows \(f) of seq \(seq) in clear") }
+                }
+            }
+            var shown = event
+            shown.sealed = nil
+            shown = shown.replacingPersonalData(customer: { strings["customer"] ?? $0 }, text: { path, old in strings[path] ?? old })
+            expectedRow = CSVRow.render(shown, seq: seq, version: line.version, recordedAt: line.micros, stream: line.stream, hash: line.hash,
+                                        guardFormulas: guardFormulas)
+        }
+        guard let got = try row.get(), expectedRow.count == got.count + 2, got.sameBytes(expectedRow[..<got.count]) else {  // the row ends CRLF
+            throw bad("events.csv's row for seq \(seq) is not the event's")
+        }
     }
 }
 

@@ -8,21 +8,30 @@ public enum Parallel {
     public static func map<T>(_ count: Int, parts: Int, _ body: @Sendable (Range<Int>) -> [T]) -> [T] {
         let parts = max(1, min(parts, count))
         if parts == 1 { return body(0..<count) }
+        return mapParts(count, parts: parts) { _, range in body(range) }.flatMap { $0 }
+    }
+
+    /// `body(part, range)` for each of `parts` contiguous ranges of `0..<count` (at most
+    /// `count`, at least one), run at once; one result per part, in order. The part's index lets
+    /// it use memory of its own that the caller keeps from call to call.
+    public static func mapParts<T>(_ count: Int, parts: Int, _ body: @Sendable (_ part: Int, Range<Int>) -> T) -> [T] {
+        let parts = max(1, min(parts, count))
+        if parts == 1 { return [body(0, 0..<count)] }
         let slots = Slots<T>(parts)
         slots.results.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let base = buffer.baseAddress!
             DispatchQueue.concurrentPerform(iterations: parts) { part in
-                base[part] = body((count * part / parts)..<(count * (part + 1) / parts))
+                base[part] = body(part, (count * part / parts)..<(count * (part + 1) / parts))
             }
         }
-        return slots.results.flatMap { $0 }
+        return slots.results.map { $0! }
     }
 }
 
-/// Each part's results, written by its own thread only.
+/// Each part's result, written by its own thread only.
 private final class Slots<T>: @unchecked Sendable {
-    var results: [[T]]
-    init(_ n: Int) { results = Array(repeating: [], count: n) }
+    var results: [T?]
+    init(_ n: Int) { results = Array(repeating: nil, count: n) }
 }
 
 extension Parallel {

@@ -145,6 +145,7 @@ extension Ledger {
             // every core (ExportSlice); the lines are written here, in seq order.
             var slice: [ExportSlice.Item] = []
             slice.reserveCapacity(ExportSlice.size)
+            var rendered: [ExportSlice.Lines] = []  // each part's lines, their memory kept from slice to slice
             func emit(_ r: RecordView) throws {
                 let chain = try log.chainHash(r.seq, txn)
                 let leaf = try log.leafHash(r.seq, txn)
@@ -171,7 +172,8 @@ extension Ledger {
                         live[p] = try vault.isLive(pseudonym: p, in: txn)
                     }
                 }
-                for part in try work.render(stored, parts: parts, live: live, records: records) {
+                try work.render(stored, parts: parts, live: live, records: records, into: &rendered)
+                for part in rendered {
                     try events.write(part.events)
                     try personal.write(part.personal)
                     try csv.write(part.csv)
@@ -336,6 +338,9 @@ final class BufferedFile: @unchecked Sendable {
     private let path: String
     private var fd: Int32
     private var buffer: [UInt8] = []
+    /// Buffers the writing thread is done with, for `submit` to fill again: their memory is
+    /// reused rather than taken fresh for every buffer (guarded by `condition`).
+    private var spare: [Box] = []
     private let queue: DispatchQueue
     /// Guards what the writing thread changes.
     private let condition = NSCondition()
@@ -382,17 +387,28 @@ final class BufferedFile: @unchecked Sendable {
         if failed == nil { inFlight += 1 }
         condition.unlock()
         if let failed { throw LedgerError.invalid(failed) }
-        let full = buffer
-        buffer = []
-        buffer.reserveCapacity(BufferedFile.bufferSize)
+        let full = Box(bytes: [])
+        swap(&full.bytes, &buffer)
+        condition.lock()
+        if let reused = spare.popLast() { swap(&buffer, &reused.bytes) }
+        condition.unlock()
+        if buffer.capacity < BufferedFile.bufferSize { buffer.reserveCapacity(BufferedFile.bufferSize) }
         queue.async { [self] in
-            let problem = writeOut(full)
+            let problem = writeOut(full.bytes)
+            full.bytes.removeAll(keepingCapacity: true)
             condition.lock()
             if failure == nil, let problem { failure = problem }
             inFlight -= 1
+            spare.append(full)
             condition.broadcast()
             condition.unlock()
         }
+    }
+
+    /// A buffer handed from thread to thread without a copy.
+    private final class Box: @unchecked Sendable {
+        var bytes: [UInt8]
+        init(bytes: [UInt8]) { self.bytes = bytes }
     }
 
     /// Hashes and writes one buffer, on the writing thread; returns what went wrong.
@@ -448,6 +464,13 @@ struct ExportSlice: @unchecked Sendable {
         var events: [UInt8] = []
         var personal: [UInt8] = []
         var csv: [UInt8] = []
+
+        /// Empties the three, keeping their memory.
+        mutating func removeAll() {
+            events.removeAll(keepingCapacity: true)
+            personal.removeAll(keepingCapacity: true)
+            csv.removeAll(keepingCapacity: true)
+        }
     }
 
     let items: [Item]
@@ -463,38 +486,43 @@ struct ExportSlice: @unchecked Sendable {
     }
 
     /// Each part's lines, in order: the events line, the personal line when the event shows
-    /// personal data, and the CSV row (docs/EXPORT.md).
-    func render(_ stored: [Event], parts: Int, live: [String: Bool],
-                records: [String: PersonalDataVault.CustomerRecord?]) throws -> [Lines] {
+    /// personal data, and the CSV row (docs/EXPORT.md). They are written into `lines`, one
+    /// element per part, emptied first: the caller keeps it from slice to slice, so that the
+    /// memory is reused rather than taken fresh (and faulted in page by page) for every slice.
+    func render(_ stored: [Event], parts: Int, live: [String: Bool], records: [String: PersonalDataVault.CustomerRecord?],
+                into lines: inout [Lines]) throws {
         let view = view
-        let rendered = Parallel.map(stored.count, parts: parts) { range in
-            [Result { () throws -> Lines in
-                var out = Lines()
-                out.events.reserveCapacity(range.count * 600)
-                out.csv.reserveCapacity(range.count * 400)
-                for i in range {
-                    let r = items[i].record
-                    out.events += Bundle.line(payload: Array(r.payload), hash: items[i].chain, id: r.id.uuidString,
-                                              prevHash: items[i].prev, recordedAtMicros: r.recordedAt, seq: r.seq,
-                                              stream: r.stream, version: r.version)
-                    out.events.append(0x0A)
-                    let event = try Ledger.present(stored[i], view, live: { p in
-                        guard let l = live[p] else { throw LedgerError.invalid("export: customer \(p) was not looked up") }
-                        return l
-                    }, customer: { p in
-                        guard let record = records[p] else { throw LedgerError.invalid("export: customer \(p) was not looked up") }
-                        return record
-                    })
-                    if let line = Ledger.personalLine(event, seq: r.seq) {
-                        out.personal += line
-                        out.personal.append(0x0A)
+        let parts = max(1, min(parts, stored.count))
+        if lines.count < parts { lines += Array(repeating: Lines(), count: parts - lines.count) }
+        let rendered = lines.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            return Parallel.mapParts(stored.count, parts: parts) { part, range in
+                Result { () throws -> Void in
+                    base[part].removeAll()
+                    for i in range {
+                        let r = items[i].record
+                        base[part].events += Bundle.line(payload: Array(r.payload), hash: items[i].chain, id: r.id.uuidString,
+                                                         prevHash: items[i].prev, recordedAtMicros: r.recordedAt, seq: r.seq,
+                                                         stream: r.stream, version: r.version)
+                        base[part].events.append(0x0A)
+                        let event = try Ledger.present(stored[i], view, live: { p in
+                            guard let l = live[p] else { throw LedgerError.invalid("export: customer \(p) was not looked up") }
+                            return l
+                        }, customer: { p in
+                            guard let record = records[p] else { throw LedgerError.invalid("export: customer \(p) was not looked up") }
+                            return record
+                        })
+                        if let line = Ledger.personalLine(event, seq: r.seq) {
+                            base[part].personal += line
+                            base[part].personal.append(0x0A)
+                        }
+                        base[part].csv += CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
+                                                        hash: items[i].chain)
                     }
-                    out.csv += CSVRow.render(event, seq: r.seq, version: r.version, recordedAt: r.recordedAt, stream: r.stream,
-                                             hash: items[i].chain)
                 }
-                return out
-            }]
+            }
         }
-        return try rendered.map { try $0.get() }
+        for p in parts..<lines.count { lines[p].removeAll() }  // nothing stale is written
+        for r in rendered { try r.get() }
     }
 }
