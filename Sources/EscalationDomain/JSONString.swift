@@ -7,13 +7,41 @@ public enum JSONString {
         // Most strings (keys, ids, times, hashes) need no escape: copy them as they are.
         var value = value
         let plain = value.withUTF8 { s -> Bool in
-            guard !s.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            guard isPlain(s) else { return false }
             buffer.append(UInt8(ascii: "\""))
             buffer.append(contentsOf: s)
             buffer.append(UInt8(ascii: "\""))
             return true
         }
         if !plain { ByteSink.write(appendingTo: &buffer) { $0.putJSONString(value) } }
+    }
+
+    /// Whether no byte of `bytes` is escaped in a JSON string (below 0x20, `"` or `\`), checked
+    /// eight bytes at a time.
+    static func isPlain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let n = bytes.count
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        let quotes = ones &* 0x22, backslashes = ones &* 0x5C
+        var flagged: UInt64 = 0
+        var j = 0
+        // A byte below 0x20 borrows from `b - 0x20` (`& ~w` leaves out bytes of 0x80 and above,
+        // which are UTF-8 and plain); a byte equal to `"` or `\` is a zero byte of `w ^ c`, which
+        // borrows from `t - 1`. A borrow runs only upwards and starts only at a byte that is
+        // really flagged, so a word is flagged exactly when one of its bytes is.
+        while j &+ 8 <= n {
+            let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+            let q = w ^ quotes, b = w ^ backslashes
+            flagged |= ((w &- ones &* 0x20) & ~w) | ((q &- ones) & ~q) | ((b &- ones) & ~b)
+            j &+= 8
+        }
+        guard flagged & high == 0 else { return false }
+        while j < n {
+            let b = base[j]
+            if b < 0x20 || b == 0x22 || b == 0x5C { return false }
+            j &+= 1
+        }
+        return true
     }
 }
 

@@ -142,10 +142,25 @@ extension Ledger {
             var previous = chainBefore
             // Records are taken in slices: their hashes and the vault's answers are read here,
             // in the export's one snapshot; decoding them and rendering their lines runs on
-            // every core (ExportSlice); the lines are written here, in seq order.
+            // every core (ExportSlice), a slice's rendering overlapping the reading of the next;
+            // the lines are written here, in seq order.
             var slice: [ExportSlice.Item] = []
             slice.reserveCapacity(ExportSlice.size)
             var rendered: [ExportSlice.Lines] = []  // each part's lines, their memory kept from slice to slice
+            // The slice being rendered on another thread while the next one is read here (at most
+            // one). Its records point into this snapshot: it is always waited for before leaving.
+            var inFlight: ExportRender?
+            defer { _ = try? inFlight?.wait() }
+            func writeOut() throws {
+                guard let job = inFlight else { return }
+                inFlight = nil
+                rendered = try job.wait()
+                for part in rendered {
+                    try events.write(part.events)
+                    try personal.write(part.personal)
+                    try csv.write(part.csv)
+                }
+            }
             func emit(_ r: RecordView) throws {
                 let chain = try log.chainHash(r.seq, txn)
                 let leaf = try log.leafHash(r.seq, txn)
@@ -172,12 +187,9 @@ extension Ledger {
                         live[p] = try vault.isLive(pseudonym: p, in: txn)
                     }
                 }
-                try work.render(stored, parts: parts, live: live, records: records, into: &rendered)
-                for part in rendered {
-                    try events.write(part.events)
-                    try personal.write(part.personal)
-                    try csv.write(part.csv)
-                }
+                try writeOut()  // the previous slice, whose rendering overlapped the reading of this one
+                inFlight = ExportRender.start(work, stored, parts: parts, live: live, records: records, into: rendered)
+                rendered = []
                 for item in work.items {
                     accumulator.append(leafHash: MerkleHash(bytes: item.leaf)!)
                     let seq = item.record.seq
@@ -203,6 +215,10 @@ extension Ledger {
                 }
             }
             try writeSlice()
+            try writeOut()
+            // A contiguous bundle from seq 1 has hashed the tree's first leaves already, in this
+            // snapshot: the checkpoint's root goes on from there instead of reading them again.
+            if contiguous, lower == 1, count > 0, accumulator.size == Int(lastSeq) { merklePrefix.keep(accumulator) }
             // The checkpoint of the log as this snapshot holds it, and the nodes that, with the
             // bundle's events, rebuild its root (docs/EXPORT.md, "proof.json").
             let n = try log.head(in: txn).seq
@@ -443,6 +459,34 @@ final class BufferedFile: @unchecked Sendable {
         fd = -1
         guard rc == 0 else { throw LedgerError.invalid("cannot close \(path): \(BufferedFile.describe(errno))") }
         return (Array(hasher.finalize()), written)
+    }
+}
+
+/// One slice's lines rendered on a thread of their own (``ExportSlice/render(_:parts:live:records:into:)``),
+/// while the export reads the next slice.
+final class ExportRender: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var lines: [ExportSlice.Lines]
+    private var failure: (any Error)?
+    private var finished = false
+
+    private init(lines: [ExportSlice.Lines]) { self.lines = lines }
+
+    static func start(_ work: ExportSlice, _ stored: [Event], parts: Int, live: [String: Bool],
+                      records: [String: PersonalDataVault.CustomerRecord?], into lines: [ExportSlice.Lines]) -> ExportRender {
+        let job = ExportRender(lines: lines)
+        DispatchQueue.global().async {
+            do { try work.render(stored, parts: parts, live: live, records: records, into: &job.lines) } catch { job.failure = error }
+            job.done.signal()
+        }
+        return job
+    }
+
+    /// Waits for the lines (once); throws what rendering threw.
+    func wait() throws -> [ExportSlice.Lines] {
+        if !finished { done.wait(); finished = true }
+        if let failure { throw failure }
+        return lines
     }
 }
 

@@ -57,6 +57,36 @@ struct IdentifierTests {
         }
     }
 
+    @Test("the eight-bytes-at-a-time JSON plain-string check agrees with a byte-by-byte one")
+    func jsonPlainFastPath() {
+        // As above, in fields next to the flagged values (0x1F/0x20, 0x21/0x23, 0x5B/0x5D) and of
+        // UTF-8 bytes (0x80, 0xFF), where a stray borrow would show.
+        func slow(_ b: [UInt8]) -> Bool { !b.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }
+        for length in 1...24 {
+            for fill: UInt8 in [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x41, 0x80, 0xFF] {
+                for position in 0..<length {
+                    for value in 0...255 {
+                        var bytes = [UInt8](repeating: fill, count: length)
+                        bytes[position] = UInt8(value)
+                        let fast = bytes.withUnsafeBufferPointer { JSONString.isPlain($0) }
+                        #expect(fast == slow(bytes), "\(bytes)")
+                        if fast != slow(bytes) { return }
+                    }
+                }
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &rng)).map { _ in
+                Bool.random(using: &rng) ? [0x1F, 0x20, 0x22, 0x5C, 0x21, 0x5D, 0x00, 0x80][Int.random(in: 0..<8, using: &rng)]
+                    : UInt8.random(in: 0x20...0xFF, using: &rng)
+            }
+            let fast = bytes.withUnsafeBufferPointer { JSONString.isPlain($0) }
+            #expect(fast == slow(bytes), "\(bytes)")
+            if fast != slow(bytes) { return }
+        }
+    }
+
     @Test("1 to 200 bytes, counted in UTF-8")
     func lengths() {
         #expect(Identifier.problem(of: "") == .empty)
