@@ -209,22 +209,13 @@ public enum BundleVerifier {
         // line and the row that shows it); the checks that follow the lines' order run here, line
         // by line, and each line's own findings are thrown at the point a line-by-line check would
         // have met them, so the first bad line is still the one named.
-        var chunk: [[UInt8]] = [], rows: [Result<[UInt8]?, any Error>] = []
-        var csvFailed = false, personalFailed = false
-        while true {
-            chunk.removeAll(keepingCapacity: true)
-            rows.removeAll(keepingCapacity: true)
-            var bytes = 0  // a chunk is bounded by bytes too: a line or row may be megabytes
-            while chunk.count < 4096, bytes < 32 << 20, let l = try lines.next() {
-                chunk.append(l)
-                bytes += l.count
-                // A row that cannot be read is a finding of its line (and ends the reading of rows).
-                let row = csvFailed ? .failure(Failure(problem: "events.csv could not be read")) : Result { try csv.next() }
-                if case .failure = row { csvFailed = true }
-                if case .success(let r?) = row { bytes += r.count }
-                rows.append(row)
-            }
-            if chunk.isEmpty { break }
+        // The lines and rows are read (and their files hashed) a chunk or two ahead, on a thread
+        // of their own; the personal lines are read here, as they are handed out.
+        let reader = ChunkReader(lines: lines, csv: csv)
+        var personalFailed = false
+        try Parallel.ordered(count: .max, workers: 1, window: 2, produce: { _ in try reader.next() }, consume: { read in
+            let (chunk, rows) = (read.lines, read.rows)
+            if chunk.isEmpty { return false }
             let chunkFirstLine = lineNumber + 1
             let alone = BundleVerifier.checkAlone(chunk, firstLine: chunkFirstLine, guardFormulas: guardFormulas)
             var from = 0
@@ -289,7 +280,8 @@ public enum BundleVerifier {
                 }
                 from = to
             }
-        }
+            return true
+        })
         if try personal.next() != nil { throw Failure(problem: "personal.jsonl has lines for no event of the bundle") }
         if try csv.next() != nil { throw Failure(problem: "events.csv has rows for no event of the bundle") }
         guard lines.endedWithNewline, personal.endedWithNewline, csv.endedWithNewline else {
@@ -353,6 +345,36 @@ public enum BundleVerifier {
         guard rebuilt == checkpoint.rootHash else {
             throw Failure(problem: "proof.json: the events and nodes rebuild root \(rebuilt.hex), not the checkpoint's \(checkpoint.rootHash.hex): the events are not the log's")
         }
+    }
+}
+
+/// Reads `events.jsonl` and `events.csv` a chunk of lines at a time, each line with its row:
+/// at most 4,096 lines, and 32 MiB of lines and rows (a line or row may be megabytes). Used by one
+/// thread at a time.
+final class ChunkReader: @unchecked Sendable {
+    struct Chunk {
+        var lines: [[UInt8]] = []
+        /// Each line's row; one that could not be read is a finding of its line (and ends the reading of rows).
+        var rows: [Result<[UInt8]?, any Error>] = []
+    }
+
+    private let lines: FileLines, csv: FileLines
+    private var csvFailed = false
+
+    init(lines: FileLines, csv: FileLines) { self.lines = lines; self.csv = csv }
+
+    /// The next chunk; empty at the end of `events.jsonl`.
+    func next() throws -> Chunk {
+        var chunk = Chunk(), bytes = 0
+        while chunk.lines.count < 4096, bytes < 32 << 20, let l = try lines.next() {
+            chunk.lines.append(l)
+            bytes += l.count
+            let row = csvFailed ? .failure(BundleVerifier.Failure(problem: "events.csv could not be read")) : Result { try csv.next() }
+            if case .failure = row { csvFailed = true }
+            if case .success(let r?) = row { bytes += r.count }
+            chunk.rows.append(row)
+        }
+        return chunk
     }
 }
 
