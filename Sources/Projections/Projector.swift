@@ -597,11 +597,16 @@ final class LMDBTicketStore: TicketStore {
         var dirty: [(String, Entry)] = []
         for (id, e) in cache where e.dirty { dirty.append((id, e)) }
         dirty.sort { $0.0 < $1.0 }
-        for (id, e) in dirty {
+        // Each ticket's stored bytes and score index are computed on every core (they read its
+        // state alone, which nothing changes meanwhile); the writes follow here, in key order.
+        nonisolated(unsafe) let entries = dirty
+        let encoded = Parallel.map(entries.count, parts: entries.count >= 1024 ? 2 : 1) { range in
+            range.map { i in (value: entries[i].1.state.encode(), after: entries[i].1.state.scoreIndex) }
+        }
+        for ((id, e), (value, after)) in zip(dirty, encoded) {
             e.dirty = false
-            let state = e.state
-            try Array(id.utf8).withUnsafeBytes { k in try state.encode().withUnsafeBytes { try txn.put(tickets, key: k, value: $0) } }
-            let before = e.origin ?? ScoreIndex(), after = state.scoreIndex
+            try Array(id.utf8).withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(tickets, key: k, value: $0) } }
+            let before = e.origin ?? ScoreIndex()
             guard before != after else { continue }
             for (k, n) in before.counts { counts[k, default: 0] -= Int64(n) }
             for (k, n) in after.counts { counts[k, default: 0] += Int64(n) }
