@@ -208,9 +208,9 @@ public enum BundleVerifier {
         // runs on every core, a chunk of lines at a time (phase A: the line; phase B: its personal
         // line and the row that shows it); the checks that follow the lines' order run here, line
         // by line, and each line's own findings are thrown at the point a line-by-line check would
-        // have met them, so the first bad line is still the one named.
-        // The lines and rows are read (and their files hashed) a chunk or two ahead, on a thread
-        // of their own; the personal lines are read here, as they are handed out.
+        // have met them, so the first bad line is still the one named. The lines and rows are read
+        // (and their files hashed) a chunk or two ahead, on a thread of their own; the personal
+        // lines are read here, as they are handed out.
         let reader = ChunkReader(lines: lines, csv: csv)
         var personalFailed = false
         try Parallel.ordered(count: .max, workers: 1, window: 2, produce: { _ in try reader.next() }, consume: { read in
@@ -267,8 +267,7 @@ public enum BundleVerifier {
                             throw bad("the event is customer \(owner)'s, not \(c)'s", seq)
                         }
                     }
-                    // Its personal.jsonl line and its events.csv row (checked in phase B, or in A when
-                    // the event has no personal field).
+                    // Its personal.jsonl line and its events.csv row (phase B).
                     try paired[k - from].get()
                     previousHash = hash
                     previousSeq = seq
@@ -465,8 +464,8 @@ extension BundleVerifier {
         func bad(_ why: String) -> Failure { Failure(problem: "line \(number): \(why)", line: number, seq: seq) }
         var expectedRow = line.row
         if !fields.isEmpty {
-            guard let p = try personal?.get(), case .object(let values)? = try? CanonicalJSON.parse(p),
-                  values["seq"]?.integerValue == Int64(seq) else {
+            guard let p = try personal?.get(), let values = PersonalValues(plain: p) ?? PersonalValues(parsing: p),
+                  values.seq == Int64(seq) else {
                 throw bad("personal.jsonl has no line for seq \(seq)")
             }
             guard Set(values.keys) == Set(fields + ["seq"]) else {
@@ -474,7 +473,7 @@ extension BundleVerifier {
             }
             var strings: [String: String] = [:]
             for f in fields {
-                guard let v = values[f]?.stringValue else { throw bad("personal.jsonl: \(f) of seq \(seq) is not a string") }
+                guard let v = values.strings[f] else { throw bad("personal.jsonl: \(f) of seq \(seq) is not a string") }
                 strings[f] = v
             }
             guard Bundle.personalLine(strings, seq: seq).sameBytes(p) else { throw bad("personal.jsonl's line for seq \(seq) is not in canonical form") }
@@ -493,6 +492,58 @@ extension BundleVerifier {
         guard let got = try row.get(), expectedRow.count == got.count + 2, got.sameBytes(expectedRow[..<got.count]) else {  // the row ends CRLF
             throw bad("events.csv's row for seq \(seq) is not the event's")
         }
+    }
+}
+
+/// A `personal.jsonl` line read as a JSON object: its keys, those of its values that are
+/// strings, and its `seq` when that is an integer. The line is then required to be exactly what
+/// ``Bundle/personalLine(_:seq:)`` renders, so the fast reader needs no checks the general one makes.
+struct PersonalValues {
+    var keys: [String] = [], strings: [String: String] = [:], seq: Int64?
+
+    /// Reads `{"key":"value",…,"seq":N}` with no escape in any string and no value other than a
+    /// string or `seq`'s digits: every line a ledger exports. Nil for anything else.
+    init?(plain line: [UInt8]) {
+        var i = 0
+        let n = line.count
+        func text() -> String? {  // from the opening quote to the closing one, which are consumed
+            guard i < n, line[i] == 0x22 else { return nil }
+            i += 1
+            let start = i
+            while i < n, line[i] != 0x22 { if line[i] == 0x5C || line[i] < 0x20 { return nil }; i += 1 }
+            guard i < n else { return nil }
+            i += 1
+            return String(validating: line[start..<i - 1], as: UTF8.self)
+        }
+        guard n >= 2, line[0] == UInt8(ascii: "{") else { return nil }
+        i = 1
+        while true {
+            guard let key = text(), i < n, line[i] == UInt8(ascii: ":"), strings[key] == nil, key == "seq" ? seq == nil : true else { return nil }
+            i += 1
+            if key == "seq" {
+                let start = i
+                var v: Int64 = 0
+                while i < n, line[i] >= 0x30, line[i] <= 0x39, i - start < 18 { v = v * 10 + Int64(line[i] - 0x30); i += 1 }
+                guard i > start, line[start] != 0x30 || i == start + 1 else { return nil }  // no leading zero
+                seq = v
+            } else {
+                guard let value = text() else { return nil }
+                strings[key] = value
+            }
+            keys.append(key)
+            guard i < n else { return nil }
+            if line[i] == UInt8(ascii: "}") { guard i == n - 1 else { return nil }; return }
+            guard line[i] == UInt8(ascii: ",") else { return nil }
+            i += 1
+        }
+    }
+
+    /// Reads any JSON object. Nil when the line is not one.
+    init?(parsing line: [UInt8]) {
+        guard case .object(let values)? = try? CanonicalJSON.parse(line) else { return nil }
+        keys = Array(values.keys)
+        strings = values.compactMapValues(\.stringValue)
+        seq = values["seq"]?.integerValue
     }
 }
 

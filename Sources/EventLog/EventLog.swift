@@ -217,6 +217,12 @@ public final class EventLog: Sendable {
         return Array(h[32..<64])
     }
 
+    /// The chain hash and the Merkle leaf hash stored for `seq`, in one look-up.
+    public func hashes(_ seq: UInt64, _ txn: ReadTransaction) throws -> (chain: [UInt8], leaf: [UInt8]) {
+        guard let h = try txn.get(dbs.hashes, key: seq), h.count == 64 else { throw LogError.corrupt(seq: seq, "missing hash") }
+        return (Array(h[0..<32]), Array(h[32..<64]))
+    }
+
     /// Calls `body` with each stored (chain hash, leaf hash) pair for seqs `from...through`.
     public func scanHashes(from: UInt64, through: UInt64, in txn: ReadTransaction,
                            _ body: (UInt64, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {

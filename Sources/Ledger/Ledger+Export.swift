@@ -162,8 +162,7 @@ extension Ledger {
                 }
             }
             func emit(_ r: RecordView) throws {
-                let chain = try log.chainHash(r.seq, txn)
-                let leaf = try log.leafHash(r.seq, txn)
+                let (chain, leaf) = try log.hashes(r.seq, txn)
                 let prev = contiguous ? previous : (r.seq > 1 ? try log.chainHash(r.seq - 1, txn) : [UInt8](repeating: 0, count: 32))
                 slice.append(ExportSlice.Item(record: r, chain: chain, leaf: leaf, prev: prev))
                 previous = chain

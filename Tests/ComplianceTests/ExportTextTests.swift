@@ -102,4 +102,43 @@ struct ExportTextTests {
             }
         }
     }
+
+    @Test("a personal.jsonl line: the fast reader reads what the general one reads, or declines")
+    func personalValues() throws {
+        var g = SeededGenerator(seed: 5)
+        func same(_ a: PersonalValues, _ b: PersonalValues) -> Bool { Set(a.keys) == Set(b.keys) && a.strings == b.strings && a.seq == b.seq }
+        let lines = [
+            Bundle.personalLine(["customer": "C-000123", "text": "[masked]"], seq: 42),
+            Bundle.personalLine(["customer": "Zoë Ångström", "note.text": "call me on 555"], seq: 7),
+            Bundle.personalLine(["words": "she said \"no\"\n"], seq: 1_000_000),
+        ]
+        for line in lines {
+            let general = try #require(PersonalValues(parsing: line))
+            if let plain = PersonalValues(plain: line) {
+                #expect(same(plain, general))
+            } else {
+                #expect(line.contains(0x5C), "only a string with an escape is left to the general reader")
+            }
+            for _ in 0..<3000 {
+                var m = line
+                for _ in 0..<Int.random(in: 1...3, using: &g) {
+                    let i = Int.random(in: 0..<m.count, using: &g)
+                    switch Int.random(in: 0..<3, using: &g) {
+                    case 0: m[i] = Array(#"0123456789sequa-",:"}{\ "#.utf8).randomElement(using: &g)!
+                    case 1: m.remove(at: i)
+                    default: m.insert(Array(#"0"9,:-"#.utf8).randomElement(using: &g)!, at: i)
+                    }
+                }
+                if let plain = PersonalValues(plain: m) {
+                    let general = try #require(PersonalValues(parsing: m), "\(String(decoding: m, as: UTF8.self))")
+                    #expect(same(plain, general), "\(String(decoding: m, as: UTF8.self))")
+                }
+            }
+        }
+        // What the fast reader declines, for the general reader to decide.
+        for text in [#"{"seq":1,"seq":2}"#, #"{"a":"x","a":"y","seq":1}"#, #"{"seq":007}"#, #"{"seq":-1}"#, #"{ "seq":1}"#,
+                     #"{"a":1,"seq":1}"#, #"{"seq":1}x"#] {
+            #expect(PersonalValues(plain: Array(text.utf8)) == nil, "\(text)")
+        }
+    }
 }
