@@ -27,21 +27,21 @@ struct IdentifierTests {
         #expect(Identifier.problem(of: "\u{100}") == nil)  // C4 80: not C2 80
     }
 
-    @Test("the eight-bytes-at-a-time printable-ASCII check agrees with a byte-by-byte one")
-    func printableASCIIFastPath() {
-        // Every byte value at every position of buffers 1 to 24 bytes long (around the 8-byte
-        // words and the tail), in a field of printable bytes that sit next to the flag values
-        // (0x20 and 0x7E, where a stray borrow or carry would show), then random buffers.
-        func slow(_ b: [UInt8]) -> Bool { b.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
+    /// Checks an eight-bytes-at-a-time byte check against a byte-by-byte one: every byte value at
+    /// every position of buffers 1 to 24 bytes long (around the 8-byte words and the tail), in
+    /// fields of `fills` (bytes next to the flagged values, where a stray borrow or carry would
+    /// show), then 20,000 random buffers, each byte one of `near` or any from `any`.
+    private func agrees(_ fast: (UnsafeBufferPointer<UInt8>) -> Bool, _ slow: ([UInt8]) -> Bool, fills: [UInt8], near: [UInt8],
+                        any: ClosedRange<UInt8>) {
         for length in 1...24 {
-            for fill: UInt8 in [0x20, 0x7E, 0x41] {
+            for fill in fills {
                 for position in 0..<length {
                     for value in 0...255 {
                         var bytes = [UInt8](repeating: fill, count: length)
                         bytes[position] = UInt8(value)
-                        let fast = bytes.withUnsafeBufferPointer { Identifier.isPrintableASCII($0) }
-                        #expect(fast == slow(bytes), "\(bytes)")
-                        if fast != slow(bytes) { return }
+                        let f = bytes.withUnsafeBufferPointer(fast)
+                        #expect(f == slow(bytes), "\(bytes)")
+                        if f != slow(bytes) { return }
                     }
                 }
             }
@@ -49,42 +49,26 @@ struct IdentifierTests {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<20_000 {
             let bytes = (0..<Int.random(in: 0...40, using: &rng)).map { _ in
-                Bool.random(using: &rng) ? UInt8.random(in: 0x1E...0x81, using: &rng) : UInt8.random(in: 0...255, using: &rng)
+                Bool.random(using: &rng) ? near.randomElement(using: &rng)! : UInt8.random(in: any, using: &rng)
             }
-            let fast = bytes.withUnsafeBufferPointer { Identifier.isPrintableASCII($0) }
-            #expect(fast == slow(bytes), "\(bytes)")
-            if fast != slow(bytes) { return }
+            let f = bytes.withUnsafeBufferPointer(fast)
+            #expect(f == slow(bytes), "\(bytes)")
+            if f != slow(bytes) { return }
         }
+    }
+
+    @Test("the eight-bytes-at-a-time printable-ASCII check agrees with a byte-by-byte one")
+    func printableASCIIFastPath() {
+        agrees(Identifier.isPrintableASCII, { $0.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }, fills: [0x20, 0x7E, 0x41],
+               near: Array(0x1E...0x81), any: 0...255)
     }
 
     @Test("the eight-bytes-at-a-time JSON plain-string check agrees with a byte-by-byte one")
     func jsonPlainFastPath() {
-        // As above, in fields next to the flagged values (0x1F/0x20, 0x21/0x23, 0x5B/0x5D) and of
-        // UTF-8 bytes (0x80, 0xFF), where a stray borrow would show.
-        func slow(_ b: [UInt8]) -> Bool { !b.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }
-        for length in 1...24 {
-            for fill: UInt8 in [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x41, 0x80, 0xFF] {
-                for position in 0..<length {
-                    for value in 0...255 {
-                        var bytes = [UInt8](repeating: fill, count: length)
-                        bytes[position] = UInt8(value)
-                        let fast = bytes.withUnsafeBufferPointer { JSONString.isPlain($0) }
-                        #expect(fast == slow(bytes), "\(bytes)")
-                        if fast != slow(bytes) { return }
-                    }
-                }
-            }
-        }
-        var rng = SystemRandomNumberGenerator()
-        for _ in 0..<20_000 {
-            let bytes = (0..<Int.random(in: 0...40, using: &rng)).map { _ in
-                Bool.random(using: &rng) ? [0x1F, 0x20, 0x22, 0x5C, 0x21, 0x5D, 0x00, 0x80][Int.random(in: 0..<8, using: &rng)]
-                    : UInt8.random(in: 0x20...0xFF, using: &rng)
-            }
-            let fast = bytes.withUnsafeBufferPointer { JSONString.isPlain($0) }
-            #expect(fast == slow(bytes), "\(bytes)")
-            if fast != slow(bytes) { return }
-        }
+        // Fields next to the flagged values (0x1F/0x20, 0x21/0x23, 0x5B/0x5D) and of UTF-8 bytes (0x80, 0xFF).
+        agrees(JSONString.isPlain, { !$0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } },
+               fills: [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x41, 0x80, 0xFF], near: [0x1F, 0x20, 0x22, 0x5C, 0x21, 0x5D, 0x00, 0x80],
+               any: 0x20...0xFF)
     }
 
     @Test("1 to 200 bytes, counted in UTF-8")
