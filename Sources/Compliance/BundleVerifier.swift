@@ -403,11 +403,13 @@ extension BundleVerifier {
         }
     }
 
+    private static let eventOpening = Array(#"{"event":"#.utf8), hashMarker = Array(#","hash":""#.utf8)
+
     private static func checkAlone(_ line: [UInt8], number: Int, decoder: EventDecoder, guardFormulas: Bool) throws(Failure) -> LineAlone {
         func bad(_ why: String, _ seq: UInt64? = nil) -> Failure { Failure(problem: "line \(number): \(why)", line: number, seq: seq) }
         // The fields after the event are parsed on their own (the event is decoded strictly
         // below), and the whole line is then required to be exactly what they render to.
-        guard line.starts(with: Array(#"{"event":"#.utf8)), let marker = line.lastRange(of: Array(#","hash":""#.utf8)),
+        guard line.starts(with: eventOpening), let marker = line.lastRange(of: hashMarker),
               let tail = LineTail(plain: line[marker.lowerBound...]) ?? LineTail(parsing: line[marker.lowerBound...]),
               let id = EventID(tail.id) else {
             throw bad("not a bundle line")

@@ -601,7 +601,10 @@ final class LMDBTicketStore: TicketStore {
         // state alone, which nothing changes meanwhile); the writes follow here, in key order.
         nonisolated(unsafe) let entries = dirty
         let encoded = Parallel.map(entries.count, parts: entries.count >= 1024 ? 2 : 1) { range in
-            range.map { i in (value: entries[i].1.state.encode(), after: entries[i].1.state.scoreIndex) }
+            range.map { i in
+                let state = entries[i].1.state
+                return (value: state.encode(), after: state.scoreIndex)
+            }
         }
         for ((id, e), (value, after)) in zip(dirty, encoded) {
             e.dirty = false
