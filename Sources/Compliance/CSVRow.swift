@@ -109,7 +109,7 @@ public enum CSVRow {
             if c.isEmpty { continue }
             c.withUTF8 { u in
                 let guarded = guardFormulas && startsFormula(u[0])
-                if guarded || u.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) {
+                if guarded || ByteScan.containsAny(u, 0x2C, 0x22, 0x0A, 0x0D) {
                     out.append(0x22)
                     if guarded { out.append(0x27) }
                     for b in u { if b == 0x22 { out.append(0x22) }; out.append(b) }

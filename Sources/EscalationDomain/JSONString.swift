@@ -59,3 +59,32 @@ public enum DecimalText {
         append(value.magnitude, to: &buffer)
     }
 }
+
+/// Byte searches eight bytes at a time, for the text written most often.
+public enum ByteScan {
+    /// Whether any byte of `bytes` is one of `a`, `b`, `c` or `d`.
+    public static func containsAny(_ bytes: UnsafeBufferPointer<UInt8>, _ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let n = bytes.count
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        let wa = ones &* UInt64(a), wb = ones &* UInt64(b), wc = ones &* UInt64(c), wd = ones &* UInt64(d)
+        var flagged: UInt64 = 0
+        var j = 0
+        // A byte equal to the value is a zero byte of `w ^ value`, which borrows from `t - 1`; a
+        // borrow starts only at such a byte and runs upwards, so a word is flagged exactly when
+        // one of its bytes is one of the values.
+        while j &+ 8 <= n {
+            let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+            let ta = w ^ wa, tb = w ^ wb, tc = w ^ wc, td = w ^ wd
+            flagged |= ((ta &- ones) & ~ta) | ((tb &- ones) & ~tb) | ((tc &- ones) & ~tc) | ((td &- ones) & ~td)
+            j &+= 8
+        }
+        if flagged & high != 0 { return true }
+        while j < n {
+            let x = base[j]
+            if x == a || x == b || x == c || x == d { return true }
+            j &+= 1
+        }
+        return false
+    }
+}

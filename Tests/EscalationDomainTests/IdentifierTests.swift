@@ -71,6 +71,14 @@ struct IdentifierTests {
                any: 0x20...0xFF)
     }
 
+    @Test("the eight-bytes-at-a-time search for any of four bytes agrees with a byte-by-byte one")
+    func byteScanFastPath() {
+        // The CSV quoting set (comma, quote, LF, CR), in fields next to each value and of UTF-8 bytes.
+        agrees({ !ByteScan.containsAny($0, 0x2C, 0x22, 0x0A, 0x0D) }, { !$0.contains { [0x2C, 0x22, 0x0A, 0x0D].contains($0) } },
+               fills: [0x2B, 0x2D, 0x21, 0x23, 0x09, 0x0B, 0x0C, 0x0E, 0x41, 0x80, 0xFF], near: [0x2C, 0x2B, 0x22, 0x23, 0x0A, 0x0D, 0x0B, 0x00],
+               any: 0...255)
+    }
+
     @Test("1 to 200 bytes, counted in UTF-8")
     func lengths() {
         #expect(Identifier.problem(of: "") == .empty)
