@@ -15,7 +15,7 @@ public enum JSONShape {
         w.field("ticket", f.ticket)
         w.field("staff", f.staff)
         w.field("seq", f.seq)
-        w.field("at", f.at.description)
+        w.field("at", f.at)
         w.field("reason", f.reason)
         w.endObject()
     }
@@ -45,8 +45,8 @@ public enum JSONShape {
         for c in t.callbacks {
             w.beginObject()
             w.field("owner", c.owner)
-            w.field("dueBy", c.dueBy.description)
-            w.field("completedAt", c.completedAt?.description)
+            w.field("dueBy", c.dueBy)
+            w.field("completedAt", c.completedAt)
             w.endObject()
         }
         w.endArray()
@@ -54,9 +54,9 @@ public enum JSONShape {
         JSONShape.findings(findings, into: &w)
         w.field("version", t.version)
         w.field("lastSeq", t.lastSeq)
-        w.field("openedAt", t.openedAt.description)
+        w.field("openedAt", t.openedAt)
         w.field("resolution", t.resolution?.rawValue)
-        w.field("resolvedAt", t.resolvedAt?.description)
+        w.field("resolvedAt", t.resolvedAt)
         if let events {
             w.key("events")
             w.beginArray()
@@ -101,8 +101,8 @@ public enum JSONShape {
     public static func audit(_ e: Ledger.AuditEntry, into w: inout JSONWriter) {
         w.beginObject()
         w.field("seq", e.seq)
-        w.field("recordedAt", e.recordedAt.description)
-        w.field("at", e.at.description)
+        w.field("recordedAt", e.recordedAt)
+        w.field("at", e.at)
         w.field("actor", e.actor)
         w.field("channel", e.channel)
         w.field("type", e.type)
@@ -154,7 +154,7 @@ public enum JSONShape {
         w.field("lastSeq", s.lastSeq)
         w.field("headHash", s.headHash)
         w.field("bytes", s.bytes)
-        w.field("lastRecordedAt", s.lastRecordedAt?.description)
+        w.field("lastRecordedAt", s.lastRecordedAt)
         w.field("mapSize", s.mapSize)
         w.field("mapUsed", s.mapUsed)
         w.field("tickets", s.tickets)

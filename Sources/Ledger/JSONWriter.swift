@@ -49,6 +49,15 @@ public struct JSONWriter {
     public mutating func raw(_ json: some Collection<UInt8>) { separate(); bytes += json }
 
     public mutating func field(_ k: String, _ v: String) { key(k); string(v) }
+    /// A time in its canonical form, written straight into the output (it needs no escape).
+    public mutating func field(_ k: String, _ v: Timestamp?) {
+        key(k)
+        guard let v else { return null() }
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        v.write(into: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
     public mutating func field(_ k: String, _ v: String?) { key(k); if let v { string(v) } else { null() } }
     public mutating func field<I: BinaryInteger>(_ k: String, _ v: I) { key(k); int(v) }
     public mutating func field(_ k: String, _ v: Bool) { key(k); bool(v) }
