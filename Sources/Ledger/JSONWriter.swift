@@ -9,6 +9,13 @@ public struct JSONWriter {
 
     public init() {}
 
+    /// Empties the writer for a new value, keeping its memory (a list writes one per item).
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        needsComma.removeAll(keepingCapacity: true)
+        needsComma.append(false)
+    }
+
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     private mutating func separate() {

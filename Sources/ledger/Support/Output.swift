@@ -48,6 +48,8 @@ final class ListOutput {
     let columns: [Table.Column]
     private var table: Table
     private var buffer: [UInt8] = []
+    /// Each item's JSON is written here, its memory reused from item to item.
+    private var writer = JSONWriter()
     private(set) var count = 0
     /// The cursor of the last row of a table (the next page starts after it).
     private(set) var lastCursor: String?
@@ -70,10 +72,10 @@ final class ListOutput {
         case .table: table.add(cells()); lastCursor = cursor()
         case .csv: buffer += ListOutput.csvLine(cells())
         case .json, .jsonl:
-            var w = JSONWriter()
-            json(&w)
+            writer.reset()
+            json(&writer)
             if format == .json, count > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer += w.bytes
+            buffer += writer.bytes
             if format == .jsonl { buffer.append(0x0A) }
         }
         count += 1
