@@ -212,7 +212,6 @@ public enum BundleVerifier {
         // (and their files hashed) a chunk or two ahead, on a thread of their own; the personal
         // lines are read here, as they are handed out.
         let reader = ChunkReader(lines: lines, csv: csv)
-        var personalFailed = false
         try Parallel.ordered(count: .max, workers: 1, window: 2, produce: { _ in try reader.next() }, consume: { read in
             let (chunk, rows) = (read.lines, read.rows)
             if chunk.isEmpty { return false }
@@ -228,8 +227,7 @@ public enum BundleVerifier {
                 while to < chunk.count, personalBytes < 32 << 20 {
                     guard case .success(let a) = alone[to] else { to += 1; break }
                     if !a.fields.isEmpty {
-                        let line = personalFailed ? .failure(Failure(problem: "personal.jsonl could not be read")) : Result { try personal.next() }
-                        if case .failure = line { personalFailed = true }
+                        let line = personal.nextResult()
                         if case .success(let l?) = line { personalBytes += l.count }
                         personalLines[to] = line
                     }
@@ -353,12 +351,11 @@ public enum BundleVerifier {
 final class ChunkReader: @unchecked Sendable {
     struct Chunk {
         var lines: [[UInt8]] = []
-        /// Each line's row; one that could not be read is a finding of its line (and ends the reading of rows).
+        /// Each line's row; one that could not be read is a finding of its line.
         var rows: [Result<[UInt8]?, any Error>] = []
     }
 
     private let lines: FileLines, csv: FileLines
-    private var csvFailed = false
 
     init(lines: FileLines, csv: FileLines) { self.lines = lines; self.csv = csv }
 
@@ -368,8 +365,7 @@ final class ChunkReader: @unchecked Sendable {
         while chunk.lines.count < 4096, bytes < 32 << 20, let l = try lines.next() {
             chunk.lines.append(l)
             bytes += l.count
-            let row = csvFailed ? .failure(BundleVerifier.Failure(problem: "events.csv could not be read")) : Result { try csv.next() }
-            if case .failure = row { csvFailed = true }
+            let row = csv.nextResult()
             if case .success(let r?) = row { bytes += r.count }
             chunk.rows.append(row)
         }
@@ -509,13 +505,9 @@ struct PersonalValues {
         var i = 0
         let n = line.count
         func text() -> String? {  // from the opening quote to the closing one, which are consumed
-            guard i < n, line[i] == 0x22 else { return nil }
-            i += 1
-            let start = i
-            while i < n, line[i] != 0x22 { if line[i] == 0x5C || line[i] < 0x20 { return nil }; i += 1 }
-            guard i < n else { return nil }
-            i += 1
-            return String(validating: line[start..<i - 1], as: UTF8.self)
+            guard i < n, line[i] == 0x22, let end = plainStringEnd(line[...], from: i + 1) else { return nil }
+            defer { i = end + 1 }
+            return String(validating: line[i + 1..<end], as: UTF8.self)
         }
         guard n >= 2, line[0] == UInt8(ascii: "{") else { return nil }
         i = 1
@@ -549,6 +541,15 @@ struct PersonalValues {
     }
 }
 
+/// Where the text of a JSON string that starts at `start` (just after its opening quote) ends,
+/// when it holds no escape and no control byte: the index of its closing quote. Nil otherwise,
+/// or when the bytes end first. The fast readers of bundle lines read only such strings.
+private func plainStringEnd(_ t: ArraySlice<UInt8>, from start: Int) -> Int? {
+    var i = start
+    while i < t.endIndex, t[i] != 0x22 { if t[i] == 0x5C || t[i] < 0x20 { return nil }; i += 1 }
+    return i < t.endIndex ? i : nil
+}
+
 /// The fields of an `events.jsonl` line after its event. Read by either initialiser, the line is
 /// then required to be exactly what ``Bundle/line(payload:hash:id:prevHash:recordedAtMicros:seq:stream:version:)``
 /// renders from them, so the fast reader needs no checks the general one makes.
@@ -566,11 +567,9 @@ struct LineTail {
             return true
         }
         func text() -> ArraySlice<UInt8>? {  // up to the closing quote, which is consumed
-            let start = i
-            while i < t.endIndex, t[i] != 0x22 { if t[i] == 0x5C || t[i] < 0x20 { return nil }; i += 1 }
-            guard i < t.endIndex else { return nil }
-            i += 1
-            return t[start..<i - 1]
+            guard let end = plainStringEnd(t, from: i) else { return nil }
+            defer { i = end + 1 }
+            return t[i..<end]
         }
         func hex() -> [UInt8]? {
             guard let h = text(), h.count == 64 else { return nil }
@@ -635,15 +634,26 @@ extension Bundle {
 
     /// A `personal.jsonl` line: canonical JSON (keys sorted, UTF-8) of the fields and `seq`.
     public static func personalLine(_ fields: [String: String], seq: UInt64) -> [UInt8] {
-        var all = fields.mapValues { CanonicalJSON.string($0) }
-        all["seq"] = .integer(Int64(seq))
+        personalLine(sorted: fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) }, seq: seq)
+    }
+
+    /// The same, from fields already in code-point order of their names (a field named `seq` is
+    /// left out: the line's own `seq` takes its place).
+    public static func personalLine(sorted fields: [(String, String)], seq: UInt64) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "{")]
-        for (i, k) in all.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
+        func key(_ k: String) {
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
             JSONString.append(k, to: &out)
             out.append(UInt8(ascii: ":"))
-            if case .string(let s)? = all[k] { JSONString.append(s, to: &out) } else { out += Array(String(seq).utf8) }
         }
+        var seqWritten = false
+        func writeSeq() { key("seq"); DecimalText.append(seq, to: &out); seqWritten = true }
+        for (k, v) in fields where k != "seq" {
+            if !seqWritten, "seq".utf8.lexicographicallyPrecedes(k.utf8) { writeSeq() }
+            key(k)
+            JSONString.append(v, to: &out)
+        }
+        if !seqWritten { writeSeq() }
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -663,6 +673,7 @@ final class FileLines {
     private var hasher = SHA256()
     private var size: UInt64 = 0
     private(set) var endedWithNewline = true
+    private var failed: (any Error)?  // what stopped `nextResult`
     /// A line longer than this is not held: a ledger's line is at most 16 MiB, its bundle line a few hundred bytes more.
     static let maxLine = 64 << 20
 
@@ -720,6 +731,15 @@ final class FileLines {
             }
             try fill()
         }
+    }
+
+    /// The next line, or what stopped it being read: a line's finding, thrown when its turn
+    /// comes. After a failure nothing more is read, and each call returns that failure.
+    func nextResult() -> Result<[UInt8]?, any Error> {
+        if let failed { return .failure(failed) }
+        let line = Result { try next() }
+        if case .failure(let error) = line { failed = error }
+        return line
     }
 
     /// The whole file's SHA-256 and size (what was not read yet is read now).

@@ -322,14 +322,7 @@ extension Ledger {
     /// shows no personal field: those fields and `seq`, keys in code-point order.
     static func personalLine(_ shown: Event, seq: UInt64) -> [UInt8]? {
         let fields = personalFields(shown)
-        guard !fields.isEmpty else { return nil }
-        var w = JSONWriter()
-        w.beginObject()
-        for (k, v) in fields where k < "seq" { w.field(k, v) }
-        w.field("seq", seq)
-        for (k, v) in fields where k > "seq" { w.field(k, v) }
-        w.endObject()
-        return w.bytes
+        return fields.isEmpty ? nil : Bundle.personalLine(sorted: fields, seq: seq)
     }
 
     /// The personal fields of an event as shown (`customer` for the customer id, then the

@@ -10,7 +10,7 @@ import Testing
 /// chunks and the threads' parts fall, the first bad line of events.jsonl is the one named.
 @Suite(.serialized) struct BundleVerifierChunkTests {
     /// A pseudonymised bundle of more than two chunks (4,096 lines each), made once.
-    static let made: (dir: String, key: [UInt8], events: Int) = {
+    static let made: (dir: String, key: SigningKeyFile, events: Int) = {
         let ledger = try! Ledger.open(at: temporaryDirectory())
         let lines = Array(Simulator(seed: 61, calls: 1_800)).map { String(decoding: $0, as: UTF8.self) }
         _ = try! ledger.importStrings(lines)
@@ -18,48 +18,38 @@ import Testing
         let dir = temporaryDirectory()
         let head = Int(try! ledger.log.head().seq)
         _ = try! ledger.export(to: dir, .init(pseudonymize: true, operator: officer, purpose: "chunks"))
-        return (dir, try! ledger.signingKey().publicKey, head)
+        return (dir, try! ledger.signingKey(), head)
     }()
 
     /// A copy of the bundle with `damage` done to it, verified.
     func verify(_ damage: (Files) throws -> Void) throws -> BundleVerification {
         let copy = temporaryDirectory()
         try FileManager.default.copyItem(atPath: Self.made.dir, toPath: copy)
-        try damage(Files(dir: copy))
-        return BundleVerifier.verify(directory: copy, trustedPublicKey: Self.made.key)
+        try damage(Files(work: TamperSuiteTests.Work(dir: copy, key: Self.made.key, trusted: Self.made.key.publicKey)))
+        return BundleVerifier.verify(directory: copy, trustedPublicKey: Self.made.key.publicKey)
     }
 
+    /// A bundle's line files, changed through the tamper suite's reader and writer.
     struct Files {
-        let dir: String
-        func read(_ name: String, _ terminator: [UInt8]) throws -> [[UInt8]] {
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
-            var out: [[UInt8]] = [], start = 0, i = 0
-            while i + terminator.count <= bytes.count {
-                if bytes[i..<i + terminator.count].elementsEqual(terminator) { out.append(Array(bytes[start..<i])); i += terminator.count; start = i } else { i += 1 }
-            }
-            return out
-        }
-        func write(_ name: String, _ lines: [[UInt8]], _ terminator: [UInt8]) throws {
-            try Data(lines.flatMap { $0 + terminator }).write(to: URL(fileURLWithPath: dir + "/" + name))
-        }
+        let work: TamperSuiteTests.Work
         /// Changes events.jsonl's line `n` (1-based).
         func event(_ n: Int, _ change: (inout [UInt8]) -> Void) throws {
-            var l = try read(Bundle.eventsFile, [0x0A]); change(&l[n - 1]); try write(Bundle.eventsFile, l, [0x0A])
+            var l = try work.lines(); change(&l[n - 1]); try work.setLines(l)
         }
         /// Changes events.csv's rows (row 0 is the header, row `n` line `n`'s).
         func rows(_ change: (inout [[UInt8]]) -> Void) throws {
-            var rows = try read(Bundle.csvFile, [0x0D, 0x0A]); change(&rows); try write(Bundle.csvFile, rows, [0x0D, 0x0A])
+            var rows = try work.csvRows(); change(&rows); try work.setCSVRows(rows)
         }
         /// Changes personal.jsonl's lines.
         func personal(_ change: (inout [[UInt8]]) -> Void) throws {
-            var l = try read(Bundle.personalFile, [0x0A]); change(&l); try write(Bundle.personalFile, l, [0x0A])
+            var l = try work.lines(Bundle.personalFile); change(&l); try work.setLines(l, Bundle.personalFile)
         }
     }
 
     /// The seqs (= line numbers: the bundle is of the whole log) that have a personal.jsonl line, in order.
     static let personalSeqs: [Int] = {
-        let files = Files(dir: made.dir)
-        return try! files.read(Bundle.personalFile, [0x0A]).map { line in
+        let work = TamperSuiteTests.Work(dir: made.dir, key: made.key, trusted: made.key.publicKey)
+        return try! work.lines(Bundle.personalFile).map { line in
             Int(String(decoding: line, as: UTF8.self).firstMatch(of: /"seq":([0-9]+)/)!.1)!
         }
     }()
