@@ -11,6 +11,17 @@ public enum Parallel {
         return mapParts(count, parts: parts) { _, range in body(range) }.flatMap { $0 }
     }
 
+    /// `body(range)` for each of `parts` contiguous ranges of `0..<count`, run at once (one on
+    /// the calling thread); returns when all have run.
+    public static func forEachPart(_ count: Int, parts: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let parts = max(1, min(parts, count))
+        if parts == 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { k in body((count * k / parts)..<(count * (k + 1) / parts)) }
+    }
+
     /// `body(part, range)` for each of `parts` contiguous ranges of `0..<count` (at most
     /// `count`, at least one), run at once; one result per part, in order. The part's index lets
     /// it use memory of its own that the caller keeps from call to call.

@@ -151,20 +151,25 @@ extension Ledger {
     }
 }
 
-/// Decodes and checks lines, prepares them in batches, and keeps one batch committing
-/// while the next is prepared (two cores: one parses and seals, one writes).
+/// Reads lines into batches, decodes, checks and prepares each batch on every core, and keeps
+/// one batch committing while the next is prepared.
 final class Importer {
     let ledger: Ledger
     let atomic: Bool
     let batchSize: Int
-    private let decoder = EventDecoder(mode: .interchange)
     private var report = ImportReport()
-    private var batch: [(line: Int, event: Event)] = []
-    /// The lines' bytes in `batch`: a batch is bounded by bytes as well as by lines, so that a
-    /// file of large lines (eighty 8 MB notes) never holds more than ``maxBatchBytes`` at once.
-    private var batchBytes = 0
+    /// The batch's lines, back to back, as read: they are decoded when the batch is prepared,
+    /// on every core. A batch is bounded by bytes as well as by lines, so that a file of large
+    /// lines (eighty 8 MB notes) never holds more than ``maxBatchBytes`` at once.
+    private var text: [UInt8] = []
+    /// Where each of the batch's lines ends in `text`, and its number in the file.
+    private var ends: [Int] = []
+    private var numbers: [Int] = []
+    private var batchBytes: Int { text.count }
     static let maxBatchBytes = 64 << 20
-    private var inFlight: (lines: [Int], events: [Event], latch: Latch<Result<AppendReport, any Error>>)?
+    /// The batch committing: its line numbers, what was prepared (held here so that its memory is
+    /// freed on this thread, not on the writer's), and where its outcome arrives.
+    private var inFlight: (lines: [Int], prepared: Ledger.PreparedBatch, latch: Latch<Result<AppendReport, any Error>>)?
     /// The lines' bytes of the batch in flight (it holds its memory until it has committed).
     private var inFlightBytes = 0
     private var flushed = false
@@ -187,18 +192,10 @@ final class Importer {
         if bytes.isEmpty { return }  // blank lines are skipped (and keep their number)
         if bytes.count > Ledger.maxLineBytes { return refuseOversized(line: line) }
         report.lines += 1
-        let event: Event
-        do {
-            event = try decoder.decode(bytes)
-            try event.validateStandalone()
-            try Ledger.refuseLedgerOnlyTypes(event)
-        } catch {
-            report.refused.append(Refusal(line: line, error))
-            return
-        }
-        batch.append((line, event))
-        batchBytes += bytes.count
-        if !atomic && (batch.count >= batchSize || batchBytes >= Importer.maxBatchBytes) { return try flush() }
+        text.append(contentsOf: bytes)
+        ends.append(text.count)
+        numbers.append(line)
+        if !atomic && (numbers.count >= batchSize || batchBytes >= Importer.maxBatchBytes) { return try flush() }
         // Under an address-space limit, a batch is cut short where what is left would not hold it
         // prepared: a failed allocation would abort the process, which Swift cannot catch.
         if limited && batchBytes >= nextMemoryCheck {
@@ -214,38 +211,84 @@ final class Importer {
             "the line is longer than the ledger's limit of \(Ledger.maxLineBytes >> 20) MiB; it was not read")))
     }
 
+    /// How many threads prepare a batch of `count` lines: two, unless the batch is small or an
+    /// address-space limit leaves little room for a thread's stack.
+    static func parts(_ count: Int) -> Int {
+        count >= 1024 && (AddressSpace.headroom.map { $0 > 256 << 20 } ?? true) ? 2 : 1
+    }
+
+    /// Decodes and checks the batch's lines on every core: the events that pass, with their
+    /// line numbers, in the file's order; the refusals go to the report. Empties the batch.
+    private func decodeBatch() -> (events: [Event], lines: [Int]) {
+        let count = numbers.count
+        let text = text, ends = ends, numbers = numbers
+        let decoded = Parallel.mapParts(count, parts: Importer.parts(count)) { _, range in
+            let decoder = EventDecoder(mode: .interchange)
+            var events: [Event] = [], lines: [Int] = [], refused: [Refusal] = []
+            events.reserveCapacity(range.count)
+            lines.reserveCapacity(range.count)
+            text.withUnsafeBytes { all in
+                for i in range {
+                    let line = UnsafeRawBufferPointer(rebasing: all[(i == 0 ? 0 : ends[i - 1])..<ends[i]])
+                    do throws(RuleViolation) {
+                        let event = try decoder.decode(line)
+                        try event.validateStandalone()
+                        try Ledger.refuseLedgerOnlyTypes(event)
+                        events.append(event)
+                        lines.append(numbers[i])
+                    } catch {
+                        refused.append(Refusal(line: numbers[i], error))
+                    }
+                }
+            }
+            return (events, lines, refused)
+        }
+        self.text.removeAll(keepingCapacity: true)
+        self.ends.removeAll(keepingCapacity: true)
+        self.numbers.removeAll(keepingCapacity: true)
+        if decoded.count == 1 {
+            report.refused += decoded[0].2
+            return (decoded[0].0, decoded[0].1)
+        }
+        var events: [Event] = [], lines: [Int] = []
+        events.reserveCapacity(decoded.reduce(0) { $0 + $1.0.count })
+        lines.reserveCapacity(events.capacity)
+        for part in decoded {
+            events += part.0
+            lines += part.1
+            report.refused += part.2
+        }
+        return (events, lines)
+    }
+
     private func flush() throws {
-        guard !batch.isEmpty else { return }
+        guard !numbers.isEmpty else { return }
         nextMemoryCheck = 1 << 20
         // The batch in flight still holds its memory while this one is prepared: wait for it
         // first when both would not fit.
         if limited, AddressSpace.shortfall(Importer.copiesPerLine * (batchBytes + inFlightBytes)) != nil { try collect() }
         if limited, let why = AddressSpace.shortfall(Importer.copiesPerLine * batchBytes) {
             try? collect()
-            throw LedgerError.invalid("not enough memory to prepare lines \(batch[0].line)–\(batch[batch.count - 1].line): \(why). "
-                + "Nothing from line \(batch[0].line) on was appended (\(report.appended) events from earlier lines were); "
+            let first = numbers[0], last = numbers[numbers.count - 1]
+            throw LedgerError.invalid("not enough memory to prepare lines \(first)–\(last): \(why). "
+                + "Nothing from line \(first) on was appended (\(report.appended) events from earlier lines were); "
                 + "the events already appended count as duplicates")
         }
+        let bytes = batchBytes
+        let (events, lines) = decodeBatch()
+        // In an atomic import, one refused line means nothing is appended.
+        if atomic && !report.refused.isEmpty { return }
+        guard !events.isEmpty else { return }
         // Customers are resolved and sealed in the append transaction itself, so this batch
         // is prepared while the previous one commits, whatever they hold.
-        let prepared = Importer.prepareInParallel(batch.map(\.event), vault: ledger.vault)
+        let prepared = Ledger.PreparedBatch(events, ledger: ledger, parts: Importer.parts(events.count))
         try collect()
         let latch = Latch<Result<AppendReport, any Error>>()
-        let events = prepared.map(\.event)
-        ledger.log.appendDetached(prepared.map(\.draft), mode: atomic ? .atomic : .eachAlone,
+        ledger.log.appendDetached(prepared.drafts, mode: atomic ? .atomic : .eachAlone,
                                   hook: LedgerHook(prepared, ledger: ledger)) { latch.set($0) }
-        inFlight = (batch.map(\.line), events, latch)
-        inFlightBytes = batchBytes
-        batch.removeAll(keepingCapacity: true)
-        batchBytes = 0
+        inFlight = (lines, prepared, latch)
+        inFlightBytes = bytes
         flushed = true
-    }
-
-    /// Digests and encodes a batch on every core (the writer thread is mostly idle meanwhile).
-    static func prepareInParallel(_ events: [Event], vault: PersonalDataVault) -> [Ledger.Prepared] {
-        // Two parts on two threads, unless an address-space limit leaves little room for a thread's stack.
-        let parts = events.count >= 1024 && (AddressSpace.headroom.map { $0 > 256 << 20 } ?? true) ? 2 : 1
-        return Parallel.map(events.count, parts: parts) { range in events[range].map { Ledger.prepare($0, vault: vault) } }
     }
 
     /// Waits for the batch in flight and records its outcomes.
@@ -253,7 +296,7 @@ final class Importer {
         guard let f = inFlight else { return }
         inFlight = nil
         inFlightBytes = 0
-        try Importer.record(f.latch.wait(), lines: f.lines, events: f.events, into: &report)
+        try Importer.record(f.latch.wait(), lines: f.lines, events: f.prepared.events, into: &report)
     }
 
     /// Adds a committed batch's outcomes to `report`.
@@ -284,6 +327,7 @@ final class Importer {
             return report
         }
         try flush()
+        if atomic && !report.refused.isEmpty { return Importer.finalized(report, atomic: atomic) }
         try collect()
         return Importer.finalized(report, atomic: atomic)
     }
@@ -300,16 +344,17 @@ final class Importer {
     /// events are durable, so no thread waits for the commit. An importer that already sent a
     /// batch finishes as ``finish()`` does, on the calling thread.
     func finish(then completion: @escaping @Sendable (Result<ImportReport, any Error>) -> Void) {
-        if inFlight != nil || (atomic && !report.refused.isEmpty) || batch.isEmpty
+        if inFlight != nil || (atomic && !report.refused.isEmpty) || numbers.isEmpty
             || (limited && AddressSpace.shortfall(Importer.copiesPerLine * batchBytes) != nil) {
             return completion(Result { try finish() })
         }
-        let lines = batch.map(\.line)
-        let prepared = Importer.prepareInParallel(batch.map(\.event), vault: ledger.vault)  // on one thread when small
-        let events = prepared.map(\.event)
-        batch.removeAll()
+        let (events, lines) = decodeBatch()
+        if (atomic && !report.refused.isEmpty) || events.isEmpty {
+            return completion(.success(Importer.finalized(report, atomic: atomic)))
+        }
+        let prepared = Ledger.PreparedBatch(events, ledger: ledger, parts: Importer.parts(events.count))
         let sofar = report, atomic = atomic
-        ledger.log.appendDetached(prepared.map(\.draft), mode: atomic ? .atomic : .eachAlone,
+        ledger.log.appendDetached(prepared.drafts, mode: atomic ? .atomic : .eachAlone,
                                   hook: LedgerHook(prepared, ledger: ledger)) { result in
             completion(Result {
                 var report = sofar

@@ -114,49 +114,138 @@ public final class Ledger: @unchecked Sendable {
 
     // MARK: Preparing events
 
-    /// An event made ready to append: the event as submitted (personal data in clear, kept in
-    /// memory only) and the log's draft. Events with personal data get their stored payload
-    /// in the append transaction (``LedgerHook``), where their customer is known for certain;
-    /// a `callOpened` also comes with its customer made and sealed in advance, for the usual
-    /// case of a customer the ledger does not know yet.
-    struct Prepared {
-        var event: Event
-        var draft: EventDraft
-        var newCustomer: NewCustomer?
+    /// Events made ready to append, index for index: the events as submitted (personal data
+    /// in clear, kept in memory only), the log's drafts, and what was sealed in advance for the
+    /// events with personal data.
+    ///
+    /// The stored form of an event with personal data depends on its customer, which only the
+    /// append transaction knows for certain (the customer may be new, or erased meanwhile).
+    /// Preparing guesses it from the last committed snapshot and from the batch's own
+    /// `callOpened`s, and seals and encodes the event for that customer on every core; the
+    /// writer (``LedgerHook``) uses the result only when the transaction finds that same
+    /// customer live, and seals the event itself otherwise.
+    struct PreparedBatch {
+        var events: [Event]
+        var drafts: [EventDraft]
+        var sealed: [Sealed?]
+
+        /// Prepares `events` on `parts` threads, writing each result in its place (no copies).
+        init(_ events: [Event], ledger: Ledger, parts: Int = 1) {
+            self.events = events
+            let n = events.count
+            let parts = max(1, min(parts, n))
+            let vault = ledger.vault, environment = ledger.log.environment
+            // Pass 1: every draft, and each `callOpened` sealed for its customer (known, or new).
+            var sealed = [Sealed?](repeating: nil, count: n)
+            drafts = Array(unsafeUninitializedCapacity: n) { draftBuffer, initialized in
+                sealed.withUnsafeMutableBufferPointer { sealedBuffer in
+                    nonisolated(unsafe) let d = draftBuffer.baseAddress!, c = sealedBuffer.baseAddress!
+                    Parallel.forEachPart(n, parts: parts) { range in
+                        Ledger.inSnapshot(environment) { txn in
+                            for i in range {
+                                (d + i).initialize(to: Ledger.draft(events[i]))
+                                if case .callOpened = events[i].body { c[i] = Ledger.sealCallAhead(events[i], vault: vault, txn: txn) }
+                            }
+                        }
+                    }
+                }
+                initialized = n
+            }
+            // Pass 2: the other events with personal text, sealed for their ticket's customer: the
+            // one its `callOpened` in this batch was sealed for, else the snapshot's.
+            var opened: [String: Int] = [:]
+            var rest: [Int] = []
+            for (i, e) in events.enumerated() {
+                if case .callOpened = e.body {
+                    if sealed[i] != nil, let t = e.ticket { opened[t] = i }
+                } else if e.type.category != .compliance && e.type.hasPersonalText {
+                    rest.append(i)
+                }
+            }
+            if !rest.isEmpty {
+                let opened = opened, rest = rest
+                sealed.withUnsafeMutableBufferPointer { sealedBuffer in
+                    nonisolated(unsafe) let c = sealedBuffer.baseAddress!
+                    Parallel.forEachPart(rest.count, parts: rest.count >= 256 ? parts : 1) { range in
+                        Ledger.inSnapshot(environment) { txn in
+                            for r in range {
+                                let i = rest[r], event = events[i]
+                                var record: PersonalDataVault.CustomerRecord?
+                                if let t = event.ticket, let j = opened[t], j < i {
+                                    record = c[j]?.record
+                                } else if let txn, let t = event.ticket, let p = try? vault.customerOfTicket(t, in: txn) {
+                                    record = try? vault.customer(pseudonym: p, in: txn)
+                                }
+                                if let record { c[i] = Ledger.sealTextAhead(event, for: record, vault: vault) }
+                            }
+                        }
+                    }
+                }
+            }
+            self.sealed = sealed
+        }
     }
 
-    /// A `callOpened` made ready for a new customer: their record (random pseudonym and key)
-    /// and the event as stored, its personal data sealed under that key. The writer uses it
-    /// only when the look-up, in the append transaction, finds no live customer with that id.
-    struct NewCustomer {
+    /// An event with personal data as stored for one customer, made before the transaction.
+    struct Sealed {
+        /// The customer it was sealed for.
         var record: PersonalDataVault.CustomerRecord
+        /// `callOpened` only: true when the snapshot did not know the customer, whose record
+        /// (random pseudonym and key) was then made, and sealed for storing.
+        var isNew = false
+        var sealedRecord: PersonalDataVault.Computed?
+        /// `callOpened` only: the customer id's look-up key.
+        var lookupKey: PersonalDataVault.Computed?
+        /// The event as stored, and its canonical bytes.
         var stored: Event
         var payload: [UInt8]
     }
 
-    /// Computes the content digest (over the event with its personal data blanked, so that
-    /// no digest confirms a guess of personal data) and, for events without personal data,
-    /// the stored bytes. Runs off the writer thread (on every core, for a batch).
-    static func prepare(_ event: Event, vault: PersonalDataVault) -> Prepared {
+    /// `body` with a read snapshot of the ledger (nil when none can be had: then nothing is
+    /// guessed, and the writer does all the work).
+    static func inSnapshot(_ environment: Environment, _ body: (ReadTransaction?) -> Void) {
+        do {
+            try environment.read { txn in body(txn) }
+        } catch {
+            body(nil)
+        }
+    }
+
+    /// The log's draft for `event`: the content digest (over the event with its personal data
+    /// blanked, so that no digest confirms a guess of personal data) and, for events without
+    /// personal data, the stored bytes.
+    static func draft(_ event: Event) -> EventDraft {
         let id = event.id.bytes.withUnsafeBytes { RecordID(bytes: $0) }
-        let personal = event.customerID != nil || !event.personalText.isEmpty
-        if !personal {
+        if event.customerID == nil && !event.type.hasPersonalText {
             let plain = EventEncoder.encode(event)
-            return Prepared(event: event, draft: EventDraft(id: id, stream: event.stream, payload: plain,
-                                                            digest: Array(SHA256.hash(data: plain)), expectedVersion: event.expectedVersion))
+            return EventDraft(id: id, stream: event.stream, payload: plain, digest: Array(SHA256.hash(data: plain)),
+                              expectedVersion: event.expectedVersion)
         }
         let blank = EventEncoder.encode(event.replacingPersonalData(customer: { _ in Ledger.personalMarker },
                                                                     text: { _, _ in Ledger.personalMarker }))
-        var fresh: NewCustomer?
-        if case .callOpened(let b) = event.body {
-            let record = vault.newCustomer(id: b.customer.id)
-            if let stored = try? sealCall(event, customer: b.customer.id, for: record, vault: vault) {
-                fresh = NewCustomer(record: record, stored: stored, payload: EventEncoder.encode(stored))
-            }
+        return EventDraft(id: id, stream: "", payload: [], digest: Array(SHA256.hash(data: blank)), expectedVersion: event.expectedVersion)
+    }
+
+    /// A `callOpened` sealed ahead for the customer the snapshot knows by its id, or for a new one.
+    static func sealCallAhead(_ event: Event, vault: PersonalDataVault, txn: ReadTransaction?) -> Sealed? {
+        guard case .callOpened(let b) = event.body else { return nil }
+        var lookupKey: PersonalDataVault.Computed?
+        var known: PersonalDataVault.CustomerRecord?
+        if let txn, let key = try? vault.computeLookupKey(forCustomer: b.customer.id, in: txn) {
+            lookupKey = key
+            if let p = try? vault.pseudonym(lookupKey: key.bytes, in: txn) { known = try? vault.customer(pseudonym: p, in: txn) }
         }
-        return Prepared(event: event, draft: EventDraft(id: id, stream: "", payload: [], digest: Array(SHA256.hash(data: blank)),
-                                                        expectedVersion: event.expectedVersion),
-                        newCustomer: fresh)
+        let record = known ?? vault.newCustomer(id: b.customer.id)
+        guard let stored = try? sealCall(event, customer: b.customer.id, for: record, vault: vault) else { return nil }
+        let sealedRecord = known == nil ? txn.flatMap { try? vault.sealRecord(record, in: $0) } : nil
+        return Sealed(record: record, isNew: known == nil, sealedRecord: sealedRecord, lookupKey: lookupKey,
+                      stored: stored, payload: EventEncoder.encode(stored))
+    }
+
+    /// An event's personal text sealed ahead for `record`.
+    static func sealTextAhead(_ event: Event, for record: PersonalDataVault.CustomerRecord, vault: PersonalDataVault) -> Sealed? {
+        guard let stored = try? sealText(event, for: record, vault: vault) else { return nil }
+        return Sealed(record: record, stored: stored, payload: EventEncoder.encode(stored))
     }
 
     /// A `callOpened` as stored for the customer `record`: the customer named by pseudonym, the
@@ -165,6 +254,14 @@ public final class Ledger: @unchecked Sendable {
                          vault: PersonalDataVault) throws -> Event {
         var stored = event.replacingPersonalData(customer: { _ in record.pseudonym }, text: { _, _ in PersonalDataVault.sealedMarker })
         stored.sealed = try vault.seal([("customer.id", id)] + event.personalText, for: record, eventID: event.id.bytes)
+        return stored
+    }
+
+    /// An event other than `callOpened` as stored for its ticket's customer `record`: the free
+    /// text marked, and sealed under the customer's key.
+    static func sealText(_ event: Event, for record: PersonalDataVault.CustomerRecord, vault: PersonalDataVault) throws -> Event {
+        var stored = event.replacingPersonalData(customer: { $0 }, text: { _, _ in PersonalDataVault.sealedMarker })
+        stored.sealed = try vault.seal(event.personalText, for: record, eventID: event.id.bytes)
         return stored
     }
 
@@ -209,13 +306,12 @@ public final class Ledger: @unchecked Sendable {
             }
             valid.append((i, e))
         }
-        let ready = valid.map { ($0.0, Ledger.prepare($0.1, vault: vault)) }
-        let hook = LedgerHook(ready.map(\.1), ledger: self)
+        let ready = PreparedBatch(valid.map(\.1), ledger: self)
         do {
-            let report = try log.appendSync(ready.map(\.1.draft), mode: atomic ? .atomic : .eachAlone, hook: hook)
-            for ((i, p), o) in zip(ready, report.outcomes) { outcomes[i] = Ledger.outcome(o, event: p.event) }
+            let report = try log.appendSync(ready.drafts, mode: atomic ? .atomic : .eachAlone, hook: LedgerHook(ready, ledger: self))
+            for ((i, e), o) in zip(valid, report.outcomes) { outcomes[i] = Ledger.outcome(o, event: e) }
         } catch let refused as BatchRefused {
-            throw Ledger.violation(refused.reason, event: ready[refused.index].1.event)
+            throw Ledger.violation(refused.reason, event: ready.events[refused.index])
         }
         return outcomes.map { $0! }
     }

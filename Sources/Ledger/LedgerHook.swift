@@ -14,16 +14,16 @@ import Privacy
 struct LedgerHook: AppendHook, @unchecked Sendable {
     /// The request's events as submitted (personal data in clear, in memory only).
     let events: [Event]
-    /// Each `callOpened`'s new customer, made and sealed before the transaction.
-    let newCustomers: [Ledger.NewCustomer?]
+    /// What was sealed before the transaction, for events with personal data (``Ledger/PreparedBatch``).
+    let sealed: [Ledger.Sealed?]
     let rules: RuleStore
     let vault: PersonalDataVault
     let log: EventLog
     private let pending = Pending()
 
-    init(_ prepared: [Ledger.Prepared], ledger: Ledger) {
-        events = prepared.map(\.event)
-        newCustomers = prepared.map(\.newCustomer)
+    init(_ prepared: Ledger.PreparedBatch, ledger: Ledger) {
+        events = prepared.events
+        sealed = prepared.sealed
         rules = ledger.rules
         vault = ledger.vault
         log = ledger.log
@@ -33,6 +33,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     final class Pending {
         var changes: [Rules.Change] = []
         var newCustomer: PersonalDataVault.CustomerRecord?
+        var sealedRecord: PersonalDataVault.Computed?
         /// The new customer's look-up key, computed once for the look-up and the write.
         var lookupKey: [UInt8]?
         var ticketLink: (ticket: String, pseudonym: String)?
@@ -40,38 +41,46 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
 
     func prepare(_ index: Int, draft: inout EventDraft, in txn: WriteTransaction) throws {
         let event = events[index]
+        let ahead = sealed[index]
         pending.changes = []
         pending.newCustomer = nil
+        pending.sealedRecord = nil
         pending.lookupKey = nil
         pending.ticketLink = nil
-        var stored = event
+        var stored: Event?
         var payload: [UInt8]?
-        let text = event.personalText
         if case .callOpened(let b) = event.body {
-            let record: PersonalDataVault.CustomerRecord
-            let lookupKey = try vault.lookupKey(forCustomer: b.customer.id, in: txn)
+            let pseudonym: String
+            let lookupKey = try vault.lookupKey(forCustomer: b.customer.id, computed: ahead?.lookupKey, in: txn)
             pending.lookupKey = lookupKey
-            if let p = try vault.pseudonym(lookupKey: lookupKey, in: txn), let r = try vault.customer(pseudonym: p, in: txn) {
-                record = r
-                stored = try Ledger.sealCall(event, customer: b.customer.id, for: record, vault: vault)
-            } else if let fresh = newCustomers[index] {
+            if let p = try vault.pseudonym(lookupKey: lookupKey, in: txn), let record = try vault.customer(pseudonym: p, in: txn) {
+                // A customer the ledger knows: sealed ahead for them, unless it guessed otherwise.
+                pseudonym = p
+                if let ahead, !ahead.isNew, ahead.record.pseudonym == p {
+                    (stored, payload) = (ahead.stored, ahead.payload)
+                } else {
+                    stored = try Ledger.sealCall(event, customer: b.customer.id, for: record, vault: vault)
+                }
+            } else if let ahead, ahead.isNew {
                 // A customer the ledger does not know: made and sealed before the transaction.
-                record = fresh.record
-                stored = fresh.stored
-                payload = fresh.payload
-                pending.newCustomer = record
+                pseudonym = ahead.record.pseudonym
+                (stored, payload) = (ahead.stored, ahead.payload)
+                pending.newCustomer = ahead.record
+                pending.sealedRecord = ahead.sealedRecord
             } else {
-                record = vault.newCustomer(id: b.customer.id)
+                let record = vault.newCustomer(id: b.customer.id)
+                pseudonym = record.pseudonym
                 pending.newCustomer = record
                 stored = try Ledger.sealCall(event, customer: b.customer.id, for: record, vault: vault)
             }
-            pending.ticketLink = (event.ticket ?? "", record.pseudonym)
-        } else if !text.isEmpty {
+            pending.ticketLink = (event.ticket ?? "", pseudonym)
+        } else if event.type.hasPersonalText && event.type.category != .compliance {
             // The ticket's customer; none for an unknown ticket (the rules refuse it below).
             let p = try vault.customerOfTicket(event.ticket ?? "", in: txn)
-            if let p, let record = try vault.customer(pseudonym: p, in: txn) {
-                stored = event.replacingPersonalData(customer: { $0 }, text: { _, _ in PersonalDataVault.sealedMarker })
-                stored.sealed = try vault.seal(text, for: record, eventID: event.id.bytes)
+            if let p, let ahead, ahead.record.pseudonym == p, try vault.isLive(pseudonym: p, in: txn) {
+                (stored, payload) = (ahead.stored, ahead.payload)
+            } else if let p, let record = try vault.customer(pseudonym: p, in: txn) {
+                stored = try Ledger.sealText(event, for: record, vault: vault)
             } else {
                 // An erased customer's ticket keeps nothing personal of what is recorded later.
                 let marker = p == nil ? PersonalDataVault.sealedMarker : PersonalDataVault.erasedMarker
@@ -84,8 +93,8 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
             }
             stored = event.replacingPersonalData(customer: { _ in p }, text: { _, t in t })
         }
-        pending.changes = try Rules.check(stored, against: TransactionRuleState(store: rules, txn: txn))
-        if draft.payload.isEmpty {
+        pending.changes = try Rules.check(stored ?? event, against: TransactionRuleState(store: rules, txn: txn))
+        if draft.payload.isEmpty, let stored {
             draft.payload = payload ?? EventEncoder.encode(stored)
             draft.stream = stored.stream
         }
@@ -96,7 +105,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
             if case .erased(let p) = change { try vault.erase(pseudonym: p, in: txn) }
             try rules.write(change, seq: position.seq, txn: txn)
         }
-        if let r = pending.newCustomer { try vault.store(r, lookupKey: pending.lookupKey, in: txn) }
+        if let r = pending.newCustomer { try vault.store(r, lookupKey: pending.lookupKey, sealed: pending.sealedRecord, in: txn) }
         if let l = pending.ticketLink { try vault.link(ticket: l.ticket, to: l.pseudonym, in: txn) }
     }
 

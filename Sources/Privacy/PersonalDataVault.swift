@@ -232,6 +232,33 @@ public final class PersonalDataVault: @unchecked Sendable {
         try keys(txn).lookupKey(id)
     }
 
+    /// A look-up key or a sealed customer record computed ahead of the append transaction (on
+    /// any thread, in a read snapshot), with the KEK generation it was computed under: the
+    /// writer uses it only while that generation is still the current one.
+    public struct Computed: Sendable {
+        public let generation: UInt64
+        public let bytes: [UInt8]
+    }
+
+    /// ``lookupKey(forCustomer:in:)``, with the generation it was computed under.
+    public func computeLookupKey(forCustomer id: String, in txn: ReadTransaction) throws -> Computed {
+        let k = try keys(txn)
+        return Computed(generation: k.generation, bytes: k.lookupKey(id))
+    }
+
+    /// ``lookupKey(forCustomer:in:)``: `computed` when it was made under the generation `txn` sees.
+    public func lookupKey(forCustomer id: String, computed: Computed?, in txn: ReadTransaction) throws -> [UInt8] {
+        let k = try keys(txn)
+        if let computed, computed.generation == k.generation { return computed.bytes }
+        return k.lookupKey(id)
+    }
+
+    /// `record` sealed under its shard's key, as ``store(_:lookupKey:sealed:in:)`` writes it.
+    public func sealRecord(_ record: CustomerRecord, in txn: ReadTransaction) throws -> Computed {
+        let k = try keys(txn)
+        return Computed(generation: k.generation, bytes: try Self.sealRecord(record, k))
+    }
+
     /// ``pseudonym(forCustomer:in:)`` by the look-up key ``lookupKey(forCustomer:in:)`` gave in this transaction.
     public func pseudonym(lookupKey: [UInt8], in txn: ReadTransaction) throws -> String? {
         try lookupKey.withUnsafeBytes { k in try txn.get(lookup, key: k).map { String(decoding: $0, as: UTF8.self) } }
@@ -255,9 +282,13 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     /// Writes `record` and its look-up entry (under `lookupKey`, when ``lookupKey(forCustomer:in:)``
     /// gave it for the record's id in this transaction).
-    public func store(_ record: CustomerRecord, lookupKey: [UInt8]? = nil, in txn: WriteTransaction) throws {
+    public func store(_ record: CustomerRecord, lookupKey: [UInt8]? = nil, sealed: Computed? = nil, in txn: WriteTransaction) throws {
         let k = try keys(txn)
-        try putRecord(record, k, in: txn)
+        if let sealed, sealed.generation == k.generation {
+            try txn.put(customers, key: Array(record.pseudonym.utf8), value: sealed.bytes)
+        } else {
+            try putRecord(record, k, in: txn)
+        }
         try txn.put(lookup, key: lookupKey ?? k.lookupKey(record.id), value: Array(record.pseudonym.utf8))
         lock.lock()
         if cacheGeneration == k.generation { cache[record.pseudonym] = record }
@@ -265,11 +296,17 @@ public final class PersonalDataVault: @unchecked Sendable {
     }
 
     private func putRecord(_ record: CustomerRecord, _ keys: Keys, in txn: WriteTransaction) throws {
+        try txn.put(customers, key: Array(record.pseudonym.utf8), value: Self.sealRecord(record, keys))
+    }
+
+    /// A `privacy.customers` value: nonce ‖ ciphertext ‖ tag of customer key ‖ real id, under the
+    /// shard's key, the pseudonym authenticated (docs/FORMAT.md).
+    private static func sealRecord(_ record: CustomerRecord, _ keys: Keys) throws -> [UInt8] {
         let plain = record.key.withUnsafeBytes { Array($0) } + Array(record.id.utf8)
         let p = Array(record.pseudonym.utf8)
         let box = try AES.GCM.seal(plain, using: keys.wrap(Keys.shard(ofPseudonym: p)),
                                    nonce: try AES.GCM.Nonce(data: RandomPool.shared.take(12)), authenticating: p)
-        try txn.put(customers, key: p, value: Array(box.combined!))
+        return Array(box.combined!)
     }
 
     /// Records that `ticket` belongs to the customer `pseudonym`.

@@ -1,9 +1,11 @@
 import Compliance
 import Crypto
 import EscalationDomain
+import EventLog
 import Foundation
 import Ledger
 import LMDB
+import Privacy
 import Testing
 
 /// CONTRACT.md section 7 and docs/PRIVACY.md: personal data is clear until erasure,
@@ -255,6 +257,63 @@ import Testing
         }
         #expect(try customer("T1").contains(Ledger.erased) && customer("T2").contains(Ledger.erased))
         #expect(try customer("T3").contains("known-1") && customer("T4").contains("new-1") && customer("T4").contains("Jane Roe"))
+    }
+
+    /// Free text is sealed before the transaction for the customer the snapshot or the batch's
+    /// own `callOpened` names (Ledger.PreparedBatch); the writer must use it only when that
+    /// customer is the ticket's, live, in the transaction. A batch of more than 1,024 lines is
+    /// prepared on two threads, so the guesses cross from one part to the other.
+    @Test func textSealedBeforeTheTransactionIsUsedOnlyForTheTicketsLiveCustomer() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        func note(_ ticket: String, _ t: Double, _ text: String) -> String {
+            s.line("noteLogged", t, actor: "a1", ticket: ticket, ["author": "a1", "text": text])
+        }
+        func erase(_ customer: String, _ t: Double) -> String {
+            s.line("personalDataErased", t, actor: "m1", channel: "ask:compliance", ["customer": customer])
+        }
+        _ = try ledger.importStrings(s.organisation() + [s.open("T0", 1, customer: "known-1"), s.open("T5", 1, customer: "gone-1"),
+                                                          erase("gone-1", 2)])
+        var lines = [s.open("T1", 3, customer: "new-1")]
+        for i in 0..<1200 { lines.append(note("T1", 3, "filler \(i)")) }
+        lines += [
+            s.open("T2", 4, customer: "new-1"),  // the same new customer again: guessed new, is not
+            note("T2", 5, "note two"),
+            note("T0", 5, "note zero"),  // a customer of the snapshot
+            note("T5", 5, "note five"),  // erased before this batch
+            s.open("T3", 6, customer: "late-1"), erase("late-1", 7),
+            note("T3", 8, "note three"),  // erased earlier in this batch
+            note("T1", 9, "note one"),
+        ]
+        #expect(try ledger.importStrings(lines).appended == lines.count)
+        let point = try ledger.point(asOf: nil, now: nil)
+        func texts(_ ticket: String) throws -> String {
+            try ledger.ticketEvents(ticket, at: point, reveal: .init(operator: "m1", purpose: "test \(ticket)"))
+                .map { String(decoding: $0.json, as: UTF8.self) }.joined(separator: "\n")
+        }
+        #expect(try texts("T1").contains("note one") && texts("T1").contains("filler 1199"))
+        #expect(try texts("T2").contains("note two"))
+        #expect(try texts("T0").contains("note zero"))
+        #expect(try !texts("T5").contains("note five") && texts("T5").contains(Ledger.erased))
+        #expect(try !texts("T3").contains("note three") && texts("T3").contains(Ledger.erased))
+        // Every sealed value names its ticket's customer; a note recorded after its customer's
+        // erasure keeps nothing, not even sealed under the destroyed key.
+        try ledger.log.environment.read { txn in
+            var checked = 0
+            try ledger.log.scan(from: 1, through: UInt64.max, in: txn) { r in
+                let e = try EventDecoder(mode: .stored).decode(r.payload)
+                if e.type == .noteLogged, e.ticket == "T3" || e.ticket == "T5" {
+                    #expect(e.sealed == nil && e.personalText.map(\.value) == [PersonalDataVault.erasedMarker])
+                }
+                if let sealed = e.sealed, let ticket = e.ticket {
+                    #expect(PersonalDataVault.pseudonym(ofSealed: sealed) == (try ledger.vault.customerOfTicket(ticket, in: txn)))
+                    checked += 1
+                }
+                return true
+            }
+            #expect(checked > 1200)
+        }
+        #expect(try ledger.verifyDeep().ok)
     }
 
     @Test func revealingIsRecordedFirstAndOnlyForComplianceRoles() throws {
