@@ -54,6 +54,11 @@ public final class PersonalDataVault: @unchecked Sendable {
         private let salt: HMAC<SHA256>
         private let wraps: [SymmetricKey]
         private let lookups: [HMAC<SHA256>]
+        /// For each shard, the generation since which this process has known its key unchanged:
+        /// two generations' keys of a shard are the same when these agree (a rotation replaces
+        /// only the shards it names, and keeps the salt). Keys read from a file start at their
+        /// own generation, since what came before is not known.
+        let unchangedSince: [UInt64]
 
         init(generation: UInt64, file: [UInt8], previous: Keys? = nil, rotated: Set<Int> = []) {
             precondition(file.count == KeyEncryptionKeys.fileSize)
@@ -66,12 +71,13 @@ public final class PersonalDataVault: @unchecked Sendable {
                 return (k, HMAC<SHA256>(key: l))
             }
             if let previous {
-                var w = previous.wraps, l = previous.lookups
-                for s in rotated { (w[s], l[s]) = derive(s) }
-                wraps = w; lookups = l
+                var w = previous.wraps, l = previous.lookups, since = previous.unchangedSince
+                for s in rotated { (w[s], l[s]) = derive(s); since[s] = generation }
+                wraps = w; lookups = l; unchangedSince = since
             } else {
                 let all = (0..<KeyEncryptionKeys.shardCount).map(derive)
                 wraps = all.map(\.0); lookups = all.map(\.1)
+                unchangedSince = Array(repeating: generation, count: KeyEncryptionKeys.shardCount)
             }
         }
 
@@ -236,27 +242,40 @@ public final class PersonalDataVault: @unchecked Sendable {
     /// any thread, in a read snapshot), with the KEK generation it was computed under: the
     /// writer uses it only while that generation is still the current one.
     public struct Computed: Sendable {
-        public let generation: UInt64
+        let generation: UInt64
+        /// The shard whose key it depends on, and since when that key was unchanged.
+        let shard: Int
+        let since: UInt64
         public let bytes: [UInt8]
+
+        init(_ keys: Keys, shard: Int, bytes: [UInt8]) {
+            generation = keys.generation; self.shard = shard; since = keys.unchangedSince[shard]; self.bytes = bytes
+        }
+
+        /// True when `keys` would compute the same: the same generation, or the same key of the shard.
+        func holds(under keys: Keys) -> Bool {
+            generation == keys.generation || keys.unchangedSince[shard] == since
+        }
     }
 
-    /// ``lookupKey(forCustomer:in:)``, with the generation it was computed under.
+    /// ``lookupKey(forCustomer:in:)``, computed ahead.
     public func computeLookupKey(forCustomer id: String, in txn: ReadTransaction) throws -> Computed {
         let k = try keys(txn)
-        return Computed(generation: k.generation, bytes: k.lookupKey(id))
+        let key = k.lookupKey(id)
+        return Computed(k, shard: Int(key[0]) << 8 | Int(key[1]), bytes: key)
     }
 
-    /// ``lookupKey(forCustomer:in:)``: `computed` when it was made under the generation `txn` sees.
+    /// ``lookupKey(forCustomer:in:)``: `computed` when the keys `txn` sees give the same.
     public func lookupKey(forCustomer id: String, computed: Computed?, in txn: ReadTransaction) throws -> [UInt8] {
         let k = try keys(txn)
-        if let computed, computed.generation == k.generation { return computed.bytes }
+        if let computed, computed.holds(under: k) { return computed.bytes }
         return k.lookupKey(id)
     }
 
     /// `record` sealed under its shard's key, as ``store(_:lookupKey:sealed:in:)`` writes it.
     public func sealRecord(_ record: CustomerRecord, in txn: ReadTransaction) throws -> Computed {
         let k = try keys(txn)
-        return Computed(generation: k.generation, bytes: try Self.sealRecord(record, k))
+        return Computed(k, shard: Keys.shard(ofPseudonym: record.pseudonym.utf8), bytes: try Self.sealRecord(record, k))
     }
 
     /// ``pseudonym(forCustomer:in:)`` by the look-up key ``lookupKey(forCustomer:in:)`` gave in this transaction.
@@ -284,7 +303,7 @@ public final class PersonalDataVault: @unchecked Sendable {
     /// gave it for the record's id in this transaction).
     public func store(_ record: CustomerRecord, lookupKey: [UInt8]? = nil, sealed: Computed? = nil, in txn: WriteTransaction) throws {
         let k = try keys(txn)
-        if let sealed, sealed.generation == k.generation {
+        if let sealed, sealed.holds(under: k) {
             try txn.put(customers, key: Array(record.pseudonym.utf8), value: sealed.bytes)
         } else {
             try putRecord(record, k, in: txn)

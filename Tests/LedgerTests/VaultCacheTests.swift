@@ -36,4 +36,61 @@ import Testing
             #expect(try !vault.isLive(pseudonym: p, in: txn))
         }
     }
+
+    /// Look-up keys and sealed records computed ahead of the append transaction (in a read
+    /// snapshot) are used there only while the keys they depend on are unchanged: an erasure
+    /// rotates the shards it touched, and what was computed under a rotated shard's old key
+    /// must be computed again, what was computed under any other shard's key still holds.
+    @Test func whatWasComputedAheadHoldsOnlyWhileItsShardsKeyIsUnchanged() throws {
+        let directory = temporaryDirectory()
+        // Returns the records stored from what was sealed ahead; the ledger is closed on return.
+        func computeAheadEraseAndStore() throws -> [PersonalDataVault.CustomerRecord] {
+            let ledger = try Ledger.open(at: directory)
+            var s = Script()
+            let customers = (0..<40).map { "cust-\($0)" }
+            #expect(try ledger.importStrings(s.organisation() + customers.enumerated().map { s.open("T\($0.offset)", 1, customer: $0.element) })
+                .refused.isEmpty)
+            let vault = ledger.vault, environment = ledger.log.environment
+            let ids = customers + (0..<200).map { "other-\($0)" }
+            // Ahead: every id's look-up key, and records (new customers) sealed for storing, one of
+            // them in the record shard (the pseudonym's first three hex digits) of a customer erased below.
+            let erased = try environment.read { txn in
+                try (0..<12).map { try #require(try vault.customerOfTicket("T\($0)", in: txn)) }
+            }
+            var records = (0..<63).map { vault.newCustomer(id: "new-\($0)") }
+            let shards = Set(erased.map { $0.prefix(7) })
+            while true {
+                let r = vault.newCustomer(id: "new-63")
+                if shards.contains(r.pseudonym.prefix(7)) { records.append(r); break }
+            }
+            let (lookups, sealed) = try environment.read { txn in
+                (try ids.map { try vault.computeLookupKey(forCustomer: $0, in: txn) }, try records.map { try vault.sealRecord($0, in: txn) })
+            }
+            // Erasures rotate some shards (a new KEK generation each).
+            for c in customers.prefix(12) {
+                #expect(try ledger.importStrings([s.line("personalDataErased", 2, actor: "m1", channel: "ask:compliance", ["customer": c])]).appended == 1)
+            }
+            try environment.write { txn in
+                for (id, ahead) in zip(ids, lookups) {
+                    #expect(try vault.lookupKey(forCustomer: id, computed: ahead, in: txn) == vault.lookupKey(forCustomer: id, in: txn), "\(id)")
+                }
+                vault.beginTransaction()
+                for (r, ahead) in zip(records, sealed) { try vault.store(r, sealed: ahead, in: txn) }
+                try vault.prepareCommit(txn)
+            }
+            try vault.didCommit()
+            return records
+        }
+        let records = try computeAheadEraseAndStore()
+        // Opened again (nothing cached): every record stored from what was sealed ahead opens
+        // under the current keys, found by its id.
+        let ledger = try Ledger.open(at: directory)
+        try ledger.log.environment.read { txn in
+            for r in records {
+                let p = try #require(try ledger.vault.pseudonym(forCustomer: r.id, in: txn))
+                let opened = try ledger.vault.customer(pseudonym: p, in: txn)
+                #expect(p == r.pseudonym && opened?.id == r.id)
+            }
+        }
+    }
 }
