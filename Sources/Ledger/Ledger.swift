@@ -187,18 +187,25 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// An event with personal data as stored for one customer, made before the transaction.
-    struct Sealed {
+    /// (A class: the writer takes it without copying what it holds.)
+    final class Sealed: Sendable {
         /// The customer it was sealed for.
-        var record: PersonalDataVault.CustomerRecord
+        let record: PersonalDataVault.CustomerRecord
         /// `callOpened` only: true when the snapshot did not know the customer, whose record
         /// (random pseudonym and key) was then made, and sealed for storing.
-        var isNew = false
-        var sealedRecord: PersonalDataVault.Computed?
+        let isNew: Bool
+        let sealedRecord: PersonalDataVault.Computed?
         /// `callOpened` only: the customer id's look-up key.
-        var lookupKey: PersonalDataVault.Computed?
+        let lookupKey: PersonalDataVault.Computed?
         /// The event as stored, and its canonical bytes.
-        var stored: Event
-        var payload: [UInt8]
+        let stored: Event
+        let payload: [UInt8]
+
+        init(record: PersonalDataVault.CustomerRecord, isNew: Bool = false, sealedRecord: PersonalDataVault.Computed? = nil,
+             lookupKey: PersonalDataVault.Computed? = nil, stored: Event, payload: [UInt8]) {
+            self.record = record; self.isNew = isNew; self.sealedRecord = sealedRecord; self.lookupKey = lookupKey
+            self.stored = stored; self.payload = payload
+        }
     }
 
     /// `body` with a read snapshot of the ledger (nil when none can be had: then nothing is
