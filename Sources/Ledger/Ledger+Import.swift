@@ -49,7 +49,8 @@ extension Ledger {
     public static let maxLineBytes = 16 << 20
 
     /// Imports a JSON Lines file (`-` for standard input), streaming: memory stays bounded
-    /// by the batch size, whatever the file's size (except with `atomic`, which holds the file's events).
+    /// by the batch size, whatever the file's size (except with `atomic`, which holds the file's
+    /// lines, and then its events).
     /// - Parameters:
     ///   - atomic: all lines or none.
     ///   - progress: called after each batch with (bytes read, total bytes if known).
@@ -220,9 +221,31 @@ final class Importer {
     /// Decodes and checks the batch's lines on every core: the events that pass, with their
     /// line numbers, in the file's order; the refusals go to the report. Empties the batch.
     private func decodeBatch() -> (events: [Event], lines: [Int]) {
+        // Decoded by a function of its own, so that no copy of the buffers is left once it
+        // returns: emptied below, they keep their memory for the next batch.
+        let decoded = Importer.decode(text, ends: ends, numbers: numbers)
+        text.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        numbers.removeAll(keepingCapacity: true)
+        if decoded.count == 1 {
+            report.refused += decoded[0].refused
+            return (decoded[0].events, decoded[0].lines)
+        }
+        var events: [Event] = [], lines: [Int] = []
+        events.reserveCapacity(decoded.reduce(0) { $0 + $1.events.count })
+        lines.reserveCapacity(events.capacity)
+        for part in decoded {
+            events += part.events
+            lines += part.lines
+            report.refused += part.refused
+        }
+        return (events, lines)
+    }
+
+    /// Decodes and checks lines (`text` cut at `ends`, numbered `numbers`) on every core, in parts.
+    private static func decode(_ text: [UInt8], ends: [Int], numbers: [Int]) -> [(events: [Event], lines: [Int], refused: [Refusal])] {
         let count = numbers.count
-        let text = text, ends = ends, numbers = numbers
-        let decoded = Parallel.mapParts(count, parts: Importer.parts(count)) { _, range in
+        return Parallel.mapParts(count, parts: Importer.parts(count)) { _, range in
             let decoder = EventDecoder(mode: .interchange)
             var events: [Event] = [], lines: [Int] = [], refused: [Refusal] = []
             events.reserveCapacity(range.count)
@@ -243,22 +266,6 @@ final class Importer {
             }
             return (events, lines, refused)
         }
-        self.text.removeAll(keepingCapacity: true)
-        self.ends.removeAll(keepingCapacity: true)
-        self.numbers.removeAll(keepingCapacity: true)
-        if decoded.count == 1 {
-            report.refused += decoded[0].2
-            return (decoded[0].0, decoded[0].1)
-        }
-        var events: [Event] = [], lines: [Int] = []
-        events.reserveCapacity(decoded.reduce(0) { $0 + $1.0.count })
-        lines.reserveCapacity(events.capacity)
-        for part in decoded {
-            events += part.0
-            lines += part.1
-            report.refused += part.2
-        }
-        return (events, lines)
     }
 
     private func flush() throws {
@@ -279,8 +286,8 @@ final class Importer {
         // In an atomic import, one refused line means nothing is appended.
         if atomic && !report.refused.isEmpty { return }
         guard !events.isEmpty else { return }
-        // Customers are resolved and sealed in the append transaction itself, so this batch
-        // is prepared while the previous one commits, whatever they hold.
+        // What is sealed ahead is checked against the customers in the append transaction
+        // (LedgerHook), so this batch is prepared while the previous one commits, whatever they hold.
         let prepared = Ledger.PreparedBatch(events, ledger: ledger, parts: Importer.parts(events.count))
         try collect()
         let latch = Latch<Result<AppendReport, any Error>>()

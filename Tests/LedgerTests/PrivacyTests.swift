@@ -229,7 +229,7 @@ import Testing
     }
 
     /// A `callOpened` comes with a new customer made and sealed before the append transaction
-    /// (Ledger.prepare); the writer must still use the live customer when there is one, also
+    /// (Ledger.PreparedBatch); the writer must still use the live customer when there is one, also
     /// when that customer was made by an earlier line of the same batch, and a new one after
     /// an erasure in that batch.
     @Test func aCustomerMadeBeforeTheTransactionIsUsedOnlyWhenNoneIsLive() throws {
