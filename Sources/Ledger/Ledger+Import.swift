@@ -288,7 +288,8 @@ final class Importer {
         guard !events.isEmpty else { return }
         // What is sealed ahead is checked against the customers in the append transaction
         // (LedgerHook), so this batch is prepared while the previous one commits, whatever they hold.
-        let prepared = Ledger.PreparedBatch(events, ledger: ledger, parts: Importer.parts(events.count))
+        let prepared = Ledger.PreparedBatch(events, ledger: ledger, parts: Importer.parts(events.count),
+                                            earlier: inFlight?.prepared.opened ?? [:])
         try collect()
         let latch = Latch<Result<AppendReport, any Error>>()
         ledger.log.appendDetached(prepared.drafts, mode: atomic ? .atomic : .eachAlone,

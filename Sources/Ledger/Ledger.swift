@@ -130,7 +130,13 @@ public final class Ledger: @unchecked Sendable {
         var sealed: [Sealed?]
 
         /// Prepares `events` on `parts` threads, writing each result in its place (no copies).
-        init(_ events: [Event], ledger: Ledger, parts: Int = 1) {
+        /// The customer each `callOpened` of the batch was sealed for, by ticket: what the next
+        /// batch, prepared while this one commits, guesses for those tickets (the snapshot it
+        /// reads does not hold them yet).
+        var opened: [String: PersonalDataVault.CustomerRecord] = [:]
+
+        /// - Parameter earlier: ``opened`` of the batch still committing, if any.
+        init(_ events: [Event], ledger: Ledger, parts: Int = 1, earlier: [String: PersonalDataVault.CustomerRecord] = [:]) {
             self.events = events
             let n = events.count
             let parts = max(1, min(parts, n))
@@ -173,6 +179,8 @@ public final class Ledger: @unchecked Sendable {
                                 var record: PersonalDataVault.CustomerRecord?
                                 if let t = event.ticket, let j = opened[t], j < i {
                                     record = c[j]?.record
+                                } else if let t = event.ticket, let r = earlier[t] {
+                                    record = r
                                 } else if let txn, let t = event.ticket, let p = try? vault.customerOfTicket(t, in: txn) {
                                     record = try? vault.customer(pseudonym: p, in: txn)
                                 }
@@ -183,6 +191,7 @@ public final class Ledger: @unchecked Sendable {
                 }
             }
             self.sealed = sealed
+            for (t, i) in opened { if let r = sealed[i]?.record { self.opened[t] = r } }
         }
     }
 
