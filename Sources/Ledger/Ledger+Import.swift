@@ -212,18 +212,21 @@ final class Importer {
             "the line is longer than the ledger's limit of \(Ledger.maxLineBytes >> 20) MiB; it was not read")))
     }
 
-    /// How many threads prepare a batch of `count` lines: two, unless the batch is small or an
-    /// address-space limit leaves little room for a thread's stack.
+    /// How many threads prepare a batch of `count` lines: every core but one, which is left to
+    /// the log's writer, the import's bottleneck (on two cores, preparing on both slowed the
+    /// writer more than it sped the preparing: BENCHMARKS.md, tenth round); one for a small
+    /// batch, or when an address-space limit leaves little room for a thread's stack.
     static func parts(_ count: Int) -> Int {
-        count >= 1024 && (AddressSpace.headroom.map { $0 > 256 << 20 } ?? true) ? 2 : 1
+        count >= 1024 && (AddressSpace.headroom.map { $0 > 256 << 20 } ?? true) ? preparingThreads : 1
     }
+    static let preparingThreads = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
 
     /// Decodes and checks the batch's lines on every core: the events that pass, with their
     /// line numbers, in the file's order; the refusals go to the report. Empties the batch.
     private func decodeBatch() -> (events: [Event], lines: [Int]) {
         // Decoded by a function of its own, so that no copy of the buffers is left once it
         // returns: emptied below, they keep their memory for the next batch.
-        let decoded = Importer.decode(text, ends: ends, numbers: numbers)
+        let decoded = Importer.decode(text, ends: ends, numbers: numbers, parts: Importer.parts(numbers.count))
         text.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         numbers.removeAll(keepingCapacity: true)
@@ -242,10 +245,9 @@ final class Importer {
         return (events, lines)
     }
 
-    /// Decodes and checks lines (`text` cut at `ends`, numbered `numbers`) on every core, in parts.
-    private static func decode(_ text: [UInt8], ends: [Int], numbers: [Int]) -> [(events: [Event], lines: [Int], refused: [Refusal])] {
-        let count = numbers.count
-        return Parallel.mapParts(count, parts: Importer.parts(count)) { _, range in
+    /// Decodes and checks lines (`text` cut at `ends`, numbered `numbers`) in `parts` parts at once.
+    static func decode(_ text: [UInt8], ends: [Int], numbers: [Int], parts: Int) -> [(events: [Event], lines: [Int], refused: [Refusal])] {
+        Parallel.mapParts(numbers.count, parts: parts) { _, range in
             let decoder = EventDecoder(mode: .interchange)
             var events: [Event] = [], lines: [Int] = [], refused: [Refusal] = []
             events.reserveCapacity(range.count)

@@ -1,3 +1,4 @@
+import EscalationDomain
 import Foundation
 import Testing
 @testable import Ledger
@@ -66,5 +67,35 @@ import Testing
         #expect(report.refused.first?.rule == "schema")
         #expect(report.lines == org.count + 1)
         #expect(expectedLines == oversizedLine + org.count - 3, "blank lines keep their numbers")
+    }
+
+    /// A batch's lines decoded in parts (as on a machine with more cores than this one, perhaps)
+    /// give the events, their line numbers and the refusals that one part gives, in the same order.
+    @Test func aBatchDecodedInPartsIsTheBatchDecodedWhole() throws {
+        var s = Script()
+        var lines = s.organisation()
+        for i in 0..<3000 {
+            lines.append(i % 7 == 3 ? "{\"id\": \"not a line \(i)\"" : s.open("T\(i)", Double(i) / 10))
+        }
+        var text: [UInt8] = [], ends: [Int] = []
+        for line in lines { text += Array(line.utf8); ends.append(text.count) }
+        let numbers = (0..<lines.count).map { $0 * 2 + 1 }  // as if every other line were blank
+        func joined(_ parts: Int) -> (events: [Event], lines: [Int], refused: [Int]) {
+            let decoded = Importer.decode(text, ends: ends, numbers: numbers, parts: parts)
+            #expect(decoded.count == parts)
+            let events: [Event] = decoded.flatMap { $0.events }
+            let numbers: [Int] = decoded.flatMap { $0.lines }
+            let refused: [Int] = decoded.flatMap { $0.refused.map { $0.line } }
+            return (events, numbers, refused)
+        }
+        let whole = joined(1)
+        #expect(whole.events.count == lines.count - 429)
+        #expect(whole.refused.count == 429)
+        for parts in [2, 3, 7] {
+            let split = joined(parts)
+            #expect(split.events == whole.events)
+            #expect(split.lines == whole.lines)
+            #expect(split.refused == whole.refused)
+        }
     }
 }

@@ -189,3 +189,14 @@ extension Ledger {
         Set(try log.events().map(\.id.uuidString))
     }
 }
+
+extension Ledger {
+    /// Decodes `lines` and appends them as one batch prepared on `parts` threads (what an import
+    /// does on a machine with `parts + 1` cores); returns how many were appended.
+    func appendPrepared(_ lines: [String], parts: Int) throws -> Int {
+        let decoder = EventDecoder(mode: .interchange)
+        let events = try lines.map { line in try Array(line.utf8).withUnsafeBytes { try decoder.decode($0) } }
+        let prepared = PreparedBatch(events, ledger: self, parts: parts)
+        return try log.appendSync(prepared.drafts, hook: LedgerHook(prepared, ledger: self)).appended
+    }
+}

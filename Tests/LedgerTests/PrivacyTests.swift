@@ -261,11 +261,11 @@ import Testing
 
     /// Free text is sealed before the transaction for the customer the snapshot or the batch's
     /// own `callOpened` names (Ledger.PreparedBatch); the writer must use it only when that
-    /// customer is the ticket's, live, in the transaction. A batch of more than 1,024 lines is
-    /// prepared on two threads, so the guesses cross from one part to the other; in batches of
-    /// three lines, a ticket is guessed from the batch still committing.
-    @Test(arguments: [32_768, 3])
-    func textSealedBeforeTheTransactionIsUsedOnlyForTheTicketsLiveCustomer(batchSize: Int) throws {
+    /// customer is the ticket's, live, in the transaction. Imported as one batch; in batches of
+    /// three lines, where a ticket is guessed from the batch still committing; and prepared on
+    /// two threads (whatever the machine's cores), where the guesses cross from one part to the other.
+    @Test(arguments: ["one batch", "batches of three", "two threads"])
+    func textSealedBeforeTheTransactionIsUsedOnlyForTheTicketsLiveCustomer(how: String) throws {
         let ledger = try Ledger.open(at: temporaryDirectory())
         var s = Script()
         func note(_ ticket: String, _ t: Double, _ text: String) -> String {
@@ -287,7 +287,10 @@ import Testing
             note("T3", 8, "note three"),  // erased earlier in this batch
             note("T1", 9, "note one"),
         ]
-        #expect(try ledger.importLines(lines.map { Array($0.utf8) }, batchSize: batchSize).appended == lines.count)
+        switch how {
+        case "two threads": #expect(try ledger.appendPrepared(lines, parts: 2) == lines.count)
+        default: #expect(try ledger.importLines(lines.map { Array($0.utf8) }, batchSize: how == "one batch" ? 32_768 : 3).appended == lines.count)
+        }
         let point = try ledger.point(asOf: nil, now: nil)
         func texts(_ ticket: String) throws -> String {
             try ledger.ticketEvents(ticket, at: point, reveal: .init(operator: "m1", purpose: "test \(ticket)"))
