@@ -120,8 +120,8 @@ public final class Ledger: @unchecked Sendable {
     ///
     /// The stored form of an event with personal data depends on its customer, which only the
     /// append transaction knows for certain (the customer may be new, or erased meanwhile).
-    /// Preparing guesses it from the last committed snapshot and from the batch's own
-    /// `callOpened`s, and seals and encodes the event for that customer on every core; the
+    /// Preparing guesses it from the last committed snapshot and from the `callOpened`s of this
+    /// batch and of the batch still committing, and seals and encodes the event for that customer on every core; the
     /// writer (``LedgerHook``) uses the result only when the transaction finds that same
     /// customer live, and seals the event itself otherwise.
     struct PreparedBatch {
@@ -129,12 +129,12 @@ public final class Ledger: @unchecked Sendable {
         var drafts: [EventDraft]
         var sealed: [Sealed?]
 
-        /// Prepares `events` on `parts` threads, writing each result in its place (no copies).
         /// The customer each `callOpened` of the batch was sealed for, by ticket: what the next
         /// batch, prepared while this one commits, guesses for those tickets (the snapshot it
         /// reads does not hold them yet).
         var opened: [String: PersonalDataVault.CustomerRecord] = [:]
 
+        /// Prepares `events` on `parts` threads, writing each result in its place (no copies).
         /// - Parameter earlier: ``opened`` of the batch still committing, if any.
         init(_ events: [Event], ledger: Ledger, parts: Int = 1, earlier: [String: PersonalDataVault.CustomerRecord] = [:]) {
             self.events = events
@@ -164,7 +164,7 @@ public final class Ledger: @unchecked Sendable {
             for (i, e) in events.enumerated() {
                 if case .callOpened = e.body {
                     if sealed[i] != nil, let t = e.ticket { opened[t] = i }
-                } else if e.type.category != .compliance && e.type.hasPersonalText {
+                } else if e.type.hasPersonalText {
                     rest.append(i)
                 }
             }

@@ -74,7 +74,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
                 stored = try Ledger.sealCall(event, customer: b.customer.id, for: record, vault: vault)
             }
             pending.ticketLink = (event.ticket ?? "", pseudonym)
-        } else if event.type.hasPersonalText && event.type.category != .compliance {
+        } else if event.type.hasPersonalText {
             // The ticket's customer; none for an unknown ticket (the rules refuse it below).
             let p = try vault.customerOfTicket(event.ticket ?? "", in: txn)
             if let p, let ahead, ahead.record.pseudonym == p, try vault.isLive(pseudonym: p, in: txn) {
