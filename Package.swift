@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "LedgerService",
             dependencies: [
-                "Ledger", "EventLog", "EscalationDomain", "Projections", "Compliance",
+                "Ledger", "LMDB", "EventLog", "EscalationDomain", "Projections", "Compliance",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

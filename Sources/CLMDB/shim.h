@@ -2,6 +2,7 @@
 #define CLMDB_SHIM_H
 #include <lmdb.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 
 /* One glibc malloc arena (AddressSpace.adapt: under `ulimit -v`, each arena reserves 64 MiB). */
 static inline int clmdb_single_malloc_arena(void) {
@@ -10,5 +11,9 @@ static inline int clmdb_single_malloc_arena(void) {
 #else
     return 0;
 #endif
+}
+/* Names the calling thread (at most 15 bytes are kept), for ps, top and gdb (Threads.start). */
+static inline int clmdb_name_thread(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }
 #endif

@@ -35,13 +35,19 @@ final class GroupCommitter: @unchecked Sendable {
             request.completion(.failure(LogError.closed))
             return
         }
-        pending.append(request)
         if !started {
-            started = true
-            let thread = Thread { [self] in run() }
-            thread.name = "ledger-writer"
-            thread.start()
+            // Started on the first write, so that a process that only reads has no writer.
+            do {
+                try Threads.start("ledger-writer") { [self] in run() }
+                started = true
+            } catch {
+                // No thread, no commit: the request fails before anything was written, and the next one tries again.
+                condition.unlock()
+                request.completion(.failure(error))
+                return
+            }
         }
+        pending.append(request)
         condition.signal()
         condition.unlock()
     }

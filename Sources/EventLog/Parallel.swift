@@ -1,6 +1,7 @@
 import Foundation
+import LMDB
 
-/// Work cut into contiguous parts run on several threads at once (`DispatchQueue.concurrentPerform`),
+/// Work cut into contiguous parts run on several threads at once (``Workers``),
 /// the results joined in order: decoding, preparing and checking batches on every core.
 public enum Parallel {
     /// `body(range)` for each of `parts` contiguous ranges of `0..<count`, run at once; their
@@ -19,7 +20,7 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: parts) { k in body((count * k / parts)..<(count * (k + 1) / parts)) }
+        Workers.shared.run(parts: parts) { k in body((count * k / parts)..<(count * (k + 1) / parts)) }
     }
 
     /// `body(part, range)` for each of `parts` contiguous ranges of `0..<count` (at most
@@ -31,7 +32,7 @@ public enum Parallel {
         let slots = Slots<T>(parts)
         slots.results.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let base = buffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
+            Workers.shared.run(parts: parts) { part in
                 base[part] = body(part, (count * part / parts)..<(count * (part + 1) / parts))
             }
         }
@@ -61,18 +62,23 @@ extension Parallel {
         let state = OrderedState<T>(window: max(1, window))
         // Threads of their own: a producer waits while the window is full, and must not hold
         // one of the dispatch pool's threads (which the caller may be running on) meanwhile.
-        let n = max(1, min(workers, count))
         let finished = DispatchSemaphore(value: 0)
-        for _ in 0..<n {
-            let thread = Thread {
-                while let k = state.claim(count) {
-                    let r = Result { try produce(k) }
-                    state.deliver(k, r)
+        // As many producers as the system gives, at least one (else the error says what ran out).
+        var n = 0
+        for _ in 0..<max(1, min(workers, count)) {
+            do {
+                try Threads.start("ordered producer") {
+                    while let k = state.claim(count) {
+                        let r = Result { try produce(k) }
+                        state.deliver(k, r)
+                    }
+                    finished.signal()
                 }
-                finished.signal()
+                n += 1
+            } catch {
+                if n == 0 { throw error }
+                break
             }
-            thread.name = "ordered producer"
-            thread.start()
         }
         defer {
             state.stop()

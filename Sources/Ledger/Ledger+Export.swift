@@ -338,7 +338,7 @@ extension Ledger {
 /// A file written through a large buffer, hashed (SHA-256) as it is written. Every failed
 /// write throws, naming the file and what ran out (a full disk, a file-size limit).
 ///
-/// Full buffers are hashed and written on a thread of the file's own while the caller fills
+/// Full buffers are hashed and written in order on a worker (``Workers``) while the caller fills
 /// the next one (at most two in flight), so that copying a large export into the page cache
 /// overlaps the work that renders it. A write that failed there is thrown by the next
 /// ``write(_:)`` or by ``close()``.
@@ -349,7 +349,10 @@ final class BufferedFile: @unchecked Sendable {
     /// Buffers the writing thread is done with, for `submit` to fill again: their memory is
     /// reused rather than taken fresh for every buffer (guarded by `condition`).
     private var spare: [Box] = []
-    private let queue: DispatchQueue
+    /// Full buffers waiting for the writing thread, in order, and whether one is writing them
+    /// (one at a time, so the file and its hash see them in order).
+    private var queued: [Box] = []
+    private var draining = false
     /// Guards what the writing thread changes.
     private let condition = NSCondition()
     private var inFlight = 0
@@ -360,7 +363,6 @@ final class BufferedFile: @unchecked Sendable {
 
     init(path: String) throws {
         self.path = path
-        queue = DispatchQueue(label: "export file")
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw LedgerError.invalid("cannot create \(path): \(BufferedFile.describe(errno))") }
         buffer.reserveCapacity(BufferedFile.bufferSize)
@@ -399,9 +401,20 @@ final class BufferedFile: @unchecked Sendable {
         swap(&full.bytes, &buffer)
         condition.lock()
         if let reused = spare.popLast() { swap(&buffer, &reused.bytes) }
+        queued.append(full)
+        let start = !draining
+        draining = true
         condition.unlock()
         if buffer.capacity < BufferedFile.bufferSize { buffer.reserveCapacity(BufferedFile.bufferSize) }
-        queue.async { [self] in
+        if start { Workers.shared.detach { [self] in drain() } }
+    }
+
+    /// Writes the queued buffers out in order until none is left (on a worker).
+    private func drain() {
+        condition.lock()
+        while !queued.isEmpty {
+            let full = queued.removeFirst()
+            condition.unlock()
             let problem = writeOut(full.bytes)
             full.bytes.removeAll(keepingCapacity: true)
             condition.lock()
@@ -409,8 +422,9 @@ final class BufferedFile: @unchecked Sendable {
             inFlight -= 1
             spare.append(full)
             condition.broadcast()
-            condition.unlock()
         }
+        draining = false
+        condition.unlock()
     }
 
     /// A buffer handed from thread to thread without a copy.
@@ -457,26 +471,24 @@ final class BufferedFile: @unchecked Sendable {
 /// One slice's lines rendered on a thread of their own (``ExportSlice/render(_:parts:live:records:into:)``),
 /// while the export reads the next slice.
 final class ExportRender: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
+    private var job: Workers.Job?
     private var lines: [ExportSlice.Lines]
     private var failure: (any Error)?
-    private var finished = false
 
     private init(lines: [ExportSlice.Lines]) { self.lines = lines }
 
     static func start(_ work: ExportSlice, _ stored: [Event], parts: Int, live: [String: Bool],
                       records: [String: PersonalDataVault.CustomerRecord?], into lines: [ExportSlice.Lines]) -> ExportRender {
-        let job = ExportRender(lines: lines)
-        DispatchQueue.global().async {
-            do { try work.render(stored, parts: parts, live: live, records: records, into: &job.lines) } catch { job.failure = error }
-            job.done.signal()
+        let render = ExportRender(lines: lines)
+        render.job = Workers.shared.detach {
+            do { try work.render(stored, parts: parts, live: live, records: records, into: &render.lines) } catch { render.failure = error }
         }
-        return job
+        return render
     }
 
-    /// Waits for the lines (once); throws what rendering threw.
+    /// Waits for the lines (rendering them here if no worker has started); throws what rendering threw.
     func wait() throws -> [ExportSlice.Lines] {
-        if !finished { done.wait(); finished = true }
+        job?.wait()
         if let failure { throw failure }
         return lines
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LMDB
 
 /// Ledger calls block (LMDB reads, waiting for a group commit): they run on this queue, never
 /// on the event loops or the cooperative pool.
@@ -30,17 +31,20 @@ final class ThreadPool: @unchecked Sendable {
     private var jobs: [@Sendable () -> Void] = []
     private var head = 0
 
+    private var threads = 0
+
+    /// Starts as many of `threads` as the system gives; a job submitted while none runs runs on
+    /// the caller's thread (slower, never lost).
     init(threads: Int, name: String) {
         for i in 0..<threads {
-            let thread = Thread { [self] in work() }
-            thread.name = "\(name)-\(i)"
-            thread.stackSize = 1 << 20
-            thread.start()
+            do { try Threads.start("\(name)-\(i)", stackSize: 1 << 20) { [self] in work() } } catch { break }
+            self.threads += 1
         }
     }
 
     func submit(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
+        guard threads > 0 else { condition.unlock(); job(); return }
         jobs.append(job)
         condition.signal()
         condition.unlock()

@@ -145,7 +145,7 @@ public final class Projector: @unchecked Sendable {
     /// that the rebuild's next chunk, its critical path, is folded meanwhile.
     static func releaseElsewhere<T>(_ value: consuming T) {
         let box = ReleaseBox(value)
-        DispatchQueue.global(qos: .utility).async { box.drop() }
+        Workers.shared.detach { box.drop() }
     }
 
     /// A chunk of events folded over a generation's stored state, not written yet.
@@ -178,7 +178,7 @@ public final class Projector: @unchecked Sendable {
         var payloads = Payloads()
         positions.reserveCapacity(Projector.sliceSize)
         payloads.items.reserveCapacity(Projector.sliceSize)
-        var decoding: (positions: [(seq: UInt64, version: UInt64)], events: Latch<Result<[Event], any Error>>)?
+        var decoding: (positions: [(seq: UInt64, version: UInt64)], job: Workers.Job, events: Latch<Result<[Event], any Error>>)?
         var folded = 0
         /// `events`: the slice's events, last first (``decodeReversed(_:)``).
         func fold(_ positions: [(seq: UInt64, version: UInt64)], _ events: consuming [Event]) throws {
@@ -196,6 +196,7 @@ public final class Projector: @unchecked Sendable {
         func foldDecoding() throws {
             guard let d = decoding else { return }
             decoding = nil
+            d.job.wait()
             try fold(d.positions, d.events.wait().get())
         }
         func send() throws {
@@ -205,11 +206,14 @@ public final class Projector: @unchecked Sendable {
             } else {
                 let events = Latch<Result<[Event], any Error>>()
                 let batch = payloads
-                DispatchQueue.global().async { events.set(Result { try Projector.decodeReversed(batch) }) }
+                let job = Workers.shared.detach { events.set(Result { try Projector.decodeReversed(batch) }) }
                 // Tracked before anything can throw: the transaction must outlive this decoding.
                 let previous = decoding
-                decoding = (positions, events)
-                if let p = previous { try fold(p.positions, p.events.wait().get()) }
+                decoding = (positions, job, events)
+                if let p = previous {
+                    p.job.wait()
+                    try fold(p.positions, p.events.wait().get())
+                }
             }
             positions.removeAll(keepingCapacity: true)
             payloads.items.removeAll(keepingCapacity: true)
@@ -226,7 +230,7 @@ public final class Projector: @unchecked Sendable {
             try send()
             try foldDecoding()
         } catch {
-            _ = decoding?.events.wait()  // the decoding thread is done with its slice before the transaction ends
+            decoding?.job.wait()  // the decoding thread is done with its slice before the transaction ends
             throw error
         }
         return FoldedChunk(generation: g, from: from - 1, last: last, count: count, store: store, engine: engine)
@@ -683,9 +687,12 @@ public final class ProjectionFollower: @unchecked Sendable {
 
     public init(_ projector: Projector) {
         self.projector = projector
-        let thread = Thread { [self] in run() }
-        thread.name = "projection follower"
-        thread.start()
+        do {
+            try Threads.start("projection follower") { [self] in run() }
+        } catch {
+            // Following is only a head start: without the thread the caller's own catch-up does it all.
+            condition.lock(); finished = true; condition.unlock()
+        }
     }
 
     private var shouldStop: Bool {

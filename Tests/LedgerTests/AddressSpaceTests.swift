@@ -8,9 +8,14 @@ import Testing
 /// process, and a failed map growth once left LMDB without a map); the ledger verifies; nothing
 /// is left behind; the same command finishes once the limit is lifted.
 @Suite(.serialized) struct AddressSpaceTests {
-    /// Runs `ledger ARGS…` under `ulimit -v KIB` in a shell that reports a signal as 128 + its number.
-    static func limited(_ kib: Int, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try LedgerBinary.run([String(kib)] + arguments, shell: #"kib="$1"; shift; ulimit -v "$kib"; "$LEDGER" "$@"; exit $?"#)
+    /// Runs `ledger ARGS…` under `ulimit -v KIB` (and `ulimit -s STACK` KiB when given) in a
+    /// shell that reports a signal as 128 + its number; a run that hangs is killed after ten minutes.
+    static func limited(_ kib: Int, stack: Int? = nil, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try LedgerBinary.run([String(kib), stack.map(String.init) ?? "-"] + arguments, shell: #"""
+            kib="$1"; stack="$2"; shift 2
+            if [ "$stack" != - ]; then ulimit -s "$stack" || exit 99; fi
+            ulimit -v "$kib"; timeout -s KILL 600 "$LEDGER" "$@"; exit $?
+            """#)
     }
 
     static func clear(_ r: (status: Int32, stdout: String, stderr: String)) -> Bool {
@@ -52,6 +57,38 @@ import Testing
             if export.status != 0 { #expect(!FileManager.default.fileExists(atPath: out)) }
             #expect(try LedgerBinary.run(["--ledger", dir, "verify", "--deep"]).status == 0)
         }
+    }
+
+    /// A thread the system refuses (here: a stack, `ulimit -s`, larger than what `ulimit -v`
+    /// leaves) once hung the command for ever: Foundation's `Thread` and libdispatch never say
+    /// that a thread could not be made. The writer's refusal is now the command's clear error, and
+    /// work meant for other cores runs on the main thread.
+    @Test func threadsTheSystemRefusesEndInAClearErrorNotAHang() throws {
+        let (file, count) = try AddressSpaceTests.corpus(lines: 9_000)  // several parts per batch: workers wanted
+        let dir = temporaryDirectory()
+        #expect(try LedgerBinary.run(["--ledger", dir, "init"]).status == 0)
+        let keys = try FileManager.default.contentsOfDirectory(atPath: dir + "/keys").sorted().map { try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/" + $0)) }
+        let (kib, stack) = (2_500_000, 3_000_000)
+        let starved = try AddressSpaceTests.limited(kib, stack: stack, ["--ledger", dir, "import", file, "--json"])
+        #expect(starved.status == 1, "exit \(starved.status): \(starved.stderr.suffix(400))")
+        #expect(starved.stderr.contains("start a thread (ledger-writer)") && starved.stderr.contains("address-space limit (ulimit -v)"), "\(starved.stderr.suffix(400))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/keys").sorted().map { try Data(contentsOf: URL(fileURLWithPath: dir + "/keys/" + $0)) } == keys)
+        let verified = try LedgerBinary.run(["--ledger", dir, "verify"])
+        #expect(verified.status == 0 && verified.stdout.contains("ok: 0 events"), "\(verified.stdout)")
+        // Without the limit the same command does the job; reading needs no writer and no worker.
+        let resumed = try LedgerBinary.run(["--ledger", dir, "import", file, "--json"])
+        #expect(resumed.status == 3, "\(resumed.stderr.suffix(300))")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(resumed.stdout.utf8)) as? [String: Any])
+        #expect((report["appended"] as? Int ?? 0) + ((report["refused"] as? [Any])?.count ?? 0) == count)
+        let replay = try AddressSpaceTests.limited(kib, stack: stack, ["--ledger", dir, "replay"])
+        #expect(replay.status == 0, "replay: exit \(replay.status) \(replay.stderr.suffix(300))")
+        // An export records who saw the personal data, which needs the writer: a clear error, nothing left.
+        let out = temporaryDirectory()
+        let export = try AddressSpaceTests.limited(kib, stack: stack, ["--ledger", dir, "export", "--out", out, "--operator", "dir-001", "--purpose", "audit"])
+        #expect(export.status == 1 && export.stderr.contains("start a thread (ledger-writer)"), "export: exit \(export.status) \(export.stderr.suffix(300))")
+        #expect(!FileManager.default.fileExists(atPath: out) && !FileManager.default.fileExists(atPath: out + ".partial"))
+        let deep = try LedgerBinary.run(["--ledger", dir, "verify", "--deep"])
+        #expect(deep.status == 0, "\(deep.stderr.suffix(300))")
     }
 
     @Test func largeLinesUnderALimitEndCleanly() throws {
