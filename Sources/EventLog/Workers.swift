@@ -55,9 +55,9 @@ public final class Workers: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            // The job cannot outlive this call: `finish` returns only when every part has run.
-            nonisolated(unsafe) let body = body
-            let job = Job(parts: parts, pool: self) { body($0) }
+            // The job cannot outlive this call: `finish` returns only when every part has run,
+            // and the job has dropped its closure by then.
+            let job = Job(parts: parts, pool: self, body: body)
             enqueue(job, callerTakes: 1)
             finish(job)
         }

@@ -363,6 +363,24 @@ import Testing
         #expect(try ledger.importStrings([other]).refused.first?.rule == "duplicateId")
     }
 
+    /// docs/DECISIONS.md, "Importing a file again": refusals are not remembered, so a file
+    /// imported again judges a line refused the first time against the ledger as it is then.
+    @Test func aFileImportedAgainJudgesItsRefusedLinesAfresh() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        let id = PrivacyTests.values["customer.id"]!
+        #expect(try ledger.importStrings(s.organisation() + PrivacyTests.history(&s)).refused.isEmpty)
+        #expect(try ledger.importStrings([s.line("legalHoldPlaced", 10, actor: "m1", channel: "ask:compliance", ["customer": id, "matter": "M-1"])]).appended == 1)
+        let file = [s.open("T7", 11, customer: "keep-7"),
+                    s.line("personalDataErased", 12, actor: "m1", channel: "ask:compliance", ["customer": id])]
+        let first = try ledger.importStrings(file)
+        #expect(first.appended == 1 && first.refused.map(\.rule) == ["legalHold"])
+        #expect(try ledger.importStrings([s.line("legalHoldReleased", 13, actor: "m1", channel: "ask:compliance", ["customer": id, "matter": "M-1"])]).appended == 1)
+        let again = try ledger.importStrings(file)
+        #expect(again.duplicates == 1 && again.appended == 1 && again.refused.isEmpty, "\(again.refused)")
+        #expect(try ledger.log.environment.read { try ledger.vault.pseudonym(forCustomer: id, in: $0) } == nil, "the erasure was carried out")
+    }
+
     @Test func theAuditTrailMasksByDefaultAndRevealsOnRecord() throws {
         let ledger = try Ledger.open(at: temporaryDirectory())
         var s = Script()
