@@ -17,6 +17,10 @@ public final class Workers: @unchecked Sendable {
         fileprivate var body: (@Sendable (Int) -> Void)?
         fileprivate var claimed = 0
         fileprivate var finished = 0
+        /// Parts claimed by workers; each signals `workersDone` once it has run.
+        fileprivate var byWorkers = 0
+        fileprivate var waited = false
+        fileprivate let workersDone = DispatchSemaphore(value: 0)
         fileprivate unowned let pool: Workers
 
         fileprivate init(parts: Int, pool: Workers, body: @escaping @Sendable (Int) -> Void) {
@@ -26,7 +30,7 @@ public final class Workers: @unchecked Sendable {
         }
 
         /// Returns once every part has run: runs the parts no thread has claimed yet on the calling
-        /// thread, then waits for the others.
+        /// thread, then waits for the others. One thread waits for a job, as often as it likes.
         public func wait() { pool.finish(self) }
     }
 
@@ -34,13 +38,15 @@ public final class Workers: @unchecked Sendable {
 
     /// The most threads started.
     public let limit: Int
+    /// Guards everything below and each job's counts and body.
     private let condition = NSCondition()
     /// Jobs with parts nobody has claimed yet, oldest first.
     private var queue: [Job] = []
     private var threads = 0
-    private var idle = 0
-    /// Parts of queued jobs no thread has claimed yet.
-    private var unclaimed = 0
+    /// Workers waiting for work (each is woken by one `signal`).
+    private var waiting = 0
+    /// Workers started and not yet looking for work: they look at the queue before they wait.
+    private var starting = 0
 
     init(limit: Int) { self.limit = limit }
 
@@ -72,35 +78,35 @@ public final class Workers: @unchecked Sendable {
         return job
     }
 
-    /// Queues `job` and starts threads for the parts that no idle thread, nor the caller (who takes
-    /// `callerTakes` of them), will run; false when there is no thread at all.
+    /// Queues `job` and wakes (or starts) a worker for each part the caller will not run itself
+    /// (it takes `callerTakes`); false when there is no thread at all.
     @discardableResult
     private func enqueue(_ job: Job, callerTakes: Int) -> Bool {
         condition.lock()
         queue.append(job)
-        unclaimed += job.parts
-        var wanted = min(job.parts - callerTakes, unclaimed - callerTakes - idle)
+        let wanted = job.parts - callerTakes
+        let woken = min(wanted, waiting)
+        for _ in 0..<woken { condition.signal() }
+        var more = wanted - woken - starting
         // Under `ulimit -v` a thread's stack is address space the work itself may need: threads
         // are started only while plenty is left (the work runs on fewer, never fails for want of one).
-        if wanted > 0, threads > 0, let room = AddressSpace.headroom, room < Workers.spareForThreads { wanted = 0 }
-        while wanted > 0 && threads < limit {
+        if more > 0, threads > 0, let room = AddressSpace.headroom, room < Workers.spareForThreads { more = 0 }
+        while more > 0 && threads < limit {
             do { try Threads.start("ledger-worker") { [self] in work() } } catch { break }
             threads += 1
-            idle += 1  // counted as idle until it first looks at the queue
-            wanted -= 1
+            starting += 1
+            more -= 1
         }
         let anyone = threads > 0
-        condition.broadcast()
         condition.unlock()
         return anyone
     }
 
-    /// The next unclaimed part of any queued job, and the job's body, under the lock.
-    private func claimAny() -> (Job, Int, @Sendable (Int) -> Void)? {
+    /// Claims the next part of the oldest queued job, under the lock.
+    private func claim() -> (job: Job, part: Int, body: @Sendable (Int) -> Void)? {
         while let job = queue.first {
             if job.claimed < job.parts, let body = job.body {
                 job.claimed += 1
-                unclaimed -= 1
                 if job.claimed == job.parts { queue.removeFirst() }
                 return (job, job.claimed - 1, body)
             }
@@ -109,34 +115,45 @@ public final class Workers: @unchecked Sendable {
         return nil
     }
 
-    /// Counts a part of `job` done, under the lock.
+    /// Counts a part of `job` done and drops its closure after the last, under the lock.
     private func done(_ job: Job) {
         job.finished += 1
-        if job.finished == job.parts {
-            job.body = nil
-            condition.broadcast()
-        }
+        if job.finished == job.parts { job.body = nil }
     }
 
     private func work() {
         condition.lock()
+        starting -= 1
         while true {
-            guard let (job, part, body) = claimAny() else { condition.wait(); continue }
-            idle -= 1
-            condition.unlock()
-            body(part)
+            let job: Job
+            do {
+                guard let claimed = claim() else {
+                    waiting += 1
+                    condition.wait()
+                    waiting -= 1
+                    continue
+                }
+                claimed.job.byWorkers += 1
+                condition.unlock()
+                claimed.body(claimed.part)
+                job = claimed.job
+            }
+            // The closure is released above, before the waiter can return (`withoutActuallyEscaping`).
             condition.lock()
-            idle += 1
             done(job)
+            job.workersDone.signal()
         }
     }
 
-    /// Runs `job`'s unclaimed parts here, then waits for the rest.
+    /// Runs `job`'s unclaimed parts here, then waits for those workers run.
     fileprivate func finish(_ job: Job) {
         condition.lock()
+        if job.waited {  // a second wait: the first one saw every part run
+            condition.unlock()
+            return
+        }
         while job.claimed < job.parts, let body = job.body {
             job.claimed += 1
-            unclaimed -= 1
             let part = job.claimed - 1
             if job.claimed == job.parts, let i = queue.firstIndex(where: { $0 === job }) { queue.remove(at: i) }
             condition.unlock()
@@ -144,7 +161,9 @@ public final class Workers: @unchecked Sendable {
             condition.lock()
             done(job)
         }
-        while job.finished < job.parts { condition.wait() }
+        let workers = job.byWorkers
+        job.waited = true
         condition.unlock()
+        for _ in 0..<workers { job.workersDone.wait() }
     }
 }
