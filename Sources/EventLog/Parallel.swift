@@ -61,7 +61,7 @@ extension Parallel {
         guard count > 0 else { return }
         let state = OrderedState<T>(window: max(1, window))
         // Threads of their own: a producer waits while the window is full, and must not hold
-        // one of the dispatch pool's threads (which the caller may be running on) meanwhile.
+        // one of the ``Workers`` (which the caller may be running on, or waiting for) meanwhile.
         let finished = DispatchSemaphore(value: 0)
         // As many producers as the system gives, at least one (else the error says what ran out).
         var n = 0
