@@ -1,22 +1,24 @@
 import Foundation
 import LMDB
 
-/// Ledger calls block (LMDB reads, waiting for a group commit): they run on this queue, never
+/// Ledger calls block (LMDB reads, waiting for a group commit): they run on these threads, never
 /// on the event loops or the cooperative pool.
 enum Blocking {
-    static let queue = DispatchQueue(label: "ledger-service.blocking", qos: .userInitiated, attributes: .concurrent)
+    /// Reads, exports, streamed answers and the web view's warm-up. A streamed answer holds its
+    /// thread while its client reads, so the limit is well above the cores.
+    static let pool = ThreadPool(limit: 128, name: "ledger-blocking")
 
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
+            pool.submit { continuation.resume(with: Result { try body() }) }
         }
     }
 
-    /// Appends spend nearly all their time waiting for a group commit. On Linux a dispatch queue
-    /// runs about as many blocks at once as there are cores, so 64 waiting appends would reach
-    /// the writer two at a time and commits would carry two requests; these threads let every
-    /// append in flight wait for the same commit (measured: tools/bench-serve, BENCHMARKS.md).
-    static let appendPool = ThreadPool(threads: 256, name: "ledger-append")
+    /// Appends spend nearly all their time waiting for a group commit; each waits on a thread of
+    /// its own, so that every append in flight waits for the same commit (64 waiting appends on a
+    /// queue that ran two at a time reached the writer two at a time: tools/bench-serve,
+    /// BENCHMARKS.md).
+    static let appendPool = ThreadPool(limit: 256, name: "ledger-append")
 
     static func runAppend<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
@@ -25,40 +27,78 @@ enum Blocking {
     }
 }
 
-/// A fixed set of threads taking jobs in order (for work that mostly waits, not computes).
+/// Threads for work that mostly waits (an LMDB read, a group commit, a streamed answer waiting for
+/// its client to read), taking jobs in order.
+///
+/// A thread is started when a job finds none idle, up to `limit`, and then kept for the next job;
+/// a pool nobody uses holds no thread. Not libdispatch: on Linux a dispatch queue runs about as
+/// many blocks at once as there are cores and adds a thread for a blocked one about once a
+/// second, so two streamed answers to clients that stopped reading held every other request back,
+/// and a thread the system refuses it retries for ever. Here a thread the system refuses is simply
+/// not there: the job waits for one of the threads already running, or, when there is none at
+/// all, runs on the caller's thread (slower, never lost).
 final class ThreadPool: @unchecked Sendable {
+    let name: String
+    /// The most threads started.
+    let limit: Int
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
     private var head = 0
-
     private var threads = 0
+    /// Threads waiting for a job.
+    private var idle = 0
 
-    /// Starts as many of `threads` as the system gives; a job submitted while none runs runs on
-    /// the caller's thread (slower, never lost).
-    init(threads: Int, name: String) {
-        for i in 0..<threads {
-            do { try Threads.start("\(name)-\(i)", stackSize: 1 << 20) { [self] in work() } } catch { break }
-            self.threads += 1
-        }
+    init(limit: Int, name: String) {
+        self.limit = limit
+        self.name = name
+    }
+
+    /// Threads started so far, and those of them waiting for a job.
+    var counts: (started: Int, idle: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (threads, idle)
     }
 
     func submit(_ job: @escaping @Sendable () -> Void) {
         condition.lock()
-        guard threads > 0 else { condition.unlock(); job(); return }
         jobs.append(job)
-        condition.signal()
+        if jobs.count - head <= idle {
+            condition.signal()
+            condition.unlock()
+            return
+        }
+        if threads < limit && (threads == 0 || AddressSpace.headroom.map { $0 >= Self.spareForThreads } ?? true) {
+            do {
+                try Threads.start("\(name)-\(threads)", stackSize: 1 << 20) { [self] in work() }
+                threads += 1
+            } catch {
+                // The system gave no thread: a running one takes the job when it is free.
+            }
+        }
+        guard threads == 0 else { condition.unlock(); return }
+        jobs.removeLast()
         condition.unlock()
+        job()
     }
 
+    /// Under an address-space limit, the headroom below which no thread is added to those running.
+    static let spareForThreads = 64 << 20
+
     private func work() {
+        condition.lock()
         while true {
-            condition.lock()
-            while head == jobs.count { condition.wait() }
+            while head == jobs.count {
+                idle += 1
+                condition.wait()
+                idle -= 1
+            }
             let job = jobs[head]
             head += 1
             if head == jobs.count { jobs.removeAll(keepingCapacity: true); head = 0 }
             condition.unlock()
             job()
+            condition.lock()
         }
     }
 }
