@@ -201,7 +201,7 @@ public final class Ledger: @unchecked Sendable {
         /// The customer it was sealed for.
         let record: PersonalDataVault.CustomerRecord
         /// `callOpened` only: true when the snapshot did not know the customer, whose record
-        /// (random pseudonym and key) was then made, and sealed for storing.
+        /// (new pseudonym and key) was then made, and sealed for storing.
         let isNew: Bool
         let sealedRecord: PersonalDataVault.Computed?
         /// `callOpened` only: the customer id's look-up key.

@@ -5,7 +5,7 @@ import LMDB
 import Privacy
 
 /// Runs inside the append transaction for each event of a request: resolves the customer
-/// (a random pseudonym, new or looked up), seals the personal data, runs the rules, and,
+/// (a pseudonym, new or looked up), seals the personal data, runs the rules, and,
 /// only once the event is admitted, writes what it changes (rules' state, a new customer's
 /// record, the ticket's link, an erasure). A refused event leaves nothing anywhere.
 ///

@@ -3,7 +3,7 @@ import EscalationDomain
 import Foundation
 import LMDB
 
-/// Customers' personal data: random pseudonyms, a key per customer, sealing, and
+/// Customers' personal data: pseudonyms, a key per customer, sealing, and
 /// erasure that is physical (docs/PRIVACY.md).
 ///
 /// Its tables live in the log's LMDB environment, so that a customer's key, look-up
@@ -293,10 +293,10 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     // MARK: Writes (inside the append transaction, on the writer thread)
 
-    /// A new customer with a random pseudonym and key, in memory only until ``store(_:in:)``.
+    /// A new customer with a fresh pseudonym (``PseudonymMint``) and a random key, in memory only
+    /// until ``store(_:in:)``.
     public func newCustomer(id: String) -> CustomerRecord {
-        let bytes = RandomPool.shared.take(16)
-        return CustomerRecord(pseudonym: "cus_" + Self.hex(bytes), key: SymmetricKey(data: RandomPool.shared.take(32)), id: id)
+        CustomerRecord(pseudonym: PseudonymMint.shared.next(), key: SymmetricKey(data: RandomPool.shared.take(32)), id: id)
     }
 
     /// Writes `record` and its look-up entry (under `lookupKey`, when ``lookupKey(forCustomer:in:)``
@@ -501,14 +501,6 @@ public final class PersonalDataVault: @unchecked Sendable {
         // trail's time, and the UTF-8 view's index walk still about a thousand instructions.
         var s = sealed
         return s.withUTF8 { u in u.firstIndex(of: UInt8(ascii: ":")).map { String(decoding: u[..<$0], as: UTF8.self) } }
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

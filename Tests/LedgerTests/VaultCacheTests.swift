@@ -57,11 +57,16 @@ import Testing
             let erased = try environment.read { txn in
                 try (0..<12).map { try #require(try vault.customerOfTicket("T\($0)", in: txn)) }
             }
-            var records = (0..<63).map { vault.newCustomer(id: "new-\($0)") }
+            // New customers share a shard in runs (PseudonymMint): mint until one is in an erased
+            // customer's shard and one in another (at worst once round the 4,096 shards).
             let shards = Set(erased.map { $0.prefix(7) })
-            while true {
-                let r = vault.newCustomer(id: "new-63")
-                if shards.contains(r.pseudonym.prefix(7)) { records.append(r); break }
+            func inErasedShard(_ r: PersonalDataVault.CustomerRecord) -> Bool { shards.contains(r.pseudonym.prefix(7)) }
+            var records = (0..<63).map { vault.newCustomer(id: "new-\($0)") }
+            for wanted in [true, false] where !records.contains(where: { inErasedShard($0) == wanted }) {
+                while true {
+                    let r = vault.newCustomer(id: "new-\(records.count)")
+                    if inErasedShard(r) == wanted { records.append(r); break }
+                }
             }
             let (lookups, sealed) = try environment.read { txn in
                 (try ids.map { try vault.computeLookupKey(forCustomer: $0, in: txn) }, try records.map { try vault.sealRecord($0, in: txn) })

@@ -45,7 +45,7 @@ extension LedgerTool {
         @Option(help: "Only this customer's tickets and compliance events (real id or pseudonym).")
         var customer: String?
 
-        @Flag(help: "Show customers by their random pseudonym and mask their names, phones and free text.")
+        @Flag(help: "Show customers by their pseudonym and mask their names, phones and free text.")
         var pseudonymize = false
 
         @Option(name: .customLong("operator"), help: ArgumentHelp("The staff member exporting (recorded in exportMade; a compliance officer, manager or director unless --pseudonymize).", valueName: "staff"))
