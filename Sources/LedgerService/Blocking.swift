@@ -4,13 +4,18 @@ import LMDB
 /// Ledger calls block (LMDB reads, waiting for a group commit): they run on these threads, never
 /// on the event loops or the cooperative pool.
 enum Blocking {
-    /// Reads, exports, streamed answers and the web view's warm-up. A streamed answer holds its
-    /// thread while its client reads, so the limit is well above the cores.
-    static let pool = ThreadPool(limit: 128, name: "ledger-blocking")
+    /// Reads and streamed answers run on a libdispatch queue: its threads are the ones the async
+    /// runtime resumes tasks on, so the thread that finishes a call runs the request's
+    /// continuation without waking another. A pool of our own cost 62–97 µs of server CPU per
+    /// `GET /healthz` from 64 clients against libdispatch's 44–48, and 8% of the ticket answers a
+    /// second from 8 clients (BENCHMARKS.md, "Twelfth round"). With sixteen clients that had
+    /// stopped reading streamed answers, libdispatch had added threads and another request was
+    /// answered in 17–39 ms (ServiceSlowClientTests checks that it stays answered).
+    static let queue = DispatchQueue(label: "ledger-service.blocking", qos: .userInitiated, attributes: .concurrent)
 
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            pool.submit { continuation.resume(with: Result { try body() }) }
+            queue.async { continuation.resume(with: Result { try body() }) }
         }
     }
 
@@ -27,16 +32,16 @@ enum Blocking {
     }
 }
 
-/// Threads for work that mostly waits (an LMDB read, a group commit, a streamed answer waiting for
-/// its client to read), taking jobs in order.
+/// Threads for work that mostly waits (appends waiting for their group commit), taking jobs in order.
 ///
 /// A thread is started when a job finds none idle, up to `limit`, and then kept for the next job;
-/// a pool nobody uses holds no thread. Not libdispatch: on Linux a dispatch queue runs about as
-/// many blocks at once as there are cores and adds a thread for a blocked one about once a
-/// second, so two streamed answers to clients that stopped reading held every other request back,
-/// and a thread the system refuses it retries for ever. Here a thread the system refuses is simply
-/// not there: the job waits for one of the threads already running, or, when there is none at
-/// all, runs on the caller's thread (slower, never lost).
+/// a pool nobody uses holds no thread (256 threads started at once reserved 256 MiB of address
+/// space before the first request). Not libdispatch: a dispatch queue on Linux runs about as many
+/// blocks at once as there are cores and adds threads for blocked ones only gradually (64 appends
+/// waiting for a commit reached the writer two at a time), and it retries a thread the system
+/// refuses for ever. Here a thread the system refuses is simply not there: the job waits for one
+/// of the threads already running, or, when there is none at all, runs on the caller's thread
+/// (slower, never lost).
 final class ThreadPool: @unchecked Sendable {
     let name: String
     /// The most threads started.

@@ -190,7 +190,7 @@ extension Response {
     static func streamed(contentType: String, headers extra: HTTPFields = [:],
                          _ produce: @escaping @Sendable (ChunkPipe) throws -> Void) async throws -> Response {
         let pipe = ChunkPipe()
-        Blocking.pool.submit {
+        Blocking.queue.async {
             do { try produce(pipe); pipe.finish() } catch { pipe.finish(error) }
         }
         let first = try await pipe.next()

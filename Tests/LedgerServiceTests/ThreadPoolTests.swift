@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import LedgerService
 
-/// The service's pools for blocking calls: a job that blocks never holds back the next one while
-/// the pool is under its limit, and the limit holds.
+/// The service's pool for appends waiting for their commit: a job that blocks never holds back the
+/// next one while the pool is under its limit, and the limit holds.
 @Suite struct ThreadPoolTests {
     /// A gate jobs wait at until it opens.
     final class Gate: @unchecked Sendable {
@@ -25,7 +25,7 @@ import Testing
         var count: Int { condition.lock(); defer { condition.unlock() }; return passed }
     }
 
-    @Test("twenty jobs blocked (streamed answers whose clients stopped reading) do not hold back the next")
+    @Test("twenty jobs blocked (appends waiting for a commit) do not hold back the next")
     func blockedJobsDoNotHoldBackTheNext() {
         let pool = ThreadPool(limit: 64, name: "test-blocking")
         let gate = Gate()

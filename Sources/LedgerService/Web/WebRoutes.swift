@@ -32,7 +32,7 @@ final class WebState: @unchecked Sendable {
         warmed = true
         lock.unlock()
         guard first else { return }
-        Blocking.pool.submit { [live, logger] in
+        Blocking.queue.async { [live, logger] in
             let start = ContinuousClock.now
             do {
                 let seq = try live.refresh()
