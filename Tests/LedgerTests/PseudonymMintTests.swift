@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import Testing
 @testable import Privacy
 
@@ -41,5 +42,24 @@ import Testing
     func randomStart() {
         let starts = Set((0..<16).map { _ in PseudonymMint().next().dropFirst(4).prefix(3) })
         #expect(starts.count >= 8, "16 mints started at only \(starts.count) shards")
+    }
+
+    @Test("a ledger's new customers get minted pseudonyms: the shape docs/FORMAT.md gives, the time of their import")
+    func aLedgersNewCustomers() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        var s = Script()
+        let before = Self.micros()
+        #expect(try ledger.importStrings(s.organisation() + (0..<20).map { s.open("T\($0)", Double($0), customer: "mint-\($0)") }).refused.isEmpty)
+        let after = Self.micros()
+        let pseudonyms = try ledger.log.environment.read { txn in
+            try (0..<20).map { try #require(try ledger.vault.customerOfTicket("T\($0)", in: txn)) }
+        }
+        let hex = Set("0123456789abcdef".utf8)
+        for p in pseudonyms {
+            #expect(p.hasPrefix("cus_") && p.utf8.count == 36 && p.utf8.dropFirst(4).allSatisfy(hex.contains), "\(p)")
+            let time = try #require(UInt64(p.dropFirst(7).prefix(13), radix: 16))
+            #expect(time + 1 >= before && time <= after + 1, "\(p): made outside the import")
+        }
+        #expect(Set(pseudonyms).count == 20)
     }
 }
