@@ -502,6 +502,14 @@ public final class PersonalDataVault: @unchecked Sendable {
         var s = sealed
         return s.withUTF8 { u in u.firstIndex(of: UInt8(ascii: ":")).map { String(decoding: u[..<$0], as: UTF8.self) } }
     }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 extension PersonalDataVault {

@@ -43,17 +43,8 @@ final class PseudonymMint: @unchecked Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let micros = UInt64(max(0, now.tv_sec)) &* 1_000_000 &+ UInt64(max(0, now.tv_nsec) / 1_000)
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        out.append(contentsOf: "cus_".utf8)
-        Self.appendHex(UInt64(s), digits: 3, to: &out)
-        Self.appendHex(micros & (1 << 52 - 1), digits: 13, to: &out)
-        for b in RandomPool.shared.take(8) { Self.appendHex(UInt64(b), digits: 2, to: &out) }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func appendHex(_ value: UInt64, digits: Int, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        for i in stride(from: digits - 1, through: 0, by: -1) { out.append(hex[Int(value >> (4 * UInt64(i)) & 15)]) }
+        // 16 bytes as before: the shard (12 bits) and the time (52 bits), big-endian, then 8 random.
+        let head = UInt64(s) << 52 | micros & (1 << 52 - 1)
+        return "cus_" + PersonalDataVault.hex(withUnsafeBytes(of: head.bigEndian) { Array($0) } + RandomPool.shared.take(8))
     }
 }

@@ -9,7 +9,7 @@ import Testing
     final class Gate: @unchecked Sendable {
         private let condition = NSCondition()
         private var open = false
-        private(set) var passed = 0
+        private var passed = 0
         func wait() {
             condition.lock()
             while !open { condition.wait() }

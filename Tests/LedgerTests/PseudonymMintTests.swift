@@ -7,6 +7,9 @@ import Testing
 /// customers, the time in microseconds, 64 random bits.
 @Suite struct PseudonymMintTests {
     static func micros() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1_000_000) }
+    static let hex = Set("0123456789abcdef".utf8)
+    /// `cus_` and 32 lowercase hex digits.
+    static func wellFormed(_ p: String) -> Bool { p.hasPrefix("cus_") && p.utf8.count == 36 && p.utf8.dropFirst(4).allSatisfy(hex.contains) }
 
     @Test("runs of 64 share a shard, the next run takes the next shard, and within a shard the keys sort in the order they were made")
     func clusteredAndOrdered() throws {
@@ -15,12 +18,11 @@ import Testing
         let made = (0..<(64 * 70)).map { _ in mint.next() }
         let after = Self.micros()
         #expect(Set(made).count == made.count, "pseudonyms repeat")
-        let hex = Set("0123456789abcdef".utf8)
+        let first = try #require(Int(made[0].dropFirst(4).prefix(3), radix: 16))
         var previousTime: UInt64 = 0
         for (i, p) in made.enumerated() {
-            #expect(p.hasPrefix("cus_") && p.utf8.count == 36 && p.utf8.dropFirst(4).allSatisfy(hex.contains), "\(p)")
+            #expect(Self.wellFormed(p), "\(p)")
             let shard = try #require(Int(p.dropFirst(4).prefix(3), radix: 16))
-            let first = try #require(Int(made[0].dropFirst(4).prefix(3), radix: 16))
             #expect(shard == (first + i / 64) % 4096, "pseudonym \(i): shard \(shard)")
             let time = try #require(UInt64(p.dropFirst(7).prefix(13), radix: 16))
             #expect(time >= previousTime && time + 1 >= before && time <= after + 1, "pseudonym \(i): time \(time)")
@@ -35,7 +37,7 @@ import Testing
         // The random part is random: 4,480 values, no two alike, and each hex digit turns up.
         let tails = made.map { $0.suffix(16) }
         #expect(Set(tails).count == tails.count)
-        #expect(Set(tails.joined().utf8) == hex)
+        #expect(Set(tails.joined().utf8) == Self.hex)
     }
 
     @Test("the first shard is random: two mints rarely start at the same one")
@@ -54,9 +56,8 @@ import Testing
         let pseudonyms = try ledger.log.environment.read { txn in
             try (0..<20).map { try #require(try ledger.vault.customerOfTicket("T\($0)", in: txn)) }
         }
-        let hex = Set("0123456789abcdef".utf8)
         for p in pseudonyms {
-            #expect(p.hasPrefix("cus_") && p.utf8.count == 36 && p.utf8.dropFirst(4).allSatisfy(hex.contains), "\(p)")
+            #expect(Self.wellFormed(p), "\(p)")
             let time = try #require(UInt64(p.dropFirst(7).prefix(13), radix: 16))
             #expect(time + 1 >= before && time <= after + 1, "\(p): made outside the import")
         }
