@@ -55,6 +55,10 @@ extension Parallel {
     /// consumer reaches `k` (everything before it has been consumed, as in a loop); an error
     /// from `consume` is thrown at once. Either way no producer is still running on return, and
     /// memory holds at most `window` produced items besides the one being consumed.
+    ///
+    /// The producers are threads of their own, as many as the system gives. When it gives none
+    /// (an address-space limit too tight for a thread's stack), each item is produced on the
+    /// calling thread just before it is consumed: the same results, on one core.
     public static func ordered<T>(count: Int, workers: Int, window: Int,
                                   produce: @escaping @Sendable (Int) throws -> T,
                                   consume: (T) throws -> Bool) throws {
@@ -63,7 +67,7 @@ extension Parallel {
         // Threads of their own: a producer waits while the window is full, and must not hold
         // one of the ``Workers`` (which the caller may be running on, or waiting for) meanwhile.
         let finished = DispatchSemaphore(value: 0)
-        // As many producers as the system gives, at least one (else the error says what ran out).
+        // As many producers as the system gives (none: the calling thread produces, below).
         var n = 0
         for _ in 0..<max(1, min(workers, count)) {
             do {
@@ -76,9 +80,14 @@ extension Parallel {
                 }
                 n += 1
             } catch {
-                if n == 0 { throw error }
                 break
             }
+        }
+        guard n > 0 else {
+            for k in 0..<count {
+                guard try consume(try produce(k)) else { return }
+            }
+            return
         }
         defer {
             state.stop()

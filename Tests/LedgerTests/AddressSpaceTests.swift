@@ -82,6 +82,12 @@ import Testing
         #expect((report["appended"] as? Int ?? 0) + ((report["refused"] as? [Any])?.count ?? 0) == count)
         let replay = try AddressSpaceTests.limited(kib, stack: stack, ["--ledger", dir, "replay"])
         #expect(replay.status == 0, "replay: exit \(replay.status) \(replay.stderr.suffix(300))")
+        // The audit's chunks, read on producer threads when there are any, are read on the
+        // calling thread when the system gives none: the same entries.
+        let audit = try AddressSpaceTests.limited(kib, stack: stack, ["--ledger", dir, "audit", "--format", "jsonl"])
+        let unlimited = try LedgerBinary.run(["--ledger", dir, "audit", "--format", "jsonl"])
+        #expect(audit.status == 0, "audit: exit \(audit.status) \(audit.stderr.suffix(300))")
+        #expect(unlimited.status == 0 && audit.stdout == unlimited.stdout && audit.stdout.split(separator: "\n").count == report["appended"] as? Int)
         // An export records who saw the personal data, which needs the writer: a clear error, nothing left.
         let out = temporaryDirectory()
         let export = try AddressSpaceTests.limited(kib, stack: stack, ["--ledger", dir, "export", "--out", out, "--operator", "dir-001", "--purpose", "audit"])
