@@ -20,7 +20,12 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
-        Workers.shared.run(parts: parts) { k in body((count * k / parts)..<(count * (k + 1) / parts)) }
+        Workers.shared.run(parts: parts) { k in body(range(k, of: parts, count)) }
+    }
+
+    /// Part `k` of `0..<count` cut into `parts` contiguous ranges whose lengths differ by at most one.
+    static func range(_ k: Int, of parts: Int, _ count: Int) -> Range<Int> {
+        (count * k / parts)..<(count * (k + 1) / parts)
     }
 
     /// `body(part, range)` for each of `parts` contiguous ranges of `0..<count` (at most
@@ -33,7 +38,7 @@ public enum Parallel {
         slots.results.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let base = buffer.baseAddress!
             Workers.shared.run(parts: parts) { part in
-                base[part] = body(part, (count * part / parts)..<(count * (part + 1) / parts))
+                base[part] = body(part, range(part, of: parts, count))
             }
         }
         return slots.results.map { $0! }

@@ -294,11 +294,17 @@ final class Importer {
                                             earlier: inFlight?.prepared.opened ?? [:])
         try collect()
         let latch = Latch<Result<AppendReport, any Error>>()
-        ledger.log.appendDetached(prepared.drafts, mode: atomic ? .atomic : .eachAlone,
-                                  hook: LedgerHook(prepared, ledger: ledger)) { latch.set($0) }
+        send(prepared) { latch.set($0) }
         inFlight = (lines, prepared, latch)
         inFlightBytes = bytes
         flushed = true
+    }
+
+    /// Hands a prepared batch to the log's writer; `completion` runs on the writer's thread
+    /// once it is committed (or refused, or failed).
+    private func send(_ prepared: Ledger.PreparedBatch, then completion: @escaping @Sendable (Result<AppendReport, any Error>) -> Void) {
+        ledger.log.appendDetached(prepared.drafts, mode: atomic ? .atomic : .eachAlone,
+                                  hook: LedgerHook(prepared, ledger: ledger), completion: completion)
     }
 
     /// Waits for the batch in flight and records its outcomes.
@@ -364,8 +370,7 @@ final class Importer {
         }
         let prepared = Ledger.PreparedBatch(events, ledger: ledger, parts: Importer.parts(events.count))
         let sofar = report, atomic = atomic
-        ledger.log.appendDetached(prepared.drafts, mode: atomic ? .atomic : .eachAlone,
-                                  hook: LedgerHook(prepared, ledger: ledger)) { result in
+        send(prepared) { result in
             completion(Result {
                 var report = sofar
                 try Importer.record(result, lines: lines, events: events, into: &report)

@@ -162,78 +162,77 @@ public final class Projector: @unchecked Sendable {
     /// Folds up to `limit` events after `g`'s checkpoint over `g`'s state as `txn` sees it.
     private func fold(_ g: Generation, in txn: ReadTransaction, limit: Int) throws -> FoldedChunk {
         let from = (try getUInt(checkpointKey(g), txn) ?? 0) + 1
-        // Room for the chunk's tickets (about one in four events) without growing the cache.
         let head = try log.head(in: txn).seq
         let pending = head >= from ? min(UInt64(limit), head - from + 1) : 0
+        // Room for the chunk's tickets (about one in four events) without growing the cache.
         let store = LMDBTicketStore(tickets: g.tickets, accountable: g.accountable, reader: txn, expectedTickets: Int(pending / 3))
         let engine = ProjectionEngine(staff: try loadStaff(g, txn), tickets: store)
         var last: UInt64 = from - 1
         var count = 0
-        // Decoding is about a third of the work and needs no order. A full slice is decoded on
-        // another thread while the previous one is folded here, in seq order: both cores stay
-        // busy. A short slice (a catch-up after a few appends) is decoded here.
-        var positions: [(seq: UInt64, version: UInt64)] = []
-        // The payloads stay where LMDB's map has them: valid until the transaction ends, and this
-        // function waits for the decoding thread before it returns or throws.
-        var payloads = Payloads()
-        positions.reserveCapacity(Projector.sliceSize)
-        payloads.items.reserveCapacity(Projector.sliceSize)
-        var decoding: (positions: [(seq: UInt64, version: UInt64)], job: Workers.Job, events: Latch<Result<[Event], any Error>>)?
-        var folded = 0
-        /// `events`: the slice's events, last first (``decodeReversed(_:)``).
-        func fold(_ positions: [(seq: UInt64, version: UInt64)], _ events: consuming [Event]) throws {
-            // Each event is moved off the end of the array, not copied (a subscript copied it and its strings).
-            let n = events.count
+        func apply(_ event: consuming Event, _ seq: UInt64, _ version: UInt64) throws {
+            try engine.apply(event, seq: seq, version: version)
+            last = seq
+            count += 1
+            // Keep resident memory to the working set, not the log's size (see releaseMappedPages).
+            if count % (8 * Projector.sliceSize) == 0 { log.environment.releaseMappedPages() }
+        }
+        guard pending > UInt64(Projector.sliceSize) else {
+            // A short catch-up (a few appends): read and decoded here.
+            let decoder = EventDecoder(mode: .projection)
+            try log.scan(from: from, through: from + pending - 1, in: txn) { r in
+                try apply(try decoder.decode(r.payload), r.seq, r.version)
+                return true
+            }
+            return FoldedChunk(generation: g, from: from - 1, last: last, count: count, store: store, engine: engine)
+        }
+        // Reading and decoding the records is about half the work and needs no order: slices of
+        // the chunk are read and decoded on producer threads, each in a read transaction of its
+        // own (the records up to the head are committed and never change), while this thread
+        // folds them in seq order.
+        let through = from + pending - 1
+        let size = UInt64(Projector.sliceSize)
+        let slices = Int((pending + size - 1) / size)
+        let producers = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        try Parallel.ordered(count: slices, workers: producers, window: 2 * producers, produce: { [log] k in
+            let a = from + UInt64(k) * size
+            return try log.environment.read { rtxn in try Projector.decodeSlice(log, from: a, through: min(through, a + size - 1), in: rtxn) }
+        }, consume: { slice in
+            // Each event is moved off the end of the array (the slice holds them last first), not
+            // copied: a subscript would copy it and retain its strings. The array is the slice's
+            // alone, so taking an event off its end does not copy the array first.
             var i = 0
-            while let event = events.popLast() {
-                try engine.apply(event, seq: positions[i].seq, version: positions[i].version)
+            while let event = slice.events.popLast() {
+                try apply(event, slice.positions[i].seq, slice.positions[i].version)
                 i += 1
             }
-            folded += n
-            // Keep resident memory to the working set, not the log's size (see releaseMappedPages).
-            if folded % (8 * Projector.sliceSize) == 0 { log.environment.releaseMappedPages() }
-        }
-        func foldDecoding() throws {
-            guard let d = decoding else { return }
-            decoding = nil
-            d.job.wait()
-            try fold(d.positions, d.events.wait().get())
-        }
-        func send() throws {
-            if payloads.items.count < Projector.sliceSize {
-                try foldDecoding()
-                try fold(positions, Projector.decodeReversed(payloads))
-            } else {
-                let events = Latch<Result<[Event], any Error>>()
-                let batch = payloads
-                let job = Workers.shared.detach { events.set(Result { try Projector.decodeReversed(batch) }) }
-                // Tracked before anything can throw: the transaction must outlive this decoding.
-                let previous = decoding
-                decoding = (positions, job, events)
-                if let p = previous {
-                    p.job.wait()
-                    try fold(p.positions, p.events.wait().get())
-                }
-            }
-            positions.removeAll(keepingCapacity: true)
-            payloads.items.removeAll(keepingCapacity: true)
-        }
-        do {
-            try log.scan(from: from, in: txn) { record in
-                positions.append((record.seq, record.version))
-                payloads.items.append(record.payload)
-                last = record.seq
-                count += 1
-                if payloads.items.count == Projector.sliceSize { try send() }
-                return count < limit
-            }
-            try send()
-            try foldDecoding()
-        } catch {
-            decoding?.job.wait()  // the decoding thread is done with its slice before the transaction ends
-            throw error
-        }
+            return true
+        })
         return FoldedChunk(generation: g, from: from - 1, last: last, count: count, store: store, engine: engine)
+    }
+
+    static let sliceSize = 4096
+
+    /// A slice of the log decoded for the projections: positions in seq order, events last first.
+    /// A reference, so that whoever holds it changes its arrays in place.
+    final class DecodedSlice: @unchecked Sendable {
+        var positions: [(seq: UInt64, version: UInt64)] = []
+        var events: [Event] = []
+    }
+
+    /// Reads and decodes the records `from...through`, the events last first: the fold takes
+    /// them off the end of the array, in seq order, without copying them.
+    static func decodeSlice(_ log: EventLog, from: UInt64, through: UInt64, in txn: ReadTransaction) throws -> DecodedSlice {
+        let decoder = EventDecoder(mode: .projection)
+        let slice = DecodedSlice()
+        slice.positions.reserveCapacity(Int(through - from + 1))
+        slice.events.reserveCapacity(Int(through - from + 1))
+        try log.scan(from: from, through: through, in: txn) { r in
+            slice.positions.append((r.seq, r.version))
+            slice.events.append(try decoder.decode(r.payload))
+            return true
+        }
+        slice.events.reverse()
+        return slice
     }
 
     /// Writes a folded chunk's tickets, staff and index changes, and its checkpoint.
@@ -275,21 +274,6 @@ public final class Projector: @unchecked Sendable {
             if written { applied += UInt64(chunk.count) }
         }
         return applied
-    }
-
-    static let sliceSize = 4096
-
-    /// Decodes stored payloads for the projections, the last first: the fold takes them off the
-    /// end of the array, in seq order, without copying them.
-    static func decodeReversed(_ payloads: Payloads) throws -> [Event] {
-        let decoder = EventDecoder(mode: .projection)
-        return try payloads.items.reversed().map { try decoder.decode($0) }
-    }
-
-    /// Records' payloads inside a transaction's memory map, handed to the decoding thread while
-    /// the transaction that read them waits for it.
-    struct Payloads: @unchecked Sendable {
-        var items: [UnsafeRawBufferPointer] = []
     }
 
     private func loadStaff(_ g: Generation, _ txn: ReadTransaction) throws -> [String: StaffRecord] {
