@@ -51,8 +51,11 @@ public enum Rules {
         }
         try checkAuthority(event, actor: actor)
         try checkSelfReport(event)
+        // Each member named, looked up once (the actor is most often also the agent named).
         var known = [String: Staff](minimumCapacity: 2)
+        if let actor { known[event.actor] = actor }
         try event.forEachStaffReference { field, staff in
+            guard known[staff] == nil else { return }
             guard let s = try state.staff(staff) else {
                 throw event.violation(.unknownStaff, field: field, "\(Display.quoted(staff)) is not an enrolled staff member")
             }
