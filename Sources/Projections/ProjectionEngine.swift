@@ -28,35 +28,56 @@ public struct StaffRecord: Sendable, Equatable {
 /// The one place the projections' meaning lives: the stored projection, rebuilds and
 /// as-of replays all run through it.
 public final class ProjectionEngine: StaffLookup {
-    public private(set) var staff: [String: StaffRecord]
+    /// The staff directory with scorecard counts, by id (built from the engine's own storage:
+    /// for writing back and for snapshots, not for the fold).
+    public var staff: [String: StaffRecord] {
+        Dictionary(uniqueKeysWithValues: records.map { ($0.info.staff, $0) })
+    }
+    /// Every member's id, in no particular order.
+    public var staffIDs: [String] { records.map(\.info.staff) }
     public let tickets: any TicketStore
-    /// Staff whose record changed since ``takeDirtyStaff()``.
-    private var dirtyStaff: Set<String> = []
-    /// Each member's role, as in `staff`: asked about every name of every ticket event, and
-    /// read without copying the member's record.
-    private var roles: [String: Role]
+    /// The members, in order of first appearance, found by id through `index`: a scorecard
+    /// count is bumped, and its member marked changed, with one look-up of the id.
+    private var records: [StaffRecord] = []
+    private var index: [String: Int] = [:]
+    /// Which members changed since ``takeDirtyStaff()``, and in which order.
+    private var dirty: [Bool] = []
+    private var dirtyOrder: [Int] = []
 
     public init(staff: [String: StaffRecord] = [:], tickets: any TicketStore) {
-        self.staff = staff
         self.tickets = tickets
-        roles = staff.mapValues(\.info.role)
+        records.reserveCapacity(staff.count)
+        for record in staff.values { add(record) }
+    }
+
+    private func add(_ record: StaffRecord) {
+        index[record.info.staff] = records.count
+        records.append(record)
+        dirty.append(false)
+    }
+
+    private func markDirty(_ i: Int) {
+        if !dirty[i] { dirty[i] = true; dirtyOrder.append(i) }
     }
 
     /// The directory as it stands now: in seq order that is the directory at the event being applied.
-    public func staff(_ id: String, atSeq seq: UInt64) -> StaffInfo? { staff[id]?.info }
+    public func staff(_ id: String, atSeq seq: UInt64) -> StaffInfo? { index[id].map { records[$0].info } }
 
-    public func role(_ id: String, atSeq seq: UInt64) -> Role? { roles[id] }
+    public func role(_ id: String, atSeq seq: UInt64) -> Role? { index[id].map { records[$0].info.role } }
 
     /// Staff changed since the last call (for writing back).
     public func takeDirtyStaff() -> [StaffRecord] {
-        defer { dirtyStaff.removeAll() }
-        return dirtyStaff.compactMap { staff[$0] }
+        defer {
+            for i in dirtyOrder { dirty[i] = false }
+            dirtyOrder.removeAll()
+        }
+        return dirtyOrder.map { records[$0] }
     }
 
     private func bump(_ id: String, _ change: (inout ScoreCounters) -> Void) {
-        guard let i = staff.index(forKey: id) else { return }
-        change(&staff.values[i].counters)
-        dirtyStaff.insert(id)
+        guard let i = index[id] else { return }
+        change(&records[i].counters)
+        markDirty(i)
     }
 
     /// Applies one accepted event.
@@ -69,10 +90,15 @@ public final class ProjectionEngine: StaffLookup {
             case .staffReassigned(let b): id = b.staff
             default: return
             }
-            if let info = StaffInfo.applying(event, to: staff[id]?.info) {
-                staff[id, default: StaffRecord(info: info)].info = info
-                roles[id] = info.role
-                dirtyStaff.insert(id)
+            let known = index[id]
+            if let info = StaffInfo.applying(event, to: known.map { records[$0].info }) {
+                if let i = known {
+                    records[i].info = info
+                    markDirty(i)
+                } else {
+                    add(StaffRecord(info: info))
+                    markDirty(records.count - 1)
+                }
             }
         case .ticket, .discipline:
             try applyTicketEvent(event, seq: seq, version: version)

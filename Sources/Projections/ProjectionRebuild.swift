@@ -55,7 +55,7 @@ public final class ProjectionRebuild {
     /// Writes the chunk's tickets; call before the scratch transaction commits.
     public func flush(in txn: WriteTransaction) throws {
         if let store, let engine {
-            try store.flush(staff: engine.staff.keys, in: txn)
+            try store.flush(staff: engine.staffIDs, in: txn)
             staffRecords = engine.staff
         }
         store = nil

@@ -239,7 +239,7 @@ public final class Projector: @unchecked Sendable {
     private func write(_ chunk: FoldedChunk, in txn: WriteTransaction) throws {
         guard chunk.count > 0 else { return }
         let g = chunk.generation
-        try chunk.store.flush(staff: chunk.engine.staff.keys, in: txn)
+        try chunk.store.flush(staff: chunk.engine.staffIDs, in: txn)
         for s in chunk.engine.takeDirtyStaff() {
             try Array(s.info.staff.utf8).withUnsafeBytes { k in try s.encode().withUnsafeBytes { try txn.put(g.staff, key: k, value: $0) } }
         }

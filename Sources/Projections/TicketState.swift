@@ -238,8 +238,13 @@ public struct TicketState: Sendable, Equatable {
             guard !seniors.contains(where: { $0.staff == name }) else { return }
             if let role = try staff.role(name, atSeq: seq), role.isSupervisorOrAbove { seniors.append((name, event.at)) }
         }
-        try event.forEachStaffReference { try consider($1) }
-        try consider(event.actor)
+        var actorNamed = false
+        try event.forEachStaffReference { _, name in
+            if name == event.actor { actorNamed = true }
+            try consider(name)
+        }
+        // An actor the event also names was considered already (same member, same seq).
+        if !actorNamed { try consider(event.actor) }
     }
 
     // MARK: Derived
