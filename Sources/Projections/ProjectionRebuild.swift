@@ -137,8 +137,9 @@ extension Projector {
             let n = try txn.count(db)
             if n > 0 {
                 return .failure(ProjectionProblem("proj.\(other).\(table): generation \(other) is not active but holds \(n) entries "
-                                                  + "(through seq \(values["checkpoint.\(other)"] ?? 0)); a replay still running, "
-                                                  + "or active was changed (verify again once no replay runs)"))
+                                                  + "(through seq \(values["checkpoint.\(other)"] ?? 0)): a replay still running (verify again once it "
+                                                  + "finishes), one stopped before it finished (ledger replay rebuilds the projections "
+                                                  + "and clears it), or active was changed"))
             }
         }
         if let c = values["checkpoint.\(other)"], c != 0 {
