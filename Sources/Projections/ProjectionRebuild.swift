@@ -98,7 +98,8 @@ extension Projector {
     /// Reads `proj.meta` as stored and checks it: only `active` (0 or 1), `schema` (this
     /// version's), `checkpoint.0` and `checkpoint.1` (8 bytes each), the active checkpoint no
     /// later than the log's head, and the inactive generation empty (as every finished rebuild
-    /// leaves it). Returns the active generation's tables, or what is wrong.
+    /// leaves it) or holding a stopped replay's chunks (its checkpoint set, no replay running).
+    /// Returns the active generation's tables, or what is wrong.
     public func storedTables(_ dbs: StoredDatabases, in txn: ReadTransaction, head: UInt64) throws -> Result<StoredTables, ProjectionProblem> {
         let metaDB = dbs.meta
         var values: [String: UInt64] = [:]
@@ -132,18 +133,25 @@ extension Projector {
         guard checkpoint <= head else {
             return .failure(ProjectionProblem("proj.meta: checkpoint.\(g) is \(checkpoint), beyond the log's head (seq \(head))"))
         }
+        // The inactive generation is empty, as every finished replay leaves it, or holds the
+        // chunks of a replay: one still running (it holds ReplayLock), or one stopped before it
+        // finished, whose chunks nothing reads and the next replay or writable open clears.
         let o = dbs.generations[Int(other)]
+        let otherCheckpoint = values["checkpoint.\(other)"] ?? 0
+        guard otherCheckpoint <= head else {
+            return .failure(ProjectionProblem("proj.meta: checkpoint.\(other) of the inactive generation is \(otherCheckpoint), "
+                                              + "beyond the log's head (seq \(head))"))
+        }
         for (table, db) in [("tickets", o.tickets), ("staff", o.staff), ("accountable", o.accountable)] {
             let n = try txn.count(db)
-            if n > 0 {
-                return .failure(ProjectionProblem("proj.\(other).\(table): generation \(other) is not active but holds \(n) entries "
-                                                  + "(through seq \(values["checkpoint.\(other)"] ?? 0)): a replay still running (verify again once it "
-                                                  + "finishes), one stopped before it finished (ledger replay rebuilds the projections "
-                                                  + "and clears it), or active was changed"))
+            if n > 0, otherCheckpoint == 0 {
+                return .failure(ProjectionProblem("proj.\(other).\(table): generation \(other) is not active but holds \(n) entries, "
+                                                  + "and no replay's checkpoint (checkpoint.\(other) is 0)"))
             }
         }
-        if let c = values["checkpoint.\(other)"], c != 0 {
-            return .failure(ProjectionProblem("proj.meta: checkpoint.\(other) of the inactive generation is \(c), not 0"))
+        if otherCheckpoint != 0, ReplayLock.isHeld(log.environment) {
+            return .failure(ProjectionProblem("proj.meta: checkpoint.\(other) of the inactive generation is \(otherCheckpoint): "
+                                              + "a replay is running (verify again once it finishes)"))
         }
         let a = dbs.generations[Int(g)]
         return .success(StoredTables(generation: g, checkpoint: checkpoint, tickets: a.tickets, staff: a.staff, accountable: a.accountable))

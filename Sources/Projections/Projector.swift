@@ -48,6 +48,30 @@ public final class Projector: @unchecked Sendable {
             let schema = try env.read { try getUInt(Array("schema".utf8), $0) }
             if schema != Projector.schemaVersion {
                 try rebuild()
+            } else {
+                // Housekeeping only: a failure here (a full disk) must not stop the command.
+                try? clearStoppedReplay()
+            }
+        }
+    }
+
+    /// Clears what a replay stopped before it finished (a crash, `kill -9`) left in the
+    /// inactive generation, when no replay is running (``ReplayLock``). Nothing reads that
+    /// generation, and a replay clears it before filling it: this only keeps it empty, as
+    /// `verify --deep` expects it.
+    private func clearStoppedReplay() throws {
+        let env = log.environment
+        let left = try env.read { txn -> Bool in
+            let other = generations[1 - Int(try active(txn).number)]
+            return try getUInt(checkpointKey(other), txn) ?? 0 != 0
+                || txn.count(other.tickets) + txn.count(other.staff) + txn.count(other.accountable) > 0
+        }
+        guard left else { return }
+        _ = try ReplayLock.ifFree(env) {
+            try env.write { txn in
+                let other = generations[1 - Int(try active(txn).number)]
+                try txn.clear(other.tickets); try txn.clear(other.staff); try txn.clear(other.accountable)
+                try putUInt(checkpointKey(other), 0, txn)
             }
         }
     }
@@ -97,7 +121,12 @@ public final class Projector: @unchecked Sendable {
     }
 
     /// Rebuilds every projection from the log alone into the inactive generation, then swaps it in.
+    /// Holds ``ReplayLock`` while it runs (waiting for a replay of another process to finish first).
     public func rebuild(progress: ((UInt64, UInt64) -> Void)? = nil) throws {
+        try ReplayLock.holding(log.environment) { try rebuildHoldingLock(progress: progress) }
+    }
+
+    private func rebuildHoldingLock(progress: ((UInt64, UInt64) -> Void)?) throws {
         let target: Generation = try log.environment.write { txn in
             let g = generations[1 - Int(try active(txn).number)]
             try txn.clear(g.tickets); try txn.clear(g.staff); try txn.clear(g.accountable)

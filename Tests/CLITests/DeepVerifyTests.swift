@@ -507,7 +507,8 @@ struct DeepVerifyTests {
         #expect(r.status == 4)
         #expect(r.json["problem"] as? String == "privacy.lookup: \(records + 1) entries for \(records) customer records (each record has exactly one)")
 
-        // A ticket state in the generation of the projections that is not active.
+        // A ticket state in the generation of the projections that is not active, with no
+        // replay's checkpoint: no replay writes entries without moving its checkpoint.
         let other = try TemporaryDirectory()
         let second = try Damage.copy(into: other)
         let inactive = 1 - (try Damage.activeGeneration(second))
@@ -515,11 +516,55 @@ struct DeepVerifyTests {
         #expect(try Damage.verify(second, deep: false).status == 0)
         let d = try Damage.verify(second, deep: true)
         #expect(d.status == 4)
-        #expect((d.json["problem"] as? String)?.hasPrefix("proj.\(inactive).tickets: generation \(inactive) is not active but holds 1 entries") == true)
-        // What a replay stopped before it finished leaves there too; the remedy the message gives clears it.
-        #expect((d.json["problem"] as? String)?.contains("one stopped before it finished (ledger replay rebuilds the projections and clears it)") == true)
-        #expect(try CLI.run(["--ledger", second, "replay"]).status == 0)
-        #expect(try Damage.verify(second, deep: true).status == 0)
+        #expect((d.json["problem"] as? String)?.hasPrefix("proj.\(inactive).tickets: generation \(inactive) is not active but holds 1 entries, and no replay's checkpoint") == true)
+    }
+
+    /// A replay stopped before it finished (a crash, `kill -9`) leaves its chunks and their
+    /// checkpoint in the inactive generation. While a replay holds `log/replay.lock` that is a
+    /// replay running, and `--deep` says to verify again; with no replay running it is a stopped
+    /// one's, which nothing reads: `--deep` passes, and the next writable open clears it.
+    @Test func aStoppedReplaysChunksAreNotDamageAndAreCleared() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Damage.copy(into: dir)
+        let inactive = 1 - (try Damage.activeGeneration(ledger))
+        try Damage.tool(["put", ledger, "proj.\(inactive).tickets", hex("T-9999999"), "00"])
+        try Damage.tool(["put", ledger, "proj.meta", hex("checkpoint.\(inactive)"), "0000000000000005"])
+        #expect(try Damage.verify(ledger, deep: true).status == 0)
+
+        // The same while a replay runs: the lock held (here by this process).
+        let lockPath = ledger + "/log/replay.lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT, 0o600)
+        try #require(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let running = try Damage.verify(ledger, deep: true)
+        #expect(running.status == 4)
+        #expect(running.json["problem"] as? String == "proj.meta: checkpoint.\(inactive) of the inactive generation is 5: a replay is running (verify again once it finishes)")
+        // A writable open leaves a running replay's chunks alone.
+        #expect(try CLI.run(["--ledger", ledger, "stats"]).status == 0)
+        #expect(try Damage.entries(ledger, "proj.\(inactive).tickets").count == 1)
+        close(fd)
+
+        // Once the replay is gone, the next writable open clears what it left.
+        #expect(try CLI.run(["--ledger", ledger, "stats"]).status == 0)
+        #expect(try Damage.entries(ledger, "proj.\(inactive).tickets").isEmpty)
+        let meta = try Damage.entries(ledger, "proj.meta")
+        #expect(meta.first { $0[0] == hex("checkpoint.\(inactive)") }?[1] == "0000000000000000")
+        #expect(try Damage.verify(ledger, deep: true).status == 0)
+
+        // A replay waits while another holds the lock, then runs.
+        let held = open(lockPath, O_RDWR)
+        try #require(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0)
+        let replay = Process()
+        replay.executableURL = try #require(CLI.binary)
+        replay.arguments = ["--ledger", ledger, "replay"]
+        replay.standardOutput = FileHandle.nullDevice
+        replay.standardError = FileHandle.nullDevice
+        try replay.run()
+        usleep(1_500_000)
+        #expect(replay.isRunning, "a replay went ahead while another held the lock")
+        close(held)
+        replay.waitUntilExit()
+        #expect(replay.terminationStatus == 0)
+        #expect(try Damage.verify(ledger, deep: true).status == 0)
     }
 
     @Test func aMalformedRecordIsExit4WithJSON() throws {
