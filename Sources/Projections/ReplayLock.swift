@@ -14,8 +14,7 @@ enum ReplayLock {
 
     /// Runs `body` holding the lock, first waiting for a replay of another process to finish.
     static func holding<T>(_ environment: Environment, _ body: () throws -> T) throws -> T {
-        let fd = open(path(environment), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LMDBError(code: errno, context: "open \(path(environment))") }
+        let fd = try openForLocking(environment)
         defer { close(fd) }  // closing releases the lock
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw LMDBError(code: errno, context: "lock \(path(environment))") }
@@ -25,11 +24,17 @@ enum ReplayLock {
 
     /// Runs `body` holding the lock when no replay holds it; nil, without running it, when one does.
     static func ifFree<T>(_ environment: Environment, _ body: () throws -> T) throws -> T? {
-        let fd = open(path(environment), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LMDBError(code: errno, context: "open \(path(environment))") }
+        let fd = try openForLocking(environment)
         defer { close(fd) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return nil }
         return try body()
+    }
+
+    /// The lock file, created when missing, open for `flock`.
+    private static func openForLocking(_ environment: Environment) throws -> Int32 {
+        let fd = open(path(environment), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LMDBError(code: errno, context: "open \(path(environment))") }
+        return fd
     }
 
     /// True when a replay holds the lock now. Reads only: a missing or unreadable lock file
