@@ -1,3 +1,4 @@
+import EscalationDomain
 import Foundation
 
 /// New customers' pseudonyms: `cus_` and 32 lowercase hex digits, of which
@@ -40,9 +41,7 @@ final class PseudonymMint: @unchecked Sendable {
             shard = (shard + 1) % KeyEncryptionKeys.shardCount
         }
         lock.unlock()
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let micros = UInt64(max(0, now.tv_sec)) &* 1_000_000 &+ UInt64(max(0, now.tv_nsec) / 1_000)
+        let micros = UInt64(max(0, Timestamp.now().microsecondsSinceEpoch))
         // 16 bytes as before: the shard (12 bits) and the time (52 bits), big-endian, then 8 random.
         let head = UInt64(s) << 52 | micros & (1 << 52 - 1)
         return "cus_" + PersonalDataVault.hex(withUnsafeBytes(of: head.bigEndian) { Array($0) } + RandomPool.shared.take(8))

@@ -68,11 +68,7 @@ public final class Projector: @unchecked Sendable {
         }
         guard left else { return }
         _ = try ReplayLock.ifFree(env) {
-            try env.write { txn in
-                let other = generations[1 - Int(try active(txn).number)]
-                try txn.clear(other.tickets); try txn.clear(other.staff); try txn.clear(other.accountable)
-                try putUInt(checkpointKey(other), 0, txn)
-            }
+            try env.write { txn in try empty(generations[1 - Int(try active(txn).number)], txn) }
         }
     }
 
@@ -91,6 +87,12 @@ public final class Projector: @unchecked Sendable {
     }
 
     private func checkpointKey(_ g: Generation) -> [UInt8] { Array("checkpoint.\(g.number)".utf8) }
+
+    /// Empties generation `g`: its three tables, and its checkpoint back to 0.
+    private func empty(_ g: Generation, _ txn: WriteTransaction) throws {
+        try txn.clear(g.tickets); try txn.clear(g.staff); try txn.clear(g.accountable)
+        try putUInt(checkpointKey(g), 0, txn)
+    }
 
     /// The last seq the active projection has applied.
     public func checkpoint() throws -> UInt64 {
@@ -129,8 +131,7 @@ public final class Projector: @unchecked Sendable {
     private func rebuildHoldingLock(progress: ((UInt64, UInt64) -> Void)?) throws {
         let target: Generation = try log.environment.write { txn in
             let g = generations[1 - Int(try active(txn).number)]
-            try txn.clear(g.tickets); try txn.clear(g.staff); try txn.clear(g.accountable)
-            try putUInt(checkpointKey(g), 0, txn)
+            try empty(g, txn)
             log.environment.releaseMappedPages()
             return g
         }
@@ -144,8 +145,7 @@ public final class Projector: @unchecked Sendable {
                     try putUInt(Array("schema".utf8), Projector.schemaVersion, txn)
                     let old = generations[1 - Int(target.number)]
                     log.environment.releaseMappedPages()
-                    try txn.clear(old.tickets); try txn.clear(old.staff); try txn.clear(old.accountable)
-                    try putUInt(checkpointKey(old), 0, txn)
+                    try empty(old, txn)
                     log.environment.releaseMappedPages()
                     return (n, true)
                 }
