@@ -67,42 +67,73 @@ extension Parallel {
     public static func ordered<T>(count: Int, workers: Int, window: Int,
                                   produce: @escaping @Sendable (Int) throws -> T,
                                   consume: (T) throws -> Bool) throws {
+        let feed = OrderedFeed(count: count, workers: workers, window: window, produce: produce)
+        defer { feed.close() }
+        while let item = try feed.next() {
+            guard try consume(item) else { return }
+        }
+    }
+}
+
+/// Items `0..<count` produced on threads of their own, at most `window` ahead of the consumer,
+/// and taken in index order with ``next()``: the pull form of
+/// ``Parallel/ordered(count:workers:window:produce:consume:)``, for a consumer that takes them
+/// across calls of its own (the rebuild reads ahead across its write transactions).
+///
+/// An error from `produce(k)` is thrown by the ``next()`` that reaches `k`. ``close()`` (also
+/// run on deinit) stops the producers and waits for them; memory holds at most `window`
+/// produced items. When the system gives no thread, ``next()`` produces each item itself.
+public final class OrderedFeed<T>: @unchecked Sendable {
+    private let count: Int
+    private let produce: @Sendable (Int) throws -> T
+    private let state: OrderedState<T>
+    private let finished = DispatchSemaphore(value: 0)
+    private var producers = 0
+    /// The index ``next()`` returns next.
+    public private(set) var index = 0
+
+    public init(count: Int, workers: Int, window: Int, produce: @escaping @Sendable (Int) throws -> T) {
+        self.count = max(0, count)
+        self.produce = produce
+        state = OrderedState<T>(window: max(1, window))
         guard count > 0 else { return }
-        let state = OrderedState<T>(window: max(1, window))
         // Threads of their own: a producer waits while the window is full, and must not hold
         // one of the ``Workers`` (which the caller may be running on, or waiting for) meanwhile.
-        let finished = DispatchSemaphore(value: 0)
-        // As many producers as the system gives (none: the calling thread produces, below).
-        var n = 0
         for _ in 0..<max(1, min(workers, count)) {
             do {
-                try Threads.start("ordered producer") {
+                try Threads.start("ordered producer") { [state, finished, count] in
                     while let k = state.claim(count) {
                         let r = Result { try produce(k) }
                         state.deliver(k, r)
                     }
                     finished.signal()
                 }
-                n += 1
+                producers += 1
             } catch {
                 break
             }
         }
-        guard n > 0 else {
-            for k in 0..<count {
-                guard try consume(try produce(k)) else { return }
-            }
-            return
-        }
-        defer {
-            state.stop()
-            for _ in 0..<n { finished.wait() }
-        }
-        for k in 0..<count {
-            let result = state.take(k)
-            guard try consume(try result.get()) else { return }
-        }
     }
+
+    /// The next item in index order (waiting for it), or nil after the last.
+    public func next() throws -> T? {
+        guard index < count else { return nil }
+        let k = index
+        index += 1
+        guard producers > 0 else { return try produce(k) }
+        return try state.take(k).get()
+    }
+
+    /// Stops the producers and waits for them. Idempotent.
+    public func close() {
+        guard producers > 0 else { return }
+        state.stop()
+        for _ in 0..<producers { finished.wait() }
+        producers = 0
+        index = count
+    }
+
+    deinit { close() }
 }
 
 /// The shared state of ``Parallel/ordered(count:workers:window:produce:consume:)``.

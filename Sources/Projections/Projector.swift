@@ -24,6 +24,9 @@ public final class Projector: @unchecked Sendable {
     private let generations: [Generation]
     /// Events applied per write transaction.
     public var chunkSize = 100_000
+    /// A rebuild, or a catch-up of more than a chunk, reads and decodes its events ahead across
+    /// its chunks (``SliceFeed``). False: each chunk reads its own (tests compare the two).
+    var readsAhead = true
     /// Staff histories for as-of ticket views.
     let staffHistory = StaffHistory()
     /// Bump when the stored records' encoding or meaning changes: a mismatch forces a rebuild.
@@ -109,11 +112,17 @@ public final class Projector: @unchecked Sendable {
         if try log.environment.read({ txn in try getUInt(checkpointKey(try active(txn)), txn) ?? 0 == (try log.head(in: txn).seq) }) {
             return 0
         }
+        // A lag of several chunks is read ahead across them (the checkpoint moves only here and
+        // in a rebuild, which holds the writer lock while it swaps generations: a chunk that
+        // finds it elsewhere reads its events itself).
+        let (from, head) = try log.environment.read { txn in ((try getUInt(checkpointKey(try active(txn)), txn) ?? 0) + 1, try log.head(in: txn).seq) }
+        let feed = readsAhead && head >= from && head - from >= UInt64(chunkSize) ? SliceFeed(log, from: from, through: head, chunkSize: chunkSize) : nil
+        defer { feed?.close() }
         var applied: UInt64 = 0
         while true {
             let n = try log.environment.write { txn -> UInt64 in
                 let g = try active(txn)
-                return try applyChunk(into: g, txn: txn, limit: chunkSize)
+                return try applyChunk(into: g, txn: txn, limit: chunkSize, feed: feed)
             }
             applied += n
             log.environment.releaseMappedPages()
@@ -136,9 +145,12 @@ public final class Projector: @unchecked Sendable {
             return g
         }
         let total = try log.head().seq
+        // The target is empty: its chunks start at seq 1.
+        let feed = readsAhead && total > UInt64(Projector.sliceSize) ? SliceFeed(log, from: 1, through: total, chunkSize: chunkSize) : nil
+        defer { feed?.close() }
         while true {
             let (n, done) = try log.environment.write { txn -> (UInt64, Bool) in
-                let n = try applyChunk(into: target, txn: txn, limit: chunkSize)
+                let n = try applyChunk(into: target, txn: txn, limit: chunkSize, feed: feed)
                 // Finish (and swap) in the transaction that reaches the head, so no append slips between.
                 if n < UInt64(chunkSize) {
                     try putUInt(Array("active".utf8), UInt64(target.number), txn)
@@ -163,8 +175,8 @@ public final class Projector: @unchecked Sendable {
 
     /// Applies up to `limit` events after `g`'s checkpoint inside `txn`. Builds its in-memory
     /// state afresh from the transaction, so a retried transaction (map growth) starts clean.
-    private func applyChunk(into g: Generation, txn: WriteTransaction, limit: Int) throws -> UInt64 {
-        let chunk = try fold(g, in: txn, limit: limit)
+    private func applyChunk(into g: Generation, txn: WriteTransaction, limit: Int, feed: SliceFeed? = nil) throws -> UInt64 {
+        let chunk = try fold(g, in: txn, limit: limit, feed: feed)
         try write(chunk, in: txn)
         defer { Projector.releaseElsewhere(chunk) }
         return UInt64(chunk.count)
@@ -188,8 +200,9 @@ public final class Projector: @unchecked Sendable {
         let engine: ProjectionEngine
     }
 
-    /// Folds up to `limit` events after `g`'s checkpoint over `g`'s state as `txn` sees it.
-    private func fold(_ g: Generation, in txn: ReadTransaction, limit: Int) throws -> FoldedChunk {
+    /// Folds up to `limit` events after `g`'s checkpoint over `g`'s state as `txn` sees it,
+    /// taking the slices `feed` has read ahead for them (what it has not, read here).
+    private func fold(_ g: Generation, in txn: ReadTransaction, limit: Int, feed: SliceFeed? = nil) throws -> FoldedChunk {
         let from = (try getUInt(checkpointKey(g), txn) ?? 0) + 1
         let head = try log.head(in: txn).seq
         let pending = head >= from ? min(UInt64(limit), head - from + 1) : 0
@@ -205,10 +218,32 @@ public final class Projector: @unchecked Sendable {
             // Keep resident memory to the working set, not the log's size (see releaseMappedPages).
             if count % (8 * Projector.sliceSize) == 0 { log.environment.releaseMappedPages() }
         }
-        guard pending > UInt64(Projector.sliceSize) else {
+        func apply(_ slice: DecodedSlice) throws {
+            // Each event is moved off the end of the array (the slice holds them last first), not
+            // copied: a subscript would copy it and retain its strings. The array is the slice's
+            // alone, so taking an event off its end does not copy the array first.
+            var i = 0
+            while let event = slice.events.popLast() {
+                try apply(event, slice.positions[i].seq, slice.positions[i].version)
+                i += 1
+            }
+        }
+        let through = from + pending - 1
+        var next = from
+        if pending > 0, let feed {
+            while let (slice, end) = try feed.take(from: next, through: through) {
+                try apply(slice)
+                next = end + 1
+            }
+        }
+        guard next <= through else {
+            return FoldedChunk(generation: g, from: from - 1, last: last, count: count, store: store, engine: engine)
+        }
+        let rest = through - next + 1
+        guard rest > UInt64(Projector.sliceSize) else {
             // A short catch-up (a few appends): read and decoded here.
             let decoder = EventDecoder(mode: .projection)
-            try log.scan(from: from, through: from + pending - 1, in: txn) { r in
+            try log.scan(from: next, through: through, in: txn) { r in
                 try apply(try decoder.decode(r.payload), r.seq, r.version)
                 return true
             }
@@ -218,25 +253,65 @@ public final class Projector: @unchecked Sendable {
         // the chunk are read and decoded on producer threads, each in a read transaction of its
         // own (the records up to the head are committed and never change), while this thread
         // folds them in seq order.
-        let through = from + pending - 1
         let size = UInt64(Projector.sliceSize)
-        let slices = Int((pending + size - 1) / size)
+        let slices = Int((rest + size - 1) / size)
         let producers = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        try Parallel.ordered(count: slices, workers: producers, window: 2 * producers, produce: { [log] k in
-            let a = from + UInt64(k) * size
+        try Parallel.ordered(count: slices, workers: producers, window: 2 * producers, produce: { [log, next] k in
+            let a = next + UInt64(k) * size
             return try log.environment.read { rtxn in try Projector.decodeSlice(log, from: a, through: min(through, a + size - 1), in: rtxn) }
         }, consume: { slice in
-            // Each event is moved off the end of the array (the slice holds them last first), not
-            // copied: a subscript would copy it and retain its strings. The array is the slice's
-            // alone, so taking an event off its end does not copy the array first.
-            var i = 0
-            while let event = slice.events.popLast() {
-                try apply(event, slice.positions[i].seq, slice.positions[i].version)
-                i += 1
-            }
+            try apply(slice)
             return true
         })
         return FoldedChunk(generation: g, from: from - 1, last: last, count: count, store: store, engine: engine)
+    }
+
+    /// Slices of `from...through` read and decoded ahead, on producer threads, across the
+    /// chunks of a rebuild or a long catch-up: each chunk's slices are ready when its fold
+    /// starts, and are decoded while the chunk before it is written and committed. The slices
+    /// never straddle the chunks (`chunkSize` events from `from`), so a chunk takes whole ones.
+    /// The records up to the head are committed and never change, so slices read in other
+    /// transactions are the events the chunk's own transaction sees.
+    final class SliceFeed {
+        private let ranges: [(from: UInt64, through: UInt64)]
+        private let feed: OrderedFeed<DecodedSlice>
+        private var taken = 0
+
+        init(_ log: EventLog, from: UInt64, through: UInt64, chunkSize: Int) {
+            var ranges: [(from: UInt64, through: UInt64)] = []
+            let size = UInt64(Projector.sliceSize), chunk = UInt64(max(1, chunkSize))
+            var a = from
+            while a <= through {
+                let chunkEnd = from + ((a - from) / chunk + 1) * chunk - 1
+                let b = min(a + size - 1, chunkEnd, through)
+                ranges.append((a, b))
+                a = b + 1
+            }
+            self.ranges = ranges
+            let producers = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
+            nonisolated(unsafe) let all = ranges
+            // Enough slices ahead to cover a chunk's write and commit, about a third of its time.
+            feed = OrderedFeed(count: ranges.count, workers: producers, window: 8) { [log] k in
+                try log.environment.read { rtxn in try Projector.decodeSlice(log, from: all[k].from, through: all[k].through, in: rtxn) }
+            }
+        }
+
+        /// The next slice when it starts at `from` and ends by `through`; nil otherwise (the
+        /// caller reads those events itself). Slices wholly before `from` (a chunk folded
+        /// again, after its transaction was retried) are dropped.
+        func take(from: UInt64, through: UInt64) throws -> (DecodedSlice, through: UInt64)? {
+            while taken < ranges.count, ranges[taken].through < from {
+                _ = try feed.next()
+                taken += 1
+            }
+            guard taken < ranges.count, ranges[taken].from == from, ranges[taken].through <= through,
+                  let slice = try feed.next()
+            else { return nil }
+            taken += 1
+            return (slice, ranges[taken - 1].through)
+        }
+
+        func close() { feed.close() }
     }
 
     static let sliceSize = 4096

@@ -80,4 +80,38 @@ import Testing
         try Parallel.ordered(count: 0, workers: 2, window: 2, produce: { k in k }, consume: { _ in calls += 1; return true })
         #expect(calls == 0)
     }
+
+    /// The pull form: items taken one call at a time, in order, within the window; closed
+    /// half-way, nothing more is produced, and `next()` then has nothing.
+    @Test func aFeedGivesItemsInOrderAcrossCallsAndStopsWhenClosed() throws {
+        let flight = InFlight()
+        let feed = OrderedFeed(count: 1_000, workers: 2, window: 5) { k in
+            flight.produce()
+            if k % 5 == 0 { usleep(100) }
+            return k + 1
+        }
+        for k in 0..<100 {
+            #expect(try feed.next() == k + 1)
+            flight.consume()
+            #expect(flight.most.withLock { $0 } <= 5 + 1)
+        }
+        feed.close()
+        let produced = flight.produced.withLock { $0 }
+        #expect(produced <= 100 + 5 + 2, "produced \(produced) for 100 taken")
+        usleep(20_000)
+        #expect(flight.produced.withLock { $0 } == produced, "nothing is produced after close()")
+        #expect(try feed.next() == nil)
+    }
+
+    /// An error is thrown by the `next()` that reaches it, after every item before it.
+    @Test func aFeedThrowsAProducersErrorInItsPlace() throws {
+        let feed = OrderedFeed(count: 50, workers: 2, window: 4) { k in
+            if k == 20 { throw Failure(k: k) }
+            return k
+        }
+        defer { feed.close() }
+        for k in 0..<20 { #expect(try feed.next() == k) }
+        #expect(throws: Failure(k: 20)) { try feed.next() }
+    }
 }
+

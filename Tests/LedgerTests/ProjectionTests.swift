@@ -145,6 +145,8 @@ import Testing
         _ = try ledger.importStrings(lines)
         let head = try ledger.log.head().seq
         #expect(head > 2 * UInt64(Projector.sliceSize) + 100, "two full slices and a partial one")
+        // Each chunk reads its own events (no read-ahead across chunks, tested below).
+        ledger.projector.readsAhead = false
         ledger.projector.chunkSize = Projector.sliceSize - 1  // every slice short: decoded inline
         try ledger.projector.catchUp()
         let inline = try ledger.projector.digest()
@@ -152,6 +154,92 @@ import Testing
         try ledger.projector.rebuild()
         #expect(try ledger.projector.checkpoint() == head)
         #expect(try ledger.projector.digest() == inline)
+    }
+
+    /// A rebuild reads slices ahead across its chunks (``Projector/SliceFeed``), cut at the
+    /// chunks' edges (here 5,000 events: a slice of 4,096 and one of 904 each): the result is
+    /// what inline decoding of short chunks gives, byte for byte; so is a catch-up of a lag of
+    /// several chunks, which reads ahead the same way.
+    @Test func aRebuildReadingAheadAcrossChunksEqualsInlineCatchUps() throws {
+        let lines = Array(Simulator(seed: 43, calls: 3_500)).map { String(decoding: $0, as: UTF8.self) }
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        _ = try ledger.importStrings(lines)
+        let head = try ledger.log.head().seq
+        #expect(head > 12_000, "three chunks of 5,000 at least in part")
+        ledger.projector.readsAhead = false
+        ledger.projector.chunkSize = Projector.sliceSize - 1  // every chunk read and decoded inline
+        try ledger.projector.catchUp()
+        let inline = try ledger.projector.digest()
+        ledger.projector.readsAhead = true
+        ledger.projector.chunkSize = 5_000
+        try ledger.projector.rebuild()
+        #expect(try ledger.projector.checkpoint() == head)
+        #expect(try ledger.projector.digest() == inline)
+        // A catch-up of the whole log (another ledger: its pseudonyms are its own) reads ahead too.
+        let other = try Ledger.open(at: temporaryDirectory())
+        _ = try other.importStrings(lines)
+        other.projector.chunkSize = 5_000
+        #expect(try other.projector.catchUp() == head)
+        let caughtUp = try other.projector.digest()
+        other.projector.readsAhead = false
+        other.projector.chunkSize = Projector.sliceSize - 1
+        try other.projector.rebuild()
+        #expect(try other.projector.digest() == caughtUp)
+    }
+
+    /// Events appended while a rebuild runs (between its chunks) lie beyond what it read ahead:
+    /// its last chunk reads them itself, and the projection it swaps in reaches the new head.
+    @Test func eventsAppendedDuringARebuildAreFoldedByIt() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        let lines = Array(Simulator(seed: 47, calls: 3_000)).map { String(decoding: $0, as: UTF8.self) }
+        let early = lines.count * 3 / 4
+        _ = try ledger.importStrings(Array(lines[..<early]))
+        ledger.projector.chunkSize = 4_000
+        var appended = false
+        try ledger.projector.rebuild { _, _ in
+            guard !appended else { return }
+            appended = true
+            _ = try? ledger.importStrings(Array(lines[early...]))
+        }
+        #expect(appended)
+        let head = try ledger.log.head().seq
+        #expect(try ledger.projector.checkpoint() == head)
+        let during = try ledger.projector.digest()
+        try ledger.projector.rebuild()
+        #expect(try ledger.projector.digest() == during)
+    }
+
+    /// A chunk folded again (its transaction retried after the map grew) finds its slices taken
+    /// already: the feed gives it none, and the next chunk's slices come after the earlier ones
+    /// are dropped.
+    @Test func aSliceFeedGivesOnlySlicesThatStartWhereTheChunkDoes() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        let lines = Array(Simulator(seed: 53, calls: 4_000)).map { String(decoding: $0, as: UTF8.self) }
+        _ = try ledger.importStrings(lines)
+        let head = try ledger.log.head().seq
+        #expect(head > 15_000)
+        let feed = Projector.SliceFeed(ledger.log, from: 1, through: head, chunkSize: 5_000)
+        defer { feed.close() }
+        /// The seqs of the slice the feed gives a chunk starting at `from`, and where it ends.
+        func take(_ from: UInt64, _ through: UInt64) throws -> (seqs: [UInt64], through: UInt64)? {
+            guard let (slice, end) = try feed.take(from: from, through: through) else { return nil }
+            let seqs: [UInt64] = slice.positions.map { p in p.seq }
+            return (seqs, end)
+        }
+        let first = try #require(try take(1, 5_000))
+        #expect(first.through == 4_096)
+        #expect(first.seqs == Array(1...4_096))
+        let second = try #require(try take(4_097, 5_000))
+        #expect(second.through == 5_000)
+        #expect(second.seqs == Array(4_097...5_000))
+        let again = try take(1, 5_000)
+        #expect(again == nil, "a chunk folded again reads itself")
+        // The slices of 5,001...10,000 are never taken: dropped on the way to 10,001.
+        let third = try #require(try take(10_001, 15_000))
+        #expect(third.through == 14_096)
+        #expect(third.seqs.first == 10_001)
+        let past = try take(14_097, 14_500)
+        #expect(past == nil, "a slice ending past the chunk is not given")
     }
 
     /// A stored event that does not decode, in a slice decoded on the other thread: the rebuild
