@@ -211,22 +211,32 @@ public final class Projector: @unchecked Sendable {
         let engine = ProjectionEngine(staff: try loadStaff(g, txn), tickets: store)
         var last: UInt64 = from - 1
         var count = 0
+        // Keep resident memory to the working set, not the log's size (see releaseMappedPages).
+        let releaseEvery = 8 * Projector.sliceSize
         func apply(_ event: consuming Event, _ seq: UInt64, _ version: UInt64) throws {
             try engine.apply(event, seq: seq, version: version)
             last = seq
             count += 1
-            // Keep resident memory to the working set, not the log's size (see releaseMappedPages).
-            if count % (8 * Projector.sliceSize) == 0 { log.environment.releaseMappedPages() }
+            if count % releaseEvery == 0 { log.environment.releaseMappedPages() }
         }
         func apply(_ slice: DecodedSlice) throws {
             // Each event is moved off the end of the array (the slice holds them last first), not
-            // copied: a subscript would copy it and retain its strings. The array is the slice's
-            // alone, so taking an event off its end does not copy the array first.
+            // copied: a subscript would copy it and retain its strings. Both arrays are taken out
+            // of the slice first, so the events' array is this function's alone (taking one off
+            // its end copies nothing) and neither is checked for exclusive access at each use, as
+            // a class's arrays are; for the same reason the counts are kept once a slice.
+            var events = slice.events
+            slice.events = []
+            let positions = slice.positions
             var i = 0
-            while let event = slice.events.popLast() {
-                try apply(event, slice.positions[i].seq, slice.positions[i].version)
+            while let event = events.popLast() {
+                try engine.apply(event, seq: positions[i].seq, version: positions[i].version)
                 i += 1
             }
+            guard i > 0 else { return }
+            last = positions[i - 1].seq
+            if (count + i) / releaseEvery != count / releaseEvery { log.environment.releaseMappedPages() }
+            count += i
         }
         let through = from + pending - 1
         var next = from
@@ -327,15 +337,20 @@ public final class Projector: @unchecked Sendable {
     /// them off the end of the array, in seq order, without copying them.
     static func decodeSlice(_ log: EventLog, from: UInt64, through: UInt64, in txn: ReadTransaction) throws -> DecodedSlice {
         let decoder = EventDecoder(mode: .projection)
-        let slice = DecodedSlice()
-        slice.positions.reserveCapacity(Int(through - from + 1))
-        slice.events.reserveCapacity(Int(through - from + 1))
+        // Filled as local arrays, then handed to the slice (a class's arrays are checked for
+        // exclusive access at each use).
+        var positions: [(seq: UInt64, version: UInt64)] = [], events: [Event] = []
+        positions.reserveCapacity(Int(through - from + 1))
+        events.reserveCapacity(Int(through - from + 1))
         try log.scan(from: from, through: through, in: txn) { r in
-            slice.positions.append((r.seq, r.version))
-            slice.events.append(try decoder.decode(r.payload))
+            positions.append((r.seq, r.version))
+            events.append(try decoder.decode(r.payload))
             return true
         }
-        slice.events.reverse()
+        events.reverse()
+        let slice = DecodedSlice()
+        slice.positions = positions
+        slice.events = events
         return slice
     }
 
@@ -632,7 +647,9 @@ final class LMDBTicketStore: TicketStore {
             self.state = state; self.origin = origin; self.dirty = dirty
         }
     }
-    private var cache: [String: Entry] = [:]
+    /// Read and written several times an event, by this class's methods alone, none of which
+    /// calls another while it changes it: no run-time exclusivity check (see ProjectionEngine).
+    @exclusivity(unchecked) private var cache: [String: Entry] = [:]
     private var accountable: [[UInt8]] = []
     /// The latest event time applied in this chunk.
     private var latest: Timestamp?
