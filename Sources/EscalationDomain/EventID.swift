@@ -35,27 +35,44 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Parses the hyphenated form (either case) from UTF-8 bytes, or returns nil.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> EventID? {
-        guard bytes.count == 36, let base = bytes.baseAddress else { return nil }
-        let p = base.assumingMemoryBound(to: UInt8.self)
-        guard p[8] == UInt8(ascii: "-"), p[13] == UInt8(ascii: "-"), p[18] == UInt8(ascii: "-"),
-              p[23] == UInt8(ascii: "-")
+        guard bytes.count == 36, let p = bytes.baseAddress else { return nil }
+        let dash = UInt8(ascii: "-")
+        guard p.load(fromByteOffset: 8, as: UInt8.self) == dash, p.load(fromByteOffset: 13, as: UInt8.self) == dash,
+              p.load(fromByteOffset: 18, as: UInt8.self) == dash, p.load(fromByteOffset: 23, as: UInt8.self) == dash
         else { return nil }
-        var h: UInt64 = 0, l: UInt64 = 0
-        var bad: UInt8 = 0
-        @inline(__always) func nibble(_ c: UInt8) -> UInt64 {
-            let d = c &- 48
-            let a = (c | 0x20) &- 97
-            if d < 10 { return UInt64(d) }
-            if a < 6 { return UInt64(a &+ 10) }
-            bad = 1
-            return 0
+        // Eight digits at a time (four where a group has four), as words.
+        @inline(__always) func eight(_ at: Int) -> UInt64? { hexDigits(p.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        @inline(__always) func four(_ at: Int) -> UInt64? {
+            // Four digits, then four "0"s: the value of the eight, shifted down.
+            let w = UInt64(p.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian) | 0x3030_3030_0000_0000
+            return hexDigits(UInt64(littleEndian: w)).map { $0 >> 16 }
         }
-        for j in 0..<8 { h = h &<< 4 | nibble(p[j]) }
-        for j in 9..<13 { h = h &<< 4 | nibble(p[j]) }
-        for j in 14..<18 { h = h &<< 4 | nibble(p[j]) }
-        for j in 19..<23 { l = l &<< 4 | nibble(p[j]) }
-        for j in 24..<36 { l = l &<< 4 | nibble(p[j]) }
-        return bad == 0 ? EventID(high: h, low: l) : nil
+        guard let a = eight(0), let b = four(9), let c = four(14), let d = four(19), let e = four(24), let f = eight(28)
+        else { return nil }
+        return EventID(high: a << 32 | b << 16 | c, low: d << 48 | e << 32 | f)
+    }
+
+    /// The value of eight hex digits (either case), the first the most significant, from the
+    /// word they were loaded into (the first in its lowest byte); nil unless all are digits.
+    @inline(__always)
+    static func hexDigits(_ word: UInt64) -> UInt64? {
+        let w = UInt64(littleEndian: word)
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        guard w & high == 0 else { return nil }
+        // A byte's high bit after adding 0x80 - n: set when the byte (below 0x80) is at least n.
+        @inline(__always) func atLeast(_ x: UInt64, _ n: UInt64) -> UInt64 { (x &+ (0x80 &- n) &* ones) & high }
+        let lower = w | (0x20 &* ones)
+        let digit = atLeast(w, 0x30) & ~atLeast(w, 0x3A)
+        let letter = atLeast(lower, 0x61) & ~atLeast(lower, 0x67)
+        guard digit | letter == high else { return nil }
+        // 0-9 from "0"-"9"; letters have bit 6 set and 1-6 in their low bits: add 9.
+        var x = (w & (0x0F &* ones)) &+ ((w >> 6) & ones) &* 9
+        // Byte-swapped, the first digit is the top byte; then pairs, quads and octets join.
+        x = x.byteSwapped
+        x = ((x >> 4) | x) & 0x00FF_00FF_00FF_00FF
+        x = ((x >> 8) | x) & 0x0000_FFFF_0000_FFFF
+        x = ((x >> 16) | x) & 0x0000_0000_FFFF_FFFF
+        return x
     }
 
     /// A random (version 4) id.

@@ -185,6 +185,21 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// The records `through` down to `from`, last first (``scan(from:through:in:_:)`` backwards).
+    public func scanBackwards(from: UInt64, through: UInt64,
+                              in txn: ReadTransaction, _ body: (RecordView) throws -> Bool) throws {
+        guard from <= through else { return }
+        try txn.withCursor(dbs.events) { c in
+            var entry = try c.seek(atMost: through)
+            while let e = entry {
+                guard let r = RecordView(e.value) else { throw LogError.corrupt(seq: BigEndianKey.uint64(e.key), "record layout") }
+                if r.seq < from { return }
+                if try !body(r) { return }
+                entry = try c.previous()
+            }
+        }
+    }
+
     /// Owned copies of up to `limit` events from seq `from`, cut at `through`.
     public func events(from: UInt64 = 1, through: UInt64 = .max, limit: Int = .max) throws -> [RecordedEvent] {
         try environment.read { txn in

@@ -228,15 +228,16 @@ public final class Projector: @unchecked Sendable {
             var events = slice.events
             slice.events = []
             let positions = slice.positions
-            var i = 0
+            var i = positions.count
             while let event = events.popLast() {
+                i -= 1
                 try engine.apply(event, seq: positions[i].seq, version: positions[i].version)
-                i += 1
             }
-            guard i > 0 else { return }
-            last = positions[i - 1].seq
-            if (count + i) / releaseEvery != count / releaseEvery { log.environment.releaseMappedPages() }
-            count += i
+            guard let first = positions.first else { return }
+            last = first.seq
+            let applied = positions.count
+            if (count + applied) / releaseEvery != count / releaseEvery { log.environment.releaseMappedPages() }
+            count += applied
         }
         let through = from + pending - 1
         var next = from
@@ -326,15 +327,15 @@ public final class Projector: @unchecked Sendable {
 
     static let sliceSize = 4096
 
-    /// A slice of the log decoded for the projections: positions in seq order, events last first.
+    /// A slice of the log decoded for the projections: positions and events, last first.
     /// A reference, so that whoever holds it changes its arrays in place.
     final class DecodedSlice: @unchecked Sendable {
         var positions: [(seq: UInt64, version: UInt64)] = []
         var events: [Event] = []
     }
 
-    /// Reads and decodes the records `from...through`, the events last first: the fold takes
-    /// them off the end of the array, in seq order, without copying them.
+    /// Reads and decodes the records `from...through`, last first: the fold takes the events
+    /// off the end of the array, in seq order, without copying them.
     static func decodeSlice(_ log: EventLog, from: UInt64, through: UInt64, in txn: ReadTransaction) throws -> DecodedSlice {
         let decoder = EventDecoder(mode: .projection)
         // Filled as local arrays, then handed to the slice (a class's arrays are checked for
@@ -342,12 +343,13 @@ public final class Projector: @unchecked Sendable {
         var positions: [(seq: UInt64, version: UInt64)] = [], events: [Event] = []
         positions.reserveCapacity(Int(through - from + 1))
         events.reserveCapacity(Int(through - from + 1))
-        try log.scan(from: from, through: through, in: txn) { r in
+        // Read backwards, so that both come last first without reversing them (which copied
+        // every event).
+        try log.scanBackwards(from: from, through: through, in: txn) { r in
             positions.append((r.seq, r.version))
             events.append(try decoder.decode(r.payload))
             return true
         }
-        events.reverse()
         let slice = DecodedSlice()
         slice.positions = positions
         slice.events = events

@@ -120,6 +120,51 @@ struct EventIDTests {
         #expect(EventID(high: 0, low: 1) < EventID(high: 0, low: 2))
         #expect(EventID(high: 0, low: .max) < EventID(high: 1, low: 0))
     }
+
+    /// The parser reads eight digits a word at a time: every byte value at every place of an
+    /// id (and of ids of random digits in either case) gives what a digit-by-digit reading gives.
+    @Test("parse agrees with a digit-by-digit reading at every byte")
+    func parseAgreesWithAReference() {
+        func reference(_ b: [UInt8]) -> EventID? {
+            guard b.count == 36 else { return nil }
+            var h: UInt64 = 0, l: UInt64 = 0, n = 0
+            for (i, c) in b.enumerated() {
+                if [8, 13, 18, 23].contains(i) {
+                    guard c == UInt8(ascii: "-") else { return nil }
+                    continue
+                }
+                let v: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): v = c - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                if n < 16 { h = h << 4 | UInt64(v) } else { l = l << 4 | UInt64(v) }
+                n += 1
+            }
+            return EventID(high: h, low: l)
+        }
+        func parse(_ b: [UInt8]) -> EventID? { b.withUnsafeBytes { EventID.parse($0) } }
+        var g = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdefABCDEF".utf8)
+        for _ in 0..<200 {
+            var id = Array(EventID.random(using: &g).description.utf8)
+            for i in id.indices where id[i] != UInt8(ascii: "-") { id[i] = digits.randomElement(using: &g)! }
+            #expect(parse(id) == reference(id))
+            #expect(parse(id) != nil)
+        }
+        let base = Array("0b7c3e2a-1d4f-4a5b-9c6d-7e8f9a0b1c2d".utf8)
+        var mismatches = 0
+        for i in base.indices {
+            for byte in 0...255 {
+                var b = base
+                b[i] = UInt8(byte)
+                if parse(b) != reference(b) { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+    }
 }
 
 @Suite("Enumerations")

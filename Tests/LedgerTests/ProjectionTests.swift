@@ -223,8 +223,10 @@ import Testing
         /// The seqs of the slice the feed gives a chunk starting at `from`, and where it ends.
         func take(_ from: UInt64, _ through: UInt64) throws -> (seqs: [UInt64], through: UInt64)? {
             guard let (slice, end) = try feed.take(from: from, through: through) else { return nil }
+            // A slice holds its events last first.
             let seqs: [UInt64] = slice.positions.map { p in p.seq }
-            return (seqs, end)
+            #expect(seqs == seqs.sorted(by: >))
+            return (seqs.reversed(), end)
         }
         let first = try #require(try take(1, 5_000))
         #expect(first.through == 4_096)
