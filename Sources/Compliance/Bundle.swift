@@ -84,10 +84,24 @@ extension Array where Element == UInt8 {
         guard let first = needle.first, needle.count <= count else { return nil }
         return withUnsafeBufferPointer { hay in
             needle.withUnsafeBufferPointer { n in
+                // Backwards from the last place the needle fits, eight bytes at a time until a
+                // word holds its first byte (the words are checked whole; the bytes of a word
+                // that holds one are then tried one by one).
+                let base = hay.baseAddress!
+                let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+                let pattern = UInt64(first) &* ones
                 var i = count - n.count
                 while i >= 0 {
-                    if hay[i] == first, memcmp(hay.baseAddress! + i, n.baseAddress!, n.count) == 0 { return i..<i + n.count }
-                    i -= 1
+                    while i >= 7 {
+                        let x = UnsafeRawPointer(base + i - 7).loadUnaligned(as: UInt64.self) ^ pattern
+                        if (x &- ones) & ~x & high != 0 { break }
+                        i -= 8
+                    }
+                    let stop = Swift.max(i - 7, 0)
+                    while i >= stop {
+                        if base[i] == first, memcmp(base + i, n.baseAddress!, n.count) == 0 { return i..<i + n.count }
+                        i -= 1
+                    }
                 }
                 return nil
             }

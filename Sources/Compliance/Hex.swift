@@ -1,3 +1,5 @@
+import EscalationDomain
+
 /// Lowercase hexadecimal encoding and decoding, shared by the Compliance types, the ledger and its tool.
 public enum Hex {
     /// Lowercase hex of `bytes` (two characters per byte, no separators).
@@ -39,6 +41,8 @@ public enum Hex {
 
     /// Bytes of even-length hex text given as its UTF-8 bytes (either case); nil if malformed.
     public static func decode<C: RandomAccessCollection>(_ utf8: C) -> [UInt8]? where C.Element == UInt8 {
+        // Contiguous text (nearly always): sixteen digits at a time.
+        if let fast = utf8.withContiguousStorageIfAvailable({ HexDigits.decode(UnsafeRawBufferPointer($0)) }) { return fast }
         guard utf8.count % 2 == 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(utf8.count / 2)

@@ -41,38 +41,15 @@ public struct EventID: Hashable, Comparable, Sendable, CustomStringConvertible {
               p.load(fromByteOffset: 18, as: UInt8.self) == dash, p.load(fromByteOffset: 23, as: UInt8.self) == dash
         else { return nil }
         // Eight digits at a time (four where a group has four), as words.
-        @inline(__always) func eight(_ at: Int) -> UInt64? { hexDigits(p.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        @inline(__always) func eight(_ at: Int) -> UInt64? { HexDigits.eight(p.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
         @inline(__always) func four(_ at: Int) -> UInt64? {
             // Four digits, then four "0"s: the value of the eight, shifted down.
             let w = UInt64(p.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian) | 0x3030_3030_0000_0000
-            return hexDigits(UInt64(littleEndian: w)).map { $0 >> 16 }
+            return HexDigits.eight(UInt64(littleEndian: w)).map { $0 >> 16 }
         }
         guard let a = eight(0), let b = four(9), let c = four(14), let d = four(19), let e = four(24), let f = eight(28)
         else { return nil }
         return EventID(high: a << 32 | b << 16 | c, low: d << 48 | e << 32 | f)
-    }
-
-    /// The value of eight hex digits (either case), the first the most significant, from the
-    /// word they were loaded into (the first in its lowest byte); nil unless all are digits.
-    @inline(__always)
-    static func hexDigits(_ word: UInt64) -> UInt64? {
-        let w = UInt64(littleEndian: word)
-        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
-        guard w & high == 0 else { return nil }
-        // A byte's high bit after adding 0x80 - n: set when the byte (below 0x80) is at least n.
-        @inline(__always) func atLeast(_ x: UInt64, _ n: UInt64) -> UInt64 { (x &+ (0x80 &- n) &* ones) & high }
-        let lower = w | (0x20 &* ones)
-        let digit = atLeast(w, 0x30) & ~atLeast(w, 0x3A)
-        let letter = atLeast(lower, 0x61) & ~atLeast(lower, 0x67)
-        guard digit | letter == high else { return nil }
-        // 0-9 from "0"-"9"; letters have bit 6 set and 1-6 in their low bits: add 9.
-        var x = (w & (0x0F &* ones)) &+ ((w >> 6) & ones) &* 9
-        // Byte-swapped, the first digit is the top byte; then pairs, quads and octets join.
-        x = x.byteSwapped
-        x = ((x >> 4) | x) & 0x00FF_00FF_00FF_00FF
-        x = ((x >> 8) | x) & 0x0000_FFFF_0000_FFFF
-        x = ((x >> 16) | x) & 0x0000_0000_FFFF_FFFF
-        return x
     }
 
     /// A random (version 4) id.
@@ -145,5 +122,59 @@ func hexValue(_ c: UInt8) -> UInt8? {
     case UInt8(ascii: "a")...UInt8(ascii: "f"): return c &- UInt8(ascii: "a") &+ 10
     case UInt8(ascii: "A")...UInt8(ascii: "F"): return c &- UInt8(ascii: "A") &+ 10
     default: return nil
+    }
+}
+
+/// Hex digits read eight at a time (event ids, and the hashes of export bundles).
+public enum HexDigits {
+    /// The value of eight hex digits (either case), the first the most significant, from the
+    /// word they were loaded into (the first in its lowest byte); nil unless all are digits.
+    @inline(__always)
+    public static func eight(_ word: UInt64) -> UInt64? {
+        let w = UInt64(littleEndian: word)
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        guard w & high == 0 else { return nil }
+        // A byte's high bit after adding 0x80 - n: set when the byte (below 0x80) is at least n.
+        @inline(__always) func atLeast(_ x: UInt64, _ n: UInt64) -> UInt64 { (x &+ (0x80 &- n) &* ones) & high }
+        let lower = w | (0x20 &* ones)
+        let digit = atLeast(w, 0x30) & ~atLeast(w, 0x3A)
+        let letter = atLeast(lower, 0x61) & ~atLeast(lower, 0x67)
+        guard digit | letter == high else { return nil }
+        // 0-9 from "0"-"9"; letters have bit 6 set and 1-6 in their low bits: add 9.
+        var x = (w & (0x0F &* ones)) &+ ((w >> 6) & ones) &* 9
+        // Byte-swapped, the first digit is the top byte; then pairs, quads and octets join.
+        x = x.byteSwapped
+        x = ((x >> 4) | x) & 0x00FF_00FF_00FF_00FF
+        x = ((x >> 8) | x) & 0x0000_FFFF_0000_FFFF
+        x = ((x >> 16) | x) & 0x0000_0000_FFFF_FFFF
+        return x
+    }
+
+    /// The bytes of even-length hex text (either case), sixteen digits at a time; nil if malformed.
+    public static func decode(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
+        let n = text.count
+        guard n % 2 == 0 else { return nil }
+        guard n > 0, let p = text.baseAddress else { return [] }
+        var ok = true
+        let out = [UInt8](unsafeUninitializedCapacity: n / 2) { buffer, count in
+            let o = buffer.baseAddress!
+            var i = 0
+            while i + 16 <= n {
+                guard let a = eight(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)),
+                      let b = eight(p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
+                else { ok = false; return }
+                UnsafeMutableRawPointer(o + i / 2).storeBytes(of: (a << 32 | b).bigEndian, as: UInt64.self)
+                i += 16
+            }
+            while i < n {
+                // The rest, two digits at a time, padded with "0"s to a word.
+                let pair = UInt64(p.load(fromByteOffset: i, as: UInt8.self)) | UInt64(p.load(fromByteOffset: i + 1, as: UInt8.self)) << 8
+                guard let v = eight(UInt64(littleEndian: pair | 0x3030_3030_3030_0000)) else { ok = false; return }
+                o[i / 2] = UInt8(truncatingIfNeeded: v >> 24)
+                i += 2
+            }
+            count = n / 2
+        }
+        return ok ? out : nil
     }
 }

@@ -23,6 +23,61 @@ struct ExportTextTests {
         }
     }
 
+    /// Hex text is read sixteen digits at a time: every byte value at every place of a text
+    /// (and texts of every length up to 40, in either case) gives what a digit-by-digit reading gives.
+    @Test("hex text read a word at a time agrees with a digit-by-digit reading")
+    func hexDecodeAgreesWithAReference() {
+        func reference(_ text: [UInt8]) -> [UInt8]? {
+            guard text.count % 2 == 0 else { return nil }
+            var out: [UInt8] = []
+            for k in stride(from: 0, to: text.count, by: 2) {
+                guard let hi = Int(String(decoding: text[k...k], as: UTF8.self), radix: 16),
+                      let lo = Int(String(decoding: text[(k + 1)...(k + 1)], as: UTF8.self), radix: 16),
+                      text[k] != UInt8(ascii: "+"), text[k] != UInt8(ascii: "-"),
+                      text[k + 1] != UInt8(ascii: "+"), text[k + 1] != UInt8(ascii: "-")
+                else { return nil }
+                out.append(UInt8(hi << 4 | lo))
+            }
+            return out
+        }
+        var g = SeededGenerator(seed: 13)
+        let digits = Array("0123456789abcdefABCDEF".utf8)
+        for n in 0...40 {
+            let text = (0..<n).map { _ in digits.randomElement(using: &g)! }
+            #expect(Hex.decode(text) == reference(text), "\(n) digits")
+            #expect(Hex.decode(text[...]) == reference(text))
+        }
+        let base = Array("00ff10a7b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7f8e9dacbbcad9e".utf8)
+        var mismatches = 0
+        for i in base.indices {
+            for byte in 0...255 {
+                var t = base
+                t[i] = UInt8(byte)
+                if Hex.decode(t) != reference(t) { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// The verifier finds a line's tail by the last `,"hash":"` in it, a word at a time.
+    @Test("the last place of a needle, found a word at a time")
+    func lastRangeAgreesWithAReference() {
+        func reference(_ hay: [UInt8], _ needle: [UInt8]) -> Range<Int>? {
+            guard !needle.isEmpty, needle.count <= hay.count else { return nil }
+            for i in stride(from: hay.count - needle.count, through: 0, by: -1) where Array(hay[i..<(i + needle.count)]) == needle {
+                return i..<(i + needle.count)
+            }
+            return nil
+        }
+        var g = SeededGenerator(seed: 17)
+        for _ in 0..<3000 {
+            let hay = (0..<Int.random(in: 0...70, using: &g)).map { _ in UInt8.random(in: 97...100, using: &g) }
+            let needle = (0..<Int.random(in: 1...4, using: &g)).map { _ in UInt8.random(in: 97...100, using: &g) }
+            #expect(hay.lastRange(of: needle) == reference(hay, needle), "\(hay) \(needle)")
+        }
+        #expect(Array("ab".utf8).lastRange(of: []) == nil)
+    }
+
     @Test("recordedAt with exactly six fraction digits")
     func recordedAt() {
         // The form written before it was written straight into bytes.
