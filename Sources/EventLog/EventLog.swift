@@ -238,6 +238,27 @@ public final class EventLog: Sendable {
         return (Array(h[0..<32]), Array(h[32..<64]))
     }
 
+    /// ``scan(from:through:in:_:)`` with each record's stored chain hash and leaf hash, read by a
+    /// second cursor walking the hash table beside the first (a look-up of each seq searched
+    /// the table from its root: a read path's most expensive LMDB call).
+    /// - throws: ``LogError/corrupt(seq:_:)`` when a record has no hash entry.
+    public func scanWithHashes(from: UInt64, through: UInt64, in txn: ReadTransaction,
+                               _ body: (RecordView, _ chain: UnsafeRawBufferPointer, _ leaf: UnsafeRawBufferPointer) throws -> Bool) throws {
+        guard from <= through else { return }
+        try txn.withCursor(dbs.hashes) { h in
+            var hash = try h.seek(atLeast: max(from, 1))
+            try scan(from: from, through: through, in: txn) { r in
+                guard let e = hash, e.value.count == 64, BigEndianKey.uint64(e.key) == r.seq else {
+                    throw LogError.corrupt(seq: r.seq, "missing hash")
+                }
+                guard try body(r, UnsafeRawBufferPointer(rebasing: e.value[0..<32]), UnsafeRawBufferPointer(rebasing: e.value[32..<64]))
+                else { return false }
+                hash = try h.next()
+                return true
+            }
+        }
+    }
+
     /// Calls `body` with each stored (chain hash, leaf hash) pair for seqs `from...through`.
     public func scanHashes(from: UInt64, through: UInt64, in txn: ReadTransaction,
                            _ body: (UInt64, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {

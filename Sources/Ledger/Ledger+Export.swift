@@ -161,8 +161,8 @@ extension Ledger {
                     try csv.write(part.csv)
                 }
             }
-            func emit(_ r: RecordView) throws {
-                let (chain, leaf) = try log.hashes(r.seq, txn)
+            func emit(_ r: RecordView, _ hashes: (chain: [UInt8], leaf: [UInt8])) throws {
+                let (chain, leaf) = hashes
                 let prev = contiguous ? previous : (r.seq > 1 ? try log.chainHash(r.seq - 1, txn) : [UInt8](repeating: 0, count: 32))
                 slice.append(ExportSlice.Item(record: r, chain: chain, leaf: leaf, prev: prev))
                 previous = chain
@@ -202,14 +202,16 @@ extension Ledger {
             }
             if let ticket = request.ticket {
                 try log.scanStream("ticket:" + ticket, in: txn) { r in
-                    if r.seq >= lower && r.seq <= upper, try request.staff.map({ try Ledger.names(r, $0, decoder) }) ?? true { try emit(r) }
+                    if r.seq >= lower && r.seq <= upper, try request.staff.map({ try Ledger.names(r, $0, decoder) }) ?? true {
+                        try emit(r, try log.hashes(r.seq, txn))
+                    }
                     return r.seq <= upper
                 }
             } else if lower <= upper {
-                try log.scan(from: lower, through: upper, in: txn) { r in
+                try log.scanWithHashes(from: lower, through: upper, in: txn) { r, chain, leaf in
                     if let c = customerStreams, r.stream != c.stream, !c.tickets.contains(r.stream) { return true }
                     if let s = request.staff, try !Ledger.names(r, s, decoder) { return true }
-                    try emit(r)
+                    try emit(r, (Array(chain), Array(leaf)))
                     return true
                 }
             }

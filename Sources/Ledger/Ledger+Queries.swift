@@ -340,8 +340,8 @@ extension Ledger {
             return try log.environment.read { txn in
                 let reader = AuditReader(ledger: self, filter: filter, revealing: revealing, collectCustomers: collect, txn: txn)
                 var batch: [AuditEntry] = []
-                try log.scan(from: from, through: through, in: txn) { r in
-                    if let e = try reader.entry(r) { batch.append(e) }
+                try log.scanWithHashes(from: from, through: through, in: txn) { r, chain, _ in
+                    if let e = try reader.entry(r, chain: chain) { batch.append(e) }
                     return true
                 }
                 return (batch, reader.live)
@@ -409,7 +409,9 @@ private final class AuditReader {
         self.ledger = ledger; self.filter = filter; self.revealing = revealing; self.collectCustomers = collectCustomers; self.txn = txn
     }
 
-    func entry(_ r: RecordView) throws -> Ledger.AuditEntry? {
+    /// The entry of `r`, when it passes the filters; `chain` is its stored chain hash when the
+    /// caller has read it already (else it is looked up).
+    func entry(_ r: RecordView, chain: UnsafeRawBufferPointer? = nil) throws -> Ledger.AuditEntry? {
         let stored = try decoder.decode(r.payload)
         if let eventTime = filter.point?.eventTime, stored.at > eventTime { return nil }
         let customer = Ledger.customerPseudonym(stored)
@@ -421,6 +423,6 @@ private final class AuditReader {
         if collectCustomers, let customer, try ledger.vault.customer(pseudonym: customer, in: txn) != nil { live.append(customer) }
         return Ledger.AuditEntry(seq: r.seq, recordedAt: Timestamp(microsecondsSinceEpoch: r.recordedAt), at: e.at,
                                  actor: e.actor, channel: e.channel, type: e.type.rawValue, ticket: e.ticket,
-                                 summary: e.summary, hash: try ledger.log.chainHash(r.seq, txn).hex)
+                                 summary: e.summary, hash: try chain.map { Hex.encode($0) } ?? ledger.log.chainHash(r.seq, txn).hex)
     }
 }

@@ -30,6 +30,37 @@ import Testing
         #expect(try log.verify().firstBadSeq == 12)
     }
 
+    /// The audit and the export read each record's hashes with a second cursor walking beside
+    /// the records: the same hashes as a look-up of each seq, and a record without its hash entry
+    /// is corruption named by its seq, not a hash of another record.
+    @Test func scanningWithHashesGivesEachRecordItsOwnHashes() throws {
+        let log = try EventLog(path: temporaryDirectory())
+        _ = try log.appendSync((1...60).map { draft($0) })
+        var seen: [UInt64] = []
+        try log.environment.read { txn in
+            try log.scanWithHashes(from: 7, through: 52, in: txn) { r, chain, leaf in
+                seen.append(r.seq)
+                let (lookedUpChain, lookedUpLeaf) = (try log.chainHash(r.seq, txn), try log.leafHash(r.seq, txn))
+                #expect(Array(chain) == lookedUpChain)
+                #expect(Array(leaf) == lookedUpLeaf)
+                return r.seq < 50
+            }
+        }
+        #expect(seen == Array(7...50), "in order, from the first seq, stopping when the body says so")
+        try log.environment.write { txn in
+            _ = try txn.delete(try txn.database("hashes"), key: BigEndianKey.bytes(31))
+        }
+        var reached: UInt64 = 0
+        let error = #expect(throws: LogError.self) {
+            try log.environment.read { txn in
+                try log.scanWithHashes(from: 1, through: 60, in: txn) { r, _, _ in reached = r.seq; return true }
+            }
+        }
+        #expect(reached == 30)
+        guard case .corrupt(let seq, _)? = error else { Issue.record("not corruption: \(String(describing: error))"); return }
+        #expect(seq == 31)
+    }
+
     @Test func subscriptionCatchesUpThenFollowsLiveAppends() async throws {
         let log = try EventLog(path: temporaryDirectory())
         _ = try await log.append((1...30).map { draft($0) })
