@@ -23,9 +23,9 @@ extension Ledger {
             var buffer: [UInt8] = []
             var got = 0
             try log.environment.read { txn in
-                try log.scan(from: position + 1, in: txn) { r in
+                try log.scanWithHashes(from: position + 1, through: .max, in: txn) { r, chain, _ in
                     if let limit, written + got >= limit { return false }
-                    let hash = try log.chainHash(r.seq, txn)
+                    let hash = Array(chain)
                     buffer += Bundle.line(payload: Array(r.payload), hash: hash, id: r.id.uuidString, prevHash: previous,
                                           recordedAtMicros: r.recordedAt, seq: r.seq, stream: r.stream, version: r.version)
                     buffer.append(0x0A)
