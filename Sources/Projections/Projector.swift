@@ -108,15 +108,13 @@ public final class Projector: @unchecked Sendable {
     /// - returns: how many events were applied.
     @discardableResult
     public func catchUp(progress: ((UInt64, UInt64) -> Void)? = nil) throws -> UInt64 {
+        let (from, head) = try log.environment.read { txn in ((try getUInt(checkpointKey(try active(txn)), txn) ?? 0) + 1, try log.head(in: txn).seq) }
         // Up to date already: no write transaction (no writer lock) for a query.
-        if try log.environment.read({ txn in try getUInt(checkpointKey(try active(txn)), txn) ?? 0 == (try log.head(in: txn).seq) }) {
-            return 0
-        }
+        if from > head { return 0 }
         // A lag of several chunks is read ahead across them (the checkpoint moves only here and
         // in a rebuild, which holds the writer lock while it swaps generations: a chunk that
         // finds it elsewhere reads its events itself).
-        let (from, head) = try log.environment.read { txn in ((try getUInt(checkpointKey(try active(txn)), txn) ?? 0) + 1, try log.head(in: txn).seq) }
-        let feed = readsAhead && head >= from && head - from >= UInt64(chunkSize) ? SliceFeed(log, from: from, through: head, chunkSize: chunkSize) : nil
+        let feed = readsAhead && head - from >= UInt64(chunkSize) ? SliceFeed(log, from: from, through: head, chunkSize: chunkSize) : nil
         defer { feed?.close() }
         var applied: UInt64 = 0
         while true {
@@ -261,19 +259,15 @@ public final class Projector: @unchecked Sendable {
             return FoldedChunk(generation: g, from: from - 1, last: last, count: count, store: store, engine: engine)
         }
         // Reading and decoding the records is about half the work and needs no order: slices of
-        // the chunk are read and decoded on producer threads, each in a read transaction of its
+        // the rest are read and decoded on producer threads, each in a read transaction of its
         // own (the records up to the head are committed and never change), while this thread
         // folds them in seq order.
-        let size = UInt64(Projector.sliceSize)
-        let slices = Int((rest + size - 1) / size)
-        let producers = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
-        try Parallel.ordered(count: slices, workers: producers, window: 2 * producers, produce: { [log, next] k in
-            let a = next + UInt64(k) * size
-            return try log.environment.read { rtxn in try Projector.decodeSlice(log, from: a, through: min(through, a + size - 1), in: rtxn) }
-        }, consume: { slice in
+        let ahead = SliceFeed(log, from: next, through: through, chunkSize: Int(rest), window: 2 * SliceFeed.producers)
+        defer { ahead.close() }
+        while let (slice, end) = try ahead.take(from: next, through: through) {
             try apply(slice)
-            return true
-        })
+            next = end + 1
+        }
         return FoldedChunk(generation: g, from: from - 1, last: last, count: count, store: store, engine: engine)
     }
 
@@ -288,7 +282,12 @@ public final class Projector: @unchecked Sendable {
         private let feed: OrderedFeed<DecodedSlice>
         private var taken = 0
 
-        init(_ log: EventLog, from: UInt64, through: UInt64, chunkSize: Int) {
+        /// The producer threads: two, or one on a single core.
+        static var producers: Int { min(2, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+
+        /// - Parameter window: how many decoded slices may wait (the default covers a chunk's
+        ///   write and commit, about a third of its time).
+        init(_ log: EventLog, from: UInt64, through: UInt64, chunkSize: Int, window: Int = 8) {
             var ranges: [(from: UInt64, through: UInt64)] = []
             let size = UInt64(Projector.sliceSize), chunk = UInt64(max(1, chunkSize))
             var a = from
@@ -299,10 +298,8 @@ public final class Projector: @unchecked Sendable {
                 a = b + 1
             }
             self.ranges = ranges
-            let producers = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
-            nonisolated(unsafe) let all = ranges
-            // Enough slices ahead to cover a chunk's write and commit, about a third of its time.
-            feed = OrderedFeed(count: ranges.count, workers: producers, window: 8) { [log] k in
+            let all = ranges
+            feed = OrderedFeed(count: ranges.count, workers: SliceFeed.producers, window: window) { [log] k in
                 try log.environment.read { rtxn in try Projector.decodeSlice(log, from: all[k].from, through: all[k].through, in: rtxn) }
             }
         }
