@@ -111,7 +111,7 @@ final class GroupCommitter: @unchecked Sendable {
                 try log.writeHead(head, txn)
                 // Only a transaction that appended moves ids to runs: one that appends nothing
                 // (every event refused or a duplicate) leaves every table as it was.
-                if head.seq != startSeq { try log.idIndex.maintain(txn) }
+                if head.seq != startSeq { try log.idIndex.maintain(txn, appended: head.seq - startSeq) }
                 try observer?.willCommit(txn)
             }
             observer?.didCommit()

@@ -10,11 +10,18 @@ import LMDB
 ///
 /// - `ids`, the **recent** entries, a B-tree that appends put into and that stays small;
 /// - **runs**: when `ids` reaches ``Policy/flushAt`` entries at the end of an append
-///   transaction, its entries, already in id order, are appended as a new run to
-///   `id_run_entries` (key: run number u32 ‖ id) and `ids` is emptied. Each run has a Bloom
-///   filter in `id_runs`, so that looking an id up reads the B-tree of a run only when its
-///   filter says the id may be there. Runs of the same size class are merged, a few at a
-///   time, until they reach ``Policy/mergeBelow`` entries; larger runs are left as they are.
+///   transaction, or that transaction alone appended ``Policy/batchFlushAt`` events or more,
+///   its entries, already in id order, are appended as a new run to `id_run_entries` (key: run
+///   number u32 ‖ id) and `ids` is emptied. Each run has a Bloom filter in `id_runs`, so that
+///   looking an id up reads the B-tree of a run only when its filter says the id may be there.
+///   Runs of the same size class are merged, a few at a time, until they reach
+///   ``Policy/mergeBelow`` entries; larger runs are left as they are.
+///
+/// A large batch's own entries are moved in the transaction that put them in `ids`: `ids` is
+/// emptied entry by entry, so LMDB takes back the pages this transaction dirtied ("loose"
+/// pages, reused for the run) and the commit never writes them. Before, an import's batches of
+/// 32,768 random ids each rewrote most of `ids`' pages: 212 bytes a line of the 1.5 KB the
+/// import wrote (BENCHMARKS.md, fifteenth round).
 ///
 /// Every write happens in the append transaction, so a crash leaves either the old or the
 /// new layout. An id is in at most one place: the log looks it up everywhere before it
@@ -24,30 +31,39 @@ public struct IdIndex: Sendable {
     public struct Policy: Sendable, Equatable {
         /// `ids` is moved to a run once it holds this many entries.
         public var flushAt: Int
-        /// How many runs of one size class are merged into one.
-        public var fanIn: Int = 4
+        /// `ids` is also moved to a run at the end of a transaction that appended this many
+        /// events or more (flushAt / 16, at least 2): their pages are then freed before they
+        /// are written. Runs' size classes start here too.
+        public var batchFlushAt: Int
+        /// How many runs of one size class are merged into one. Each entry is written once
+        /// when its run is made and once more per merge: with 8, an import of 1M lines writes
+        /// each about twice (with 4, two and a half times).
+        public var fanIn: Int = 8
         /// Runs with this many entries or more are never merged.
         public var mergeBelow: Int
 
         public init(flushAt: Int) {
             precondition(flushAt >= 1)
             self.flushAt = flushAt
+            batchFlushAt = max(2, flushAt / 16)
             mergeBelow = flushAt * 16
         }
 
         /// 65,536 recent entries, or `LEDGER_ID_INDEX_FLUSH_AT` (the tests of the runs set it low,
-        /// so that small ledgers have runs and merges).
+        /// so that small ledgers have runs and merges); `LEDGER_ID_INDEX_BATCH_FLUSH_AT` sets
+        /// ``batchFlushAt`` (the damage tests set it high, so that one import leaves recent entries).
         public static let standard: Policy = {
-            if let text = ProcessInfo.processInfo.environment["LEDGER_ID_INDEX_FLUSH_AT"], let n = Int(text), n >= 1 {
-                return Policy(flushAt: n)
-            }
-            return Policy(flushAt: 65_536)
+            let environment = ProcessInfo.processInfo.environment
+            var policy = Policy(flushAt: 65_536)
+            if let text = environment["LEDGER_ID_INDEX_FLUSH_AT"], let n = Int(text), n >= 1 { policy = Policy(flushAt: n) }
+            if let text = environment["LEDGER_ID_INDEX_BATCH_FLUSH_AT"], let n = Int(text), n >= 1 { policy.batchFlushAt = n }
+            return policy
         }()
 
-        /// The size class of a run of `count` entries: 0 below `flushAt × fanIn`, then one
+        /// The size class of a run of `count` entries: 0 below `batchFlushAt × fanIn`, then one
         /// more per factor of `fanIn`.
         func sizeClass(_ count: UInt64) -> Int {
-            var limit = UInt64(flushAt) * UInt64(fanIn), c = 0
+            var limit = UInt64(batchFlushAt) * UInt64(fanIn), c = 0
             while count >= limit { c += 1; limit *= UInt64(fanIn) }
             return c
         }
@@ -160,12 +176,13 @@ public struct IdIndex: Sendable {
 
     // MARK: Maintenance
 
-    /// At the end of an append transaction: moves `ids` to a new run once it is full enough,
-    /// then merges runs while a size class holds `fanIn` of them. Does nothing most of the time.
-    func maintain(_ txn: WriteTransaction) throws {
+    /// At the end of an append transaction that appended `appended` events: moves `ids` to a
+    /// new run once it is full enough or the transaction was large, then merges runs while a
+    /// size class holds `fanIn` of them. Does nothing after most small transactions.
+    func maintain(_ txn: WriteTransaction, appended: UInt64) throws {
         guard let runs, let runEntries else { return }
         let pending = try txn.count(recent)
-        guard pending >= policy.flushAt else { return }
+        guard pending >= policy.flushAt || appended >= UInt64(policy.batchFlushAt) else { return }
         let number = try nextRunNumber(txn, runs: runs, entries: runEntries)
         var filter = IdFilter(count: UInt64(pending), salt: .random(in: 0 ... .max))
         var written: UInt64 = 0
@@ -182,7 +199,9 @@ public struct IdIndex: Sendable {
                     try key.withUnsafeBytes { try out.put(key: $0, value: entry.value, flags: .append) }
                     filter.insert(entry.key)
                     written += 1
-                    e = try c.next()
+                    // Deleted one by one, not dropped: a page this transaction dirtied becomes
+                    // loose when emptied (reused, never written); mdb_drop would write it.
+                    e = try c.deleteCurrent()
                 }
             }
         }
@@ -191,7 +210,6 @@ public struct IdIndex: Sendable {
             throw LogError.damagedIndex("ids: mdb_stat counts \(pending) entries and a walk finds \(written)")
         }
         try putDescriptor(number, count: written, filter: filter, txn: txn, runs: runs)
-        try txn.clear(recent)
         try mergeRuns(txn, runs: runs, entries: runEntries)
     }
 

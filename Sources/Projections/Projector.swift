@@ -368,14 +368,16 @@ public final class Projector: @unchecked Sendable {
     /// read snapshot, then written in a short write transaction when the projection has not
     /// moved since (otherwise it is folded again from where it now is). So the projection can
     /// follow a long import on the other core, while the import's batches hold the lock.
+    /// Folds only while at least `atLeast` events are pending (1: whatever is there).
     /// - returns: how many events were applied.
     @discardableResult
-    public func catchUpBeside(until stop: () -> Bool = { false }) throws -> UInt64 {
+    public func catchUpBeside(until stop: () -> Bool = { false }, atLeast: UInt64 = 1) throws -> UInt64 {
         var applied: UInt64 = 0
         while !stop() {
             let chunk = try log.environment.read { txn -> FoldedChunk? in
                 let g = try active(txn)
-                guard try getUInt(checkpointKey(g), txn) ?? 0 != (try log.head(in: txn).seq) else { return nil }
+                let checkpoint = try getUInt(checkpointKey(g), txn) ?? 0, head = try log.head(in: txn).seq
+                guard head > checkpoint, head - checkpoint >= max(1, atLeast) else { return nil }
                 return try fold(g, in: txn, limit: chunkSize)
             }
             guard let chunk, chunk.count > 0 else { return applied }
@@ -778,19 +780,26 @@ extension ScoreIndex {
     }
 }
 
-/// Keeps a projection following its log on a thread of its own (``Projector/catchUpBeside(until:)``)
+/// Keeps a projection following its log on a thread of its own (``Projector/catchUpBeside(until:atLeast:)``)
 /// until ``stop()``: while an import appends, its events are projected on the other core, and
 /// the catch-up after it has little left to do.
 public final class ProjectionFollower: @unchecked Sendable {
     private let projector: Projector
+    /// Folds only once this many events are pending.
+    private let atLeast: UInt64
     private let condition = NSCondition()
     private var stopping = false
     private var finished = false
     /// What stopped the thread early, if anything (the caller's own catch-up meets it again and reports it).
     public private(set) var failure: (any Error)?
 
-    public init(_ projector: Projector) {
+    /// - parameter wholeChunks: fold only whole chunks (``Projector/chunkSize`` events), as an
+    ///   import's follower does: each chunk written rewrites the pages of the tickets it changed,
+    ///   and a ticket changed by several of the import's batches is then written once, not once
+    ///   a batch. The caller's catch-up after ``stop()`` folds the rest.
+    public init(_ projector: Projector, wholeChunks: Bool = false) {
         self.projector = projector
+        atLeast = wholeChunks ? UInt64(max(1, projector.chunkSize)) : 1
         do {
             try Threads.start("projection follower") { [self] in run() }
         } catch {
@@ -807,7 +816,7 @@ public final class ProjectionFollower: @unchecked Sendable {
     private func run() {
         while !shouldStop {
             do {
-                if try projector.catchUpBeside(until: { shouldStop }) == 0 {
+                if try projector.catchUpBeside(until: { shouldStop }, atLeast: atLeast) == 0 {
                     condition.lock()
                     if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05)) }
                     condition.unlock()

@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func everyIdIsFoundWhereverItMovedAndMergesKeepSizeClassesShort() throws {
-        let policy = IdIndex.Policy(flushAt: 3)  // fan-in 4, runs of 48 or more are left alone
+        let policy = IdIndex.Policy(flushAt: 3)  // batches of 2 or more flush, fan-in 8, runs of 48 or more are left alone
         let log = try EventLog(path: temporaryDirectory(), idIndexPolicy: policy)
         var drafts: [EventDraft] = []
         var n = 0
@@ -61,6 +61,37 @@ import Testing
             #expect(refusal.kind == .duplicateId)
         }
         #expect(try log.head().seq == UInt64(drafts.count))
+    }
+
+    /// A transaction that appends `batchFlushAt` events or more moves `ids` to a run before it
+    /// commits (its own entries never stay in `ids`); smaller ones leave theirs in `ids`, and
+    /// runs are merged `fanIn` at a time.
+    @Test func aLargeTransactionMovesItsIdsToARunAndSmallOnesWait() throws {
+        let policy = IdIndex.Policy(flushAt: 64)
+        #expect(policy.batchFlushAt == 4 && policy.fanIn == 8 && policy.mergeBelow == 1_024)
+        let log = try EventLog(path: temporaryDirectory(), idIndexPolicy: policy)
+        var drafts: [EventDraft] = []
+        func append(_ count: Int) throws {
+            let batch = (0..<count).map { Self.randomDraft(drafts.count + $0 + 1) }
+            drafts += batch
+            #expect(try log.appendSync(batch).appended == count)
+        }
+        try append(3)
+        try append(3)
+        var l = try Self.layout(log)
+        #expect(l.recent == 6 && l.runs.isEmpty)
+        try append(4)  // the six waiting entries go with the batch's four
+        l = try Self.layout(log)
+        #expect(l.recent == 0 && l.runs.map(\.1) == [10])
+        try append(1)
+        #expect(try Self.layout(log).recent == 1)
+        // Seven more runs of 5 to 11 entries: the eighth in class 0 (below 4 × 8) makes the merge.
+        for size in [5, 6, 7, 8, 9, 10, 11] { try append(size) }
+        l = try Self.layout(log)
+        #expect(l.recent == 0)
+        #expect(l.runs.count == 1 && l.runs[0].1 == UInt64(drafts.count))
+        #expect(try log.environment.read { txn in try drafts.map { try log.seq(of: $0.id, in: txn) } } == (1...drafts.count).map { UInt64($0) })
+        #expect(try log.verify().ok)
     }
 
     @Test func anAtomicBatchThatFailsLeavesTheIndexAsItWas() throws {

@@ -301,6 +301,33 @@ import Testing
         #expect(try ledger.projector.digest() == before)
     }
 
+    /// An import's follower folds whole chunks only (fewer rewrites of the same tickets' pages);
+    /// the catch-up after it folds the rest, and the result equals a rebuild.
+    @Test func anImportsFollowerFoldsWholeChunksOnly() throws {
+        let ledger = try Ledger.open(at: temporaryDirectory())
+        let lines = Array(Simulator(seed: 41, calls: 1_500)).map { String(decoding: $0, as: UTF8.self) }
+        ledger.projector.chunkSize = 2_000
+        let follower = ProjectionFollower(ledger.projector, wholeChunks: true)
+        _ = try ledger.importStrings(Array(lines[0..<1_500]))
+        // Fewer than a chunk pending: the follower leaves them (it looks every 50 ms).
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try ledger.projector.checkpoint() == 0)
+        _ = try ledger.importStrings(Array(lines[1_500...]))
+        let head = try ledger.log.head().seq
+        #expect(head >= 4_000)
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while try ledger.projector.checkpoint() < head / 2_000 * 2_000 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        follower.stop()
+        #expect(follower.failure == nil)
+        let followed = try ledger.projector.checkpoint()
+        #expect(followed == head / 2_000 * 2_000, "the follower stopped at \(followed) of \(head)")
+        try ledger.projector.catchUp()
+        #expect(try ledger.projector.checkpoint() == head)
+        let digest = try ledger.projector.digest()
+        try ledger.projector.rebuild()
+        #expect(try ledger.projector.digest() == digest)
+    }
+
     @Test func erasureLeavesTheChainVerifiableAndTheFieldsUnreadable() throws {
         let dir = temporaryDirectory()
         var s = Script()

@@ -52,9 +52,9 @@ extension LedgerTool {
         func run() throws {
             let ledger = try global.openForWriting()
             let bar = ProgressBar("importing", unit: "MB")
-            // The projections follow the import on the other core (not under an address-space
-            // limit, where the import sizes its batches to what memory is left).
-            let follower = atomic || AddressSpace.limit != nil ? nil : ProjectionFollower(ledger.projector)
+            // The projections follow the import on the other core, a whole chunk at a time (not
+            // under an address-space limit, where the import sizes its batches to what memory is left).
+            let follower = atomic || AddressSpace.limit != nil ? nil : ProjectionFollower(ledger.projector, wholeChunks: true)
             defer { follower?.stop() }
             let report = try ledger.importFile(file, atomic: atomic) { read, total in
                 bar.total = total.map { Double($0) / 1_048_576 }
