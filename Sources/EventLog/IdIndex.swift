@@ -20,8 +20,8 @@ import LMDB
 /// A large batch's own entries are moved in the transaction that put them in `ids`: `ids` is
 /// emptied entry by entry, so LMDB takes back the pages this transaction dirtied ("loose"
 /// pages, reused for the run) and the commit never writes them. Before, an import's batches of
-/// 32,768 random ids each rewrote most of `ids`' pages: 212 bytes a line of the 1.5 KB the
-/// import wrote (BENCHMARKS.md, fifteenth round).
+/// 32,768 random ids each rewrote most of `ids`' pages: 194 bytes a line of the 1,493 the
+/// import wrote (BENCHMARKS.md, fifteenth round; `tools/lmdb-pages` counts them).
 ///
 /// Every write happens in the append transaction, so a crash leaves either the old or the
 /// new layout. An id is in at most one place: the log looks it up everywhere before it

@@ -48,13 +48,20 @@ extension Ledger {
     /// The longest line `import` reads (CONTRACT.md section 4: 16 MiB).
     public static let maxLineBytes = 16 << 20
 
+    /// Lines an import appends in one transaction (fewer when they hold more than 64 MiB).
+    /// Tables keyed at random (customers' look-ups, stream versions) take a batch's inserts on
+    /// pages all over their trees, and each such page is written once a commit: twice the
+    /// batch of 32,768 lines wrote 11% fewer bytes a line, in the same time (BENCHMARKS.md,
+    /// fifteenth round).
+    public static let importBatchLines = 65_536
+
     /// Imports a JSON Lines file (`-` for standard input), streaming: memory stays bounded
     /// by the batch size, whatever the file's size (except with `atomic`, which holds the file's
     /// lines, and then its events).
     /// - Parameters:
     ///   - atomic: all lines or none.
     ///   - progress: called after each batch with (bytes read, total bytes if known).
-    public func importFile(_ path: String, atomic: Bool = false, batchSize: Int = 32_768,
+    public func importFile(_ path: String, atomic: Bool = false, batchSize: Int = Ledger.importBatchLines,
                            progress: ((Int, Int?) -> Void)? = nil) throws -> ImportReport {
         let handle: FileHandle
         var total: Int?
@@ -124,7 +131,7 @@ extension Ledger {
     }
 
     /// Imports lines given in memory or generated (the demo, benchmarks), in order, as `importFile` does.
-    public func importLines<S: Sequence>(_ lines: S, atomic: Bool = false, batchSize: Int = 32_768,
+    public func importLines<S: Sequence>(_ lines: S, atomic: Bool = false, batchSize: Int = Ledger.importBatchLines,
                                          progress: ((Int) -> Void)? = nil) throws -> ImportReport where S.Element == [UInt8] {
         let importer = Importer(ledger: self, atomic: atomic, batchSize: batchSize)
         var n = 0
@@ -142,7 +149,7 @@ extension Ledger {
     /// that make more than one batch are imported on the calling thread, which then waits.
     public func importLines(_ lines: [[UInt8]], atomic: Bool = false,
                             completion: @escaping @Sendable (Result<ImportReport, any Error>) -> Void) {
-        let importer = Importer(ledger: self, atomic: atomic, batchSize: 32_768)
+        let importer = Importer(ledger: self, atomic: atomic, batchSize: Ledger.importBatchLines)
         do {
             for (n, line) in lines.enumerated() { try line.withUnsafeBytes { try importer.add($0, line: n + 1) } }
         } catch {

@@ -179,10 +179,10 @@ import Testing
         let dir = temporaryDirectory()
         var s = Script()
         var calls: [PrivacyCustomer: String] = [:], erasures: [PrivacyCustomer: String] = [:]
-        // The importer commits every 32,768 lines: the first batch holds calls, notes and
-        // erasures; the lines after it wait in memory for the rest of standard input. (It
+        // The importer commits every `importBatchLines` lines: the first batch holds calls, notes
+        // and erasures; the lines after it wait in memory for the rest of standard input. (It
         // reads 1 MiB at a time, so more than 1 MiB follows the batch.)
-        let batch = 32_768
+        let batch = Ledger.importBatchLines
         var lines = s.organisation()
         var k = 0
         while lines.count < batch + 5_000 {
