@@ -32,8 +32,8 @@ public struct IdIndex: Sendable {
         /// `ids` is moved to a run once it holds this many entries.
         public var flushAt: Int
         /// `ids` is also moved to a run at the end of a transaction that appended this many
-        /// events or more (flushAt / 16, at least 2): their pages are then freed before they
-        /// are written. Runs' size classes start here too.
+        /// events or more: their pages are then freed before they are written. Runs' size
+        /// classes start here too.
         public var batchFlushAt: Int
         /// How many runs of one size class are merged into one. Each entry is written once
         /// when its run is made and once more per merge: with 8, an import of 1M lines writes
@@ -42,6 +42,8 @@ public struct IdIndex: Sendable {
         /// Runs with this many entries or more are never merged.
         public var mergeBelow: Int
 
+        /// A policy scaled on `flushAt`: `batchFlushAt` a sixteenth of it (at least 2),
+        /// `mergeBelow` sixteen times it (the tests' small policies).
         public init(flushAt: Int) {
             precondition(flushAt >= 1)
             self.flushAt = flushAt
@@ -49,12 +51,24 @@ public struct IdIndex: Sendable {
             mergeBelow = flushAt * 16
         }
 
-        /// 65,536 recent entries, or `LEDGER_ID_INDEX_FLUSH_AT` (the tests of the runs set it low,
-        /// so that small ledgers have runs and merges); `LEDGER_ID_INDEX_BATCH_FLUSH_AT` sets
-        /// ``batchFlushAt`` (the damage tests set it high, so that one import leaves recent entries).
+        public init(flushAt: Int, batchFlushAt: Int, mergeBelow: Int) {
+            precondition(flushAt >= 1 && batchFlushAt >= 1 && mergeBelow >= 1)
+            self.flushAt = flushAt
+            self.batchFlushAt = batchFlushAt
+            self.mergeBelow = mergeBelow
+        }
+
+        /// 8,192 recent entries, 4,096 appended by one transaction, runs merged below 1,048,576
+        /// entries. `ids` is kept small because every commit writes each of its pages that the
+        /// commit's ids land on: with 65,536, appends of 1,000 events a transaction wrote 3.3 KB
+        /// an event, with 8,192 1.4 KB (BENCHMARKS.md, fifteenth round).
+        /// `LEDGER_ID_INDEX_FLUSH_AT` gives the scaled policy of another number (the tests of the
+        /// runs set it low, so that small ledgers have runs and merges);
+        /// `LEDGER_ID_INDEX_BATCH_FLUSH_AT` then sets ``batchFlushAt`` (the damage tests set it
+        /// high, so that one import leaves recent entries).
         public static let standard: Policy = {
             let environment = ProcessInfo.processInfo.environment
-            var policy = Policy(flushAt: 65_536)
+            var policy = Policy(flushAt: 8_192, batchFlushAt: 4_096, mergeBelow: 1 << 20)
             if let text = environment["LEDGER_ID_INDEX_FLUSH_AT"], let n = Int(text), n >= 1 { policy = Policy(flushAt: n) }
             if let text = environment["LEDGER_ID_INDEX_BATCH_FLUSH_AT"], let n = Int(text), n >= 1 { policy.batchFlushAt = n }
             return policy
