@@ -61,7 +61,7 @@ public struct IdIndex: Sendable {
         /// 8,192 recent entries, 4,096 appended by one transaction, runs merged below 1,048,576
         /// entries. `ids` is kept small because every commit writes each of its pages that the
         /// commit's ids land on: with 65,536, appends of 1,000 events a transaction wrote 3.3 KB
-        /// an event, with 8,192 1.4 KB (BENCHMARKS.md, fifteenth round).
+        /// an event, with 8,192 1.6 KB (BENCHMARKS.md, fifteenth round).
         /// `LEDGER_ID_INDEX_FLUSH_AT` gives the scaled policy of another number (the tests of the
         /// runs set it low, so that small ledgers have runs and merges);
         /// `LEDGER_ID_INDEX_BATCH_FLUSH_AT` then sets ``batchFlushAt`` (the damage tests set it
