@@ -33,6 +33,9 @@ public struct Position: Sendable, Equatable {
 /// refuses it for a version conflict) ``admit(_:at:in:)`` are called back to back, with no
 /// other draft in between.
 public protocol AppendHook: Sendable {
+    /// Called before the first draft of the request, in each attempt of the transaction (an
+    /// attempt reruns after map growth): state kept from an earlier attempt must go.
+    func begin(in txn: WriteTransaction) throws
     /// Checks draft `index` and may complete it (its stream and payload), before the log
     /// looks at its stream. It must not write anything: throwing refuses the draft.
     func prepare(_ index: Int, draft: inout EventDraft, in txn: WriteTransaction) throws
@@ -42,11 +45,13 @@ public protocol AppendHook: Sendable {
     /// Draft `index` has the id and digest of the event at `seq`: throw to refuse it as
     /// different content that the digest does not cover.
     func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws
-    /// Called after a batch's transaction body ran, before commit (e.g. to persist caches).
+    /// Called after the request's last draft, before commit (e.g. to persist caches). In an
+    /// atomic request it is not called when a draft is refused (nothing of it is kept).
     func finish(in txn: WriteTransaction) throws
 }
 
 extension AppendHook {
+    public func begin(in txn: WriteTransaction) throws {}
     public func prepare(_ index: Int, draft: inout EventDraft, in txn: WriteTransaction) throws {}
     public func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws {}
     public func finish(in txn: WriteTransaction) throws {}
@@ -139,8 +144,9 @@ extension EventLog {
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(drafts.count)
         let now = clock()
-        // The runs stay as they are until the transaction's end (``IdIndex/maintain(_:)``).
+        // The runs stay as they are until the transaction's end (``IdIndex/commit(_:txn:)``).
         let runs = try idIndex.loadRuns(txn)
+        try hook?.begin(in: txn)
         for (index, draft) in drafts.enumerated() {
             do {
                 outcomes.append(try appendOne(draft, index: index, hook: hook, now: now, runs: runs, head: &head, scratch: &scratch, txn: txn))
@@ -158,13 +164,29 @@ extension EventLog {
         return AppendReport(outcomes: outcomes)
     }
 
-    /// Buffers reused across a batch, so that appending an event allocates (almost) nothing.
+    /// Buffers reused across a commit, so that appending an event allocates (almost) nothing,
+    /// and the stream heads the commit changed.
     struct Scratch {
         var record: [UInt8] = []
         /// chain hash (32) ‖ leaf hash (32)
         var hashes = [UInt8](repeating: 0, count: 64)
-        /// seq (8) ‖ content digest (32)
-        var idValue = [UInt8](repeating: 0, count: 40)
+        /// The ids this commit appended, written at its end (``IdIndex/commit(_:txn:)``).
+        var ids = IdIndex.Staged()
+        /// The heads (stream number, version) of the streams this commit appended to, written to
+        /// `streams` once at its end (``writeStreams(_:txn:)``) rather than once an event: a
+        /// ticket's events of one commit read and rewrite its head once.
+        var streams: [String: (number: UInt64, version: UInt64)] = [:]
+    }
+
+    /// Writes the stream heads a commit changed, in key order. Called once, before it commits.
+    func writeStreams(_ scratch: Scratch, txn: WriteTransaction) throws {
+        for (name, head) in KeyOrder.sorted(scratch.streams, by: \.key) {
+            try name.withUnsafeBytes { n in
+                try withUnsafeBytes(of: (head.value.number.bigEndian, head.value.version.bigEndian)) {
+                    try txn.put(dbs.streams, key: n, value: $0)
+                }
+            }
+        }
     }
 
     /// Checks and writes one draft. Returns its outcome; throws a refusal before writing anything.
@@ -173,9 +195,13 @@ extension EventLog {
                            head: inout Head, scratch: inout Scratch, txn: WriteTransaction) throws -> AppendOutcome {
         precondition(draft.digest.count == 32, "a content digest is 32 bytes")
         // 1. Idempotency.
-        if let seen = try draft.id.withBytes({ try idIndex.find($0, runs: runs, in: txn) }) {
-            let same = draft.digest.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: seen[8..<40])) }
-            let seq = BigEndianKey.uint64(seen)
+        var seen: (seq: UInt64, same: Bool)?
+        if let staged = scratch.ids.find(draft.id) {
+            seen = (staged.seq, staged.digest == draft.digest)
+        } else if let entry = try draft.id.withBytes({ try idIndex.find($0, runs: runs, in: txn) }) {
+            seen = (BigEndianKey.uint64(entry), draft.digest.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: entry[8..<40])) })
+        }
+        if let (seq, same) = seen {
             if same {
                 try hook?.duplicate(index, of: seq, in: txn)
                 return .duplicate(seq: seq)
@@ -191,7 +217,9 @@ extension EventLog {
             guard name.count <= RecordLayout.maxStreamLength, !name.isEmpty else { throw LogError.streamNameTooLong(name.count) }
             // 2. Stream version and optimistic concurrency.
             var streamNumber: UInt64, version: UInt64
-            if let s = try txn.get(dbs.streams, key: name) {
+            if let cached = scratch.streams[draft.stream] {
+                (streamNumber, version) = cached
+            } else if let s = try txn.get(dbs.streams, key: name) {
                 streamNumber = BigEndianKey.uint64(s, at: 0); version = BigEndianKey.uint64(s, at: 8)
             } else {
                 streamNumber = head.streams + 1; version = 0
@@ -224,20 +252,15 @@ extension EventLog {
                     leaf.finalize().withUnsafeBytes { (h.baseAddress! + 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
                 }
             }
-            scratch.idValue.withUnsafeMutableBytes { v in
-                v.storeBytes(of: position.seq.bigEndian, toByteOffset: 0, as: UInt64.self)
-                draft.digest.withUnsafeBytes { (v.baseAddress! + 8).copyMemory(from: $0.baseAddress!, byteCount: 32) }
-            }
             try BigEndianKey.with(position.seq) { key in
                 try scratch.record.withUnsafeBytes { try txn.put(dbs.events, key: key, value: $0, flags: .append) }
                 try scratch.hashes.withUnsafeBytes { try txn.put(dbs.hashes, key: key, value: $0, flags: .append) }
-                try draft.id.withBytes { id in try scratch.idValue.withUnsafeBytes { try txn.put(dbs.ids, key: id, value: $0) } }
             }
-            // stream number ‖ version is both the stream index key and the stream head value.
+            scratch.ids.add(draft.id, seq: position.seq, digest: draft.digest)
             try withUnsafeBytes(of: (streamNumber.bigEndian, position.version.bigEndian)) { numberAndVersion in
                 try BigEndianKey.with(position.seq) { try txn.put(dbs.streamEvents, key: numberAndVersion, value: $0) }
-                try txn.put(dbs.streams, key: name, value: numberAndVersion)
             }
+            scratch.streams[draft.stream] = (streamNumber, position.version)
             if version == 0 { head.streams += 1 }
             head.seq = position.seq
             head.recordedAt = position.recordedAt

@@ -82,8 +82,11 @@ final class GroupCommitter: @unchecked Sendable {
     private func commit(_ batch: [Request], _ log: EventLog) -> [Result<AppendReport, any Error>] {
         var results: [Result<AppendReport, any Error>] = []
         let observer = log.commitObserver
+        // What the commit may add to the file: each event's record and hashes, and about as much
+        // again in index pages (docs/FORMAT.md); the map is grown ahead of a commit that might not fit.
+        let payload = batch.reduce(0) { sum, r in r.drafts.reduce(sum) { $0 + $1.payload.count + 256 } }
         do {
-            try log.environment.write { txn in
+            try log.environment.write(reserving: 3 * payload) { txn in
                 results.removeAll(keepingCapacity: true)  // the closure reruns after map growth
                 observer?.willBegin()
                 var head = try log.readHead(txn)
@@ -95,11 +98,13 @@ final class GroupCommitter: @unchecked Sendable {
                         results.append(.success(try log.applyBatch(request.drafts, mode: .eachAlone, hook: request.hook, head: &head, scratch: &scratch, txn: txn)))
                     case .atomic:
                         do {
-                            var h = head
+                            // A refused batch leaves the head and the commit's stream heads as they were.
+                            var h = head, s = scratch
                             let report = try txn.nested { child in
-                                try log.applyBatch(request.drafts, mode: .atomic, hook: request.hook, head: &h, scratch: &scratch, txn: child)
+                                try log.applyBatch(request.drafts, mode: .atomic, hook: request.hook, head: &h, scratch: &s, txn: child)
                             }
                             head = h
+                            scratch = s
                             results.append(.success(report))
                         } catch let error as LMDBError {
                             throw error
@@ -108,10 +113,12 @@ final class GroupCommitter: @unchecked Sendable {
                         }
                     }
                 }
+                try log.writeStreams(scratch, txn: txn)
                 try log.writeHead(head, txn)
-                // Only a transaction that appended moves ids to runs: one that appends nothing
-                // (every event refused or a duplicate) leaves every table as it was.
-                if head.seq != startSeq { try log.idIndex.maintain(txn, appended: head.seq - startSeq) }
+                // Only a transaction that appended writes ids (and moves them to runs): one that
+                // appends nothing (every event refused or a duplicate) leaves every table as it was.
+                assert(scratch.ids.entries.count == Int(head.seq - startSeq), "one staged id per appended event")
+                try log.idIndex.commit(scratch.ids, txn: txn)
                 try observer?.willCommit(txn)
             }
             observer?.didCommit()

@@ -190,38 +190,91 @@ public struct IdIndex: Sendable {
 
     // MARK: Maintenance
 
-    /// At the end of an append transaction that appended `appended` events: moves `ids` to a
-    /// new run once it is full enough or the transaction was large, then merges runs while a
-    /// size class holds `fanIn` of them. Does nothing after most small transactions.
-    func maintain(_ txn: WriteTransaction, appended: UInt64) throws {
-        guard let runs, let runEntries else { return }
+    /// The ids an append transaction appended, kept in memory until its end (``commit(_:txn:)``),
+    /// so that a large transaction puts none of them in `ids` only to move them out again.
+    struct Staged {
+        struct Entry {
+            let id: RecordID
+            let seq: UInt64
+            /// The content digest (32 bytes).
+            let digest: [UInt8]
+        }
+        private(set) var entries: [Entry] = []
+        private var index: [RecordID: Int] = [:]
+
+        /// The entry of `id`, if this transaction appended it.
+        func find(_ id: RecordID) -> Entry? { index[id].map { entries[$0] } }
+
+        mutating func add(_ id: RecordID, seq: UInt64, digest: [UInt8]) {
+            index[id] = entries.count
+            entries.append(Entry(id: id, seq: seq, digest: digest))
+        }
+    }
+
+    /// At the end of an append transaction, writes the ids it appended (`staged`): into `ids`,
+    /// or, once `ids` would hold ``Policy/flushAt`` entries or when the transaction appended
+    /// ``Policy/batchFlushAt`` events or more, together with `ids`' entries as a new run (`ids`
+    /// is then emptied). Then merges runs while a size class holds `fanIn` of them. Does
+    /// nothing more than the puts after most small transactions.
+    func commit(_ staged: Staged, txn: WriteTransaction) throws {
+        guard !staged.entries.isEmpty else { return }
+        let sorted = staged.entries.sorted { ($0.id.high, $0.id.low) < ($1.id.high, $1.id.low) }
+        var value = [UInt8](repeating: 0, count: IdIndex.valueSize)
+        func fill(_ e: Staged.Entry) {
+            value.withUnsafeMutableBytes { v in
+                v.storeBytes(of: e.seq.bigEndian, as: UInt64.self)
+                e.digest.withUnsafeBytes { (v.baseAddress! + 8).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            }
+        }
         let pending = try txn.count(recent)
-        guard pending >= policy.flushAt || appended >= UInt64(policy.batchFlushAt) else { return }
+        guard let runs, let runEntries,
+              pending + sorted.count >= policy.flushAt || sorted.count >= policy.batchFlushAt else {
+            for e in sorted {
+                fill(e)
+                try e.id.withBytes { id in try value.withUnsafeBytes { try txn.put(recent, key: id, value: $0) } }
+            }
+            return
+        }
         let number = try nextRunNumber(txn, runs: runs, entries: runEntries)
-        var filter = IdFilter(count: UInt64(pending), salt: .random(in: 0 ... .max))
+        let total = UInt64(pending + sorted.count)
+        var filter = IdFilter(count: total, salt: .random(in: 0 ... .max))
         var written: UInt64 = 0
         try txn.withCursor(runEntries) { out in
             try txn.withCursor(recent) { c in
                 var e = try c.first()
+                var next = 0
                 var key = [UInt8](repeating: 0, count: IdIndex.runKeySize)
                 key.withUnsafeMutableBytes { $0.storeBytes(of: number.bigEndian, as: UInt32.self) }
-                while let entry = e {
-                    guard entry.key.count == 16, entry.value.count == IdIndex.valueSize else {
-                        throw LogError.damagedIndex("ids: the entry 0x\(ChainWalk.hex(entry.key)) is malformed")
+                // `ids` and the staged ids, merged in id order (an id is in one of them at most).
+                while e != nil || next < sorted.count {
+                    if let entry = e {
+                        guard entry.key.count == 16, entry.value.count == IdIndex.valueSize else {
+                            throw LogError.damagedIndex("ids: the entry 0x\(ChainWalk.hex(entry.key)) is malformed")
+                        }
                     }
-                    key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: entry.key.baseAddress!, byteCount: 16) }
-                    try key.withUnsafeBytes { try out.put(key: $0, value: entry.value, flags: .append) }
-                    filter.insert(entry.key)
+                    if let entry = e, next == sorted.count
+                        || { let r = RecordID(bytes: entry.key); return (r.high, r.low) < (sorted[next].id.high, sorted[next].id.low) }() {
+                        key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: entry.key.baseAddress!, byteCount: 16) }
+                        try key.withUnsafeBytes { try out.put(key: $0, value: entry.value, flags: .append) }
+                        filter.insert(entry.key)
+                        // Deleted one by one, not dropped: a page this transaction dirtied becomes
+                        // loose when emptied (reused, never written); mdb_drop would write it.
+                        e = try c.deleteCurrent()
+                    } else {
+                        let s = sorted[next]
+                        fill(s)
+                        s.id.withBytes { id in key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: id.baseAddress!, byteCount: 16) } }
+                        try key.withUnsafeBytes { k in try value.withUnsafeBytes { try out.put(key: k, value: $0, flags: .append) } }
+                        s.id.withBytes { filter.insert($0) }
+                        next += 1
+                    }
                     written += 1
-                    // Deleted one by one, not dropped: a page this transaction dirtied becomes
-                    // loose when emptied (reused, never written); mdb_drop would write it.
-                    e = try c.deleteCurrent()
                 }
             }
         }
         // The filter was sized from mdb_stat's count; a walk that finds another number is damage.
-        guard written == UInt64(pending) else {
-            throw LogError.damagedIndex("ids: mdb_stat counts \(pending) entries and a walk finds \(written)")
+        guard written == total else {
+            throw LogError.damagedIndex("ids: mdb_stat counts \(pending) entries and a walk finds \(written - UInt64(sorted.count))")
         }
         try putDescriptor(number, count: written, filter: filter, txn: txn, runs: runs)
         try mergeRuns(txn, runs: runs, entries: runEntries)

@@ -1,4 +1,9 @@
 import CLMDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A named database inside an ``Environment``: a handle, valid for the
 /// environment's lifetime, that transactions read and write through.
@@ -24,6 +29,25 @@ public struct PutFlags: OptionSet, Sendable {
     public static let append = PutFlags(rawValue: UInt32(MDB_APPEND))
     /// Fail with `isKeyExists` if the key is present.
     public static let noOverwrite = PutFlags(rawValue: UInt32(MDB_NOOVERWRITE))
+}
+
+/// LMDB's default key order (bytes compared as unsigned, a prefix first), for writing a batch
+/// of keys in the order the B-tree holds them.
+public enum KeyOrder {
+    /// `items` sorted by `key(item)`'s UTF-8 in LMDB's order.
+    public static func sorted<T>(_ items: some Sequence<T>, by key: (T) -> String) -> [(key: [UInt8], item: T)] {
+        items.map { (Array(key($0).utf8), $0) }.sorted { less($0.key, $1.key) }
+    }
+
+    public static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
+        }
+    }
 }
 
 /// Big-endian fixed-width keys, which sort as integers under LMDB's default byte comparison.

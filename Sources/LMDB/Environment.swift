@@ -59,6 +59,10 @@ public final class Environment: @unchecked Sendable {
     private var resizeLock = pthread_rwlock_t()
     private let sizeLock = NSLockLite()
     private var currentMapSize: Int
+    /// The most any write transaction of this process took past the file's last page, in bytes.
+    private var largestTaken = 0
+    /// LMDB's page size (`mdb_env_stat`).
+    private let pageSize: Int
 
     private static let registryLock = NSLockLite()
     nonisolated(unsafe) private static var openPaths: Set<String> = []
@@ -112,6 +116,9 @@ public final class Environment: @unchecked Sendable {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         currentMapSize = info.me_mapsize
+        var stat = MDB_stat()
+        mdb_env_stat(env, &stat)
+        pageSize = Int(stat.ms_psize)
         pthread_rwlock_init(&resizeLock, nil)
     }
 
@@ -157,18 +164,48 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in the write transaction (one at a time per environment,
     /// across processes) and commits when it returns; aborts when it throws.
     /// On `MDB_MAP_FULL` the map is doubled and `body` runs again.
+    ///
+    /// The map is grown *before* the transaction when what is left past the file's last page
+    /// is less than `bytes`, or less than twice what the largest write transaction so far took
+    /// there: a large transaction that met `MDB_MAP_FULL` would be done twice (an import of
+    /// 1.1M lines redid a tenth of its writer's work that way; BENCHMARKS.md, sixteenth round).
+    /// - Parameter bytes: what `body` may add to the file, as far as the caller can tell (0: unknown).
     /// - throws: what `body` throws, or ``LMDBError`` (read-only: `isReadOnly`).
-    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+    public func write<T>(reserving bytes: Int = 0, _ body: (WriteTransaction) throws -> T) throws -> T {
         if options.readOnly {
             throw LMDBError(code: 13, context: "write to read-only environment \(path)")
         }
+        growAhead(bytes)
         while true {
             do {
-                return try writeOnce(body)
+                let before = lastPage()
+                let result = try writeOnce(body)
+                let took = (lastPage() - before) * pageSize
+                sizeLock.withLock { largestTaken = max(largestTaken, took) }
+                return result
             } catch let error as LMDBError where error.isMapFull {
                 try grow(from: error)
             }
         }
+    }
+
+
+    /// The last page the file uses, as the newest committed meta page says.
+    private func lastPage() -> Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_last_pgno
+    }
+
+    /// Grows the map before a write transaction that might not fit (see ``write(reserving:_:)``).
+    /// Best effort: when the map cannot grow now (an address-space limit), the transaction runs
+    /// and meets `MDB_MAP_FULL`, which grows it as far as allowed or fails with a clear error.
+    private func growAhead(_ bytes: Int) {
+        let wanted = max(bytes, 2 * sizeLock.withLock { largestTaken })
+        guard wanted > 0 else { return }
+        let used = (lastPage() + 1) * pageSize
+        guard mapSize - used < wanted else { return }
+        try? grow(toAtLeast: used + wanted)
     }
 
     private func writeOnce<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
@@ -230,15 +267,21 @@ public final class Environment: @unchecked Sendable {
     }
 
     private func grow(from error: LMDBError) throws {
+        try grow(toAtLeast: 0)
+    }
+
+    /// Grows the map by one step, and to at least `minimum` bytes.
+    private func grow(toAtLeast minimum: Int) throws {
         pthread_rwlock_wrlock(&resizeLock)
         defer { pthread_rwlock_unlock(&resizeLock) }
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
-        // Double, but by at least 1 MiB and at most 1 GiB at a time; under an address-space
-        // limit, only as far as it allows. A failed mmap inside mdb_env_set_mapsize would leave
-        // the environment without a map (LMDB sets it to NULL), so that is never attempted.
+        // Double, but by at least 1 MiB and at most 1 GiB at a time (or to `minimum`); under an
+        // address-space limit, only as far as it allows. A failed mmap inside mdb_env_set_mapsize
+        // would leave the environment without a map (LMDB sets it to NULL), so that is never attempted.
         let current = info.me_mapsize
-        var step = min(max(current, 1 << 20), 1 << 30)
+        if minimum > 0 && current >= minimum { return }  // another thread grew it meanwhile
+        var step = max(min(max(current, 1 << 20), 1 << 30), (minimum - current + (1 << 20) - 1) / (1 << 20) * (1 << 20))
         // (Half of what is left at most: the other half is for the work that fills the map.)
         if let room = AddressSpace.headroom, step > room / 2 {
             step = room / 2 / (1 << 20) * (1 << 20)

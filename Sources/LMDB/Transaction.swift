@@ -16,6 +16,14 @@ public class ReadTransaction {
 
     func finish() { isLive = false }
 
+    /// LMDB's transaction id (`mdb_txn_id`): a read transaction has the id of the last commit it
+    /// sees, a write transaction the id its commit will have. Two read transactions with the same
+    /// id see the same data.
+    public var id: Int {
+        ensureLive()
+        return mdb_txn_id(txn)
+    }
+
     @inline(__always)
     func ensureLive() {
         precondition(isLive, "an LMDB transaction was used after its closure returned")

@@ -237,7 +237,7 @@ final class DeepVerifier {
             return bad("the rules refuse the event at seq \(seq) when the log is replayed: \(error)")
         }
         for change in changes {
-            try rules.write(change, seq: seq, txn: w)
+            try rules.write(change, txn: w)
             let key: [UInt8]?
             switch change {
             case .staff(let s, _): key = [1] + Array(s.utf8)

@@ -20,6 +20,8 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     let vault: PersonalDataVault
     let log: EventLog
     private let pending = Pending()
+    /// The staff and tickets this request's events read and change, written at its end.
+    private let ruleState: CachedRuleState
 
     init(_ prepared: Ledger.PreparedBatch, ledger: Ledger) {
         events = prepared.events
@@ -27,6 +29,15 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         rules = ledger.rules
         vault = ledger.vault
         log = ledger.log
+        ruleState = CachedRuleState(store: ledger.rules)
+    }
+
+    func begin(in txn: WriteTransaction) throws {
+        ruleState.reset()  // a transaction rerun after the map grew starts from the stored state
+    }
+
+    func finish(in txn: WriteTransaction) throws {
+        try ruleState.flush(txn)
     }
 
     /// What `prepare` found for the event `admit` is about to admit.
@@ -93,7 +104,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
             }
             stored = event.replacingPersonalData(customer: { _ in p }, text: { _, t in t })
         }
-        pending.changes = try Rules.check(stored ?? event, against: TransactionRuleState(store: rules, txn: txn))
+        pending.changes = try Rules.check(stored ?? event, against: ruleState.view(txn))
         if draft.payload.isEmpty, let stored {
             draft.payload = payload ?? EventEncoder.encode(stored)
             draft.stream = stored.stream
@@ -103,7 +114,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws {
         for change in pending.changes {
             if case .erased(let p) = change { try vault.erase(pseudonym: p, in: txn) }
-            try rules.write(change, seq: position.seq, txn: txn)
+            try ruleState.apply(change, txn: txn)
         }
         if let r = pending.newCustomer { try vault.store(r, lookupKey: pending.lookupKey, sealed: pending.sealedRecord, in: txn) }
         if let l = pending.ticketLink { try vault.link(ticket: l.ticket, to: l.pseudonym, in: txn) }

@@ -127,6 +127,8 @@ public final class PersonalDataVault: @unchecked Sendable {
     private var erasedInTransaction: Set<String> = []
     /// During a rotating commit: the generation to destroy once committed, and the new one.
     private var rotation: (old: UInt64, new: UInt64)?
+    /// The KEK generation last read, and the transaction id it was read in (``generation(_:)``).
+    private var generationSeen: (txn: Int, generation: UInt64)?
 
     /// Opens the vault's tables in `environment` and its KEK directory `keyDirectory`,
     /// creating both for a new ledger.
@@ -158,9 +160,27 @@ public final class PersonalDataVault: @unchecked Sendable {
         try Array("kek".utf8).withUnsafeBytes { k in try txn.get(meta, key: k).map { BigEndianKey.uint64($0) } }
     }
 
+    /// The KEK generation `txn` sees. The writer asks once an event or more: the answer is kept
+    /// for the transaction id it was read in (``LMDB/ReadTransaction/id``). Only a rotation
+    /// changes it inside a write transaction, and a rotation forgets it.
+    private func generation(_ txn: ReadTransaction) throws -> UInt64? {
+        let id = txn.id
+        lock.lock()
+        let known = generationSeen
+        lock.unlock()
+        if let known, known.txn == id { return known.generation }
+        let g = try Self.currentGeneration(txn, meta)
+        if let g {
+            lock.lock()
+            if generationSeen.map({ $0.txn <= id }) ?? true { generationSeen = (id, g) }
+            lock.unlock()
+        }
+        return g
+    }
+
     /// The keys of the KEK generation `txn` sees (another process may have rotated it).
     private func keys(_ txn: ReadTransaction) throws -> Keys {
-        guard let g = try Self.currentGeneration(txn, meta) else { throw PrivacyError.missingKey("the key-encryption key generation") }
+        guard let g = try generation(txn) else { throw PrivacyError.missingKey("the key-encryption key generation") }
         lock.lock()
         let known = keys[g]
         lock.unlock()
@@ -350,7 +370,7 @@ public final class PersonalDataVault: @unchecked Sendable {
 
     /// Called at the start of every attempt of an append transaction.
     public func beginTransaction() {
-        lock.lock(); rotationNeeded = []; erasedInTransaction = []; rotation = nil; lock.unlock()
+        lock.lock(); rotationNeeded = []; erasedInTransaction = []; rotation = nil; generationSeen = nil; lock.unlock()
     }
 
     /// Called last in an append transaction, before its commit: after erasures, replaces the
@@ -403,6 +423,9 @@ public final class PersonalDataVault: @unchecked Sendable {
         for r in reseal { try putRecord(r, fresh, in: txn) }
         for r in relink { try txn.put(lookup, key: fresh.lookupKey(r.id), value: Array(r.pseudonym.utf8)) }
         try txn.put(meta, key: Array("kek".utf8), value: BigEndianKey.bytes(fresh.generation))
+        lock.lock()
+        generationSeen = nil
+        lock.unlock()
     }
 
     /// Called after the append transaction committed: destroys the retired KEK.
@@ -431,6 +454,8 @@ public final class PersonalDataVault: @unchecked Sendable {
     /// that `keys/` holds what it held before. If that fails too, the next writable open does it.
     public func didAbort() {
         lock.lock()
+        // What the failed transaction read is not what the next one with its id will see.
+        generationSeen = nil
         let r = rotation
         // The failed transaction's new customers are in the cache but not in the tables.
         if let r { keys[r.new] = nil }

@@ -141,6 +141,40 @@ import Testing
         #expect(try log.verify().ok)
     }
 
+    /// Stream heads and ids are kept in memory for the whole commit and written at its end: an
+    /// atomic request refused in the middle of a commit leaves none of its heads or ids behind
+    /// for the requests after it.
+    @Test func aRefusedAtomicRequestLeavesNothingForTheRestOfItsCommit() throws {
+        let log = try EventLog(path: temporaryDirectory())
+        let gate = Gate()
+        let first = Latch<Result<AppendReport, any Error>>()
+        log.appendDetached([draft(1)], hook: gate) { first.set($0) }
+        gate.waitUntilHeld()
+        let before = log.commitStatistics
+        // Refused whole: its second draft expects version 5 of "s".
+        let refused = Latch<Result<AppendReport, any Error>>()
+        log.appendDetached([draft(2), draft(3, expected: 5)], mode: .atomic) { refused.set($0) }
+        // Appended after it in the same commit: version 2 of "s", and id 2 is new.
+        let after = Latch<Result<AppendReport, any Error>>()
+        log.appendDetached([draft(4, expected: 1), draft(2), draft(4)]) { after.set($0) }
+        // Give both requests time to queue behind the held one.
+        Thread.sleep(forTimeInterval: 0.2)
+        gate.open()
+        #expect(try first.wait().get().appended == 1)
+        #expect(throws: BatchRefused.self) { _ = try refused.wait().get() }
+        let report = try after.wait().get()
+        let positions = report.outcomes.compactMap { if case .appended(let p) = $0 { return p } else { return nil } }
+        #expect(positions.map(\.version) == [2, 3])
+        guard case .duplicate(let seq) = report.outcomes[2] else { Issue.record("id 4 again is a duplicate"); return }
+        #expect(seq == positions[0].seq)
+        // The two queued requests made one commit.
+        #expect(log.commitStatistics.commits - before.commits == 2)
+        #expect(try log.environment.read { try log.streamVersion("s", in: $0) } == 3)
+        #expect(try log.head().seq == 3)
+        // verify checks `streams`, `stream_events` and `ids` against the events.
+        #expect(try log.verify().ok)
+    }
+
     @Test func readOnlyLogRefusesAppends() throws {
         let dir = temporaryDirectory()
         do { _ = try EventLog(path: dir).appendSync([draft(1)]) }

@@ -33,3 +33,20 @@ struct RefuseAt: AppendHook {
         if indexes.contains(index) { throw Refused() }
     }
 }
+
+/// Holds the log's writer inside a transaction until ``open()``: requests submitted meanwhile
+/// are committed together, in one transaction, once it is open.
+final class Gate: AppendHook, @unchecked Sendable {
+    private let entered = DispatchSemaphore(value: 0)
+    private let released = DispatchSemaphore(value: 0)
+
+    func begin(in txn: WriteTransaction) throws {
+        entered.signal()
+        released.wait()
+    }
+    func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws {}
+
+    /// Returns once the writer is held.
+    func waitUntilHeld() { entered.wait() }
+    func open() { released.signal() }
+}

@@ -79,6 +79,39 @@ func temporaryDirectory(_ name: String = #function) -> String {
         #expect(env.mapSize > 20_000_000)
     }
 
+    /// A write that would not fit is not done twice: the map grows before it when the caller
+    /// says how much it may add, or when an earlier transaction of the process took as much.
+    @Test func aWriteThatMightNotFitGrowsTheMapFirst() throws {
+        var options = Environment.Options()
+        options.mapSize = 1 << 20
+        let env = try Environment(path: temporaryDirectory(), options: options)
+        let db = try env.openDatabase("d")
+        let value = [UInt8](repeating: 7, count: 1000)
+        var next: UInt64 = 0
+        /// Puts 6 MiB in one transaction; returns how many times the closure ran.
+        func bigWrite(reserving bytes: Int) throws -> Int {
+            var attempts = 0
+            let first = next
+            try env.write(reserving: bytes) { txn in
+                attempts += 1
+                next = first
+                for _ in 0..<6_000 {
+                    try txn.put(db, key: BigEndianKey.bytes(next), value: value, flags: .append)
+                    next += 1
+                }
+            }
+            return attempts
+        }
+        // Unannounced, the first one meets MDB_MAP_FULL (1 MiB → 2 → 4 → 8 MiB): it runs four times.
+        #expect(try bigWrite(reserving: 0) == 4)
+        // The next one of the same size finds room kept for it: it runs once.
+        #expect(try bigWrite(reserving: 0) == 1)
+        // Announced, even a larger one runs once.
+        #expect(try bigWrite(reserving: 64 << 20) == 1)
+        #expect(env.mapSize >= (64 << 20))
+        #expect(try env.read { try $0.count(db) } == 18_000)
+    }
+
     @Test func filesAreCreatedOwnerOnly() throws {
         let dir = temporaryDirectory()
         _ = try Environment(path: dir)

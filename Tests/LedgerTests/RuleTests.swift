@@ -1,7 +1,20 @@
 import EscalationDomain
+import EventLog
 import Foundation
+import LMDB
 import Testing
 @testable import Ledger
+
+/// Holds the log's writer inside a transaction until ``open()``, so that requests submitted
+/// meanwhile are committed together.
+final class WriterGate: AppendHook, @unchecked Sendable {
+    private let entered = DispatchSemaphore(value: 0)
+    private let released = DispatchSemaphore(value: 0)
+    func begin(in txn: WriteTransaction) throws { entered.signal(); released.wait() }
+    func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws {}
+    func waitUntilHeld() { entered.wait() }
+    func open() { released.signal() }
+}
 
 /// Every rule of CONTRACT.md section 4: an accepted case and a refused case, and a refusal changes nothing.
 @Suite struct RuleTests {
@@ -275,6 +288,39 @@ extension RuleTests {
         #expect(try attempt(s.line("legalHoldReleased", 4, actor: "co1", ["customer": "c7", "matter": "case-2"]))?.rule == "noLegalHold")
         #expect(try attempt(s.line("legalHoldReleased", 5, actor: "co1", ["customer": "c7", "matter": "case-1"])) == nil)
         #expect(try attempt(s.line("legalHoldReleased", 6, actor: "co1", ["customer": "c7", "matter": "case-1"]))?.rule == "noLegalHold")
+    }
+
+    /// The staff and tickets a request reads and changes are kept in memory and written at the
+    /// request's end: the next request of the same commit sees them, and a refused atomic
+    /// request leaves nothing for it.
+    @Test mutating func requestsCommittedTogetherSeeEachOthersRulesState() throws {
+        let gate = WriterGate()
+        ledger.log.appendDetached([], hook: gate) { _ in }
+        gate.waitUntilHeld()
+        let before = ledger.log.commitStatistics
+        let requests: [(lines: [String], atomic: Bool)] = [
+            ([s.open("T1", 1)], false),
+            // T1 exists, opened by the request before: a1 owns it.
+            ([s.line("noteLogged", 2, actor: "a1", ticket: "T1", ["author": "a1", "text": "x"])], false),
+            // Refused whole (T9 is unknown): its transfer to s1 must not be seen after it.
+            ([s.line("transferred", 3, actor: "a1", ticket: "T1", ["from": "a1", "to": "s1", "mode": "warm", "announcedName": "Sam", "announcedExtension": "2774"]),
+              s.line("noteLogged", 3, actor: "a1", ticket: "T9", ["author": "a1", "text": "x"])], true),
+            // a1 still owns T1; then the transfer, and s1's note, which needs it, in one request.
+            ([s.line("noteLogged", 4, actor: "a1", ticket: "T1", ["author": "a1", "text": "x"]),
+              s.line("transferred", 5, actor: "a1", ticket: "T1", ["from": "a1", "to": "s1", "mode": "warm", "announcedName": "Sam", "announcedExtension": "2774"]),
+              s.line("noteLogged", 6, actor: "s1", ticket: "T1", ["author": "s1", "text": "x"])], false),
+        ]
+        let latches = requests.map { _ in Latch<Result<ImportReport, any Error>>() }
+        for (request, latch) in zip(requests, latches) {
+            ledger.importLines(request.lines.map { Array($0.utf8) }, atomic: request.atomic) { latch.set($0) }
+        }
+        Thread.sleep(forTimeInterval: 0.2)  // the requests queue behind the held transaction
+        gate.open()
+        let reports = try latches.map { try $0.wait().get() }
+        #expect(reports.map(\.appended) == [1, 1, 0, 3])
+        #expect(reports[2].refused.map(\.rule) == ["unknownTicket"])
+        #expect(ledger.log.commitStatistics.commits - before.commits == 2, "the four requests made one commit")
+        #expect(try ledger.verifyDeep().ok, "the rules' state is what a replay of the log gives")
     }
 
     @Test mutating func identifiersAndNull() throws {
