@@ -17,11 +17,11 @@ import LMDB
 ///   Runs of the same size class are merged, a few at a time, until they reach
 ///   ``Policy/mergeBelow`` entries; larger runs are left as they are.
 ///
-/// A large batch's own entries are moved in the transaction that put them in `ids`: `ids` is
-/// emptied entry by entry, so LMDB takes back the pages this transaction dirtied ("loose"
-/// pages, reused for the run) and the commit never writes them. Before, an import's batches of
-/// 32,768 random ids each rewrote most of `ids`' pages: 194 bytes a line of the 1,493 the
-/// import wrote (BENCHMARKS.md, fifteenth round; `tools/lmdb-pages` counts them).
+/// A transaction's ids are kept in memory (``Staged``) and written at its end: a large
+/// transaction's straight into the new run, so they never pass through `ids`. (Before, an
+/// import's batches of 32,768 random ids each rewrote most of `ids`' pages: 194 bytes a line of
+/// the 1,493 the import wrote, BENCHMARKS.md, fifteenth round; then they were put in `ids` and
+/// taken out again in the same transaction, three B-tree operations an id, sixteenth round.)
 ///
 /// Every write happens in the append transaction, so a crash leaves either the old or the
 /// new layout. An id is in at most one place: the log looks it up everywhere before it
