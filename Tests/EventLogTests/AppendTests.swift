@@ -175,6 +175,35 @@ import Testing
         #expect(try log.verify().ok)
     }
 
+    /// A transaction that meets MDB_MAP_FULL runs again from its start: every hook is told
+    /// (`begin`), so that what it kept from the failed attempt is dropped.
+    @Test func aRerunTransactionBeginsEachHookAgain() throws {
+        final class Counting: AppendHook, @unchecked Sendable {
+            let blobs: Database
+            var attempts = 0, admitted = 0
+            init(_ blobs: Database) { self.blobs = blobs }
+            func begin(in txn: WriteTransaction) throws { attempts += 1; admitted = 0 }
+            func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws {
+                admitted += 1
+                // More than the log can foresee from the drafts: the map fills.
+                try txn.put(blobs, key: BigEndianKey.bytes(position.seq), value: [UInt8](repeating: 1, count: 64 << 10))
+            }
+            func finish(in txn: WriteTransaction) throws {
+                try txn.put(blobs, key: Array("admitted".utf8), value: BigEndianKey.bytes(UInt64(admitted)))
+            }
+        }
+        var options = Environment.Options()
+        options.mapSize = 1 << 20
+        let log = try EventLog(path: temporaryDirectory(), options: options)
+        let hook = Counting(try log.environment.openDatabase("blobs"))
+        let report = try log.appendSync((1...50).map { draft(UInt64($0)) }, hook: hook)
+        #expect(report.appended == 50)
+        #expect(hook.attempts >= 2, "the map filled and the transaction ran again")
+        let admitted = try log.environment.read { try $0.get(hook.blobs, key: Array("admitted".utf8)).map { $0.withUnsafeBytes { BigEndianKey.uint64($0) } } }
+        #expect(admitted == 50, "the hook counted this attempt's events only")
+        #expect(try log.verify().ok)
+    }
+
     @Test func readOnlyLogRefusesAppends() throws {
         let dir = temporaryDirectory()
         do { _ = try EventLog(path: dir).appendSync([draft(1)]) }
