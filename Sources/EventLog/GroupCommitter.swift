@@ -98,7 +98,7 @@ final class GroupCommitter: @unchecked Sendable {
                         results.append(.success(try log.applyBatch(request.drafts, mode: .eachAlone, hook: request.hook, head: &head, scratch: &scratch, txn: txn)))
                     case .atomic:
                         do {
-                            // A refused batch leaves the head and the commit's stream heads as they were.
+                            // A refused batch leaves the head, and the commit's stream heads and ids, as they were.
                             var h = head, s = scratch
                             let report = try txn.nested { child in
                                 try log.applyBatch(request.drafts, mode: .atomic, hook: request.hook, head: &h, scratch: &s, txn: child)

@@ -247,19 +247,18 @@ public struct IdIndex: Sendable {
                 key.withUnsafeMutableBytes { $0.storeBytes(of: number.bigEndian, as: UInt32.self) }
                 // `ids` and the staged ids, merged in id order (an id is in one of them at most).
                 while e != nil || next < sorted.count {
+                    var fromRecent = false
                     if let entry = e {
                         guard entry.key.count == 16, entry.value.count == IdIndex.valueSize else {
                             throw LogError.damagedIndex("ids: the entry 0x\(ChainWalk.hex(entry.key)) is malformed")
                         }
+                        fromRecent = next == sorted.count || sorted[next].id.withBytes { memcmp(entry.key.baseAddress!, $0.baseAddress!, 16) < 0 }
                     }
-                    if let entry = e, next == sorted.count
-                        || { let r = RecordID(bytes: entry.key); return (r.high, r.low) < (sorted[next].id.high, sorted[next].id.low) }() {
+                    if fromRecent, let entry = e {
                         key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: entry.key.baseAddress!, byteCount: 16) }
                         try key.withUnsafeBytes { try out.put(key: $0, value: entry.value, flags: .append) }
                         filter.insert(entry.key)
-                        // Deleted one by one, not dropped: a page this transaction dirtied becomes
-                        // loose when emptied (reused, never written); mdb_drop would write it.
-                        e = try c.deleteCurrent()
+                        e = try c.next()
                     } else {
                         let s = sorted[next]
                         fill(s)
@@ -276,6 +275,9 @@ public struct IdIndex: Sendable {
         guard written == total else {
             throw LogError.damagedIndex("ids: mdb_stat counts \(pending) entries and a walk finds \(written - UInt64(sorted.count))")
         }
+        // Emptied whole: none of its pages was dirtied by this transaction (its own ids went
+        // straight to the run), so mdb_drop frees them without reading or copying a leaf.
+        if pending > 0 { try txn.clear(recent) }
         try putDescriptor(number, count: written, filter: filter, txn: txn, runs: runs)
         try mergeRuns(txn, runs: runs, entries: runEntries)
     }
