@@ -62,11 +62,16 @@ func temporaryDirectory(_ name: String = #function) -> String {
         #expect(keys == [true, false, true])
     }
 
-    @Test func mapGrowsFromOneMebibyte() throws {
+    /// An environment whose map starts at 1 MiB, with one database "d".
+    func oneMebibyteMap(_ name: String = #function) throws -> (Environment, Database) {
         var options = Environment.Options()
         options.mapSize = 1 << 20
-        let env = try Environment(path: temporaryDirectory(), options: options)
-        let db = try env.openDatabase("d")
+        let env = try Environment(path: temporaryDirectory(name), options: options)
+        return (env, try env.openDatabase("d"))
+    }
+
+    @Test func mapGrowsFromOneMebibyte() throws {
+        let (env, db) = try oneMebibyteMap()
         let value = [UInt8](repeating: 7, count: 1000)
         for batch in 0..<20 {
             try env.write { txn in
@@ -82,10 +87,7 @@ func temporaryDirectory(_ name: String = #function) -> String {
     /// A write that would not fit is not done twice: the map grows before it when the caller
     /// says how much it may add, or when an earlier transaction of the process took as much.
     @Test func aWriteThatMightNotFitGrowsTheMapFirst() throws {
-        var options = Environment.Options()
-        options.mapSize = 1 << 20
-        let env = try Environment(path: temporaryDirectory(), options: options)
-        let db = try env.openDatabase("d")
+        let (env, db) = try oneMebibyteMap()
         let value = [UInt8](repeating: 7, count: 1000)
         var next: UInt64 = 0
         /// Puts 6 MiB in one transaction; returns how many times the closure ran.
