@@ -34,11 +34,17 @@ public struct PutFlags: OptionSet, Sendable {
 /// LMDB's default key order (bytes compared as unsigned, a prefix first), for writing a batch
 /// of keys in the order the B-tree holds them.
 public enum KeyOrder {
-    /// `items` sorted by `key(item)`'s UTF-8 in LMDB's order.
+    /// `items` sorted by `key(item)`'s UTF-8 in LMDB's order. (Inlinable, so that it is
+    /// specialised where it is used: unspecialised, sorting a commit's 26,000 keys took 18% of
+    /// the writer's instructions.)
+    @inlinable
     public static func sorted<T>(_ items: some Sequence<T>, by key: (T) -> String) -> [(key: [UInt8], item: T)] {
-        items.map { (Array(key($0).utf8), $0) }.sorted { less($0.key, $1.key) }
+        var keyed = items.map { (key: Array(key($0).utf8), item: $0) }
+        keyed.sort { less($0.key, $1.key) }
+        return keyed
     }
 
+    @inlinable
     public static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         a.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { y in
