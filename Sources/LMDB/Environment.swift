@@ -17,10 +17,11 @@ import Darwin
 /// let n = try env.read { txn in try txn.count(events) }
 /// ```
 ///
-/// The map grows by itself: a write that meets `MDB_MAP_FULL` is aborted, the
-/// map is doubled and the whole closure runs again (so a write closure must
-/// have no effects outside its transaction, or tolerate running twice). A map
-/// grown by another process is adopted (`MDB_MAP_RESIZED`). Stale reader
+/// The map grows by itself: before a write that might not fit (``write(reserving:_:)``),
+/// and when a write meets `MDB_MAP_FULL` anyway: it is aborted, the map is doubled
+/// and the whole closure runs again (so a write closure must have no effects
+/// outside its transaction, or tolerate running twice). A map grown by another
+/// process is adopted (`MDB_MAP_RESIZED`). Stale reader
 /// slots left by dead processes are cleared at open.
 public final class Environment: @unchecked Sendable {
     /// How an environment is opened.
