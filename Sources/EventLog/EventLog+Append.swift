@@ -167,7 +167,6 @@ extension EventLog {
     /// Buffers reused across a commit, so that appending an event allocates (almost) nothing,
     /// and the stream heads the commit changed.
     struct Scratch {
-        var record: [UInt8] = []
         /// chain hash (32) ‖ leaf hash (32)
         var hashes = [UInt8](repeating: 0, count: 64)
         /// The ids this commit appended, written at its end (``IdIndex/commit(_:txn:)``).
@@ -231,29 +230,28 @@ extension EventLog {
             let position = Position(seq: head.seq + 1, version: version + 1, recordedAt: max(now, head.recordedAt))
             // 3. The domain's rules.
             try hook?.admit(index, at: position, in: txn)
-            // 4. Write: record, hashes, id, stream index, stream head.
+            // 4. Write: record, hashes, id, stream index, stream head. The record is written in
+            // place in the page LMDB reserves for it (MDB_RESERVE), and hashed there: no buffer
+            // of ours is allocated, filled and copied for each event.
             let size = RecordLayout.size(streamCount: name.count, payloadCount: draft.payload.count)
-            if scratch.record.count != size { scratch.record = [UInt8](repeating: 0, count: size) }
-            scratch.record.withUnsafeMutableBytes { out in
-                draft.payload.withUnsafeBytes { p in
-                    RecordLayout.write(into: out, seq: position.seq, recordedAt: position.recordedAt, version: position.version,
-                                       id: draft.id, stream: name, payload: p)
-                }
-            }
-            scratch.record.withUnsafeBytes { r in
-                var chain = SHA256()
-                chain.update(data: head.hash)
-                chain.update(bufferPointer: r)
-                var leaf = SHA256()
-                withUnsafeBytes(of: UInt8(0)) { leaf.update(bufferPointer: $0) }
-                leaf.update(bufferPointer: r)
-                scratch.hashes.withUnsafeMutableBytes { h in
-                    chain.finalize().withUnsafeBytes { h.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
-                    leaf.finalize().withUnsafeBytes { (h.baseAddress! + 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
-                }
-            }
             try BigEndianKey.with(position.seq) { key in
-                try scratch.record.withUnsafeBytes { try txn.put(dbs.events, key: key, value: $0, flags: .append) }
+                try txn.putReserved(dbs.events, key: key, size: size, flags: .append) { out in
+                    draft.payload.withUnsafeBytes { p in
+                        RecordLayout.write(into: out, seq: position.seq, recordedAt: position.recordedAt, version: position.version,
+                                           id: draft.id, stream: name, payload: p)
+                    }
+                    let r = UnsafeRawBufferPointer(out)
+                    var chain = SHA256()
+                    chain.update(data: head.hash)
+                    chain.update(bufferPointer: r)
+                    var leaf = SHA256()
+                    withUnsafeBytes(of: UInt8(0)) { leaf.update(bufferPointer: $0) }
+                    leaf.update(bufferPointer: r)
+                    scratch.hashes.withUnsafeMutableBytes { h in
+                        chain.finalize().withUnsafeBytes { h.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                        leaf.finalize().withUnsafeBytes { (h.baseAddress! + 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                    }
+                }
                 try scratch.hashes.withUnsafeBytes { try txn.put(dbs.hashes, key: key, value: $0, flags: .append) }
             }
             scratch.ids.add(draft.id, seq: position.seq, digest: draft.digest)
