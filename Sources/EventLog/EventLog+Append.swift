@@ -164,8 +164,8 @@ extension EventLog {
         return AppendReport(outcomes: outcomes)
     }
 
-    /// Buffers reused across a commit, so that appending an event allocates (almost) nothing,
-    /// and the stream heads the commit changed.
+    /// What a commit keeps while it runs: the hashes' buffer, reused for every event, and the
+    /// ids and stream heads it writes at its end.
     struct Scratch {
         /// chain hash (32) ‖ leaf hash (32)
         var hashes = [UInt8](repeating: 0, count: 64)

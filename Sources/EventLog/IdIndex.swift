@@ -31,9 +31,9 @@ public struct IdIndex: Sendable {
     public struct Policy: Sendable, Equatable {
         /// `ids` is moved to a run once it holds this many entries.
         public var flushAt: Int
-        /// `ids` is also moved to a run at the end of a transaction that appended this many
-        /// events or more: their pages are then freed before they are written. Runs' size
-        /// classes start here too.
+        /// `ids` is also moved to a run, together with the transaction's own ids, at the end of
+        /// a transaction that appended this many events or more: those ids never pass through
+        /// `ids`. Runs' size classes start here too.
         public var batchFlushAt: Int
         /// How many runs of one size class are merged into one. Each entry is written once
         /// when its run is made and once more per merge: with 8, an import of 1M lines writes
@@ -209,6 +209,9 @@ public struct IdIndex: Sendable {
             index[id] = entries.count
             entries.append(Entry(id: id, seq: seq, digest: digest))
         }
+
+        /// The index's key order: the ids' 16 bytes compared as LMDB does.
+        static func precedes(_ a: RecordID, _ b: RecordID) -> Bool { (a.high, a.low) < (b.high, b.low) }
     }
 
     /// At the end of an append transaction, writes the ids it appended (`staged`): into `ids`,
@@ -218,7 +221,7 @@ public struct IdIndex: Sendable {
     /// nothing more than the puts after most small transactions.
     func commit(_ staged: Staged, txn: WriteTransaction) throws {
         guard !staged.entries.isEmpty else { return }
-        let sorted = staged.entries.sorted { ($0.id.high, $0.id.low) < ($1.id.high, $1.id.low) }
+        let sorted = staged.entries.sorted { Staged.precedes($0.id, $1.id) }
         var value = [UInt8](repeating: 0, count: IdIndex.valueSize)
         func fill(_ e: Staged.Entry) {
             value.withUnsafeMutableBytes { v in
@@ -252,7 +255,7 @@ public struct IdIndex: Sendable {
                         guard entry.key.count == 16, entry.value.count == IdIndex.valueSize else {
                             throw LogError.damagedIndex("ids: the entry 0x\(ChainWalk.hex(entry.key)) is malformed")
                         }
-                        fromRecent = next == sorted.count || sorted[next].id.withBytes { memcmp(entry.key.baseAddress!, $0.baseAddress!, 16) < 0 }
+                        fromRecent = next == sorted.count || Staged.precedes(RecordID(bytes: entry.key), sorted[next].id)
                     }
                     if fromRecent, let entry = e {
                         key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: entry.key.baseAddress!, byteCount: 16) }

@@ -185,11 +185,10 @@ public final class Environment: @unchecked Sendable {
                 sizeLock.withLock { largestTaken = max(largestTaken, took) }
                 return result
             } catch let error as LMDBError where error.isMapFull {
-                try grow(from: error)
+                try grow()
             }
         }
     }
-
 
     /// The last page the file uses, as the newest committed meta page says.
     private func lastPage() -> Int {
@@ -267,12 +266,8 @@ public final class Environment: @unchecked Sendable {
         return max(file, room / (1 << 20) * (1 << 20))
     }
 
-    private func grow(from error: LMDBError) throws {
-        try grow(toAtLeast: 0)
-    }
-
     /// Grows the map by one step, and to at least `minimum` bytes.
-    private func grow(toAtLeast minimum: Int) throws {
+    private func grow(toAtLeast minimum: Int = 0) throws {
         pthread_rwlock_wrlock(&resizeLock)
         defer { pthread_rwlock_unlock(&resizeLock) }
         var info = MDB_envinfo()
@@ -333,10 +328,8 @@ public final class Environment: @unchecked Sendable {
     public func info() -> Info {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
-        var stat = MDB_stat()
-        mdb_env_stat(env, &stat)
         return Info(mapSize: info.me_mapsize, lastPageNumber: info.me_last_pgno,
-                    pageSize: Int(stat.ms_psize), maxReaders: Int(info.me_maxreaders),
+                    pageSize: pageSize, maxReaders: Int(info.me_maxreaders),
                     readersInUse: Int(info.me_numreaders))
     }
 }

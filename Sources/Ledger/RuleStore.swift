@@ -110,7 +110,6 @@ struct TransactionRuleState: RuleState {
     }
 }
 
-
 /// The rules' state of staff and tickets as one append request sees it: each member and ticket
 /// is read from its table once, and what the request's events change is written once, at the
 /// request's end (``flush(_:)``), in key order, rather than once an event (an import's events
@@ -120,16 +119,20 @@ struct TransactionRuleState: RuleState {
 /// Used on the writer thread only, by one request at a time; ``reset()`` starts it again when
 /// the transaction is rerun.
 final class CachedRuleState: @unchecked Sendable {
+    /// An entry as read (nil: absent), and whether this request changed it.
+    private struct Known<Value> {
+        var value: Value?
+        var changed = false
+    }
+
     let store: RuleStore
-    private var staff: [String: Rules.Staff?] = [:]
-    private var tickets: [String: Rules.Ticket?] = [:]
-    private var changedStaff: Set<String> = []
-    private var changedTickets: Set<String> = []
+    private var staff: [String: Known<Rules.Staff>] = [:]
+    private var tickets: [String: Known<Rules.Ticket>] = [:]
 
     init(store: RuleStore) { self.store = store }
 
     func reset() {
-        staff.removeAll(); tickets.removeAll(); changedStaff.removeAll(); changedTickets.removeAll()
+        staff.removeAll(); tickets.removeAll()
     }
 
     /// The state seen through `txn`, with this request's changes on top.
@@ -140,16 +143,16 @@ final class CachedRuleState: @unchecked Sendable {
         let stored: TransactionRuleState
 
         func staff(_ id: String) throws -> Rules.Staff? {
-            if let known = cache.staff[id] { return known }
+            if let known = cache.staff[id] { return known.value }
             let s = try stored.staff(id)
-            cache.staff[id] = .some(s)
+            cache.staff[id] = Known(value: s)
             return s
         }
 
         func ticket(_ id: String) throws -> Rules.Ticket? {
-            if let known = cache.tickets[id] { return known }
+            if let known = cache.tickets[id] { return known.value }
             let t = try stored.ticket(id)
-            cache.tickets[id] = .some(t)
+            cache.tickets[id] = Known(value: t)
             return t
         }
 
@@ -160,16 +163,18 @@ final class CachedRuleState: @unchecked Sendable {
     /// their table at once.
     func apply(_ change: Rules.Change, txn: WriteTransaction) throws {
         switch change {
-        case .staff(let id, let s): staff[id] = .some(s); changedStaff.insert(id)
-        case .ticket(let id, let t): tickets[id] = .some(t); changedTickets.insert(id)
+        case .staff(let id, let s): staff[id] = Known(value: s, changed: true)
+        case .ticket(let id, let t): tickets[id] = Known(value: t, changed: true)
         case .holds, .erased: try store.write(change, txn: txn)
         }
     }
 
-    /// Writes the changed entries, in key order.
+    /// Writes the changed entries, in key order, and forgets what it kept (the tables now hold it).
     func flush(_ txn: WriteTransaction) throws {
-        for (_, id) in KeyOrder.sorted(changedStaff, by: { $0 }) { if let s = staff[id] ?? nil { try store.write(.staff(id, s), txn: txn) } }
-        for (_, id) in KeyOrder.sorted(changedTickets, by: { $0 }) { if let t = tickets[id] ?? nil { try store.write(.ticket(id, t), txn: txn) } }
-        changedStaff.removeAll(); changedTickets.removeAll()
+        let changedStaff = staff.compactMap { id, known in known.changed ? known.value.map { (id, $0) } : nil }
+        for (_, (id, s)) in KeyOrder.sorted(changedStaff, by: \.0) { try store.write(.staff(id, s), txn: txn) }
+        let changedTickets = tickets.compactMap { id, known in known.changed ? known.value.map { (id, $0) } : nil }
+        for (_, (id, t)) in KeyOrder.sorted(changedTickets, by: \.0) { try store.write(.ticket(id, t), txn: txn) }
+        reset()
     }
 }
