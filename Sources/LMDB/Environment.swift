@@ -295,6 +295,10 @@ public final class Environment: @unchecked Sendable {
     /// kernel's page cache and fault back in when read). Long scans call it so that their
     /// resident memory reflects their working set, not the size of the file.
     public func releaseMappedPages() {
+        // The map must not move while it is found and dropped: a map grown meanwhile is mapped
+        // elsewhere, and what the old range then holds (the heap, say) would be zeroed.
+        pthread_rwlock_rdlock(&resizeLock)
+        defer { pthread_rwlock_unlock(&resizeLock) }
         // LMDB does not expose its map's address (me_mapaddr is only set with MDB_FIXEDMAP):
         // find the mapping of data.mdb in /proc/self/maps. Where that is unavailable, do nothing.
         guard let maps = fopen("/proc/self/maps", "r") else { return }

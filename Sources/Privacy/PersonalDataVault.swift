@@ -193,7 +193,17 @@ public final class PersonalDataVault: @unchecked Sendable {
         let derived = keys[g]
         lock.unlock()
         if let derived { return derived }
-        let k = Keys(generation: g, file: try kek.read(g))
+        let file = try kek.read(g)
+        // A generation's file is overwritten with zeros once a later one commits (``didCommit()``,
+        // or another process's): a reader of an older snapshot may have read it half destroyed,
+        // and keys derived from that would seal under zeros and fail to open what is sealed.
+        // What was read is trusted only if `g` was still the newest committed generation after
+        // the read (destruction starts after that commit). A write transaction needs no check:
+        // no other commit can happen while it is open.
+        if !(txn is WriteTransaction), try environment.read({ try Self.currentGeneration($0, meta) }) != g {
+            throw PrivacyError.rotated("the key-encryption key generation \(g) was rotated by an erasure while it was read; retry")
+        }
+        let k = Keys(generation: g, file: file)
         lock.lock()
         keys = keys.filter { $0.key > g }  // older generations are gone for good
         keys[g] = k

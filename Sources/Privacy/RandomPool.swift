@@ -16,9 +16,9 @@ final class RandomPool: @unchecked Sendable {
 
     /// `count` fresh random bytes (at most the pool's size).
     func take(_ count: Int) -> [UInt8] {
-        precondition(count <= pool.count)
         lock.lock()
         defer { lock.unlock() }
+        precondition(count <= pool.count)  // read under the lock: another thread may be refilling the pool
         if next + count > pool.count { refill() }
         let out = Array(pool[next..<(next + count)])
         for i in next..<(next + count) { pool[i] = 0 }

@@ -98,4 +98,50 @@ import Testing
             }
         }
     }
+
+    /// A key-encryption key file is overwritten with zeros once a later generation commits. A
+    /// reader of an older snapshot that reads it meanwhile may get it half destroyed; keys derived
+    /// from that sealed an import's new customers under zeros (records nobody could open again)
+    /// and missed customers' look-up entries. Such a read is refused as a rotation ("retry").
+    @Test func keysAreNeverDerivedFromTheFileOfAGenerationThatWasRotatedMeanwhile() throws {
+        let directory = temporaryDirectory()
+        let ledger = try Ledger.open(at: directory)
+        var s = Script()
+        #expect(try ledger.importStrings(s.organisation() + [s.open("T1", 1, customer: "c1"), s.open("T2", 1, customer: "c2")])
+            .refused.isEmpty)
+        let vault = ledger.vault, environment = ledger.log.environment
+        let kek1 = directory + "/keys/kek.1"
+        let oldKEK = try #require(FileManager.default.contents(atPath: kek1))
+        let p1 = try environment.read { txn in try #require(try vault.customerOfTicket("T1", in: txn)) }
+        // A reader takes its snapshot (generation 1) and waits while an erasure commits generation 2.
+        let snapshotTaken = Latch<Bool>(), rotated = Latch<Bool>()
+        let outcome = Latch<Result<PersonalDataVault.CustomerRecord?, any Error>>()
+        let reader = Thread {
+            outcome.set(Result {
+                try environment.read { txn in
+                    snapshotTaken.set(true)
+                    _ = rotated.wait()
+                    return try vault.customer(pseudonym: p1, in: txn)
+                }
+            })
+        }
+        reader.start()
+        _ = snapshotTaken.wait()
+        #expect(try ledger.importStrings([s.line("personalDataErased", 2, actor: "m1", channel: "ask:compliance", ["customer": "c2"])])
+            .appended == 1)
+        #expect(!FileManager.default.fileExists(atPath: kek1), "generation 1 was destroyed once generation 2 committed")
+        // What the reader would read in the middle of that destruction: zeros but for the last byte.
+        var torn = [UInt8](repeating: 0, count: oldKEK.count)
+        torn[torn.count - 1] = oldKEK.last!
+        #expect(FileManager.default.createFile(atPath: kek1, contents: Data(torn)))
+        rotated.set(true)
+        switch outcome.wait() {
+        case .success(let record): Issue.record("keys were derived from a destroyed generation's file (record: \(String(describing: record)))")
+        case .failure(let error):
+            guard case PrivacyError.rotated = error else { Issue.record("\(error)"); return }
+        }
+        // The current generation still opens every live customer.
+        let live = try environment.read { txn in try vault.customer(pseudonym: p1, in: txn) }
+        #expect(live?.id == "c1")
+    }
 }
