@@ -52,14 +52,14 @@ public enum Rules {
         try checkAuthority(event, actor: actor)
         try checkSelfReport(event)
         // Each member named, looked up once (the actor is most often also the agent named).
-        var known = [String: Staff](minimumCapacity: 2)
-        if let actor { known[event.actor] = actor }
+        var known = KnownStaff()
+        if let actor { known.add(event.actor, actor) }
         try event.forEachStaffReference { field, staff in
             guard known[staff] == nil else { return }
             guard let s = try state.staff(staff) else {
                 throw event.violation(.unknownStaff, field: field, "\(Display.quoted(staff)) is not an enrolled staff member")
             }
-            known[staff] = s
+            known.add(staff, s)
         }
         switch event.type.category {
         case .staff:
@@ -167,7 +167,7 @@ public enum Rules {
         }
     }
 
-    private static func checkTicketEvent(_ event: Event, known: [String: Staff], state: some RuleState) throws -> [Change] {
+    private static func checkTicketEvent(_ event: Event, known: KnownStaff, state: some RuleState) throws -> [Change] {
         let id = event.ticket ?? ""
         let current = try state.ticket(id)
         if case .callOpened(let b) = event.body {
@@ -220,12 +220,34 @@ public enum Rules {
         return [.ticket(id, ticket)]
     }
 
-    private static func requireSuperior(_ event: Event, agent: String, by: String, known: [String: Staff]) throws {
+    private static func requireSuperior(_ event: Event, agent: String, by: String, known: KnownStaff) throws {
         let superior = known[agent]?.reportsTo
         if superior != by {
             throw event.violation(.notDirectSuperior, field: "by",
                                   "\(by) is not \(agent)'s direct superior (\(superior ?? "nobody") is)")
         }
+    }
+}
+
+/// The staff members an event names, each looked up once: the actor and at most a few more, so
+/// they are kept inline and found by comparing names (a dictionary made for every event, and
+/// the hashing of its keys, cost the writer more than the look-ups it saved).
+struct KnownStaff {
+    private var first: (name: String, staff: Rules.Staff)?, second: (name: String, staff: Rules.Staff)?
+    private var third: (name: String, staff: Rules.Staff)?
+    private var more: [(name: String, staff: Rules.Staff)] = []
+
+    subscript(name: String) -> Rules.Staff? {
+        if let first, first.name == name { return first.staff }
+        if let second, second.name == name { return second.staff }
+        if let third, third.name == name { return third.staff }
+        return more.first { $0.name == name }?.staff
+    }
+
+    /// Adds a member not known yet.
+    mutating func add(_ name: String, _ staff: Rules.Staff) {
+        if first == nil { first = (name, staff) } else if second == nil { second = (name, staff) }
+        else if third == nil { third = (name, staff) } else { more.append((name, staff)) }
     }
 }
 
