@@ -127,8 +127,12 @@ public final class PersonalDataVault: @unchecked Sendable {
     private var erasedInTransaction: Set<String> = []
     /// During a rotating commit: the generation to destroy once committed, and the new one.
     private var rotation: (old: UInt64, new: UInt64)?
-    /// The KEK generation last read, and the transaction id it was read in (``generation(_:)``).
+    /// The KEK generation last read in a write transaction, and its transaction id (``generation(_:)``).
     private var generationSeen: (txn: Int, generation: UInt64)?
+    /// The KEK generation of the newest read snapshot that asked, by its transaction id: a
+    /// snapshot's id names the commit it sees, so this never goes stale (readers of the batch
+    /// being prepared and the writer used to take turns at one slot, and both read it again).
+    private var generationSnapshot: (txn: Int, generation: UInt64)?
 
     /// Opens the vault's tables in `environment` and its KEK directory `keyDirectory`,
     /// creating both for a new ledger.
@@ -164,15 +168,19 @@ public final class PersonalDataVault: @unchecked Sendable {
     /// for the transaction id it was read in (``LMDB/ReadTransaction/id``). Only a rotation
     /// changes it inside a write transaction, and a rotation forgets it.
     private func generation(_ txn: ReadTransaction) throws -> UInt64? {
-        let id = txn.id
+        let id = txn.id, writing = txn is WriteTransaction
         lock.lock()
-        let known = generationSeen
+        let known = writing ? generationSeen : generationSnapshot
         lock.unlock()
         if let known, known.txn == id { return known.generation }
         let g = try Self.currentGeneration(txn, meta)
         if let g {
             lock.lock()
-            if generationSeen.map({ $0.txn <= id }) ?? true { generationSeen = (id, g) }
+            if writing {
+                if generationSeen.map({ $0.txn <= id }) ?? true { generationSeen = (id, g) }
+            } else if generationSnapshot.map({ $0.txn <= id }) ?? true {
+                generationSnapshot = (id, g)
+            }
             lock.unlock()
         }
         return g
