@@ -101,12 +101,24 @@ public final class PersonalDataVault: @unchecked Sendable {
 
         /// The look-up entry's key for a real id: its shard (u16) ‖ its HMAC under the shard's look-up key.
         func lookupKey(_ id: String) -> [UInt8] {
-            var s = salt
-            s.update(data: Array(id.utf8))
-            let shard = s.finalize().withUnsafeBytes { Int($0[0]) << 4 | Int($0[1] >> 4) }
-            var mac = lookups[shard]
-            mac.update(data: Array(id.utf8))
-            return [UInt8(shard >> 8), UInt8(shard & 0xFF)] + Array(mac.finalize())
+            // The id's bytes are hashed where they are, and the key is written into one array
+            // (copies of the id and of the code, and their concatenation, were four allocations a call).
+            var id = id
+            return id.withUTF8 { utf8 in
+                let bytes = UnsafeRawBufferPointer(utf8)
+                var s = salt
+                s.update(data: bytes)
+                let shard = s.finalize().withUnsafeBytes { Int($0[0]) << 4 | Int($0[1] >> 4) }
+                var mac = lookups[shard]
+                mac.update(data: bytes)
+                let code = mac.finalize()
+                return [UInt8](unsafeUninitializedCapacity: 34) { out, count in
+                    out[0] = UInt8(shard >> 8)
+                    out[1] = UInt8(shard & 0xFF)
+                    code.withUnsafeBytes { c in UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[2..<34]).copyMemory(from: c) }
+                    count = 34
+                }
+            }
         }
     }
 
