@@ -115,7 +115,7 @@ public final class PersonalDataVault: @unchecked Sendable {
                 return [UInt8](unsafeUninitializedCapacity: 34) { out, count in
                     out[0] = UInt8(shard >> 8)
                     out[1] = UInt8(shard & 0xFF)
-                    code.withUnsafeBytes { c in UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[2..<34]).copyMemory(from: c) }
+                    code.withUnsafeBytes { c in UnsafeMutableRawPointer(out.baseAddress! + 2).copyMemory(from: c.baseAddress!, byteCount: 32) }
                     count = 34
                 }
             }
@@ -187,12 +187,9 @@ public final class PersonalDataVault: @unchecked Sendable {
         if let known, known.txn == id { return known.generation }
         let g = try Self.currentGeneration(txn, meta)
         if let g {
+            func keep(_ slot: inout (txn: Int, generation: UInt64)?) { if slot.map({ $0.txn <= id }) ?? true { slot = (id, g) } }
             lock.lock()
-            if writing {
-                if generationSeen.map({ $0.txn <= id }) ?? true { generationSeen = (id, g) }
-            } else if generationSnapshot.map({ $0.txn <= id }) ?? true {
-                generationSnapshot = (id, g)
-            }
+            if writing { keep(&generationSeen) } else { keep(&generationSnapshot) }
             lock.unlock()
         }
         return g
