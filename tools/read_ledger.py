@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads an escalation ledger (format escalation-ledger/4, or 3) with nothing but Python,
+"""Reads an escalation ledger (format escalation-ledger/5, or 4 or 3) with nothing but Python,
 the `lmdb` package and, to reveal personal data, the `cryptography` package,
 following docs/FORMAT.md: recomputes the hash chain and the Merkle leaf hashes,
 checks the id index (every event's id found the documented way, each run's filter
@@ -39,7 +39,9 @@ try:
 except ImportError:
     sys.exit("read_ledger.py needs the lmdb package: pip install lmdb")
 
-FORMATS = (b"escalation-ledger/4", b"escalation-ledger/3")  # 3: no id runs (docs/FORMAT.md, "Format 3")
+# 4: id entries may carry a content digest; 3: also no id runs (docs/FORMAT.md, "Formats 4 and 3")
+FORMATS = (b"escalation-ledger/5", b"escalation-ledger/4", b"escalation-ledger/3")
+ID_VALUE_SIZES = (8, 40)  # seq, or (format 4) seq and content digest
 SEALED, MASKED, ERASED = "[sealed]", "[masked]", "[erased]"
 
 # The personal free-text fields of each event type, by path (docs/FORMAT.md,
@@ -220,7 +222,7 @@ class IdIndex:
     def check_runs(self):
         """Checks every descriptor, entry and filter; returns a problem or None."""
         for key, value in self.txn.cursor(db=self.ids_db):
-            if len(key) != 16 or len(value) != 40:
+            if len(key) != 16 or len(value) not in ID_VALUE_SIZES:
                 return "ids: entry %s is malformed" % key.hex()
             self.entries += 1
         self.recent = self.entries
@@ -238,7 +240,7 @@ class IdIndex:
         current = None
         seen = set()
         for key, value in self.txn.cursor(db=self.entries_db):
-            if len(key) != 20 or len(value) != 40:
+            if len(key) != 20 or len(value) not in ID_VALUE_SIZES:
                 return "id_run_entries: entry %s is malformed" % key.hex()
             (number,) = struct.unpack(">I", key[:4])
             if number not in self.runs:

@@ -8,7 +8,9 @@ public struct EventDraft: Sendable {
     /// The event's canonical JSON: stored, hashed and exported as it is.
     public var payload: [UInt8]
     /// 32 bytes identifying the content for idempotency: the same id with the same
-    /// digest is a duplicate, with another digest a refusal.
+    /// digest is a duplicate, with another digest a refusal. The log keeps no digest: it
+    /// computes the stored event's again (``AppendHook/sameContent(_:draft:as:in:)``), by
+    /// default SHA-256 of its payload, which is then what this must be.
     public var digest: [UInt8]
     /// Optimistic concurrency: the stream's version the writer has seen.
     public var expectedVersion: UInt64?
@@ -16,6 +18,11 @@ public struct EventDraft: Sendable {
     public init(id: RecordID, stream: String, payload: [UInt8], digest: [UInt8], expectedVersion: UInt64? = nil) {
         self.id = id; self.stream = stream; self.payload = payload; self.digest = digest
         self.expectedVersion = expectedVersion
+    }
+
+    /// Whether ``digest`` is SHA-256 of `payload` (a stored event's, by default).
+    public func hasDigest(ofPayload payload: UnsafeRawBufferPointer) -> Bool {
+        SHA256.hash(data: payload).withUnsafeBytes { $0.elementsEqual(digest) }
     }
 }
 
@@ -42,8 +49,13 @@ public protocol AppendHook: Sendable {
     /// Admits draft `index` of the batch at `position`, or throws to refuse it.
     /// It must throw before writing anything: a refused event changes nothing.
     func admit(_ index: Int, at position: Position, in txn: WriteTransaction) throws
-    /// Draft `index` has the id and digest of the event at `seq`: throw to refuse it as
-    /// different content that the digest does not cover.
+    /// Draft `index` has the id of the event `stored`: whether it has the same content, that is
+    /// whether `draft.digest` is the stored event's content digest, computed again from it (the
+    /// id index keeps only seqs). The default: SHA-256 of the stored payload. Throw
+    /// ``LogError/corrupt(seq:_:)`` when the stored event cannot be read.
+    func sameContent(_ index: Int, draft: EventDraft, as stored: RecordView, in txn: WriteTransaction) throws -> Bool
+    /// Draft `index` has the id and content digest of the event at `seq`: throw to refuse it
+    /// as different content that the digest does not cover.
     func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws
     /// Called after the request's last draft, before commit (e.g. to persist caches). In an
     /// atomic request it is not called when a draft is refused (nothing of it is kept).
@@ -53,6 +65,9 @@ public protocol AppendHook: Sendable {
 extension AppendHook {
     public func begin(in txn: WriteTransaction) throws {}
     public func prepare(_ index: Int, draft: inout EventDraft, in txn: WriteTransaction) throws {}
+    public func sameContent(_ index: Int, draft: EventDraft, as stored: RecordView, in txn: WriteTransaction) throws -> Bool {
+        draft.hasDigest(ofPayload: stored.payload)
+    }
     public func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws {}
     public func finish(in txn: WriteTransaction) throws {}
 }
@@ -154,8 +169,10 @@ extension EventLog {
                 // A storage failure is the transaction's, never one event's refusal: rethrown as
                 // it is, so that MDB_MAP_FULL grows the map and retries, atomic batches included.
                 if error is LMDBError { throw error }
-                // So is a damaged id index: no event can be told new or seen before.
+                // So is a damaged id index: no event can be told new or seen before; and a
+                // damaged record met while judging a duplicate.
                 if case LogError.damagedIndex = error { throw error }
+                if case LogError.corrupt = error { throw error }
                 if mode == .atomic { throw BatchRefused(index: index, reason: error) }
                 outcomes.append(.refused(error))
             }
@@ -193,15 +210,16 @@ extension EventLog {
     private func appendOne(_ draft: EventDraft, index: Int, hook: (any AppendHook)?, now: Int64, runs: [IdIndex.Run],
                            head: inout Head, scratch: inout Scratch, txn: WriteTransaction) throws -> AppendOutcome {
         precondition(draft.digest.count == 32, "a content digest is 32 bytes")
-        // 1. Idempotency.
-        var seen: (seq: UInt64, same: Bool)?
-        if let staged = scratch.ids.find(draft.id) {
-            seen = (staged.seq, staged.digest == draft.digest)
-        } else if let entry = try draft.id.withBytes({ try idIndex.find($0, runs: runs, in: txn) }) {
-            seen = (BigEndianKey.uint64(entry), draft.digest.withUnsafeBytes { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: entry[8..<40])) })
+        // 1. Idempotency: an id seen before is judged against the event stored under it.
+        var seen = scratch.ids.find(draft.id)
+        if seen == nil, let entry = try draft.id.withBytes({ try idIndex.find($0, runs: runs, in: txn) }) {
+            seen = BigEndianKey.uint64(entry)
         }
-        if let (seq, same) = seen {
-            if same {
+        if let seq = seen {
+            guard let value = try txn.get(dbs.events, key: seq), let stored = RecordView(value), stored.id == draft.id else {
+                throw LogError.damagedIndex("the entry for id \(draft.id.uuidString) leads to seq \(seq), which does not hold that event")
+            }
+            if try hook?.sameContent(index, draft: draft, as: stored, in: txn) ?? draft.hasDigest(ofPayload: stored.payload) {
                 try hook?.duplicate(index, of: seq, in: txn)
                 return .duplicate(seq: seq)
             }
@@ -254,7 +272,7 @@ extension EventLog {
                 }
                 try scratch.hashes.withUnsafeBytes { try txn.put(dbs.hashes, key: key, value: $0, flags: .append) }
             }
-            scratch.ids.add(draft.id, seq: position.seq, digest: draft.digest)
+            scratch.ids.add(draft.id, seq: position.seq)
             try withUnsafeBytes(of: (streamNumber.bigEndian, position.version.bigEndian)) { numberAndVersion in
                 try BigEndianKey.with(position.seq) { try txn.put(dbs.streamEvents, key: numberAndVersion, value: $0) }
             }

@@ -31,7 +31,8 @@ extension EventLog {
     /// - `events` and `hashes`: every seq from 1 to the head, once, under its own key; each
     ///   record well formed and at its own seq; chain hash = SHA-256(previous ‖ record); leaf
     ///   hash = SHA-256(0x00 ‖ record); recordedAt never decreasing;
-    /// - `ids`: exactly one entry per event, its id leading to its seq (40-byte values);
+    /// - `ids` and the runs: exactly one entry per event, its id leading to its seq (8-byte values,
+    ///   or 40 as format 4 wrote them);
     /// - `stream_events`: exactly the (stream number, version) → seq of every event, stream
     ///   numbers in order of first appearance, versions 1, 2, … without gaps; `streams`:
     ///   exactly one entry per stream, with its number and its last version;
@@ -131,7 +132,7 @@ extension EventLog {
         guard let idValue = found else {
             return "ids: no entry for the id \(r.id.uuidString) of the event at seq \(seq)"
         }
-        // `find` hands back only 40-byte entries (a shorter one is the error caught above).
+        // `find` hands back only 8- or 40-byte entries (another size is the error caught above).
         guard BigEndianKey.uint64(idValue) == seq else {
             return "ids: the id \(r.id.uuidString) of the event at seq \(seq) leads to seq \(BigEndianKey.uint64(idValue))"
         }
@@ -164,9 +165,12 @@ extension EventLog {
         return nil
     }
 
-    /// The content digest the id index keeps for `id` (32 bytes), if any.
+    /// The content digest that the id index's entry for `id` still keeps (32 bytes) when format 4
+    /// wrote it; nil when the entry is the seq alone, or when there is none.
     public func contentDigest(of id: RecordID, in txn: ReadTransaction) throws -> [UInt8]? {
-        try id.withBytes { k in try idIndex.find(k, in: txn).map { Array($0[8..<40]) } }
+        try id.withBytes { k in
+            try idIndex.find(k, in: txn).flatMap { $0.count == IdIndex.legacyValueSize ? Array($0[8..<40]) : nil }
+        }
     }
 }
 
@@ -258,7 +262,7 @@ struct ChainWalk {
         guard let format = try txn.get(dbs.meta, key: Array("format".utf8)) else {
             return .damaged(checked: 0, at: nil, "meta: the format entry is missing")
         }
-        guard format == Array(EventLog.formatName.utf8) || format == Array(EventLog.upgradableFormat.utf8) else {
+        guard format == Array(EventLog.formatName.utf8) || EventLog.upgradableFormats.contains(where: { format == Array($0.utf8) }) else {
             return .damaged(checked: 0, at: nil, "meta: the format reads \(ChainWalk.text(format)), not \(EventLog.formatName)")
         }
         let headValue = try txn.get(dbs.meta, key: EventLog.headKey)
@@ -393,7 +397,7 @@ struct ChainWalk {
         try txn.withCursor(dbs.ids) { c in
             var e = try c.first()
             while let entry = e {
-                guard entry.key.count == 16, entry.value.count == 40 else {
+                guard entry.key.count == 16, IdIndex.isValueSize(entry.value.count) else {
                     malformed = "ids: the entry 0x\(ChainWalk.hex(entry.key)) is malformed (\(entry.key.count)-byte key, \(entry.value.count)-byte value)"
                     return
                 }
@@ -484,7 +488,7 @@ struct ChainWalk {
         try txn.withCursor(runEntries) { c in
             var e = try c.first()
             while let entry = e {
-                guard entry.key.count == IdIndex.runKeySize, entry.value.count == IdIndex.valueSize else {
+                guard entry.key.count == IdIndex.runKeySize, IdIndex.isValueSize(entry.value.count) else {
                     problem = "id_run_entries: the entry 0x\(ChainWalk.hex(entry.key)) is malformed (\(entry.key.count)-byte key, \(entry.value.count)-byte value)"
                     return
                 }

@@ -33,11 +33,11 @@ public final class EventLog: Sendable {
         let events: Database
         /// seq (u64 BE) → chain hash (32) ‖ Merkle leaf hash (32).
         let hashes: Database
-        /// event id (16) → seq (u64 BE) ‖ content digest (32): the id index's recent entries.
+        /// event id (16) → seq (u64 BE) (‖ content digest (32), when format 4 wrote it): the id index's recent entries.
         let ids: Database
         /// The id index's runs: run number (u32 BE) → count ‖ filter; nil in a format-3 ledger opened read-only.
         let idRuns: Database?
-        /// run number (u32 BE) ‖ event id (16) → seq (u64 BE) ‖ content digest (32).
+        /// run number (u32 BE) ‖ event id (16) → seq (u64 BE) (‖ content digest (32), as in `ids`).
         let idRunEntries: Database?
         /// stream name (UTF-8) → stream number (u64 BE) ‖ version (u64 BE).
         let streams: Database
@@ -50,11 +50,13 @@ public final class EventLog: Sendable {
     /// The format this version writes and reads (docs/FORMAT.md). Version 2 moved personal
     /// data into sealed fields and the log's own transaction (docs/PRIVACY.md); version 3 splits the
     /// key-encryption key into 4,096 shard keys, so that an erasure re-seals one or two shards;
-    /// version 4 adds the id index's runs (`id_runs`, `id_run_entries`).
-    public static let formatName = "escalation-ledger/4"
-    /// The previous format, which differs only in having no runs: read as it is, and upgraded in
-    /// place (its format entry rewritten) when opened writable.
-    public static let upgradableFormat = "escalation-ledger/3"
+    /// version 4 adds the id index's runs (`id_runs`, `id_run_entries`); version 5 keeps no
+    /// content digest in the id index's entries (new entries are the seq alone).
+    public static let formatName = "escalation-ledger/5"
+    /// The previous formats: format 4 differs only in its id entries' content digests, format 3
+    /// also has no runs. Both are read as they are, and upgraded in place (the format entry
+    /// rewritten, the runs' tables created) when opened writable.
+    public static let upgradableFormats = ["escalation-ledger/4", "escalation-ledger/3"]
 
     /// Where the log stands.
     public struct Head: Sendable, Equatable {
@@ -117,9 +119,9 @@ public final class EventLog: Sendable {
 
     /// Refuses a log of another format, saying what to do.
     static func checkFormat(_ stored: [UInt8]) throws {
-        guard !stored.elementsEqual(formatName.utf8), !stored.elementsEqual(upgradableFormat.utf8) else { return }
+        guard !stored.elementsEqual(formatName.utf8), !upgradableFormats.contains(where: { stored.elementsEqual($0.utf8) }) else { return }
         let found = String(decoding: stored.prefix(64), as: UTF8.self)
-        throw LogError.badFormat("this ledger is in format \(found); this version reads only \(formatName) (and \(upgradableFormat), which it upgrades). Nothing was changed. "
+        throw LogError.badFormat("this ledger is in format \(found); this version reads only \(formatName) (and \(upgradableFormats.joined(separator: " and ")), which it upgrades). Nothing was changed. "
             + "Open it with the version that wrote it and export its events (ledger export), or start a new ledger "
             + "(format 1 kept personal data in a way that cannot be erased physically; format 2 sealed every customer "
             + "under one key-encryption key, so that each erasure re-sealed them all; see docs/PRIVACY.md)")

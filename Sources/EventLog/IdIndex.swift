@@ -1,7 +1,7 @@
 import Foundation
 import LMDB
 
-/// The index from event id to seq and content digest (docs/FORMAT.md, "The id index").
+/// The index from event id to seq (docs/FORMAT.md, "The id index").
 ///
 /// Event ids are UUIDs, usually random, so a single B-tree keyed by them takes its inserts
 /// all over its pages: once it has more leaves than a batch has events, every insert dirties
@@ -95,16 +95,23 @@ public struct IdIndex: Sendable {
         var blocks: Int { filter.count / IdFilter.blockBytes }
     }
 
-    /// `ids`: id (16) → seq ‖ content digest (40).
+    /// `ids`: id (16) → seq (8; 40 with a content digest after it when written by format 4).
     let recent: Database
     /// `id_runs`: run number (u32) → entry count (u64) ‖ filter blocks (u32) ‖ salt (u64) ‖ filter. Nil when a
     /// ledger of format 3 is opened read-only (it has no runs).
     let runs: Database?
-    /// `id_run_entries`: run number (u32) ‖ id (16) → seq ‖ content digest (40).
+    /// `id_run_entries`: run number (u32) ‖ id (16) → seq (8, or 40 as in `ids`).
     let runEntries: Database?
     let policy: Policy
 
-    static let valueSize = 40
+    /// An entry's value: the seq. Format 4 kept the event's content digest after it
+    /// (``legacyValueSize``); a ledger upgraded from it holds both sizes until its entries are
+    /// rewritten (a merge, or `ids` moved to a run, writes the seq alone).
+    static let valueSize = 8
+    static let legacyValueSize = 40
+    /// Whether `count` is the size of an entry's value, in either format.
+    @inline(__always)
+    static func isValueSize(_ count: Int) -> Bool { count == valueSize || count == legacyValueSize }
     static let runKeySize = 20
     static let descriptorHeader = 20
 
@@ -145,8 +152,8 @@ public struct IdIndex: Sendable {
                    filter: UnsafeRawBufferPointer(rebasing: value[descriptorHeader...]))
     }
 
-    /// The 40-byte entry of `id` (16 bytes), looking in `ids` and then in each run whose filter
-    /// may hold it; valid until the transaction ends.
+    /// The entry of `id` (16 bytes; its first 8 bytes are the seq), looking in `ids` and then in
+    /// each run whose filter may hold it; valid until the transaction ends.
     func find(_ id: UnsafeRawBufferPointer, runs list: [Run], in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
         precondition(id.count == 16, "an event id is 16 bytes")
         if let v = try txn.get(recent, key: id) { return try IdIndex.checked(v, id, in: recent) }
@@ -179,10 +186,11 @@ public struct IdIndex: Sendable {
     }
 
 
-    /// `value` if it is the 40 bytes an entry holds; a damaged entry is an error, never a crash.
+    /// `value` if it is the 8 (or, written by format 4, 40) bytes an entry holds; a damaged
+    /// entry is an error, never a crash.
     @inline(__always)
     static func checked(_ value: UnsafeRawBufferPointer, _ id: UnsafeRawBufferPointer, in db: Database) throws -> UnsafeRawBufferPointer {
-        guard value.count == valueSize else {
+        guard isValueSize(value.count) else {
             throw LogError.damagedIndex("\(db.name): the entry for id \(RecordID(bytes: id).uuidString) is \(value.count) bytes, not \(valueSize)")
         }
         return value
@@ -196,18 +204,16 @@ public struct IdIndex: Sendable {
         struct Entry {
             let id: RecordID
             let seq: UInt64
-            /// The content digest (32 bytes).
-            let digest: [UInt8]
         }
         private(set) var entries: [Entry] = []
         private var index: [RecordID: Int] = [:]
 
-        /// The entry of `id`, if this transaction appended it.
-        func find(_ id: RecordID) -> Entry? { index[id].map { entries[$0] } }
+        /// The seq of `id`, if this transaction appended it.
+        func find(_ id: RecordID) -> UInt64? { index[id].map { entries[$0].seq } }
 
-        mutating func add(_ id: RecordID, seq: UInt64, digest: [UInt8]) {
+        mutating func add(_ id: RecordID, seq: UInt64) {
             index[id] = entries.count
-            entries.append(Entry(id: id, seq: seq, digest: digest))
+            entries.append(Entry(id: id, seq: seq))
         }
 
         /// The index's key order: the ids' 16 bytes compared as LMDB does.
@@ -224,10 +230,7 @@ public struct IdIndex: Sendable {
         let sorted = staged.entries.sorted { Staged.precedes($0.id, $1.id) }
         var value = [UInt8](repeating: 0, count: IdIndex.valueSize)
         func fill(_ e: Staged.Entry) {
-            value.withUnsafeMutableBytes { v in
-                v.storeBytes(of: e.seq.bigEndian, as: UInt64.self)
-                e.digest.withUnsafeBytes { (v.baseAddress! + 8).copyMemory(from: $0.baseAddress!, byteCount: 32) }
-            }
+            value.withUnsafeMutableBytes { $0.storeBytes(of: e.seq.bigEndian, as: UInt64.self) }
         }
         let pending = try txn.count(recent)
         guard let runs, let runEntries,
@@ -252,14 +255,15 @@ public struct IdIndex: Sendable {
                 while e != nil || next < sorted.count {
                     var fromRecent = false
                     if let entry = e {
-                        guard entry.key.count == 16, entry.value.count == IdIndex.valueSize else {
+                        guard entry.key.count == 16, IdIndex.isValueSize(entry.value.count) else {
                             throw LogError.damagedIndex("ids: the entry 0x\(ChainWalk.hex(entry.key)) is malformed")
                         }
                         fromRecent = next == sorted.count || Staged.precedes(RecordID(bytes: entry.key), sorted[next].id)
                     }
                     if fromRecent, let entry = e {
                         key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: entry.key.baseAddress!, byteCount: 16) }
-                        try key.withUnsafeBytes { try out.put(key: $0, value: entry.value, flags: .append) }
+                        // The seq alone, whatever format wrote the entry.
+                        try key.withUnsafeBytes { try out.put(key: $0, value: UnsafeRawBufferPointer(rebasing: entry.value.prefix(IdIndex.valueSize)), flags: .append) }
                         filter.insert(entry.key)
                         e = try c.next()
                     } else {
@@ -333,12 +337,12 @@ public struct IdIndex: Sendable {
                         if best < 0 || IdIndex.idLess(h.key, heads[best]!.key) { best = i }
                     }
                     guard best >= 0, let h = heads[best] else { break }
-                    guard h.value.count == IdIndex.valueSize else {
+                    guard IdIndex.isValueSize(h.value.count) else {
                         throw LogError.damagedIndex("id_run_entries: the entry 0x\(ChainWalk.hex(h.key)) is malformed")
                     }
                     let id = UnsafeRawBufferPointer(rebasing: h.key[4..<20])
                     key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: id.baseAddress!, byteCount: 16) }
-                    try key.withUnsafeBytes { try out.put(key: $0, value: h.value, flags: .append) }
+                    try key.withUnsafeBytes { try out.put(key: $0, value: UnsafeRawBufferPointer(rebasing: h.value.prefix(IdIndex.valueSize)), flags: .append) }
                     filter.insert(id)
                     written += 1
                     heads[best] = try IdIndex.nextInRun(cursors[best], numbers[best])

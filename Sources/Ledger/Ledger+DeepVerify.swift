@@ -33,8 +33,8 @@ extension Ledger {
     /// 2. the chain and the log's own tables (plain `verify`);
     /// 3. for every event, in seq order: its entries looked up as queries look them up (`events`,
     ///    `hashes`, `ids`, `streams`, `stream_events`, from the root of each B-tree); its payload
-    ///    decodes, with the record's id and stream; the content digest in `ids` is the one its
-    ///    content gives; the rules accept it against the rules' state replayed so far; its sealed
+    ///    decodes, with the record's id and stream; a content digest that an entry of format 4
+    ///    still keeps is the one its content gives; the rules accept it against the rules' state replayed so far; its sealed
     ///    fields name its ticket's customer;
     /// 4. the rules' state (`rules.staff`, `rules.tickets`, `rules.holds`) equals the replayed one;
     /// 5. `privacy.tickets` links every opened ticket to its customer's pseudonym and nothing else;
@@ -73,7 +73,8 @@ extension Ledger {
         }
     }
 
-    /// The content digest the id index keeps for a stored event (see ``prepare(_:)``): SHA-256 of
+    /// The content digest of a stored event, what a resubmitted draft's must be to be a
+    /// duplicate (see ``draft(_:)``; format 4 kept it in the id index): SHA-256 of
     /// its canonical JSON, or, for an event with personal data, of the JSON with every personal
     /// value (customer id, sealed text) replaced by ``personalMarker`` and no sealed field.
     static func contentDigest(ofStored event: Event, payload: UnsafeRawBufferPointer) -> [UInt8] {
@@ -222,12 +223,14 @@ final class DeepVerifier {
         guard id == r.id, event.stream == r.stream else {
             return bad("events: the record at seq \(seq) says id \(r.id.uuidString) and stream \(r.stream), its payload \(id.uuidString) and \(event.stream)")
         }
-        // The id index's content digest (what tells a duplicate from a different event).
-        let digest = Ledger.contentDigest(ofStored: event, payload: r.payload)
-        let kept = try log.contentDigest(of: r.id, in: txn)
-        if kept != digest {
-            return bad("ids: the content digest kept for id \(r.id.uuidString) is \(kept.map(DeepVerifier.hex) ?? "missing"), "
-                       + "the event at seq \(seq) gives \(DeepVerifier.hex(digest))")
+        // A content digest that an entry written by format 4 still keeps (what told a duplicate
+        // from a different event then): it must be the event's. Format 5 keeps none.
+        if let kept = try log.contentDigest(of: r.id, in: txn) {
+            let digest = Ledger.contentDigest(ofStored: event, payload: r.payload)
+            if kept != digest {
+                return bad("ids: the content digest kept for id \(r.id.uuidString) is \(DeepVerifier.hex(kept)), "
+                           + "the event at seq \(seq) gives \(DeepVerifier.hex(digest))")
+            }
         }
         // The rules' state.
         let changes: [Rules.Change]

@@ -128,6 +128,20 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         if let l = pending.ticketLink { try vault.link(ticket: l.ticket, to: l.pseudonym, in: txn) }
     }
 
+    /// Whether the draft has the content digest of the event stored under its id: the same
+    /// bytes for an event without personal data (its digest is SHA-256 of them), else the
+    /// digest computed again from the stored event (``Ledger/contentDigest(ofStored:payload:)``).
+    func sameContent(_ index: Int, draft: EventDraft, as stored: RecordView, in txn: WriteTransaction) throws -> Bool {
+        if !draft.payload.isEmpty, draft.payload.withUnsafeBytes({ $0.elementsEqual(stored.payload) }) { return true }
+        let event: Event
+        do {
+            event = try EventDecoder(mode: .stored).decode(stored.payload)
+        } catch {
+            throw LogError.corrupt(seq: stored.seq, "the stored event does not decode: \(error)")
+        }
+        return Ledger.contentDigest(ofStored: event, payload: stored.payload) == draft.digest
+    }
+
     /// The same id and the same non-personal content: refuse it when its personal data
     /// differs from what was stored, while that can still be told (before erasure).
     func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws {

@@ -237,13 +237,13 @@ import Testing
                     }
                 }
                 #expect(found)
-                try txn.put(log.dbs.idRunEntries!, key: key, value: [0, 0, 0, 0, 0, 0, 0, 1])
+                try txn.put(log.dbs.idRunEntries!, key: key, value: [0, 0, 1])
             }
         }
         #expect(try !log.verify().ok)
         // The whole append fails (the index is damaged, not the event), and nothing is written.
         let error = #expect(throws: LogError.self) { _ = try log.appendSync([Self.randomDraft(1_000), drafts[0]]) }
-        #expect(error.map { "\($0)" } == "the id index is damaged: id_run_entries: the entry for id \(drafts[0].id.uuidString) is 8 bytes, not 40")
+        #expect(error.map { "\($0)" } == "the id index is damaged: id_run_entries: the entry for id \(drafts[0].id.uuidString) is 3 bytes, not 8")
         #expect(try log.head().seq == UInt64(drafts.count))
     }
 
@@ -284,6 +284,7 @@ import Testing
                 try txn.drop(log.dbs.idRunEntries!)
                 try txn.put(log.dbs.meta, key: Array("format".utf8), value: Array("escalation-ledger/3".utf8))
             }
+            try Self.writeLegacyEntries(log, drafts, runs: false)
         }
         do {
             var options = Environment.Options()
@@ -306,8 +307,117 @@ import Testing
             drafts += more
             let l = try Self.layout(log)
             #expect(l.recent == 0 && l.runEntries == 53 && l.runs.count == 1)
+            #expect(try Self.valueSizes(log) == [8: 53])
             #expect(try log.appendSync(drafts).duplicates == 53)
             #expect(try log.verify().ok)
         }
+    }
+
+    // MARK: Format 4
+
+    /// Rewrites every entry of `ids` and `id_run_entries` as format 4 wrote it: seq ‖ content
+    /// digest (SHA-256 of the payload, what an `EventDraft` of these tests carries).
+    static func writeLegacyEntries(_ log: EventLog, _ drafts: [EventDraft], runs: Bool = true) throws {
+        let digests = Dictionary(uniqueKeysWithValues: drafts.map { ($0.id, $0.digest) })
+        try log.environment.write { txn in
+            for db in [log.dbs.ids] + (runs ? [log.dbs.idRunEntries!] : []) {
+                var entries: [([UInt8], [UInt8])] = []
+                try txn.withCursor(db) { c in
+                    var e = try c.first()
+                    while let entry = e {
+                        let id = RecordID(bytes: UnsafeRawBufferPointer(rebasing: entry.key.suffix(16)))
+                        entries.append((Array(entry.key), Array(entry.value.prefix(8)) + digests[id]!))
+                        e = try c.next()
+                    }
+                }
+                for (k, v) in entries { try txn.put(db, key: k, value: v) }
+            }
+        }
+    }
+
+    /// How many entries of `ids` and the runs have values of each size.
+    static func valueSizes(_ log: EventLog) throws -> [Int: Int] {
+        try log.environment.read { txn in
+            var sizes: [Int: Int] = [:]
+            for db in [log.dbs.ids, log.dbs.idRunEntries!] {
+                try txn.withCursor(db) { c in
+                    var e = try c.first()
+                    while let entry = e { sizes[entry.value.count, default: 0] += 1; e = try c.next() }
+                }
+            }
+            return sizes
+        }
+    }
+
+    /// A ledger of format 4 (entries of seq ‖ content digest) is read as it is and upgraded when
+    /// opened writable: duplicates are judged against the stored events, new entries are the
+    /// seq alone, and merges rewrite old entries so.
+    @Test func aFormatFourLogIsReadAndUpgraded() throws {
+        let dir = temporaryDirectory()
+        let policy = IdIndex.Policy(flushAt: 8)  // batches of 2 or more make runs; 8 runs of a class merge
+        var drafts: [EventDraft] = []
+        do {
+            let log = try EventLog(path: dir, idIndexPolicy: policy)
+            for size in [3, 1, 1, 4, 2, 5, 1] {
+                let batch = (0..<size).map { Self.randomDraft(drafts.count + $0 + 1) }
+                drafts += batch
+                _ = try log.appendSync(batch)
+            }
+            try Self.writeLegacyEntries(log, drafts)
+            try log.environment.write { txn in
+                try txn.put(log.dbs.meta, key: Array("format".utf8), value: Array("escalation-ledger/4".utf8))
+            }
+            let sizes = try Self.valueSizes(log)
+            #expect(sizes == [40: drafts.count])
+            let l = try Self.layout(log)
+            #expect(l.recent > 0 && l.runs.count >= 2)
+        }
+        do {
+            var options = Environment.Options()
+            options.readOnly = true
+            let reader = try EventLog(path: dir, options: options)
+            #expect(try reader.verify().ok)
+            #expect(try reader.environment.read { txn in try reader.seq(of: drafts[5].id, in: txn) } == 6)
+            #expect(try reader.environment.read { txn in try reader.contentDigest(of: drafts[5].id, in: txn) } == drafts[5].digest)
+        }
+        #expect(try EventLog.storedFormat(path: dir) == "escalation-ledger/4")
+        let log = try EventLog(path: dir, idIndexPolicy: policy)
+        #expect(try log.environment.read { try $0.get(log.dbs.meta, key: Array("format".utf8)) } == Array(EventLog.formatName.utf8))
+        // Old entries: the same content is a duplicate, other content under the same id a refusal.
+        #expect(try log.appendSync(drafts).duplicates == drafts.count)
+        var other = drafts[2]
+        other.payload = Array("{\"other\":true}".utf8)
+        other.digest = Array(SHA256.hash(data: other.payload))
+        guard case .refused(let e) = try log.appendSync([other]).outcomes[0], let refusal = e as? LogRefusal else {
+            Issue.record("other content under an old id was not refused"); return
+        }
+        #expect(refusal.kind == .duplicateId)
+        // New entries are 8 bytes; enough runs to merge rewrite the old ones as 8 bytes too.
+        for _ in 0..<12 {
+            let batch = (0..<2).map { Self.randomDraft(drafts.count + $0 + 1) }
+            drafts += batch
+            #expect(try log.appendSync(batch).appended == 2)
+        }
+        let sizes = try Self.valueSizes(log)
+        #expect(sizes[8, default: 0] > 0)
+        #expect(sizes[40, default: 0] < 17, "merges rewrote old entries: \(sizes)")
+        #expect(sizes.values.reduce(0, +) == drafts.count)
+        #expect(try log.verify().ok)
+        #expect(try log.environment.read { txn in try log.contentDigest(of: drafts.last!.id, in: txn) } == nil)
+        #expect(try log.appendSync(drafts).duplicates == drafts.count)
+    }
+
+    /// A duplicate is judged against the stored event: an entry that leads to another event's
+    /// seq stops the append (damage), it is not taken for a duplicate.
+    @Test func anEntryLeadingToAnotherEventStopsTheAppend() throws {
+        let log = try EventLog(path: temporaryDirectory(), idIndexPolicy: IdIndex.Policy(flushAt: 1_000))
+        let drafts = (1...5).map(Self.randomDraft)
+        _ = try log.appendSync(drafts)
+        try log.environment.write { txn in
+            try drafts[1].id.withBytes { k in try BigEndianKey.bytes(4).withUnsafeBytes { try txn.put(log.dbs.ids, key: k, value: $0) } }
+        }
+        let error = #expect(throws: LogError.self) { _ = try log.appendSync([Self.randomDraft(6), drafts[1]]) }
+        #expect(error.map { "\($0)" } == "the id index is damaged: the entry for id \(drafts[1].id.uuidString) leads to seq 4, which does not hold that event")
+        #expect(try log.head().seq == 5)
     }
 }

@@ -488,7 +488,7 @@ import Testing
         for old in ["escalation-ledger/1", "escalation-ledger/2"] {
             try LMDBFile.setFormat(old, in: dir + "/log")
             let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/log/data.mdb"))
-            let expected = "this ledger is in format \(old); this version reads only escalation-ledger/4 (and escalation-ledger/3, which it upgrades). Nothing was changed."
+            let expected = "this ledger is in format \(old); this version reads only escalation-ledger/5 (and escalation-ledger/4 and escalation-ledger/3, which it upgrades). Nothing was changed."
             for readOnly in [false, true] {
                 var options = Ledger.Options()
                 options.readOnly = readOnly
