@@ -90,11 +90,13 @@ let package = Package(
         // Test support: a child process that appends durably until killed (crash tests).
         .executableTarget(name: "ledger-stress", dependencies: ["EventLog"]),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB"]),
+        // Test support: writes ledgers of earlier formats (the upgrade's tests).
+        .target(name: "FormatFixtures", dependencies: ["EventLog", "LMDB"], path: "Tests/FormatFixtures"),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "FormatFixtures"]),
         .testTarget(name: "EscalationDomainTests", dependencies: ["EscalationDomain"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "EscalationDomain"]),
         .testTarget(name: "ComplianceTests", dependencies: ["Compliance"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventLog", "Privacy", "Simulation"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "EventLog", "Privacy", "Simulation", "LMDB", "FormatFixtures"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
         .testTarget(name: "CLITests", dependencies: []),
         .testTarget(name: "LedgerServiceTests", dependencies: ["LedgerService"]),

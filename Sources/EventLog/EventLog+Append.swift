@@ -188,17 +188,17 @@ extension EventLog {
         var hashes = [UInt8](repeating: 0, count: 64)
         /// The ids this commit appended, written at its end (``IdIndex/commit(_:txn:)``).
         var ids = IdIndex.Staged()
-        /// The heads (stream number, version) of the streams this commit appended to, written to
-        /// `streams` once at its end (``writeStreams(_:txn:)``) rather than once an event: a
-        /// ticket's events of one commit read and rewrite its head once.
-        var streams: [String: (number: UInt64, version: UInt64)] = [:]
+        /// The heads (stream number, version, last seq) of the streams this commit appended to,
+        /// written to `streams` once at its end (``writeStreams(_:txn:)``) rather than once an
+        /// event: a ticket's events of one commit read and rewrite its head once.
+        var streams: [String: (number: UInt64, version: UInt64, last: UInt64)] = [:]
     }
 
     /// Writes the stream heads a commit changed, in key order. Called once, before it commits.
     func writeStreams(_ scratch: Scratch, txn: WriteTransaction) throws {
         for (name, head) in KeyOrder.sorted(scratch.streams, by: \.key) {
             try name.withUnsafeBytes { n in
-                try withUnsafeBytes(of: (head.value.number.bigEndian, head.value.version.bigEndian)) {
+                try withUnsafeBytes(of: (head.value.number.bigEndian, head.value.version.bigEndian, head.value.last.bigEndian)) {
                     try txn.put(dbs.streams, key: n, value: $0)
                 }
             }
@@ -233,13 +233,13 @@ extension EventLog {
             let name = UnsafeRawBufferPointer(name)
             guard name.count <= RecordLayout.maxStreamLength, !name.isEmpty else { throw LogError.streamNameTooLong(name.count) }
             // 2. Stream version and optimistic concurrency.
-            var streamNumber: UInt64, version: UInt64
+            var streamNumber: UInt64, version: UInt64, previous: UInt64
             if let cached = scratch.streams[draft.stream] {
-                (streamNumber, version) = cached
-            } else if let s = try txn.get(dbs.streams, key: name) {
-                streamNumber = BigEndianKey.uint64(s, at: 0); version = BigEndianKey.uint64(s, at: 8)
+                (streamNumber, version, previous) = cached
+            } else if let s = try streamHead(name, in: txn) {
+                (streamNumber, version, previous) = (s.number, s.version, s.last)
             } else {
-                streamNumber = head.streams + 1; version = 0
+                (streamNumber, version, previous) = (head.streams + 1, 0, 0)
             }
             if let expected = draft.expectedVersion, expected != version {
                 throw LogRefusal(kind: .conflict, id: draft.id,
@@ -248,7 +248,7 @@ extension EventLog {
             let position = Position(seq: head.seq + 1, version: version + 1, recordedAt: max(now, head.recordedAt))
             // 3. The domain's rules.
             try hook?.admit(index, at: position, in: txn)
-            // 4. Write: record, hashes, id, stream index, stream head. The record is written in
+            // 4. Write: record, hashes, id, stream link (and mark), stream head. The record is written in
             // place in the page LMDB reserves for it (MDB_RESERVE), and hashed there: no buffer
             // of ours is allocated, filled and copied for each event.
             let size = RecordLayout.size(streamCount: name.count, payloadCount: draft.payload.count)
@@ -273,10 +273,15 @@ extension EventLog {
                 try scratch.hashes.withUnsafeBytes { try txn.put(dbs.hashes, key: key, value: $0, flags: .append) }
             }
             scratch.ids.add(draft.id, seq: position.seq)
-            try withUnsafeBytes(of: (streamNumber.bigEndian, position.version.bigEndian)) { numberAndVersion in
-                try BigEndianKey.with(position.seq) { try txn.put(dbs.streamEvents, key: numberAndVersion, value: $0) }
+            // The link is appended at the end of its table; only every markEvery-th version of a
+            // stream puts an entry in the middle of one.
+            try BigEndianKey.with(position.seq) { seq in
+                try BigEndianKey.with(previous) { try txn.put(dbs.streamLinks, key: seq, value: $0, flags: .append) }
+                if position.version % EventLog.markEvery == 0 {
+                    try withUnsafeBytes(of: (streamNumber.bigEndian, position.version.bigEndian)) { try txn.put(dbs.streamMarks, key: $0, value: seq) }
+                }
             }
-            scratch.streams[draft.stream] = (streamNumber, position.version)
+            scratch.streams[draft.stream] = (streamNumber, position.version, position.seq)
             if version == 0 { head.streams += 1 }
             head.seq = position.seq
             head.recordedAt = position.recordedAt

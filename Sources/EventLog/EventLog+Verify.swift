@@ -33,9 +33,12 @@ extension EventLog {
     ///   hash = SHA-256(0x00 ‖ record); recordedAt never decreasing;
     /// - `ids` and the runs: exactly one entry per event, its id leading to its seq (8-byte values,
     ///   or 40 as format 4 wrote them);
-    /// - `stream_events`: exactly the (stream number, version) → seq of every event, stream
-    ///   numbers in order of first appearance, versions 1, 2, … without gaps; `streams`:
-    ///   exactly one entry per stream, with its number and its last version;
+    /// - `stream_links`: one entry per event, leading to the previous event of its stream (0
+    ///   for its first), so that each stream's versions run 1, 2, … without gaps in seq order;
+    ///   `streams`: exactly one entry per stream, with its number (its rank of first
+    ///   appearance), its last version and its last event's seq; `stream_marks`: exactly the
+    ///   (stream number, version) → seq of every version that is a multiple of
+    ///   ``EventLog/markEvery``;
     /// - `meta`: the format, and a head naming the last event, its time, its chain hash and
     ///   the number of streams, and nothing else.
     ///
@@ -95,7 +98,7 @@ extension EventLog {
     }
 
     /// Formats that earlier versions of this software wrote: refused with a message, not damage.
-    public static let earlierFormats: Set<String> = ["escalation-ledger/1"]
+    public static let earlierFormats: Set<String> = ["escalation-ledger/1", "escalation-ledger/2", "escalation-ledger/3", "escalation-ledger/4"]
 
     // MARK: Looking entries up
 
@@ -109,9 +112,9 @@ extension EventLog {
     }
 
     /// Looks up, the way queries do (from the root of each B-tree), the event's own entry
-    /// in `events` and `hashes`, its id in `ids`, its stream in `streams` and its stream
-    /// position in `stream_events`, and returns what is wrong, or nil. Call it for every
-    /// event in seq order with one `state`.
+    /// in `events` and `hashes`, its id in `ids`, its stream in `streams`, its link in
+    /// `stream_links` (and the event it leads to) and its mark in `stream_marks`, and returns
+    /// what is wrong, or nil. Call it for every event in seq order with one `state`.
     public func lookUpEntries(of r: RecordView, in txn: ReadTransaction, state: inout LookupState) throws -> String? {
         let seq = r.seq
         guard let stored = try txn.get(dbs.events, key: seq),
@@ -140,10 +143,13 @@ extension EventLog {
         guard !name.isEmpty, let s = try txn.get(dbs.streams, key: name) else {
             return "streams: no entry for the stream \(ChainWalk.text(name)) of the event at seq \(seq)"
         }
-        guard s.count == 16 else { return "streams: the entry of \(ChainWalk.text(name)) is \(s.count) bytes, not 16" }
-        let number = BigEndianKey.uint64(s, at: 0), current = BigEndianKey.uint64(s, at: 8)
+        guard s.count == 24 else { return "streams: the entry of \(ChainWalk.text(name)) is \(s.count) bytes, not 24" }
+        let number = BigEndianKey.uint64(s, at: 0), current = BigEndianKey.uint64(s, at: 8), last = BigEndianKey.uint64(s, at: 16)
         if r.version == 0 || r.version > current {
             return "streams: \(ChainWalk.text(name)) is at version \(current) but the event at seq \(seq) has version \(r.version)"
+        }
+        if (r.version == current) != (last == seq) {
+            return "streams: \(ChainWalk.text(name)) says its last event (version \(current)) is at seq \(last), but the event at seq \(seq) has version \(r.version)"
         }
         if r.version == 1 {
             state.streams += 1
@@ -151,15 +157,24 @@ extension EventLog {
                 return "streams: \(ChainWalk.text(name)) has number \(number); it first appears at seq \(seq), as stream \(state.streams)"
             }
         }
-        let indexed = try withUnsafeBytes(of: (number.bigEndian, r.version.bigEndian)) { try txn.get(dbs.streamEvents, key: $0) }
-        guard let indexed, indexed.count == 8, BigEndianKey.uint64(indexed) == seq else {
-            let found = indexed.map { $0.count == 8 ? "leads to seq \(BigEndianKey.uint64($0))" : "is \($0.count) bytes" } ?? "is missing"
-            return "stream_events: the entry of stream \(number) version \(r.version) (\(ChainWalk.text(name))) \(found), not seq \(seq)"
+        guard let link = try txn.get(dbs.streamLinks, key: seq), link.count == 8 else {
+            return "stream_links: looking seq \(seq) up finds no 8-byte entry"
         }
-        if r.version > 1 {
-            let before = try withUnsafeBytes(of: (number.bigEndian, (r.version - 1).bigEndian)) { try txn.get(dbs.streamEvents, key: $0) }
-            guard let before, before.count == 8, BigEndianKey.uint64(before) < seq else {
-                return "stream_events: version \(r.version - 1) of \(ChainWalk.text(name)) does not come before the event at seq \(seq)"
+        let previous = BigEndianKey.uint64(link)
+        if r.version == 1 {
+            if previous != 0 { return "stream_links: the event at seq \(seq), the first of \(ChainWalk.text(name)), links to seq \(previous)" }
+        } else {
+            let before = previous < seq ? try txn.get(dbs.events, key: previous).flatMap { RecordView($0) } : nil
+            guard let before, before.version == r.version - 1, before.streamBytes.elementsEqual(name) else {
+                return "stream_links: the event at seq \(seq) (version \(r.version) of \(ChainWalk.text(name))) links to seq \(previous), "
+                    + "which is not version \(r.version - 1) of its stream before it"
+            }
+        }
+        if r.version % EventLog.markEvery == 0 {
+            let mark = try withUnsafeBytes(of: (number.bigEndian, r.version.bigEndian)) { try txn.get(dbs.streamMarks, key: $0) }
+            guard let mark, mark.count == 8, BigEndianKey.uint64(mark) == seq else {
+                let found = mark.map { $0.count == 8 ? "leads to seq \(BigEndianKey.uint64($0))" : "is \($0.count) bytes" } ?? "is missing"
+                return "stream_marks: the entry of stream \(number) version \(r.version) (\(ChainWalk.text(name))) \(found), not seq \(seq)"
             }
         }
         return nil
@@ -226,7 +241,7 @@ struct IndexSums {
         return reduce(UInt64(UInt(bitPattern: h.finalize())))
     }
 
-    static let idTag: UInt8 = 1, streamNameTag: UInt8 = 2, positionTag: UInt8 = 3, streamHeadTag: UInt8 = 4
+    static let idTag: UInt8 = 1, streamNameTag: UInt8 = 2, positionTag: UInt8 = 3, streamHeadTag: UInt8 = 4, markTag: UInt8 = 5
 }
 
 /// One walk over the log's tables (see ``EventLog/verify(progress:)``).
@@ -281,17 +296,21 @@ struct ChainWalk {
         var lastRecordedAt = Int64.min
         var streamsSeen: UInt64 = 0
         var bad: (UInt64?, String)?
-        // Expected and found sums (IndexSums) of ids, stream_events and streams.
+        // Expected and found sums (IndexSums) of ids, stream links, stream numbers and marks.
+        // Links: every event e of stream S adds K(S)·L(version, seq) to `linksExpected`; its link
+        // p adds K(S)·L(version − 1, p) to `linksFound` (version > 1), and each `streams` entry
+        // adds K(S)·L(last version, last seq). The two are equal exactly when each stream's links
+        // lead from every event but the first to the one version before it, and the head names
+        // the last.
         var idsExpected: UInt64 = 0
-        var positionsExpected: UInt64 = 0, positionsFound: UInt64 = 0
-        var headsExpected: UInt64 = 0
-        var indexed = 0  // stream_events entries met
+        var linksExpected: UInt64 = 0, linksFound: UInt64 = 0
+        var numbersExpected: UInt64 = 0, marksExpected: UInt64 = 0
         try txn.withCursor(dbs.events) { ec in
             try txn.withCursor(dbs.hashes) { hc in
-                try txn.withCursor(dbs.streamEvents) { sc in
+                try txn.withCursor(dbs.streamLinks) { lc in
                     var entry = try ec.first()
                     var hashEntry = try hc.first()
-                    var position = try sc.first()
+                    var linkEntry = try lc.first()
                     while let e = entry {
                         let seq = expected
                         if seq > head.seq {
@@ -328,37 +347,30 @@ struct ChainWalk {
                         }
                         // ids: (id, seq) expected once.
                         idsExpected = IndexSums.add(idsExpected, IndexSums.hash(IndexSums.idTag, UnsafeRawBufferPointer(rebasing: r.bytes[25..<41]), seq, 0))
-                        // stream_events: K(stream) · L(version, seq), expected once; found below, stream by stream.
+                        guard let l = linkEntry, l.key.count == 8, BigEndianKey.uint64(l.key) == seq else {
+                            bad = (seq, "stream_links: no entry for seq \(seq)"); return
+                        }
+                        guard l.value.count == 8 else {
+                            bad = (seq, "stream_links: the entry at seq \(seq) is \(l.value.count) bytes, not 8"); return
+                        }
+                        let link = BigEndianKey.uint64(l.value)
                         let k = IndexSums.hash(IndexSums.streamNameTag, name)
-                        positionsExpected = IndexSums.add(positionsExpected, IndexSums.multiply(k, IndexSums.hash(IndexSums.positionTag, r.version, seq)))
+                        linksExpected = IndexSums.add(linksExpected, IndexSums.multiply(k, IndexSums.hash(IndexSums.positionTag, r.version, seq)))
                         if r.version == 1 {
-                            // The stream's number is its rank of first appearance: its positions are
-                            // the next run of stream_events, with versions 1, 2, … in order.
+                            // A stream's number is its rank of first appearance.
+                            if link != 0 {
+                                bad = (seq, "stream_links: the event at seq \(seq), the first of \(ChainWalk.text(name)), links to seq \(link)"); return
+                            }
                             streamsSeen += 1
-                            var run: UInt64 = 0, version: UInt64 = 0
-                            while let p = position {
-                                guard p.key.count == 16, p.value.count == 8 else {
-                                    bad = (seq, "stream_events: the entry 0x\(ChainWalk.hex(p.key)) is malformed"); return
-                                }
-                                let number = BigEndianKey.uint64(p.key, at: 0)
-                                if number < streamsSeen {
-                                    bad = (seq, "stream_events: an entry of stream \(number) after those of stream \(streamsSeen - 1)"); return
-                                }
-                                if number > streamsSeen { break }
-                                let v = BigEndianKey.uint64(p.key, at: 8)
-                                if v != version + 1 {
-                                    bad = (seq, "stream_events: stream \(number) (\(ChainWalk.text(name))) has version \(v) after version \(version)"); return
-                                }
-                                version = v
-                                run = IndexSums.add(run, IndexSums.hash(IndexSums.positionTag, v, BigEndianKey.uint64(p.value)))
-                                indexed += 1
-                                position = try sc.next()
+                            numbersExpected = IndexSums.add(numbersExpected, IndexSums.hash(IndexSums.streamHeadTag, name, streamsSeen, 0))
+                        } else {
+                            if link == 0 || link >= seq {
+                                bad = (seq, "stream_links: the event at seq \(seq) (version \(r.version) of \(ChainWalk.text(name))) links to seq \(link)"); return
                             }
-                            if version == 0 {
-                                bad = (seq, "stream_events: no entry for stream \(streamsSeen) (\(ChainWalk.text(name))), which first appears at seq \(seq)"); return
-                            }
-                            positionsFound = IndexSums.add(positionsFound, IndexSums.multiply(k, run))
-                            headsExpected = IndexSums.add(headsExpected, IndexSums.hash(IndexSums.streamHeadTag, name, streamsSeen, version))
+                            linksFound = IndexSums.add(linksFound, IndexSums.multiply(k, IndexSums.hash(IndexSums.positionTag, r.version - 1, link)))
+                        }
+                        if r.version % EventLog.markEvery == 0 {
+                            marksExpected = IndexSums.add(marksExpected, IndexSums.multiply(k, IndexSums.hash(IndexSums.markTag, r.version, seq)))
                         }
                         previous = Array(c)
                         lastRecordedAt = r.recordedAt
@@ -366,14 +378,16 @@ struct ChainWalk {
                         expected += 1
                         entry = try ec.next()
                         hashEntry = try hc.next()
+                        linkEntry = try lc.next()
                         if seq & 0xFFFF == 0 { progress?(seq, head.seq) }
                     }
                     if bad == nil, let h = hashEntry {
                         let key = h.key.count == 8 ? "seq \(BigEndianKey.uint64(h.key))" : "key 0x\(ChainWalk.hex(h.key))"
                         bad = (expected, "hashes: an entry for \(key) beyond the last event")
                     }
-                    if bad == nil, let p = position {
-                        bad = (nil, "stream_events: an entry 0x\(ChainWalk.hex(p.key)) of a stream no event opened")
+                    if bad == nil, let l = linkEntry {
+                        let key = l.key.count == 8 ? "seq \(BigEndianKey.uint64(l.key))" : "key 0x\(ChainWalk.hex(l.key))"
+                        bad = (expected, "stream_links: an entry for \(key) beyond the last event")
                     }
                 }
             }
@@ -408,23 +422,52 @@ struct ChainWalk {
         }
         if let malformed { return .damaged(checked: last, at: nil, malformed) }
         if let problem = try checkRuns(found: &idsFound, entries: &idEntries) { return .damaged(checked: last, at: nil, problem) }
-        var headsFound: UInt64 = 0, streamEntries = 0
+        var numbersFound: UInt64 = 0, streamEntries = 0
         try txn.withCursor(dbs.streams) { c in
             var e = try c.first()
             while let entry = e {
-                guard !entry.key.isEmpty, entry.value.count == 16 else {
+                guard !entry.key.isEmpty, entry.value.count == 24 else {
                     malformed = "streams: the entry \(ChainWalk.text(entry.key)) is malformed (\(entry.value.count)-byte value)"
                     return
                 }
-                headsFound = IndexSums.add(headsFound, IndexSums.hash(IndexSums.streamHeadTag, entry.key,
-                                                                      BigEndianKey.uint64(entry.value, at: 0), BigEndianKey.uint64(entry.value, at: 8)))
+                let k = IndexSums.hash(IndexSums.streamNameTag, entry.key)
+                numbersFound = IndexSums.add(numbersFound, IndexSums.hash(IndexSums.streamHeadTag, entry.key, BigEndianKey.uint64(entry.value, at: 0), 0))
+                let head = IndexSums.hash(IndexSums.positionTag, BigEndianKey.uint64(entry.value, at: 8), BigEndianKey.uint64(entry.value, at: 16))
+                linksFound = IndexSums.add(linksFound, IndexSums.multiply(k, head))
                 streamEntries += 1
                 e = try c.next()
             }
         }
         if let malformed { return .damaged(checked: last, at: nil, malformed) }
-        if idsFound != idsExpected || idEntries != Int(last) || positionsFound != positionsExpected || indexed != Int(last)
-            || headsFound != headsExpected || streamEntries != Int(streamsSeen) {
+        // stream_marks: each entry's event (looked up: marks are one event in markEvery at most)
+        // must be of the stream that number names and at the marked version.
+        var marksFound: UInt64 = 0
+        try txn.withCursor(dbs.streamMarks) { c in
+            var e = try c.first()
+            while let entry = e {
+                guard entry.key.count == 16, entry.value.count == 8 else {
+                    malformed = "stream_marks: the entry 0x\(ChainWalk.hex(entry.key)) is malformed (\(entry.value.count)-byte value)"
+                    return
+                }
+                let number = BigEndianKey.uint64(entry.key, at: 0), version = BigEndianKey.uint64(entry.key, at: 8)
+                let seq = BigEndianKey.uint64(entry.value)
+                guard version > 0, version % EventLog.markEvery == 0 else {
+                    malformed = "stream_marks: an entry for version \(version) of stream \(number), which is not a multiple of \(EventLog.markEvery)"
+                    return
+                }
+                guard let r = try record(seq), r.version == version,
+                      let s = try txn.get(dbs.streams, key: r.streamBytes), s.count == 24, BigEndianKey.uint64(s, at: 0) == number else {
+                    malformed = "stream_marks: the entry of stream \(number) version \(version) leads to seq \(seq), which is not that event"
+                    return
+                }
+                let k = IndexSums.hash(IndexSums.streamNameTag, r.streamBytes)
+                marksFound = IndexSums.add(marksFound, IndexSums.multiply(k, IndexSums.hash(IndexSums.markTag, version, seq)))
+                e = try c.next()
+            }
+        }
+        if let malformed { return .damaged(checked: last, at: nil, malformed) }
+        if idsFound != idsExpected || idEntries != Int(last) || linksFound != linksExpected || numbersFound != numbersExpected
+            || marksFound != marksExpected || streamEntries != Int(streamsSeen) {
             return try locate(through: last)
         }
         return VerifyResult(ok: true, checked: head.seq, firstBadSeq: nil, problem: nil)
@@ -443,8 +486,8 @@ struct ChainWalk {
             return true
         }
         if let found { return found }
-        return try strayIdEntry(last) ?? strayStreamEvent(last) ?? strayStream(last)
-            ?? .damaged(checked: last, at: nil, "the indexes (ids, streams, stream_events) do not match the events")
+        return try strayIdEntry(last) ?? strayStream(last)
+            ?? .damaged(checked: last, at: nil, "the indexes (ids, streams, stream_links, stream_marks) do not match the events")
     }
 
     /// The record at `seq`, if it is there and readable.
@@ -539,46 +582,17 @@ struct ChainWalk {
         return try stray(dbs.ids, idAt: 0) ?? dbs.idRunEntries.flatMap { try stray($0, idAt: 4) }
     }
 
-    /// The first `stream_events` entry that no event accounts for.
-    private func strayStreamEvent(_ checked: UInt64) throws -> VerifyResult? {
-        try txn.withCursor(dbs.streamEvents) { c in
-            var e = try c.first()
-            while let entry = e {
-                let number = BigEndianKey.uint64(entry.key, at: 0), version = BigEndianKey.uint64(entry.key, at: 8)
-                let seq = BigEndianKey.uint64(entry.value)
-                let r = try record(seq)
-                let s = try r.flatMap { try txn.get(dbs.streams, key: $0.streamBytes) }
-                if r == nil || r!.version != version || s == nil || s!.count != 16 || BigEndianKey.uint64(s!) != number {
-                    return .damaged(checked: checked, at: r == nil ? nil : seq,
-                                    "stream_events: the entry of stream \(number) version \(version) leads to seq \(seq), "
-                                        + (r == nil ? "which holds no event" : "whose event is another stream's or version"))
-                }
-                e = try c.next()
-            }
-            return nil
-        }
-    }
-
-    /// The first `streams` entry whose stored number and version are not its last event's.
+    /// The first `streams` entry whose last version and seq are not its last event's.
     private func strayStream(_ checked: UInt64) throws -> VerifyResult? {
         try txn.withCursor(dbs.streams) { c in
             var e = try c.first()
             while let entry = e {
-                let number = BigEndianKey.uint64(entry.value, at: 0), version = BigEndianKey.uint64(entry.value, at: 8)
-                let seq = try withUnsafeBytes(of: (number.bigEndian, version.bigEndian)) { k in
-                    try txn.get(dbs.streamEvents, key: k).flatMap { $0.count == 8 ? BigEndianKey.uint64($0) : nil }
-                }
-                let r = try seq.flatMap { try record($0) }
-                let next = try withUnsafeBytes(of: (number.bigEndian, (version &+ 1).bigEndian)) { try txn.get(dbs.streamEvents, key: $0) }
-                if r == nil || !r!.streamBytes.elementsEqual(entry.key) || next != nil {
-                    // Tie it to the stream's last event, when its number still finds it.
-                    let last = try seq ?? txn.withCursor(dbs.streamEvents) { c -> UInt64? in
-                        let e = try (BigEndianKey.bytes(number) + BigEndianKey.bytes(.max)).withUnsafeBytes { try c.seek(atMost: $0) }
-                        guard let e, e.key.count == 16, e.value.count == 8, BigEndianKey.uint64(e.key) == number else { return nil }
-                        return BigEndianKey.uint64(e.value)
-                    }
-                    return .damaged(checked: checked, at: last, "streams: \(ChainWalk.text(entry.key)) says stream \(number) at version \(version), "
-                                        + "which is not its last event")
+                let version = BigEndianKey.uint64(entry.value, at: 8), seq = BigEndianKey.uint64(entry.value, at: 16)
+                let r = try record(seq)
+                if r == nil || !r!.streamBytes.elementsEqual(entry.key) || r!.version != version {
+                    return .damaged(checked: checked, at: r == nil ? nil : seq,
+                                    "streams: \(ChainWalk.text(entry.key)) says its last event is version \(version) at seq \(seq), "
+                                        + (r == nil ? "which holds no event" : "which is not"))
                 }
                 e = try c.next()
             }

@@ -39,10 +39,13 @@ public final class EventLog: Sendable {
         let idRuns: Database?
         /// run number (u32 BE) ‖ event id (16) → seq (u64 BE) (‖ content digest (32), as in `ids`).
         let idRunEntries: Database?
-        /// stream name (UTF-8) → stream number (u64 BE) ‖ version (u64 BE).
+        /// stream name (UTF-8) → stream number (u64 BE) ‖ version (u64 BE) ‖ seq of its last event (u64 BE).
         let streams: Database
-        /// stream number (u64 BE) ‖ version (u64 BE) → seq (u64 BE).
-        let streamEvents: Database
+        /// seq (u64 BE) → seq of the previous event of the same stream (u64 BE; 0 for its first).
+        let streamLinks: Database
+        /// stream number (u64 BE) ‖ version (u64 BE) → seq (u64 BE), for every version that is a
+        /// multiple of ``EventLog/markEvery``: where a walk along a long stream's links starts.
+        let streamMarks: Database
         /// "head" → seq ‖ recordedAt ‖ stream count ‖ chain hash; "format" → format name.
         let meta: Database
     }
@@ -51,12 +54,16 @@ public final class EventLog: Sendable {
     /// data into sealed fields and the log's own transaction (docs/PRIVACY.md); version 3 splits the
     /// key-encryption key into 4,096 shard keys, so that an erasure re-seals one or two shards;
     /// version 4 adds the id index's runs (`id_runs`, `id_run_entries`); version 5 keeps no
-    /// content digest in the id index's entries (new entries are the seq alone).
+    /// content digest in the id index's entries (new entries are the seq alone) and links each
+    /// event to the previous one of its stream (`stream_links`, `stream_marks`) instead of
+    /// indexing every stream position (`stream_events`).
     public static let formatName = "escalation-ledger/5"
-    /// The previous formats: format 4 differs only in its id entries' content digests, format 3
-    /// also has no runs. Both are read as they are, and upgraded in place (the format entry
-    /// rewritten, the runs' tables created) when opened writable.
+    /// The previous formats: format 4 indexes stream positions in `stream_events` and keeps
+    /// content digests in its id entries, format 3 also has no id runs. Both are upgraded in
+    /// place, in one transaction, when opened writable (``upgrade(_:)``), and refused read-only.
     public static let upgradableFormats = ["escalation-ledger/4", "escalation-ledger/3"]
+    /// A stream's versions that have an entry in `stream_marks`: its multiples of this.
+    public static let markEvery: UInt64 = 256
 
     /// Where the log stands.
     public struct Head: Sendable, Equatable {
@@ -80,12 +87,16 @@ public final class EventLog: Sendable {
                 // The format is checked before any table is created, so that a ledger of another
                 // format is left exactly as it was.
                 let meta = try txn.database("meta")
-                let existing = try txn.get(meta, key: Array("format".utf8))
+                let existing = try txn.get(meta, key: Array("format".utf8)).map { Array($0) }
                 if let existing { try EventLog.checkFormat(existing) }
                 let d = Databases(events: try txn.database("events"), hashes: try txn.database("hashes"),
                                   ids: try txn.database("ids"), idRuns: try txn.database("id_runs"),
                                   idRunEntries: try txn.database("id_run_entries"), streams: try txn.database("streams"),
-                                  streamEvents: try txn.database("stream_events"), meta: meta)
+                                  streamLinks: try txn.database("stream_links"), streamMarks: try txn.database("stream_marks"),
+                                  meta: meta)
+                if let existing, existing != Array(EventLog.formatName.utf8) {
+                    try EventLog.upgrade(d, txn: txn)
+                }
                 if existing != Array(EventLog.formatName.utf8) {
                     try txn.put(d.meta, key: Array("format".utf8), value: Array(EventLog.formatName.utf8))
                 }
@@ -96,12 +107,14 @@ public final class EventLog: Sendable {
                 do { return try open(name) } catch let e as LMDBError where e.isNotFound { return nil }
             }
             let meta = try open("meta")
-            if let existing = try environment.read({ try $0.get(meta, key: Array("format".utf8)) }) {
+            if let existing = try environment.read({ try $0.get(meta, key: Array("format".utf8)).map { Array($0) } }) {
                 try EventLog.checkFormat(existing)
+                if existing != Array(EventLog.formatName.utf8) { throw LogError.upgradeNeeded(EventLog.upgradeNeeded(existing)) }
             }
             dbs = Databases(events: try open("events"), hashes: try open("hashes"), ids: try open("ids"),
                             idRuns: try openIfPresent("id_runs"), idRunEntries: try openIfPresent("id_run_entries"),
-                            streams: try open("streams"), streamEvents: try open("stream_events"), meta: meta)
+                            streams: try open("streams"), streamLinks: try open("stream_links"), streamMarks: try open("stream_marks"),
+                            meta: meta)
         }
         idIndex = IdIndex(recent: dbs.ids, runs: dbs.idRuns, runEntries: dbs.idRunEntries, policy: idIndexPolicy)
         committer = GroupCommitter()
@@ -125,6 +138,75 @@ public final class EventLog: Sendable {
             + "Open it with the version that wrote it and export its events (ledger export), or start a new ledger "
             + "(format 1 kept personal data in a way that cannot be erased physically; format 2 sealed every customer "
             + "under one key-encryption key, so that each erasure re-sealed them all; see docs/PRIVACY.md)")
+    }
+
+    /// Why a ledger of an earlier format that this version upgrades cannot be opened read-only.
+    static func upgradeNeeded(_ stored: [UInt8]) -> String {
+        "this ledger is in format \(String(decoding: stored.prefix(64), as: UTF8.self)); this version reads it once it has upgraded it "
+            + "to \(formatName), which needs the ledger writable. Nothing was changed. Run any command that writes to it once, "
+            + "for example `ledger --ledger DIR stats` (it upgrades the ledger in one transaction, keeping every event and hash), "
+            + "or read it with the version that wrote it"
+    }
+
+    /// Upgrades a log of format 4 or 3 to this format, inside the transaction that opens it
+    /// (docs/FORMAT.md, "Formats 4 and 3"): each event's link to the previous event of its
+    /// stream is read from `stream_events`, which is then deleted; `streams` gains each
+    /// stream's last seq; `stream_marks` is filled. The id index's entries are left as they
+    /// are (their content digests go as they are rewritten). The events and hashes are not
+    /// touched. About a second per 300,000 events.
+    static func upgrade(_ d: Databases, txn: WriteTransaction) throws {
+        let old = try txn.database("stream_events")
+        func positionSeq(_ number: UInt64, _ version: UInt64) throws -> UInt64? {
+            try withUnsafeBytes(of: (number.bigEndian, version.bigEndian)) { k in
+                try txn.get(old, key: k).map { v in
+                    guard v.count == 8 else { throw LogError.corrupt(seq: 0, "stream_events: the entry of stream \(number) version \(version) is \(v.count) bytes") }
+                    return BigEndianKey.uint64(v)
+                }
+            }
+        }
+        // Each stream's last seq, from its number and version.
+        var heads: [([UInt8], [UInt8])] = []
+        try txn.withCursor(d.streams) { c in
+            var e = try c.first()
+            while let entry = e {
+                guard entry.value.count == 16 else {
+                    throw LogError.corrupt(seq: 0, "streams: the entry \(ChainWalk.text(entry.key)) is \(entry.value.count) bytes, not 16")
+                }
+                let number = BigEndianKey.uint64(entry.value, at: 0), version = BigEndianKey.uint64(entry.value, at: 8)
+                guard let last = try positionSeq(number, version) else {
+                    throw LogError.corrupt(seq: 0, "stream_events: no entry for the last version of \(ChainWalk.text(entry.key))")
+                }
+                heads.append((Array(entry.key), Array(entry.value) + BigEndianKey.bytes(last)))
+                e = try c.next()
+            }
+        }
+        for (k, v) in heads { try txn.put(d.streams, key: k, value: v) }
+        // Each event's link, in seq order (appended), and the marks.
+        try txn.withCursor(d.events) { c in
+            var e = try c.first()
+            while let entry = e {
+                guard let r = RecordView(entry.value) else { throw LogError.corrupt(seq: BigEndianKey.uint64(entry.key), "record layout") }
+                guard let s = try txn.get(d.streams, key: r.streamBytes), s.count == 24 else {
+                    throw LogError.corrupt(seq: r.seq, "streams: no entry for the event's stream \(ChainWalk.text(r.streamBytes))")
+                }
+                let number = BigEndianKey.uint64(s, at: 0)
+                var previous: UInt64 = 0
+                if r.version > 1 {
+                    guard let p = try positionSeq(number, r.version - 1), p < r.seq else {
+                        throw LogError.corrupt(seq: r.seq, "stream_events: version \(r.version - 1) of \(ChainWalk.text(r.streamBytes)) does not come before it")
+                    }
+                    previous = p
+                }
+                try BigEndianKey.with(r.seq) { k in try BigEndianKey.with(previous) { try txn.put(d.streamLinks, key: k, value: $0, flags: .append) } }
+                if r.version % markEvery == 0 {
+                    try withUnsafeBytes(of: (number.bigEndian, r.version.bigEndian)) { k in
+                        try BigEndianKey.with(r.seq) { try txn.put(d.streamMarks, key: k, value: $0) }
+                    }
+                }
+                e = try c.next()
+            }
+        }
+        try txn.drop(old)
     }
 
     /// Wakes live readers when this process commits (see ``CommitSignal``).
@@ -279,8 +361,47 @@ public final class EventLog: Sendable {
 
     /// A stream's current version (0 when it has no events).
     public func streamVersion(_ stream: String, in txn: ReadTransaction) throws -> UInt64 {
-        guard let v = try Array(stream.utf8).withUnsafeBytes({ try txn.get(dbs.streams, key: $0) }) else { return 0 }
-        return BigEndianKey.uint64(v, at: 8)
+        try Array(stream.utf8).withUnsafeBytes { try streamHead($0, in: txn)?.version } ?? 0
+    }
+
+    /// A stream's entry in `streams`: its number, current version and last event's seq.
+    struct StreamHead { var number: UInt64; var version: UInt64; var last: UInt64 }
+
+    func streamHead(_ name: UnsafeRawBufferPointer, in txn: ReadTransaction) throws -> StreamHead? {
+        guard let s = try txn.get(dbs.streams, key: name) else { return nil }
+        guard s.count == 24 else { throw LogError.corrupt(seq: 0, "streams: the entry of \(ChainWalk.text(name)) is \(s.count) bytes, not 24") }
+        return StreamHead(number: BigEndianKey.uint64(s, at: 0), version: BigEndianKey.uint64(s, at: 8), last: BigEndianKey.uint64(s, at: 16))
+    }
+
+    /// The seq of the event before `seq` in its stream (0 when it is the stream's first).
+    func previousInStream(_ seq: UInt64, in txn: ReadTransaction) throws -> UInt64 {
+        guard let v = try txn.get(dbs.streamLinks, key: seq), v.count == 8 else { throw LogError.corrupt(seq: seq, "stream_links: no 8-byte entry") }
+        let previous = BigEndianKey.uint64(v)
+        guard previous < seq else { throw LogError.corrupt(seq: seq, "stream_links: the entry leads forward, to seq \(previous)") }
+        return previous
+    }
+
+    /// Where a walk back along a stream's links to `version` starts: its first mark at or after
+    /// `version` (fewer than ``markEvery`` steps away), or its last event.
+    private func anchor(_ version: UInt64, of head: StreamHead, in txn: ReadTransaction) throws -> (version: UInt64, seq: UInt64) {
+        let firstMark = (version + EventLog.markEvery - 1) / EventLog.markEvery * EventLog.markEvery
+        if firstMark < head.version {
+            let seq = try withUnsafeBytes(of: (head.number.bigEndian, firstMark.bigEndian)) { try txn.get(dbs.streamMarks, key: $0) }
+            guard let seq, seq.count == 8 else {
+                throw LogError.corrupt(seq: head.last, "stream_marks: no entry for version \(firstMark) of stream \(head.number)")
+            }
+            return (firstMark, BigEndianKey.uint64(seq))
+        }
+        return (head.version, head.last)
+    }
+
+    /// The record at `seq`, which the links say is `version` of `name`.
+    private func streamRecord(_ seq: UInt64, version: UInt64, of name: UnsafeRawBufferPointer, in txn: ReadTransaction) throws -> RecordView {
+        guard let v = try txn.get(dbs.events, key: seq), let r = RecordView(v) else { throw LogError.corrupt(seq: seq, "a stream's link points nowhere") }
+        guard r.version == version, r.streamBytes.elementsEqual(name) else {
+            throw LogError.corrupt(seq: seq, "the stream links of \(ChainWalk.text(name)) lead to another stream's event or version")
+        }
+        return r
     }
 
     /// Reading direction in a stream.
@@ -289,25 +410,53 @@ public final class EventLog: Sendable {
     /// Runs `body` over a stream's events in `direction`, starting at version `from`
     /// (forward: the first version >= from; backward: the last <= from), seeing only
     /// events with seq <= `asOf`. `body` returns false to stop.
+    ///
+    /// Each event links to the previous one of its stream (`stream_links`), and every
+    /// ``markEvery``-th version is marked (`stream_marks`): a backward read follows the links
+    /// from the first mark at or after `from`; a forward read takes the stream a segment of at
+    /// most ``markEvery`` versions at a time, each found by walking back from its end. Memory
+    /// and the steps to reach any version stay under ``markEvery``, however long the stream.
     public func scanStream(_ stream: String, from: UInt64? = nil, direction: Direction = .forward,
                            asOf: UInt64 = .max, in txn: ReadTransaction, _ body: (RecordView) throws -> Bool) throws {
-        guard let s = try Array(stream.utf8).withUnsafeBytes({ try txn.get(dbs.streams, key: $0) }) else { return }
-        let number = BigEndianKey.uint64(s, at: 0)
-        let start: UInt64 = from ?? (direction == .forward ? 1 : .max)
-        let key = BigEndianKey.bytes(number) + BigEndianKey.bytes(start)
-        try txn.withCursor(dbs.streamEvents) { c in
-            var entry: Cursor.Entry? = try key.withUnsafeBytes { k in
-                direction == .forward ? try c.seek(atLeast: k) : try c.seek(atMost: k)
-            }
-            while let e = entry, BigEndianKey.uint64(e.key, at: 0) == number {
-                let seq = BigEndianKey.uint64(e.value)
-                if seq <= asOf {
-                    guard let v = try txn.get(dbs.events, key: seq), let r = RecordView(v) else { throw LogError.corrupt(seq: seq, "stream index points nowhere") }
-                    if try !body(r) { return }
-                } else if direction == .forward {
-                    return // later versions have later seqs
+        let nameBytes = Array(stream.utf8)
+        try nameBytes.withUnsafeBytes { name in
+            guard let head = try streamHead(name, in: txn), head.version > 0 else { return }
+            switch direction {
+            case .forward:
+                var version = max(from ?? 1, 1)
+                var segment: [UInt64] = []
+                while version <= head.version {
+                    let end = try anchor(version, of: head, in: txn)
+                    segment.removeAll(keepingCapacity: true)
+                    var seq = end.seq
+                    for v in stride(from: end.version, to: version, by: -1) {
+                        segment.append(seq)
+                        seq = try previousInStream(seq, in: txn)
+                        if seq == 0 { throw LogError.corrupt(seq: segment.last!, "stream_links: version \(v) of \(ChainWalk.text(name)) has no previous event") }
+                    }
+                    segment.append(seq)
+                    for (i, seq) in segment.reversed().enumerated() {
+                        if seq > asOf { return } // later versions have later seqs
+                        if try !body(try streamRecord(seq, version: version + UInt64(i), of: name, in: txn)) { return }
+                    }
+                    version = end.version + 1
                 }
-                entry = direction == .forward ? try c.next() : try c.previous()
+            case .backward:
+                var version = min(from ?? .max, head.version)
+                guard version >= 1 else { return }
+                let start = try anchor(version, of: head, in: txn)
+                var seq = start.seq
+                for _ in version..<start.version { seq = try previousInStream(seq, in: txn) }
+                while seq != 0 {
+                    if seq <= asOf {
+                        if try !body(try streamRecord(seq, version: version, of: name, in: txn)) { return }
+                    }
+                    seq = try previousInStream(seq, in: txn)
+                    version -= 1
+                    if (seq == 0) != (version == 0) {
+                        throw LogError.corrupt(seq: seq, "stream_links: \(ChainWalk.text(name)) does not end at its version 1")
+                    }
+                }
             }
         }
     }
@@ -352,6 +501,8 @@ public final class EventLog: Sendable {
 /// Failures of the log itself (not refusals of an event).
 public enum LogError: Error, Sendable, CustomStringConvertible, Equatable {
     case badFormat(String)
+    /// A format this version upgrades, opened read-only: what to do.
+    case upgradeNeeded(String)
     case corrupt(seq: UInt64, String)
     case closed
     case streamNameTooLong(Int)
@@ -361,6 +512,7 @@ public enum LogError: Error, Sendable, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .badFormat(let m): return "not an escalation ledger: \(m)"
+        case .upgradeNeeded(let m): return m
         case .corrupt(let seq, let m): return "log damaged at seq \(seq): \(m)"
         case .closed: return "the log is closed"
         case .streamNameTooLong(let n): return "stream name of \(n) bytes is longer than \(RecordLayout.maxStreamLength)"

@@ -16,10 +16,9 @@ extension Ledger {
     }
 
     /// Every table of the log's environment, by name: a name not listed is damage (a table
-    /// name changed in place), and a listed one missing makes the ledger fail to open (but for
-    /// `id_runs` and `id_run_entries`, which a format-3 ledger opened read-only does not have).
+    /// name changed in place), and a listed one missing makes the ledger fail to open.
     public static let tableNames: Set<String> = [
-        "meta", "events", "hashes", "ids", "id_runs", "id_run_entries", "streams", "stream_events",
+        "meta", "events", "hashes", "ids", "id_runs", "id_run_entries", "streams", "stream_links", "stream_marks",
         "rules.staff", "rules.tickets", "rules.holds",
         "privacy.meta", "privacy.customers", "privacy.lookup", "privacy.tickets",
         "proj.meta", "proj.0.tickets", "proj.0.staff", "proj.0.accountable", "proj.1.tickets", "proj.1.staff", "proj.1.accountable",
@@ -32,7 +31,7 @@ extension Ledger {
     /// 1. the environment holds exactly the ledger's tables;
     /// 2. the chain and the log's own tables (plain `verify`);
     /// 3. for every event, in seq order: its entries looked up as queries look them up (`events`,
-    ///    `hashes`, `ids`, `streams`, `stream_events`, from the root of each B-tree); its payload
+    ///    `hashes`, `ids`, `streams`, `stream_links`, `stream_marks`, from the root of each B-tree); its payload
     ///    decodes, with the record's id and stream; a content digest that an entry of format 4
     ///    still keeps is the one its content gives; the rules accept it against the rules' state replayed so far; its sealed
     ///    fields name its ticket's customer;

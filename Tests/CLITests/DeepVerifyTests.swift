@@ -292,8 +292,8 @@ struct DeepVerifyTests {
         Flip(table: "ids", index: 100, key: false, offset: 7, plain: true, says: "ids: the id"),
         Flip(table: "streams", index: 10, key: true, plain: true, says: "streams:"),
         Flip(table: "streams", index: 10, key: false, offset: 15, plain: true, says: "streams:"),
-        Flip(table: "stream_events", index: 60, key: true, plain: true, says: "stream_events:"),
-        Flip(table: "stream_events", index: 60, key: false, offset: 7, plain: true, says: "stream_events:"),
+        Flip(table: "stream_links", index: 60, key: true, plain: true, says: "stream_links:"),
+        Flip(table: "stream_links", index: 60, key: false, offset: 7, plain: true, says: "stream_links:"),
         // The derived tables: --deep.
         Flip(table: "rules.staff", index: 3, key: true, plain: false, says: "rules.staff:"),
         Flip(table: "rules.staff", index: 3, key: false, offset: 0, plain: false, says: "rules.staff:"),
@@ -607,11 +607,11 @@ struct DeepVerifyTests {
 
         let other = try TemporaryDirectory()
         let renamed = try Damage.copy(into: other)
-        try Damage.tool(["rename", renamed, "stream_events"])
+        try Damage.tool(["rename", renamed, "stream_links"])
         for deep in [false, true] {
             let r = try Damage.verify(renamed, deep: deep)
             #expect(r.status == 4)
-            #expect((r.json["problem"] as? String)?.contains("the table stream_events is missing") == true)
+            #expect((r.json["problem"] as? String)?.contains("the table stream_links is missing") == true)
         }
 
         let third = try TemporaryDirectory()

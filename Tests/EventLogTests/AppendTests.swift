@@ -171,7 +171,7 @@ import Testing
         #expect(log.commitStatistics.commits - before.commits == 2)
         #expect(try log.environment.read { try log.streamVersion("s", in: $0) } == 3)
         #expect(try log.head().seq == 3)
-        // verify checks `streams`, `stream_events` and `ids` against the events.
+        // verify checks `streams`, `stream_links` and `ids` against the events.
         #expect(try log.verify().ok)
     }
 

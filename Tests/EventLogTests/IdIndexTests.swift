@@ -271,33 +271,29 @@ import Testing
 
     // MARK: Format 3
 
-    /// A ledger of format 3 (no runs, every id in `ids`) is read as it is and upgraded when
-    /// opened writable.
+    /// A ledger of format 3 (no runs, every id in `ids`, as in format 4 otherwise) is refused
+    /// read-only and upgraded when opened writable.
     @Test func aFormatThreeLogIsReadAndUpgraded() throws {
         let dir = temporaryDirectory()
         var drafts = (1...50).map(Self.randomDraft)
         do {
             let log = try EventLog(path: dir, idIndexPolicy: IdIndex.Policy(flushAt: 1_000))
             _ = try log.appendSync(drafts)
-            try log.environment.write { txn in
-                try txn.drop(log.dbs.idRuns!)
-                try txn.drop(log.dbs.idRunEntries!)
-                try txn.put(log.dbs.meta, key: Array("format".utf8), value: Array("escalation-ledger/3".utf8))
-            }
-            try Self.writeLegacyEntries(log, drafts, runs: false)
+            try StreamLinkTests.rewriteAsFormat4(log, digests: Dictionary(uniqueKeysWithValues: drafts.map { ($0.id, $0.digest) }),
+                                                 format: "escalation-ledger/3")
         }
         do {
             var options = Environment.Options()
             options.readOnly = true
-            let reader = try EventLog(path: dir, options: options)
-            #expect(reader.dbs.idRuns == nil)
-            #expect(try reader.verify().ok)
-            #expect(try reader.environment.read { txn in try reader.seq(of: drafts[17].id, in: txn) } == 18)
+            #expect(throws: LogError.self) { _ = try EventLog(path: dir, options: options) }
         }
         #expect(try EventLog.storedFormat(path: dir) == "escalation-ledger/3")
         do {
             let log = try EventLog(path: dir, idIndexPolicy: IdIndex.Policy(flushAt: 10))
             #expect(try log.environment.read { try $0.get(log.dbs.meta, key: Array("format".utf8)) } == Array(EventLog.formatName.utf8))
+            #expect(try log.verify().ok)
+            #expect(try Self.valueSizes(log) == [40: 50])
+            #expect(try log.environment.read { txn in try log.seq(of: drafts[17].id, in: txn) } == 18)
             // A transaction that appends nothing (a duplicate) moves nothing.
             #expect(try log.appendSync([drafts[4]]).duplicates == 1)
             let unchanged = try Self.layout(log)
@@ -315,26 +311,6 @@ import Testing
 
     // MARK: Format 4
 
-    /// Rewrites every entry of `ids` and `id_run_entries` as format 4 wrote it: seq ‖ content
-    /// digest (SHA-256 of the payload, what an `EventDraft` of these tests carries).
-    static func writeLegacyEntries(_ log: EventLog, _ drafts: [EventDraft], runs: Bool = true) throws {
-        let digests = Dictionary(uniqueKeysWithValues: drafts.map { ($0.id, $0.digest) })
-        try log.environment.write { txn in
-            for db in [log.dbs.ids] + (runs ? [log.dbs.idRunEntries!] : []) {
-                var entries: [([UInt8], [UInt8])] = []
-                try txn.withCursor(db) { c in
-                    var e = try c.first()
-                    while let entry = e {
-                        let id = RecordID(bytes: UnsafeRawBufferPointer(rebasing: entry.key.suffix(16)))
-                        entries.append((Array(entry.key), Array(entry.value.prefix(8)) + digests[id]!))
-                        e = try c.next()
-                    }
-                }
-                for (k, v) in entries { try txn.put(db, key: k, value: v) }
-            }
-        }
-    }
-
     /// How many entries of `ids` and the runs have values of each size.
     static func valueSizes(_ log: EventLog) throws -> [Int: Int] {
         try log.environment.read { txn in
@@ -349,9 +325,8 @@ import Testing
         }
     }
 
-    /// A ledger of format 4 (entries of seq ‖ content digest) is read as it is and upgraded when
-    /// opened writable: duplicates are judged against the stored events, new entries are the
-    /// seq alone, and merges rewrite old entries so.
+    /// A ledger of format 4 (entries of seq ‖ content digest) upgraded: duplicates are judged
+    /// against the stored events, new entries are the seq alone, and merges rewrite old entries so.
     @Test func aFormatFourLogIsReadAndUpgraded() throws {
         let dir = temporaryDirectory()
         let policy = IdIndex.Policy(flushAt: 8)  // batches of 2 or more make runs; 8 runs of a class merge
@@ -363,26 +338,17 @@ import Testing
                 drafts += batch
                 _ = try log.appendSync(batch)
             }
-            try Self.writeLegacyEntries(log, drafts)
-            try log.environment.write { txn in
-                try txn.put(log.dbs.meta, key: Array("format".utf8), value: Array("escalation-ledger/4".utf8))
-            }
-            let sizes = try Self.valueSizes(log)
-            #expect(sizes == [40: drafts.count])
             let l = try Self.layout(log)
             #expect(l.recent > 0 && l.runs.count >= 2)
-        }
-        do {
-            var options = Environment.Options()
-            options.readOnly = true
-            let reader = try EventLog(path: dir, options: options)
-            #expect(try reader.verify().ok)
-            #expect(try reader.environment.read { txn in try reader.seq(of: drafts[5].id, in: txn) } == 6)
-            #expect(try reader.environment.read { txn in try reader.contentDigest(of: drafts[5].id, in: txn) } == drafts[5].digest)
+            try StreamLinkTests.rewriteAsFormat4(log, digests: Dictionary(uniqueKeysWithValues: drafts.map { ($0.id, $0.digest) }))
         }
         #expect(try EventLog.storedFormat(path: dir) == "escalation-ledger/4")
         let log = try EventLog(path: dir, idIndexPolicy: policy)
         #expect(try log.environment.read { try $0.get(log.dbs.meta, key: Array("format".utf8)) } == Array(EventLog.formatName.utf8))
+        #expect(try Self.valueSizes(log) == [40: drafts.count])
+        #expect(try log.verify().ok)
+        #expect(try log.environment.read { txn in try log.seq(of: drafts[5].id, in: txn) } == 6)
+        #expect(try log.environment.read { txn in try log.contentDigest(of: drafts[5].id, in: txn) } == drafts[5].digest)
         // Old entries: the same content is a duplicate, other content under the same id a refusal.
         #expect(try log.appendSync(drafts).duplicates == drafts.count)
         var other = drafts[2]

@@ -63,27 +63,59 @@ import Testing
         #expect(r.problem?.contains("whose event has another id") == true)
     }
 
-    @Test func streamVersionAndStreamIndexChangesAreNamed() throws {
-        // The stream head's version raised past the stream's last event.
+    @Test func streamHeadChangesAreNamed() throws {
+        // Stream s1 (number 1) holds seqs 1, 5, …, 37 (versions 1–10). Its head's version raised past its last event.
         let log = try Self.log()
         try Self.edit(log) { txn, d in
-            try txn.put(d.streams, key: Array("s1".utf8), value: BigEndianKey.bytes(1) + BigEndianKey.bytes(11))
+            try txn.put(d.streams, key: Array("s1".utf8), value: BigEndianKey.bytes(1) + BigEndianKey.bytes(11) + BigEndianKey.bytes(37))
         }
         let r = try log.verify()
         #expect(!r.ok)
         #expect(r.problem?.hasPrefix("streams: \"s1\"") == true)
 
-        // A stream index entry pointing at another event.
+        // Its last seq moved to an earlier event of the stream.
         let other = try Self.log()
         try Self.edit(other) { txn, d in
-            try (BigEndianKey.bytes(1) + BigEndianKey.bytes(3)).withUnsafeBytes { k in
-                try BigEndianKey.with(13) { try txn.put(d.streamEvents, key: k, value: $0) }
-            }
+            try txn.put(d.streams, key: Array("s1".utf8), value: BigEndianKey.bytes(1) + BigEndianKey.bytes(10) + BigEndianKey.bytes(33))
         }
         let s = try other.verify()
-        #expect(!s.ok)
-        #expect(s.problem?.hasPrefix("stream_events:") == true)
-        #expect(s.firstBadSeq != nil)
+        #expect(s.firstBadSeq == 33)
+        #expect(s.problem == "streams: \"s1\" says its last event (version 10) is at seq 33, but the event at seq 33 has version 9")
+
+        // A head of the old, 16-byte layout.
+        let third = try Self.log()
+        try Self.edit(third) { txn, d in try txn.put(d.streams, key: Array("s1".utf8), value: BigEndianKey.bytes(1) + BigEndianKey.bytes(10)) }
+        #expect(try third.verify().problem == "streams: the entry \"s1\" is malformed (16-byte value)")
+    }
+
+    @Test func streamLinkChangesAreNamedAtTheirEvent() throws {
+        // Seq 14 is version 4 of s2 (2, 6, 10, 14) and links to seq 10; seq 13 is s1's.
+        let log = try Self.log()
+        try Self.edit(log) { txn, d in try txn.put(d.streamLinks, key: BigEndianKey.bytes(14), value: BigEndianKey.bytes(13)) }
+        let r = try log.verify()
+        #expect(r.firstBadSeq == 14)
+        #expect(r.problem == "stream_links: the event at seq 14 (version 4 of \"s2\") links to seq 13, which is not version 3 of its stream before it")
+
+        // A stream's first event linking somewhere.
+        let first = try Self.log()
+        try Self.edit(first) { txn, d in try txn.put(d.streamLinks, key: BigEndianKey.bytes(3), value: BigEndianKey.bytes(1)) }
+        #expect(try first.verify().problem == "stream_links: the event at seq 3, the first of \"s3\", links to seq 1")
+
+        // A link forward, and a missing link.
+        let forward = try Self.log()
+        try Self.edit(forward) { txn, d in try txn.put(d.streamLinks, key: BigEndianKey.bytes(14), value: BigEndianKey.bytes(18)) }
+        #expect(try forward.verify().firstBadSeq == 14)
+        let missing = try Self.log()
+        try Self.edit(missing) { txn, d in _ = try txn.delete(d.streamLinks, key: BigEndianKey.bytes(20)) }
+        let m = try missing.verify()
+        #expect(m.firstBadSeq == 20)
+        #expect(m.problem == "stream_links: no entry for seq 20")
+        // A link beyond the last event.
+        let beyond = try Self.log()
+        try Self.edit(beyond) { txn, d in try txn.put(d.streamLinks, key: BigEndianKey.bytes(41), value: BigEndianKey.bytes(37)) }
+        #expect(try beyond.verify().problem == "stream_links: an entry for seq 41 beyond the last event")
+        // Reads refuse to follow a bad link rather than show another stream's events.
+        #expect(throws: LogError.self) { _ = try log.stream("s2") }
     }
 
     @Test func unexpectedMetaEntryIsNamed() throws {

@@ -11,13 +11,13 @@ extension LedgerTool {
             discussion: """
             Walks every event from seq 1: each record under its own seq, no gaps, each chain \
             hash = SHA-256(previous hash ‖ record), each leaf hash, and the head; and every \
-            entry of the log's indexes (ids, streams, stream_events) against the events, so \
+            entry of the log's indexes (ids, streams, stream_links, stream_marks) against the events, so \
             a changed key or value in any of the log's own tables is found. Exits 4 at the \
             first damage (naming the seq when there is one), 0 when everything verifies.
 
             With --deep it also rebuilds, from the log alone, everything derived from it and \
             compares it with what is stored: every event's index entries looked up as queries \
-            look them up, the id index's content digests, the rules' state, the personal-data \
+            look them up, the content digests id entries of format 4 still keep, the rules' state, the personal-data \
             links (ticket to customer, live customer records and their look-up entries) and \
             the projections; it names the first divergence (table, key, stored vs expected, \
             seq). Slower than the plain check; its replay is kept in a scratch directory \
