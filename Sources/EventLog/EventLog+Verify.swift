@@ -512,7 +512,7 @@ struct ChainWalk {
     /// its filter is exactly the one its ids give (a filter missing an id would let that id be
     /// appended twice). Adds each entry's (id, seq) to `found`.
     private func checkRuns(found: inout UInt64, entries: inout Int) throws -> String? {
-        guard let runEntries = dbs.idRunEntries else { return nil }
+        let runEntries = dbs.idRunEntries
         let runs: [IdIndex.Run]
         do { runs = try log.idIndex.loadRuns(txn) } catch let e as LogError { return "\(e)" }
         var byNumber: [UInt32: Int] = [:]
@@ -579,7 +579,7 @@ struct ChainWalk {
                 return nil
             }
         }
-        return try stray(dbs.ids, idAt: 0) ?? dbs.idRunEntries.flatMap { try stray($0, idAt: 4) }
+        return try stray(dbs.ids, idAt: 0) ?? stray(dbs.idRunEntries, idAt: 4)
     }
 
     /// The first `streams` entry whose last version and seq are not its last event's.

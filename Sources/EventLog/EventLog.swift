@@ -35,10 +35,10 @@ public final class EventLog: Sendable {
         let hashes: Database
         /// event id (16) → seq (u64 BE) (‖ content digest (32), when format 4 wrote it): the id index's recent entries.
         let ids: Database
-        /// The id index's runs: run number (u32 BE) → count ‖ filter; nil in a format-3 ledger opened read-only.
-        let idRuns: Database?
+        /// The id index's runs: run number (u32 BE) → count ‖ filter.
+        let idRuns: Database
         /// run number (u32 BE) ‖ event id (16) → seq (u64 BE) (‖ content digest (32), as in `ids`).
-        let idRunEntries: Database?
+        let idRunEntries: Database
         /// stream name (UTF-8) → stream number (u64 BE) ‖ version (u64 BE) ‖ seq of its last event (u64 BE).
         let streams: Database
         /// seq (u64 BE) → seq of the previous event of the same stream (u64 BE; 0 for its first).
@@ -60,7 +60,7 @@ public final class EventLog: Sendable {
     public static let formatName = "escalation-ledger/5"
     /// The previous formats: format 4 indexes stream positions in `stream_events` and keeps
     /// content digests in its id entries, format 3 also has no id runs. Both are upgraded in
-    /// place, in one transaction, when opened writable (``upgrade(_:)``), and refused read-only.
+    /// place, in one transaction, when opened writable (``upgrade(_:txn:)``), and refused read-only.
     public static let upgradableFormats = ["escalation-ledger/4", "escalation-ledger/3"]
     /// A stream's versions that have an entry in `stream_marks`: its multiples of this.
     public static let markEvery: UInt64 = 256
@@ -103,16 +103,13 @@ public final class EventLog: Sendable {
                 return d
             }
         } else {
-            func openIfPresent(_ name: String) throws -> Database? {
-                do { return try open(name) } catch let e as LMDBError where e.isNotFound { return nil }
-            }
             let meta = try open("meta")
             if let existing = try environment.read({ try $0.get(meta, key: Array("format".utf8)).map { Array($0) } }) {
                 try EventLog.checkFormat(existing)
                 if existing != Array(EventLog.formatName.utf8) { throw LogError.upgradeNeeded(EventLog.upgradeNeeded(existing)) }
             }
             dbs = Databases(events: try open("events"), hashes: try open("hashes"), ids: try open("ids"),
-                            idRuns: try openIfPresent("id_runs"), idRunEntries: try openIfPresent("id_run_entries"),
+                            idRuns: try open("id_runs"), idRunEntries: try open("id_run_entries"),
                             streams: try open("streams"), streamLinks: try open("stream_links"), streamMarks: try open("stream_marks"),
                             meta: meta)
         }

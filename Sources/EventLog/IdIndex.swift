@@ -97,11 +97,10 @@ public struct IdIndex: Sendable {
 
     /// `ids`: id (16) → seq (8; 40 with a content digest after it when written by format 4).
     let recent: Database
-    /// `id_runs`: run number (u32) → entry count (u64) ‖ filter blocks (u32) ‖ salt (u64) ‖ filter. Nil when a
-    /// ledger of format 3 is opened read-only (it has no runs).
-    let runs: Database?
+    /// `id_runs`: run number (u32) → entry count (u64) ‖ filter blocks (u32) ‖ salt (u64) ‖ filter.
+    let runs: Database
     /// `id_run_entries`: run number (u32) ‖ id (16) → seq (8, or 40 as in `ids`).
-    let runEntries: Database?
+    let runEntries: Database
     let policy: Policy
 
     /// An entry's value: the seq. Format 4 kept the event's content digest after it
@@ -119,7 +118,6 @@ public struct IdIndex: Sendable {
 
     /// Every run, in run-number order. Throws if a descriptor is malformed.
     func loadRuns(_ txn: ReadTransaction) throws -> [Run] {
-        guard let runs else { return [] }
         var found: [Run] = []
         try txn.withCursor(runs) { c in
             var e = try c.first()
@@ -170,7 +168,7 @@ public struct IdIndex: Sendable {
 
     /// The entry of `id` in the first run (newest first) whose filter admits it and whose B-tree holds it.
     private func findInRuns(_ id: UnsafeRawBufferPointer, runs list: [Run], in txn: ReadTransaction) throws -> UnsafeRawBufferPointer? {
-        guard let runEntries, !list.isEmpty else { return nil }
+        guard !list.isEmpty else { return nil }
         var key = (UInt32(0), UInt64(0), UInt64(0))
         return try withUnsafeMutableBytes(of: &key) { k in
             // The tuple is 24 bytes with padding after the u32; the key is written packed.
@@ -233,8 +231,7 @@ public struct IdIndex: Sendable {
             value.withUnsafeMutableBytes { $0.storeBytes(of: e.seq.bigEndian, as: UInt64.self) }
         }
         let pending = try txn.count(recent)
-        guard let runs, let runEntries,
-              pending + sorted.count >= policy.flushAt || sorted.count >= policy.batchFlushAt else {
+        guard pending + sorted.count >= policy.flushAt || sorted.count >= policy.batchFlushAt else {
             for e in sorted {
                 fill(e)
                 try e.id.withBytes { id in try value.withUnsafeBytes { try txn.put(recent, key: id, value: $0) } }

@@ -17,7 +17,7 @@ import Testing
     static func layout(_ log: EventLog) throws -> (recent: Int, runs: [(UInt32, UInt64)], runEntries: Int) {
         try log.environment.read { txn in
             (try txn.count(log.dbs.ids), try log.idIndex.loadRuns(txn).map { ($0.number, $0.count) },
-             try txn.count(log.dbs.idRunEntries!))
+             try txn.count(log.dbs.idRunEntries))
         }
     }
 
@@ -179,9 +179,9 @@ import Testing
     static func editDescriptor(_ log: EventLog, _ number: UInt32, _ change: (inout [UInt8]) -> Void) throws {
         try log.environment.write { txn in
             try withUnsafeBytes(of: number.bigEndian) { k in
-                var v = Array(try #require(try txn.get(log.dbs.idRuns!, key: k)))
+                var v = Array(try #require(try txn.get(log.dbs.idRuns, key: k)))
                 change(&v)
-                try v.withUnsafeBytes { try txn.put(log.dbs.idRuns!, key: k, value: $0) }
+                try v.withUnsafeBytes { try txn.put(log.dbs.idRuns, key: k, value: $0) }
             }
         }
     }
@@ -190,7 +190,7 @@ import Testing
         let (log, _) = try Self.damagedLog()
         let runs = try Self.layout(log).runs
         try log.environment.write { txn in
-            try txn.withCursor(log.dbs.idRunEntries!) { c in _ = try c.first(); _ = try c.deleteCurrent() }
+            try txn.withCursor(log.dbs.idRunEntries) { c in _ = try c.first(); _ = try c.deleteCurrent() }
         }
         let r = try log.verify()
         #expect(!r.ok)
@@ -229,7 +229,7 @@ import Testing
         try log.environment.write { txn in
             try drafts[0].id.withBytes { id in
                 var key = [UInt8](); var found = false
-                try txn.withCursor(log.dbs.idRunEntries!) { c in
+                try txn.withCursor(log.dbs.idRunEntries) { c in
                     var e = try c.first()
                     while let entry = e, !found {
                         if entry.key[4...].elementsEqual(id) { key = Array(entry.key); found = true }
@@ -237,7 +237,7 @@ import Testing
                     }
                 }
                 #expect(found)
-                try txn.put(log.dbs.idRunEntries!, key: key, value: [0, 0, 1])
+                try txn.put(log.dbs.idRunEntries, key: key, value: [0, 0, 1])
             }
         }
         #expect(try !log.verify().ok)
@@ -251,7 +251,7 @@ import Testing
         let (log, drafts) = try Self.damagedLog()
         try log.environment.write { txn in
             let key = withUnsafeBytes(of: UInt32(4_000_000).bigEndian) { Array($0) } + drafts[3].id.withBytes { Array($0) }
-            try txn.put(log.dbs.idRunEntries!, key: key, value: BigEndianKey.bytes(4) + drafts[3].digest)
+            try txn.put(log.dbs.idRunEntries, key: key, value: BigEndianKey.bytes(4) + drafts[3].digest)
         }
         let r = try log.verify()
         #expect(r.problem?.hasSuffix("belongs to run 4000000, which id_runs does not describe") == true)
@@ -315,7 +315,7 @@ import Testing
     static func valueSizes(_ log: EventLog) throws -> [Int: Int] {
         try log.environment.read { txn in
             var sizes: [Int: Int] = [:]
-            for db in [log.dbs.ids, log.dbs.idRunEntries!] {
+            for db in [log.dbs.ids, log.dbs.idRunEntries] {
                 try txn.withCursor(db) { c in
                     var e = try c.first()
                     while let entry = e { sizes[entry.value.count, default: 0] += 1; e = try c.next() }
