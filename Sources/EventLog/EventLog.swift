@@ -370,10 +370,14 @@ public final class EventLog: Sendable {
         return StreamHead(number: BigEndianKey.uint64(s, at: 0), version: BigEndianKey.uint64(s, at: 8), last: BigEndianKey.uint64(s, at: 16))
     }
 
-    /// The seq of the event before `seq` in its stream (0 when it is the stream's first).
-    func previousInStream(_ seq: UInt64, in txn: ReadTransaction) throws -> UInt64 {
-        guard let v = try txn.get(dbs.streamLinks, key: seq), v.count == 8 else { throw LogError.corrupt(seq: seq, "stream_links: no 8-byte entry") }
-        let previous = BigEndianKey.uint64(v)
+    /// The seq of the event before `seq` in its stream (0 when it is the stream's first), read
+    /// with a cursor on `stream_links`: a stream's links are often on the page of the last one
+    /// read, and LMDB then looks there before it searches from the root.
+    private func previousInStream(_ seq: UInt64, links: Cursor) throws -> UInt64 {
+        guard let e = try BigEndianKey.with(seq, { try links.seek(exactly: $0) }), e.value.count == 8 else {
+            throw LogError.corrupt(seq: seq, "stream_links: no 8-byte entry")
+        }
+        let previous = BigEndianKey.uint64(e.value)
         guard previous < seq else { throw LogError.corrupt(seq: seq, "stream_links: the entry leads forward, to seq \(previous)") }
         return previous
     }
@@ -392,9 +396,12 @@ public final class EventLog: Sendable {
         return (head.version, head.last)
     }
 
-    /// The record at `seq`, which the links say is `version` of `name`.
-    private func streamRecord(_ seq: UInt64, version: UInt64, of name: UnsafeRawBufferPointer, in txn: ReadTransaction) throws -> RecordView {
-        guard let v = try txn.get(dbs.events, key: seq), let r = RecordView(v) else { throw LogError.corrupt(seq: seq, "a stream's link points nowhere") }
+    /// The record at `seq`, which the links say is `version` of `name` (read with a cursor on
+    /// `events`, for the same reason as the links).
+    private func streamRecord(_ seq: UInt64, version: UInt64, of name: UnsafeRawBufferPointer, events: Cursor) throws -> RecordView {
+        guard let e = try BigEndianKey.with(seq, { try events.seek(exactly: $0) }), let r = RecordView(e.value) else {
+            throw LogError.corrupt(seq: seq, "a stream's link points nowhere")
+        }
         guard r.version == version, r.streamBytes.elementsEqual(name) else {
             throw LogError.corrupt(seq: seq, "the stream links of \(ChainWalk.text(name)) lead to another stream's event or version")
         }
@@ -418,43 +425,45 @@ public final class EventLog: Sendable {
         let nameBytes = Array(stream.utf8)
         try nameBytes.withUnsafeBytes { name in
             guard let head = try streamHead(name, in: txn), head.version > 0 else { return }
-            switch direction {
-            case .forward:
-                var version = max(from ?? 1, 1)
-                var segment: [UInt64] = []
-                while version <= head.version {
-                    let end = try anchor(version, of: head, in: txn)
-                    segment.removeAll(keepingCapacity: true)
-                    var seq = end.seq
-                    for v in stride(from: end.version, to: version, by: -1) {
+            try txn.withCursor(dbs.streamLinks) { links in try txn.withCursor(dbs.events) { events in
+                switch direction {
+                case .forward:
+                    var version = max(from ?? 1, 1)
+                    var segment: [UInt64] = []
+                    while version <= head.version {
+                        let end = try anchor(version, of: head, in: txn)
+                        segment.removeAll(keepingCapacity: true)
+                        var seq = end.seq
+                        for v in stride(from: end.version, to: version, by: -1) {
+                            segment.append(seq)
+                            seq = try previousInStream(seq, links: links)
+                            if seq == 0 { throw LogError.corrupt(seq: segment.last!, "stream_links: version \(v) of \(ChainWalk.text(name)) has no previous event") }
+                        }
                         segment.append(seq)
-                        seq = try previousInStream(seq, in: txn)
-                        if seq == 0 { throw LogError.corrupt(seq: segment.last!, "stream_links: version \(v) of \(ChainWalk.text(name)) has no previous event") }
+                        for (i, seq) in segment.reversed().enumerated() {
+                            if seq > asOf { return } // later versions have later seqs
+                            if try !body(try streamRecord(seq, version: version + UInt64(i), of: name, events: events)) { return }
+                        }
+                        version = end.version + 1
                     }
-                    segment.append(seq)
-                    for (i, seq) in segment.reversed().enumerated() {
-                        if seq > asOf { return } // later versions have later seqs
-                        if try !body(try streamRecord(seq, version: version + UInt64(i), of: name, in: txn)) { return }
-                    }
-                    version = end.version + 1
-                }
-            case .backward:
-                var version = min(from ?? .max, head.version)
-                guard version >= 1 else { return }
-                let start = try anchor(version, of: head, in: txn)
-                var seq = start.seq
-                for _ in version..<start.version { seq = try previousInStream(seq, in: txn) }
-                while seq != 0 {
-                    if seq <= asOf {
-                        if try !body(try streamRecord(seq, version: version, of: name, in: txn)) { return }
-                    }
-                    seq = try previousInStream(seq, in: txn)
-                    version -= 1
-                    if (seq == 0) != (version == 0) {
-                        throw LogError.corrupt(seq: seq, "stream_links: \(ChainWalk.text(name)) does not end at its version 1")
+                case .backward:
+                    var version = min(from ?? .max, head.version)
+                    guard version >= 1 else { return }
+                    let start = try anchor(version, of: head, in: txn)
+                    var seq = start.seq
+                    for _ in version..<start.version { seq = try previousInStream(seq, links: links) }
+                    while seq != 0 {
+                        if seq <= asOf {
+                            if try !body(try streamRecord(seq, version: version, of: name, events: events)) { return }
+                        }
+                        seq = try previousInStream(seq, links: links)
+                        version -= 1
+                        if (seq == 0) != (version == 0) {
+                            throw LogError.corrupt(seq: seq, "stream_links: \(ChainWalk.text(name)) does not end at its version 1")
+                        }
                     }
                 }
-            }
+            } }
         }
     }
 
