@@ -48,6 +48,9 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         /// The new customer's look-up key, computed once for the look-up and the write.
         var lookupKey: [UInt8]?
         var ticketLink: (ticket: String, pseudonym: String)?
+        /// The stored event ``sameContent(_:draft:as:in:)`` decoded, for ``duplicate(_:of:in:)``
+        /// right after it (the same draft): decoded once, not twice.
+        var storedDuplicate: (seq: UInt64, event: Event)?
     }
 
     func prepare(_ index: Int, draft: inout EventDraft, in txn: WriteTransaction) throws {
@@ -132,6 +135,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     /// bytes for an event without personal data (its digest is SHA-256 of them), else the
     /// digest computed again from the stored event (``Ledger/contentDigest(ofStored:payload:)``).
     func sameContent(_ index: Int, draft: EventDraft, as stored: RecordView, in txn: WriteTransaction) throws -> Bool {
+        pending.storedDuplicate = nil
         if !draft.payload.isEmpty, draft.payload.withUnsafeBytes({ $0.elementsEqual(stored.payload) }) { return true }
         let event: Event
         do {
@@ -139,6 +143,7 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
         } catch {
             throw LogError.corrupt(seq: stored.seq, "the stored event does not decode: \(error)")
         }
+        pending.storedDuplicate = (stored.seq, event)
         return Ledger.contentDigest(ofStored: event, payload: stored.payload) == draft.digest
     }
 
@@ -147,10 +152,13 @@ struct LedgerHook: AppendHook, @unchecked Sendable {
     func duplicate(_ index: Int, of seq: UInt64, in txn: WriteTransaction) throws {
         let event = events[index]
         guard event.customerID != nil || !event.personalText.isEmpty else { return }
-        var stored: Event?
-        try log.scan(from: seq, through: seq, in: txn) { r in
-            stored = try EventDecoder(mode: .stored).decode(r.payload)
-            return false
+        var stored = pending.storedDuplicate.flatMap { $0.seq == seq ? $0.event : nil }
+        pending.storedDuplicate = nil
+        if stored == nil {
+            try log.scan(from: seq, through: seq, in: txn) { r in
+                stored = try EventDecoder(mode: .stored).decode(r.payload)
+                return false
+            }
         }
         guard let stored else { return }
         let same: Bool

@@ -174,6 +174,21 @@ final class WriterGate: AppendHook, @unchecked Sendable {
         #expect(try attempt(line) == nil)
         let again = try ledger.importStrings([line])
         #expect(again.duplicates == 1 && again.appended == 0 && again.refused.isEmpty)
+        // The same id and non-personal content with other personal data: refused, judged against
+        // the stored event (its digest computed again, its sealed values opened).
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        var customer = try #require(object["customer"] as? [String: Any])
+        customer["name"] = "Someone Else"
+        object["customer"] = customer
+        let changed = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        let personal = try attempt(changed)
+        #expect(personal?.rule == "duplicateId")
+        #expect(personal?.message.contains("with other personal data") == true, "\(String(describing: personal))")
+        // Other non-personal content under the same id: the digests differ.
+        object["channel"] = "ask:elsewhere"
+        let other = try attempt(String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self))
+        #expect(other?.rule == "duplicateId")
+        #expect(other?.message.contains("with other content") == true, "\(String(describing: other))")
         // The same id and content is a duplicate whatever happened since (here: the ticket closed).
         #expect(try attempt(s.line("ticketResolved", 2, actor: "a1", ticket: "T1", ["by": "a1", "resolution": "resolvedByAgent"])) == nil)
         #expect(try ledger.importStrings([line]).duplicates == 1)
