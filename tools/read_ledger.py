@@ -3,7 +3,9 @@
 the `lmdb` package and, to reveal personal data, the `cryptography` package,
 following docs/FORMAT.md: recomputes the hash chain and the Merkle leaf hashes,
 checks the id index (every event's id found the documented way, each run's filter
-rebuilt and compared), and prints every event as a JSON line.
+rebuilt and compared) and, in format 5, the streams (every event's link to the one
+before it in its stream, the streams' heads and marks), and prints every event as a
+JSON line.
 
     python3 tools/read_ledger.py LEDGER                      # verify, print a summary
     python3 tools/read_ledger.py LEDGER --events             # also each event, personal data masked
@@ -31,6 +33,7 @@ first bad seq, or the problem), 1 on other errors.
 import base64
 import hashlib
 import json
+import os
 import struct
 import sys
 
@@ -288,6 +291,88 @@ class IdIndex:
         return {"recent": self.recent, "runs": len(self.runs), "runEntries": self.entries - self.recent}
 
 
+class StreamLinks:
+    """The streams of a format-5 ledger (docs/FORMAT.md, "Reading a stream" and "What `verify`
+    checks" there), checked from the document alone, as `verify` checks them: as multisets,
+    through sums of keyed hashes (BLAKE2b under a random key, modulo 2^61 - 1). Each event adds
+    (stream, version, seq) to one side and its link (stream, version - 1, linked seq) to the
+    other; each `streams` entry adds (stream, last version, last seq) to the second. Memory
+    stays the same whatever the number of events or streams."""
+
+    P = (1 << 61) - 1
+
+    def __init__(self, env, txn):
+        self.txn = txn
+        self.links_db = env.open_db(b"stream_links", txn=txn, create=False)
+        self.marks_db = env.open_db(b"stream_marks", txn=txn, create=False)
+        self.streams_db = env.open_db(b"streams", txn=txn, create=False)
+        self.key = os.urandom(32)
+        self.events_side = self.links_side = 0
+        self.numbers_expected = self.marks_expected = 0
+        self.streams_met = 0
+        self.links = txn.cursor(db=self.links_db)
+        self.links.first()
+
+    def h(self, tag, name, a, b):
+        data = tag + struct.pack(">I", len(name)) + name + struct.pack(">QQ", a, b)
+        return int.from_bytes(hashlib.blake2b(data, key=self.key, digest_size=8).digest(), "big") % self.P
+
+    def event(self, seq, name, version):
+        """Takes the event at `seq` (in seq order); returns a problem, or None."""
+        if self.links.key() != struct.pack(">Q", seq) or len(self.links.value()) != 8:
+            return "stream_links: no 8-byte entry for seq %d" % seq
+        (link,) = struct.unpack(">Q", self.links.value())
+        self.links.next()
+        self.events_side = (self.events_side + self.h(b"L", name, version, seq)) % self.P
+        if version == 1:
+            if link != 0:
+                return "stream_links: the event at seq %d, the first of its stream, links to seq %d" % (seq, link)
+            self.streams_met += 1
+            self.numbers_expected = (self.numbers_expected + self.h(b"N", name, self.streams_met, 0)) % self.P
+        else:
+            if link == 0 or link >= seq:
+                return "stream_links: the event at seq %d (version %d) links to seq %d" % (seq, version, link)
+            self.links_side = (self.links_side + self.h(b"L", name, version - 1, link)) % self.P
+        if version % 256 == 0:
+            self.marks_expected = (self.marks_expected + self.h(b"M", name, version, seq)) % self.P
+        return None
+
+    def finish(self, events_db):
+        """After the last event: the heads, the numbers and the marks; returns a problem, or None."""
+        if self.links.key():
+            return "stream_links: an entry beyond the last event"
+        numbers_found, heads = 0, 0
+        for key, value in self.txn.cursor(db=self.streams_db):
+            if len(value) != 24:
+                return "streams: the entry %r is malformed" % bytes(key)
+            number, version, last = struct.unpack(">QQQ", value)
+            numbers_found = (numbers_found + self.h(b"N", bytes(key), number, 0)) % self.P
+            self.links_side = (self.links_side + self.h(b"L", bytes(key), version, last)) % self.P
+            heads += 1
+        marks_found = 0
+        for key, value in self.txn.cursor(db=self.marks_db):
+            if len(key) != 16 or len(value) != 8:
+                return "stream_marks: an entry is malformed"
+            number, version = struct.unpack(">QQ", key)
+            (seq,) = struct.unpack(">Q", value)
+            record = self.txn.get(struct.pack(">Q", seq), db=events_db)
+            if record is None:
+                return "stream_marks: the entry of stream %d version %d leads to no event" % (number, version)
+            _, _, record_version, _, stream, _ = parse_record(record)
+            name = stream.encode("utf-8")
+            head = self.txn.get(name, db=self.streams_db)
+            if record_version != version or head is None or len(head) != 24 or struct.unpack(">Q", head[:8])[0] != number:
+                return "stream_marks: the entry of stream %d version %d leads to another event" % (number, version)
+            marks_found = (marks_found + self.h(b"M", name, version, seq)) % self.P
+        if heads != self.streams_met or numbers_found != self.numbers_expected:
+            return "streams: the entries do not name each stream once, numbered in order of first appearance"
+        if self.links_side != self.events_side:
+            return "stream_links, streams: the links and heads do not chain each stream's events"
+        if marks_found != self.marks_expected:
+            return "stream_marks: the marks are not exactly every 256th version of each stream"
+        return None
+
+
 def main(argv):
     args = argv[1:]
     if args and args[0] in ("-h", "--help"):
@@ -333,6 +418,7 @@ def main(argv):
         if problem:
             print(json.dumps({"ok": False, "checked": 0, "firstBadSeq": None, "problem": problem}))
             return 4
+        links = StreamLinks(env, txn) if fmt == FORMATS[0] else None  # formats 4 and 3 index streams otherwise
         hashes = txn.cursor(db=hashes_db)
         hashes.first()
         for key, value in txn.cursor(db=events_db):
@@ -358,8 +444,16 @@ def main(argv):
                 print(json.dumps({"ok": False, "checked": seq - 1, "firstBadSeq": seq,
                                   "problem": "ids: the id of the event at seq %d is not found, or leads elsewhere" % seq}))
                 return 4
+            problem = links.event(seq, stream.encode("utf-8"), version) if links else None
+            if problem:
+                print(json.dumps({"ok": False, "checked": seq - 1, "firstBadSeq": seq, "problem": problem}))
+                return 4
         if expected - 1 != head_seq or (head_seq and previous != head_hash):
             print(json.dumps({"ok": False, "checked": expected - 1, "firstBadSeq": expected}))
+            return 4
+        problem = links.finish(events_db) if links else None
+        if problem:
+            print(json.dumps({"ok": False, "checked": head_seq, "firstBadSeq": None, "problem": problem}))
             return 4
         # Every event found its own entry; as many entries as events leaves none for anything else.
         if index.entries != head_seq:

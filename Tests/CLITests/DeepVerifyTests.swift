@@ -344,7 +344,7 @@ struct DeepVerifyTests {
         #expect((deep.json["problem"] as? String)?.contains(says) == true, "\(deep.json)")
     }
 
-    /// The id index's runs (docs/FORMAT.md, "The id index"), in the fixture imported in parts.
+    /// The id index's runs (docs/FORMAT.md, "The id index") and the streams, in the fixture imported in parts.
     static let runFlips: [Flip] = [
         Flip(table: "id_run_entries", index: 100, key: true, plain: true, says: "id_runs: the filter of run"),
         Flip(table: "id_run_entries", index: 2000, key: false, offset: 7, plain: true, says: "ids: the id"),
@@ -356,6 +356,10 @@ struct DeepVerifyTests {
         Flip(table: "id_runs", index: 3, key: false, offset: 11, plain: true, says: "does not follow docs/FORMAT.md"),
         Flip(table: "id_runs", index: 2, key: false, offset: 100, plain: true, says: "id_runs: the filter of run"),
         Flip(table: "ids", index: 3, key: false, offset: 7, plain: true, says: "ids: the id"),
+        // The streams, which the reader in Python checks too (docs/FORMAT.md, "Reading a stream").
+        Flip(table: "stream_links", index: 500, key: false, offset: 7, plain: true, says: "stream_links:"),
+        Flip(table: "stream_links", index: 700, key: true, plain: true, says: "stream_links:"),
+        Flip(table: "streams", index: 5, key: false, offset: 23, plain: true, says: "streams:"),
     ]
 
     @Test(arguments: runFlips)
