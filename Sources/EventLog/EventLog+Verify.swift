@@ -143,8 +143,10 @@ extension EventLog {
         guard !name.isEmpty, let s = try txn.get(dbs.streams, key: name) else {
             return "streams: no entry for the stream \(ChainWalk.text(name)) of the event at seq \(seq)"
         }
-        guard s.count == 24 else { return "streams: the entry of \(ChainWalk.text(name)) is \(s.count) bytes, not 24" }
-        let number = BigEndianKey.uint64(s, at: 0), current = BigEndianKey.uint64(s, at: 8), last = BigEndianKey.uint64(s, at: 16)
+        guard let streamHead = StreamHead(s) else {
+            return "streams: the entry of \(ChainWalk.text(name)) is \(s.count) bytes, not \(StreamHead.size)"
+        }
+        let (number, current, last) = (streamHead.number, streamHead.version, streamHead.last)
         if r.version == 0 || r.version > current {
             return "streams: \(ChainWalk.text(name)) is at version \(current) but the event at seq \(seq) has version \(r.version)"
         }
@@ -426,14 +428,13 @@ struct ChainWalk {
         try txn.withCursor(dbs.streams) { c in
             var e = try c.first()
             while let entry = e {
-                guard !entry.key.isEmpty, entry.value.count == 24 else {
+                guard !entry.key.isEmpty, let head = EventLog.StreamHead(entry.value) else {
                     malformed = "streams: the entry \(ChainWalk.text(entry.key)) is malformed (\(entry.value.count)-byte value)"
                     return
                 }
                 let k = IndexSums.hash(IndexSums.streamNameTag, entry.key)
-                numbersFound = IndexSums.add(numbersFound, IndexSums.hash(IndexSums.streamHeadTag, entry.key, BigEndianKey.uint64(entry.value, at: 0), 0))
-                let head = IndexSums.hash(IndexSums.positionTag, BigEndianKey.uint64(entry.value, at: 8), BigEndianKey.uint64(entry.value, at: 16))
-                linksFound = IndexSums.add(linksFound, IndexSums.multiply(k, head))
+                numbersFound = IndexSums.add(numbersFound, IndexSums.hash(IndexSums.streamHeadTag, entry.key, head.number, 0))
+                linksFound = IndexSums.add(linksFound, IndexSums.multiply(k, IndexSums.hash(IndexSums.positionTag, head.version, head.last)))
                 streamEntries += 1
                 e = try c.next()
             }
@@ -456,7 +457,7 @@ struct ChainWalk {
                     return
                 }
                 guard let r = try record(seq), r.version == version,
-                      let s = try txn.get(dbs.streams, key: r.streamBytes), s.count == 24, BigEndianKey.uint64(s, at: 0) == number else {
+                      let s = try txn.get(dbs.streams, key: r.streamBytes), EventLog.StreamHead(s)?.number == number else {
                     malformed = "stream_marks: the entry of stream \(number) version \(version) leads to seq \(seq), which is not that event"
                     return
                 }
@@ -587,7 +588,9 @@ struct ChainWalk {
         try txn.withCursor(dbs.streams) { c in
             var e = try c.first()
             while let entry = e {
-                let version = BigEndianKey.uint64(entry.value, at: 8), seq = BigEndianKey.uint64(entry.value, at: 16)
+                // The walk of `streams` before this one found every entry well formed.
+                guard let head = EventLog.StreamHead(entry.value) else { e = try c.next(); continue }
+                let (version, seq) = (head.version, head.last)
                 let r = try record(seq)
                 if r == nil || !r!.streamBytes.elementsEqual(entry.key) || r!.version != version {
                     return .damaged(checked: checked, at: r == nil ? nil : seq,

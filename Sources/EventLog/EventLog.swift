@@ -183,10 +183,9 @@ public final class EventLog: Sendable {
             var e = try c.first()
             while let entry = e {
                 guard let r = RecordView(entry.value) else { throw LogError.corrupt(seq: BigEndianKey.uint64(entry.key), "record layout") }
-                guard let s = try txn.get(d.streams, key: r.streamBytes), s.count == 24 else {
+                guard let s = try txn.get(d.streams, key: r.streamBytes), let number = StreamHead(s)?.number else {
                     throw LogError.corrupt(seq: r.seq, "streams: no entry for the event's stream \(ChainWalk.text(r.streamBytes))")
                 }
-                let number = BigEndianKey.uint64(s, at: 0)
                 var previous: UInt64 = 0
                 if r.version > 1 {
                     guard let p = try positionSeq(number, r.version - 1), p < r.seq else {
@@ -362,12 +361,24 @@ public final class EventLog: Sendable {
     }
 
     /// A stream's entry in `streams`: its number, current version and last event's seq.
-    struct StreamHead { var number: UInt64; var version: UInt64; var last: UInt64 }
+    struct StreamHead {
+        var number: UInt64, version: UInt64, last: UInt64
+        /// The size of a `streams` value.
+        static let size = 24
+
+        /// The entry that `value` holds, or nil when it is not ``size`` bytes.
+        init?(_ value: UnsafeRawBufferPointer) {
+            guard value.count == StreamHead.size else { return nil }
+            (number, version, last) = (BigEndianKey.uint64(value, at: 0), BigEndianKey.uint64(value, at: 8), BigEndianKey.uint64(value, at: 16))
+        }
+    }
 
     func streamHead(_ name: UnsafeRawBufferPointer, in txn: ReadTransaction) throws -> StreamHead? {
         guard let s = try txn.get(dbs.streams, key: name) else { return nil }
-        guard s.count == 24 else { throw LogError.corrupt(seq: 0, "streams: the entry of \(ChainWalk.text(name)) is \(s.count) bytes, not 24") }
-        return StreamHead(number: BigEndianKey.uint64(s, at: 0), version: BigEndianKey.uint64(s, at: 8), last: BigEndianKey.uint64(s, at: 16))
+        guard let head = StreamHead(s) else {
+            throw LogError.corrupt(seq: 0, "streams: the entry of \(ChainWalk.text(name)) is \(s.count) bytes, not \(StreamHead.size)")
+        }
+        return head
     }
 
     /// The seq of the event before `seq` in its stream (0 when it is the stream's first), read

@@ -226,15 +226,10 @@ public struct IdIndex: Sendable {
     func commit(_ staged: Staged, txn: WriteTransaction) throws {
         guard !staged.entries.isEmpty else { return }
         let sorted = staged.entries.sorted { Staged.precedes($0.id, $1.id) }
-        var value = [UInt8](repeating: 0, count: IdIndex.valueSize)
-        func fill(_ e: Staged.Entry) {
-            value.withUnsafeMutableBytes { $0.storeBytes(of: e.seq.bigEndian, as: UInt64.self) }
-        }
         let pending = try txn.count(recent)
         guard pending + sorted.count >= policy.flushAt || sorted.count >= policy.batchFlushAt else {
             for e in sorted {
-                fill(e)
-                try e.id.withBytes { id in try value.withUnsafeBytes { try txn.put(recent, key: id, value: $0) } }
+                try e.id.withBytes { id in try BigEndianKey.with(e.seq) { try txn.put(recent, key: id, value: $0) } }
             }
             return
         }
@@ -265,9 +260,8 @@ public struct IdIndex: Sendable {
                         e = try c.next()
                     } else {
                         let s = sorted[next]
-                        fill(s)
                         s.id.withBytes { id in key.withUnsafeMutableBytes { k in (k.baseAddress! + 4).copyMemory(from: id.baseAddress!, byteCount: 16) } }
-                        try key.withUnsafeBytes { k in try value.withUnsafeBytes { try out.put(key: k, value: $0, flags: .append) } }
+                        try key.withUnsafeBytes { k in try BigEndianKey.with(s.seq) { try out.put(key: k, value: $0, flags: .append) } }
                         s.id.withBytes { filter.insert($0) }
                         next += 1
                     }
