@@ -88,32 +88,30 @@ import Testing
         #expect(try third.verify().problem == "streams: the entry \"s1\" is malformed (16-byte value)")
     }
 
+    /// A log of ``log()`` whose `stream_links` entry for `seq` is set to `link` (removed when nil), and its verdict.
+    static func withLink(_ seq: UInt64, _ link: UInt64?) throws -> (EventLog, VerifyResult) {
+        let log = try Self.log()
+        try Self.edit(log) { txn, d in
+            if let link { try txn.put(d.streamLinks, key: BigEndianKey.bytes(seq), value: BigEndianKey.bytes(link)) }
+            else { _ = try txn.delete(d.streamLinks, key: BigEndianKey.bytes(seq)) }
+        }
+        return (log, try log.verify())
+    }
+
     @Test func streamLinkChangesAreNamedAtTheirEvent() throws {
         // Seq 14 is version 4 of s2 (2, 6, 10, 14) and links to seq 10; seq 13 is s1's.
-        let log = try Self.log()
-        try Self.edit(log) { txn, d in try txn.put(d.streamLinks, key: BigEndianKey.bytes(14), value: BigEndianKey.bytes(13)) }
-        let r = try log.verify()
+        let (log, r) = try Self.withLink(14, 13)
         #expect(r.firstBadSeq == 14)
         #expect(r.problem == "stream_links: the event at seq 14 (version 4 of \"s2\") links to seq 13, which is not version 3 of its stream before it")
-
         // A stream's first event linking somewhere.
-        let first = try Self.log()
-        try Self.edit(first) { txn, d in try txn.put(d.streamLinks, key: BigEndianKey.bytes(3), value: BigEndianKey.bytes(1)) }
-        #expect(try first.verify().problem == "stream_links: the event at seq 3, the first of \"s3\", links to seq 1")
-
+        #expect(try Self.withLink(3, 1).1.problem == "stream_links: the event at seq 3, the first of \"s3\", links to seq 1")
         // A link forward, and a missing link.
-        let forward = try Self.log()
-        try Self.edit(forward) { txn, d in try txn.put(d.streamLinks, key: BigEndianKey.bytes(14), value: BigEndianKey.bytes(18)) }
-        #expect(try forward.verify().firstBadSeq == 14)
-        let missing = try Self.log()
-        try Self.edit(missing) { txn, d in _ = try txn.delete(d.streamLinks, key: BigEndianKey.bytes(20)) }
-        let m = try missing.verify()
-        #expect(m.firstBadSeq == 20)
-        #expect(m.problem == "stream_links: no entry for seq 20")
+        #expect(try Self.withLink(14, 18).1.firstBadSeq == 14)
+        let missing = try Self.withLink(20, nil).1
+        #expect(missing.firstBadSeq == 20)
+        #expect(missing.problem == "stream_links: no entry for seq 20")
         // A link beyond the last event.
-        let beyond = try Self.log()
-        try Self.edit(beyond) { txn, d in try txn.put(d.streamLinks, key: BigEndianKey.bytes(41), value: BigEndianKey.bytes(37)) }
-        #expect(try beyond.verify().problem == "stream_links: an entry for seq 41 beyond the last event")
+        #expect(try Self.withLink(41, 37).1.problem == "stream_links: an entry for seq 41 beyond the last event")
         // Reads refuse to follow a bad link rather than show another stream's events.
         #expect(throws: LogError.self) { _ = try log.stream("s2") }
     }
